@@ -1,0 +1,779 @@
+"""SGF game records in and out: files, collections and archives -> ``GameRecord``; records -> SGF.
+
+Reading
+=======
+``iter_games(sources)`` is the one entry point for files on disk. It takes
+paths to ``.sgf`` files (one game or a collection ``(;...)(;...)``), ``.zip``,
+``.tar``, ``.tar.gz`` / ``.tgz`` and ``.tar.bz2`` / ``.tbz2`` archives, and
+directories (every such file below them, in sorted path order; other files are
+ignored), and yields, in input order, a ``GameRecord`` for every game it can
+read and a ``Problem`` for everything it cannot. Archives are streamed (zip
+members are read one at a time, tar files in stream mode): nothing is
+extracted, member names are never used as paths, and members whose names do
+not end in ``.sgf`` (any case) are ignored. ``parse_sgf(data)`` does the same
+for bytes already in memory (a GTP ``loadsgf``, a test).
+
+Only what a move predictor needs is kept: board size, komi, handicap, setup
+stones, the main-line moves, result, names, ranks and date. Nothing here knows
+the rules of Go: legality is checked later by replaying (``goai.game``).
+
+Decisions
+---------
+* **Main line only.** At every branch the first variation is followed; the
+  others are skipped without being read (they are still tokenised, so a broken
+  side variation does not hurt the main line).
+* **Setup stones** (``AB``/``AW``/``AE``) in any node before the first move go
+  into ``setup_black``/``setup_white`` (AI records from the Fox server put the
+  handicap stones in the node after the root, and White moves first there).
+  Within one node ``AB`` is applied, then ``AW``, then ``AE`` (as sgfmill does),
+  then the node's move if it has one. Setup values meaning "pass" (``[]``,
+  ``[tt]``) are ignored; ``aa:cc`` rectangles are expanded.
+* **Moves** keep the colours as recorded (alternation is not checked here).
+  ``B[]`` is a pass, and so is ``B[tt]`` on boards up to 19x19 (``coords``).
+* **Skip or truncate.** Damage in the root node (board size outside 2..25 or
+  not square, an unreadable ``SZ``, a bad setup point or move, unreadable SGF)
+  skips the game: ``Problem(kind=SKIPPED)``. Damage in a later node (a move off
+  the board, two moves in one node, setup stones after the first move,
+  unreadable SGF, data ending inside the game tree) *truncates* the game: the
+  record keeps every node before the damaged one. Truncating keeps the
+  positions that are fine; a replay would have to stop at the damaged node
+  anyway. An unreadable ``KM`` or ``HA`` is only metadata: it counts as absent
+  (komi 0, handicap 0) and is noted as ``IGNORED`` (one AI file has ``HA[7.5]``).
+  ``TRUNCATED`` and ``IGNORED`` problems of a game are yielded just *before* its
+  record (same source and index), so a consumer that wants only clean games
+  can drop the next record.
+* **Komi.** ``KM`` absent or empty is 0.0. Fox-server files write komi times
+  100 (``KM[750]`` = 7.5, ``KM[375]`` = 3.75), so a komi whose absolute value is
+  over 150 is divided by 100: no real game gives 150 points of komi. Fox komi
+  of 1.5 or less (written ``150`` or less) cannot be told apart and is kept as
+  written; Fox files with ``KM[0]`` still carry half-point results, so
+  ``KM[0]`` does not always mean no komi (see the data README).
+* **Text** (names, ranks, date, result) is SimpleText: escapes removed, line
+  breaks and other white space turned into spaces (as sgfmill does). Bytes are
+  decoded by ``CA``: UTF-8 (a byte-order mark at the start of the data means
+  UTF-8 whatever ``CA`` says), GB2312/GBK/GB18030 as gb18030, EUC-KR as cp949,
+  Shift_JIS as cp932, anything else Python knows by that name. When ``CA`` is
+  absent or Latin-1 (the FF[4] default), UTF-8 is tried first because
+  mislabelled UTF-8 is far more common than real Latin-1 text that happens to
+  be valid UTF-8. When the declared charset fails or is unknown, UTF-8 is
+  tried; when that fails too the value is decoded with replacement characters.
+  Text never makes a game unreadable: move values are ASCII.
+* **Byte-level parsing**, like sgfmill: brackets and backslashes are found in
+  the raw bytes, so a double-byte charset whose second byte can be ``]`` or
+  ``\\`` (GBK, Shift_JIS) must be escaped by the writer, as FF[4] requires.
+* **Bounded work.** The parser is iterative (100,000 nested variations are
+  fine), and no file or member larger than ``max_member_bytes`` is read: it is
+  reported as ``TOO_LARGE`` instead.
+* **Broken sources** (a missing file, a ``.zip`` that is text, a ``.tar.gz``
+  cut in half, a member with a bad checksum) give one ``UNREADABLE`` problem
+  naming the file or member; games read before the damage have been yielded
+  already. A zip keeps its index at its end, so a zip cut short cannot be read
+  at all.
+
+Writing
+=======
+``write_sgf(record)`` gives FF[4] UTF-8 text that ``parse_sgf`` reads back to an
+equal record (``source``/``index`` aside). Extra properties per move (comments
+``C``, labels ``LB``) can be attached for a review or a GTP ``printsgf``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import math
+import os
+import re
+import tarfile
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import BinaryIO
+
+from goai import __version__
+from goai.board import BLACK, WHITE
+from goai.coords import PASS, check_size, move_from_sgf, move_to_sgf
+
+DEFAULT_MAX_MEMBER_BYTES = 16 * 1024 * 1024
+FOX_KOMI_LIMIT = 150.0
+
+# One token of SGF, tried in this order at each position (leading white space skipped):
+# a run of nodes that each hold just one move with a plain value (';B[pd];W[dd]', the bulk
+# of every game, followed by ';', '(' or ')'), a property (identifier, first value, further
+# values), a delimiter, or one byte of junk.
+# Values are ``[...]`` where ``\`` escapes the next byte (``\]`` does not close the value).
+_VALUE = rb"\[([^\]\\]*(?:\\.[^\]\\]*)*)\]"
+_TOKEN_RE = re.compile(
+    rb"\s*(?:((?:;\s*[BW]\s*\[[^\]\\]*\]\s*)+)(?=[;()])"
+    rb"|([A-Za-z]+)\s*" + _VALUE + rb"((?:\s*\[[^\]\\]*(?:\\.[^\]\\]*)*\])*)"
+    rb"|([;()])|(\S))",
+    re.DOTALL,
+)
+_MOVE_RE = re.compile(rb"([BW])\s*\[([^\]]*)\]")  # the moves of a run
+_MORE_VALUES_RE = re.compile(_VALUE, re.DOTALL)
+_MOVE_RUN, _PROPERTY, _DELIMITER, _JUNK = 1, 4, 5, 6  # match.lastindex of each kind of token
+_GAME_START_RE = re.compile(rb"\(\s*;")
+_LOWERCASE = bytes(range(ord("a"), ord("z") + 1))
+
+_TEXT_FIELDS = {
+    b"PB": "black_name",
+    b"PW": "white_name",
+    b"BR": "black_rank",
+    b"WR": "white_rank",
+    b"DT": "date",
+    b"RE": "result",
+}
+# The properties kept: moves and setup from every node, these only from the root.
+_NODE_PROPERTIES = frozenset({b"B", b"W", b"AB", b"AW", b"AE"})
+_ROOT_ONLY = frozenset({b"SZ", b"KM", b"HA", b"CA", b"PL", *_TEXT_FIELDS})
+
+# CA names whose Python codec differs from the plain lookup, or is a superset worth using.
+_CHARSET_ALIASES = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "cp936": "gb18030",
+    "euc-cn": "gb18030",
+    "euc-kr": "cp949",
+    "ks_c_5601-1987": "cp949",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GameRecord:
+    """One game as read from SGF: the main line and the metadata goai uses.
+
+    Points are flat indices as defined in ``goai.coords``; a move is a point or
+    ``coords.PASS``. ``setup_black``/``setup_white`` are sorted, applied before the
+    first move. ``moves`` are ``(color, move)`` pairs with ``color`` ``BLACK`` or
+    ``WHITE``; colors are as recorded, not checked to alternate.
+    ``first_player`` is the color of the first move, else ``PL``, else ``BLACK``.
+    Text fields are ``None`` when the property is absent.
+    """
+
+    source: str
+    index: int
+    size: int
+    komi: float = 0.0
+    handicap: int = 0
+    setup_black: tuple[int, ...] = ()
+    setup_white: tuple[int, ...] = ()
+    moves: tuple[tuple[int, int], ...] = ()
+    result: str | None = None
+    black_name: str | None = None
+    white_name: str | None = None
+    black_rank: str | None = None
+    white_rank: str | None = None
+    date: str | None = None
+    first_player: int = BLACK
+
+
+class ProblemKind(StrEnum):
+    """What went wrong, for counting; the ``Problem.reason`` says the details."""
+
+    UNREADABLE = "unreadable"  # a file, archive or member that cannot be read
+    TOO_LARGE = "too large"  # a file or member over max_member_bytes, not read
+    NO_GAME = "no game"  # data without any '(;'
+    SKIPPED = "skipped"  # a game dropped: its root node is damaged
+    IGNORED = "ignored"  # an unreadable KM or HA taken as absent (the record follows)
+    TRUNCATED = "truncated"  # a game kept up to a damaged node (the record follows)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a source or a game could not be read (fully).
+
+    ``index`` is the game's 0-based index in ``source``, or ``None`` when the
+    problem concerns the whole file, archive or member. ``reason`` is one line.
+    """
+
+    source: str
+    index: int | None
+    kind: ProblemKind
+    reason: str
+
+    @property
+    def record_follows(self) -> bool:
+        """True for a note about a game whose record is yielded next (TRUNCATED, IGNORED)."""
+        return self.kind in (ProblemKind.TRUNCATED, ProblemKind.IGNORED)
+
+    def __str__(self) -> str:
+        where = self.source if self.index is None else f"{self.source} game {self.index}"
+        return f"{where}: {self.kind}: {self.reason}"
+
+
+@dataclass
+class ReadSummary:
+    """Counts over a stream from ``iter_games``: feed every item to ``add``.
+
+    ``games`` counts records (truncated ones included), ``moves`` their moves
+    (one training position each), ``problems`` the problems by kind.
+    """
+
+    games: int = 0
+    moves: int = 0
+    problems: Counter[ProblemKind] = field(default_factory=Counter)
+
+    def add(self, item: GameRecord | Problem) -> None:
+        if isinstance(item, GameRecord):
+            self.games += 1
+            self.moves += len(item.moves)
+        else:
+            self.problems[item.kind] += 1
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain types, for ``--json`` output."""
+        problems = {str(kind): count for kind, count in sorted(self.problems.items())}
+        return {"games": self.games, "moves": self.moves, "problems": problems}
+
+    def __str__(self) -> str:
+        problems = ", ".join(f"{kind} {count}" for kind, count in sorted(self.problems.items()))
+        return f"{self.games} games, {self.moves} moves, problems: {problems or 'none'}"
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def iter_games(
+    sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES,
+) -> Iterator[GameRecord | Problem]:
+    """Yield every game of ``sources`` (paths to files, directories, archives).
+
+    Sources are read in the order given; directories in sorted path order,
+    archive members in archive order. ``GameRecord.source`` is the file path,
+    or ``"<archive path>:<member name>"`` for archive members. Never raises for
+    bad input: see the module docstring for what becomes a ``Problem``.
+    """
+    if isinstance(sources, str | os.PathLike):
+        sources = [sources]
+    for source in sources:
+        path = Path(source)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if _format(p.name) and p.is_file())
+            for file in files:
+                yield from _read_file(file, max_member_bytes)
+        else:
+            yield from _read_file(path, max_member_bytes)
+
+
+def _format(name: str) -> str | None:
+    """The reader for a file name: ``"sgf"``, ``"zip"``, a tarfile stream mode, or None."""
+    name = name.lower()
+    if name.endswith(".sgf"):
+        return "sgf"
+    if name.endswith(".zip"):
+        return "zip"
+    if name.endswith((".tar.gz", ".tgz")):
+        return "r|gz"
+    if name.endswith((".tar.bz2", ".tbz2")):
+        return "r|bz2"
+    if name.endswith(".tar"):
+        return "r|"
+    return None
+
+
+def _read_file(path: Path, max_bytes: int) -> Iterator[GameRecord | Problem]:
+    source = str(path)
+    reader = _format(path.name)
+    if reader is None:
+        yield Problem(source, None, ProblemKind.UNREADABLE, "not an .sgf file or a known archive")
+        return
+    try:
+        if reader == "sgf":
+            with path.open("rb") as stream:
+                yield from _parse_stream(stream, max_bytes, source)
+        elif reader == "zip":
+            yield from _read_zip(path, max_bytes)
+        else:
+            yield from _read_tar(path, reader, max_bytes)
+    except OSError as error:
+        yield Problem(source, None, ProblemKind.UNREADABLE, f"cannot read file: {error}")
+
+
+def _parse_stream(stream: BinaryIO, max_bytes: int, source: str) -> Iterator[GameRecord | Problem]:
+    """The games in ``stream``, or a TOO_LARGE problem once it passes ``max_bytes``.
+
+    The whole stream is read before the first item is yielded, so read errors
+    come before any game of this source.
+    """
+    data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        reason = f"larger than max_member_bytes={max_bytes}; not read"
+        yield Problem(source, None, ProblemKind.TOO_LARGE, reason)
+    else:
+        yield from parse_sgf(data, source)
+
+
+# Errors a damaged archive or member can raise while being read (bad CRC is BadZipFile,
+# a cut gzip/bz2 stream is EOFError, a damaged one OSError or zlib.error).
+_ARCHIVE_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError)
+
+
+def _read_zip(path: Path, max_bytes: int) -> Iterator[GameRecord | Problem]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        reason = f"not a readable zip archive (not a zip, or cut short): {error}"
+        yield Problem(str(path), None, ProblemKind.UNREADABLE, reason)
+        return
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir() or not info.filename.lower().endswith(".sgf"):
+                continue
+            source = f"{path}:{info.filename}"
+            try:
+                with archive.open(info) as stream:
+                    yield from _parse_stream(stream, max_bytes, source)
+            # NotImplementedError: unknown compression; RuntimeError: encrypted member.
+            except (*_ARCHIVE_ERRORS, NotImplementedError, RuntimeError) as error:
+                yield Problem(source, None, ProblemKind.UNREADABLE, f"cannot read member: {error}")
+
+
+def _read_tar(path: Path, mode: str, max_bytes: int) -> Iterator[GameRecord | Problem]:
+    members = 0
+    try:
+        with path.open("rb") as raw, tarfile.open(fileobj=raw, mode=mode) as archive:
+            for member in archive:
+                if not member.isfile() or not member.name.lower().endswith(".sgf"):
+                    continue
+                source = f"{path}:{member.name}"
+                stream = archive.extractfile(member)
+                assert stream is not None  # a regular file always has one
+                yield from _parse_stream(stream, max_bytes, source)
+                members += 1
+    except _ARCHIVE_ERRORS as error:
+        reason = (
+            f"archive unreadable after {members} .sgf members (not a {mode[2:] or 'plain'} "
+            f"tar, cut short or damaged): {type(error).__name__}: {error}"
+        )
+        yield Problem(str(path), None, ProblemKind.UNREADABLE, reason)
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def parse_sgf(data: bytes, source: str = "<bytes>") -> Iterator[GameRecord | Problem]:
+    """Yield the games of one SGF file's bytes (one game tree or a collection).
+
+    Games are numbered from 0 in order of appearance; text outside game trees
+    is ignored. Yields a NO_GAME problem when there is no game tree at all.
+    """
+    utf8_bom = data.startswith(codecs.BOM_UTF8)
+    index = 0
+    position = 0
+    while (start := _GAME_START_RE.search(data, position)) is not None:
+        game = _Game(source, index, utf8_bom)
+        position = _read_main_line(data, start.start(), game)
+        yield from game.outcome()
+        index += 1
+    if index == 0:
+        yield Problem(source, None, ProblemKind.NO_GAME, "no SGF game tree '(;' found")
+
+
+def _read_main_line(data: bytes, start: int, game: _Game) -> int:
+    """Feed the main line of the game tree at ``data[start] == b"("`` to ``game``.
+
+    Returns where the tree ends (where the next one may start). Iterative:
+    ``depth`` counts open parentheses. The main line is followed until its first
+    ``)`` or until ``game`` stops taking nodes; after that tokens only move
+    ``depth`` until the tree closes.
+    """
+    depth = 0
+    following = True
+    node: list[tuple[bytes, list[bytes]]] | None = None  # the node in progress
+    moves = game.moves
+    move_nodes = game.move_nodes
+    for match in _TOKEN_RE.finditer(data, start):
+        token = match.lastindex
+        if token == _MOVE_RUN:
+            if not following:
+                continue
+            if node is not None:
+                following = game.add_node(node)
+                node = None
+                move_nodes = game.move_nodes
+                if not following:
+                    continue
+            run = match.group(_MOVE_RUN)
+            if move_nodes is not None:
+                try:
+                    moves += [move_nodes[text.rstrip()] for text in run.split(b";")[1:]]
+                    continue
+                except KeyError:
+                    pass
+            # The root node, or a value only coords can judge: one node at a time.
+            for color, value in _MOVE_RE.findall(run):
+                following = game.add_node([(color, [value])])
+                if not following:
+                    break
+            move_nodes = game.move_nodes
+        elif token == _PROPERTY:
+            if not following:
+                continue
+            if node is None:
+                following = game.stop(f"property outside a node at byte {match.start()}")
+                continue
+            identifier = match.group(2)
+            if not identifier.isupper():
+                identifier = identifier.translate(None, _LOWERCASE)  # FF[3] 'AddBlack' is AB
+            if identifier in _NODE_PROPERTIES or (move_nodes is None and identifier in _ROOT_ONLY):
+                values = [match.group(3)]
+                if match.group(4):
+                    values += _MORE_VALUES_RE.findall(match.group(4))
+                node.append((identifier, values))
+        elif token == _DELIMITER:
+            if following and node is not None:
+                following = game.add_node(node)
+                node = None
+                move_nodes = game.move_nodes
+            delimiter = match.group(5)
+            if delimiter == b";":
+                if following:
+                    node = []
+            elif delimiter == b"(":
+                depth += 1
+            else:
+                depth -= 1
+                following = False
+                if depth == 0:
+                    return match.end()
+        elif following:
+            following = game.stop(f"unreadable SGF at byte {match.start(_JUNK)}")
+            node = None
+    if following and node is not None:
+        following = game.add_node(node)
+    if following:
+        game.stop("the data ends inside the game tree")
+    return len(data)
+
+
+_Setup = tuple[set[int], set[int], set[int]]  # added black, added white, emptied
+
+
+class _Game:
+    """One game while its main line is read: root properties, setup, moves, damage.
+
+    ``add_node`` takes the main-line nodes in order and returns False once the
+    game takes no more (the root was unreadable, or a node was damaged);
+    ``outcome`` then gives the record and/or problem.
+    """
+
+    __slots__ = (
+        "source", "index", "utf8_bom", "root", "points", "move_nodes", "size", "komi", "handicap",
+        "black", "white", "moves", "problems",
+    )  # fmt: skip
+
+    def __init__(self, source: str, index: int, utf8_bom: bool) -> None:
+        self.source = source
+        self.index = index
+        self.utf8_bom = utf8_bom
+        self.root: dict[bytes, list[bytes]] | None = None  # set once the root node is read
+        self.points: dict[bytes, int] | None = None  # SGF value -> move, with the root
+        self.move_nodes: dict[bytes, tuple[int, int]] | None = None  # b"B[pd]" -> move
+        self.size = 0
+        self.komi = 0.0
+        self.handicap = 0
+        self.black: set[int] = set()
+        self.white: set[int] = set()
+        self.moves: list[tuple[int, int]] = []
+        self.problems: list[Problem] = []  # SKIPPED alone, or IGNORED/TRUNCATED notes
+
+    def stop(self, reason: str) -> bool:
+        """Note damage at the current node: skip or truncate the game. Returns False."""
+        if self.root is None:
+            self.problems = [self._problem(ProblemKind.SKIPPED, f"root node: {reason}")]
+        else:
+            reason = f"after move {len(self.moves)}: {reason}"
+            self.problems.append(self._problem(ProblemKind.TRUNCATED, reason))
+        return False
+
+    def _problem(self, kind: ProblemKind, reason: str) -> Problem:
+        return Problem(self.source, self.index, kind, reason)
+
+    def add_node(self, node: list[tuple[bytes, list[bytes]]]) -> bool:
+        """Apply one main-line node; returns False when the game takes no more."""
+        if self.root is None:
+            return self._add_root(node)
+        assert self.points is not None  # set with the root
+        try:
+            setup, move = _read_node(node, self.points, self.size)
+        except ValueError as error:
+            return self.stop(str(error))
+        return self._apply(setup, move)
+
+    def _add_root(self, node: list[tuple[bytes, list[bytes]]]) -> bool:
+        root: dict[bytes, list[bytes]] = {}
+        for identifier, values in node:
+            root.setdefault(identifier, values)  # a repeated root property: the first counts
+        try:
+            size = _read_size(root.get(b"SZ"))
+            points = _sgf_points(size)
+            setup, move = _read_node(node, points, size)
+        except ValueError as error:
+            return self.stop(str(error))
+        self.root, self.points, self.size = root, points, size
+        self.move_nodes = _move_nodes(size)
+        # Komi and handicap are only metadata: when unreadable they count as absent.
+        try:
+            self.komi = _read_komi(root.get(b"KM"))
+        except ValueError as error:
+            self.problems.append(self._problem(ProblemKind.IGNORED, f"{error}; komi 0 used"))
+        try:
+            self.handicap = _read_handicap(root.get(b"HA"))
+        except ValueError as error:
+            self.problems.append(self._problem(ProblemKind.IGNORED, f"{error}; handicap 0 used"))
+        return self._apply(setup, move)
+
+    def _apply(self, setup: _Setup | None, move: tuple[int, int] | None) -> bool:
+        if setup is not None:
+            if self.moves:
+                return self.stop("setup stones (AB/AW/AE) once moves have started")
+            added_black, added_white, emptied = setup
+            self.black = ((self.black | added_black) - added_white) - emptied
+            self.white = ((self.white - added_black) | added_white) - emptied
+        if move is not None:
+            self.moves.append(move)
+        return True
+
+    def outcome(self) -> list[GameRecord | Problem]:
+        """[SKIPPED problem], or the notes (IGNORED, TRUNCATED) then the record."""
+        root = self.root
+        if root is None:
+            assert self.problems  # the scanner stops every game it leaves unread
+            return list(self.problems)
+        codec = "utf-8" if self.utf8_bom else _codec(root.get(b"CA", [b""])[0])
+        text = {
+            name: _decode_text(root[identifier][0], codec)
+            for identifier, name in _TEXT_FIELDS.items()
+            if identifier in root
+        }
+        moves = self.moves
+        record = GameRecord(
+            source=self.source,
+            index=self.index,
+            size=self.size,
+            komi=self.komi,
+            handicap=self.handicap,
+            setup_black=tuple(sorted(self.black)),
+            setup_white=tuple(sorted(self.white)),
+            moves=tuple(moves),
+            first_player=moves[0][0] if moves else _read_player(root.get(b"PL")),
+            **text,
+        )
+        return [*self.problems, record]
+
+
+def _read_node(
+    node: list[tuple[bytes, list[bytes]]], points: dict[bytes, int], size: int
+) -> tuple[_Setup | None, tuple[int, int] | None]:
+    """(setup or None, move or None) of one node; ValueError when a value is bad."""
+    setup = None
+    move = None
+    for identifier, values in node:
+        if identifier == b"B" or identifier == b"W":
+            if move is not None or len(values) > 1:
+                raise ValueError("more than one move in a node")
+            point = points.get(values[0])
+            if point is None:  # upper case, spaces, or off the board: let coords decide
+                point = move_from_sgf(values[0].decode("latin-1"), size)
+            move = (BLACK if identifier == b"B" else WHITE, point)
+        elif identifier in _NODE_PROPERTIES:  # AB, AW, AE
+            if setup is None:
+                setup = (set(), set(), set())
+            target = setup[(b"AB", b"AW", b"AE").index(identifier)]
+            for value in values:
+                target.update(_setup_points(value, points, size))
+    return setup, move
+
+
+def _setup_points(value: bytes, points: dict[bytes, int], size: int) -> list[int]:
+    """The points of one setup value: a point, or a compressed rectangle ``aa:cc``."""
+    first, colon, second = value.partition(b":")
+    corners = []
+    for corner in (first, second) if colon else (first,):
+        point = points.get(corner)
+        if point is None:
+            point = move_from_sgf(corner.decode("latin-1"), size)
+        corners.append(point)
+    if PASS in corners:
+        if colon:
+            raise ValueError(f"bad setup rectangle {value.decode('latin-1')!r}")
+        return []  # AB[] or AB[tt]: nothing to set up
+    (top, left), (bottom, right) = divmod(corners[0], size), divmod(corners[-1], size)
+    if top > bottom or left > right:
+        raise ValueError(f"bad setup rectangle {value.decode('latin-1')!r}")
+    return [row * size + col for row in range(top, bottom + 1) for col in range(left, right + 1)]
+
+
+@functools.cache
+def _sgf_points(size: int) -> dict[bytes, int]:
+    """Every plain SGF point value of a board (and the pass values) -> move, via coords."""
+    letters = "abcdefghijklmnopqrstuvwxyz"[:size]
+    table = {b"": move_from_sgf("", size)}
+    if size <= 19:
+        table[b"tt"] = move_from_sgf("tt", size)  # the FF[3] pass
+    for row in letters:
+        for col in letters:
+            table[(col + row).encode()] = move_from_sgf(col + row, size)
+    return table
+
+
+@functools.cache
+def _move_nodes(size: int) -> dict[bytes, tuple[int, int]]:
+    """The text of every plain one-move node (``B[pd]``, ``W[]``) -> (color, move)."""
+    return {
+        identifier + b"[" + value + b"]": (color, move)
+        for identifier, color in ((b"B", BLACK), (b"W", WHITE))
+        for value, move in _sgf_points(size).items()
+    }
+
+
+def _read_size(values: list[bytes] | None) -> int:
+    if values is None:
+        return 19
+    text = values[0].strip().decode("latin-1")
+    columns, colon, rows = text.partition(":")
+    try:
+        size, other = int(columns), int(rows if colon else columns)
+    except ValueError:
+        raise ValueError(f"unreadable SZ value {text!r}") from None
+    if other != size:
+        raise ValueError(f"rectangular board SZ value {text!r} is not supported")
+    return check_size(size)
+
+
+def _read_komi(values: list[bytes] | None) -> float:
+    text = values[0].strip().decode("latin-1") if values else ""
+    if not text:
+        return 0.0
+    try:
+        komi = float(text)
+    except ValueError:
+        komi = math.nan
+    if not math.isfinite(komi):
+        raise ValueError(f"unreadable KM value {text!r}")
+    return komi / 100 if abs(komi) > FOX_KOMI_LIMIT else komi  # Fox writes komi x 100
+
+
+def _read_handicap(values: list[bytes] | None) -> int:
+    if values is None:
+        return 0
+    text = values[0].strip().decode("latin-1")
+    try:
+        handicap = int(text)
+    except ValueError:
+        handicap = -1
+    if handicap < 0:
+        raise ValueError(f"unreadable HA value {text!r}")
+    return handicap
+
+
+def _read_player(values: list[bytes] | None) -> int:
+    """PL[W] -> WHITE; anything else (absent, B, unreadable) -> BLACK."""
+    return WHITE if values and values[0].strip()[:1] in (b"W", b"w") else BLACK
+
+
+@functools.lru_cache(maxsize=64)  # bounded: CA values come from the data
+def _codec(charset: bytes) -> str | None:
+    """The Python codec for a ``CA`` value, or None when it is absent or unknown."""
+    name = charset.decode("latin-1").strip().lower()
+    if not name:
+        return None
+    try:
+        return codecs.lookup(_CHARSET_ALIASES.get(name, name)).name
+    except LookupError:
+        return None
+
+
+_LINE_BREAK_RE = re.compile(rb"\r\n|\n\r|\r")
+_ESCAPE_RE = re.compile(rb"\\(.)", re.DOTALL)
+_WHITESPACE_TO_SPACE = bytes.maketrans(b"\t\n\v\f", b"    ")
+
+
+def _decode_text(raw: bytes, codec: str | None) -> str:
+    """A raw SimpleText value -> str (escapes removed, white space made spaces)."""
+    if b"\r" in raw:
+        raw = _LINE_BREAK_RE.sub(b"\n", raw)
+    if b"\\" in raw:
+        raw = _ESCAPE_RE.sub(lambda m: b"" if m.group(1) == b"\n" else m.group(1), raw)
+    raw = raw.translate(_WHITESPACE_TO_SPACE)
+    if codec is None or codec == "iso8859-1":
+        attempts = ("utf-8", "iso8859-1")
+    else:
+        attempts = (codec, "utf-8")
+    for attempt in attempts:
+        try:
+            return raw.decode(attempt)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode(codec or "utf-8", errors="replace")
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def write_sgf(
+    record: GameRecord,
+    *,
+    node_properties: Mapping[int, Mapping[str, Sequence[str]]] | None = None,
+) -> str:
+    """The record as FF[4] SGF text (CA[UTF-8]); encode it as UTF-8 to save it.
+
+    ``node_properties`` adds properties to move nodes: ``{move index: {"C":
+    ["comment"], "LB": ["dd:A"]}}``, move index 0 being the first move. Values
+    are written as given with ``\\`` and ``]`` escaped, so points in them are SGF
+    points. Raises ``ValueError`` for a bad board size, a move index out of range
+    or an identifier that is not upper-case letters or would clash with moves
+    and setup (B, W, AB, AW, AE).
+
+    ``parse_sgf`` reads the text back to an equal record, except for ``source`` and
+    ``index``, a komi of more than 150 points (read as Fox's komi x 100), text
+    with tabs or line breaks (read as spaces) and a ``first_player`` that
+    contradicts the first move.
+    """
+    size = check_size(record.size)
+    extra = dict(node_properties or {})
+    for move_index, properties in extra.items():
+        if not 0 <= move_index < len(record.moves):
+            raise ValueError(f"move index {move_index} is outside 0..{len(record.moves) - 1}")
+        for identifier in properties:
+            if not identifier.isascii() or not identifier.isalpha() or not identifier.isupper():
+                raise ValueError(f"bad SGF property identifier {identifier!r}")
+            if identifier.encode() in _NODE_PROPERTIES:
+                raise ValueError(f"property {identifier} would change the moves or setup")
+
+    root = [f"GM[1]FF[4]CA[UTF-8]AP[goai:{__version__}]SZ[{size}]KM[{record.komi:g}]"]
+    if record.handicap:
+        root.append(f"HA[{record.handicap}]")
+    for identifier, name in _TEXT_FIELDS.items():
+        value = getattr(record, name)
+        if value is not None:
+            root.append(f"{identifier.decode()}[{_escape(value)}]")
+    if record.first_player == WHITE:
+        root.append("PL[W]")
+    for identifier, stones in ((b"AB", record.setup_black), (b"AW", record.setup_white)):
+        if stones:
+            values = "".join(f"[{move_to_sgf(point, size)}]" for point in sorted(stones))
+            root.append(identifier.decode() + values)
+
+    lines = ["(;" + "".join(root)]
+    for move_index, (color, move) in enumerate(record.moves):
+        node = f";{'B' if color == BLACK else 'W'}[{move_to_sgf(move, size)}]"
+        for identifier, values in extra.get(move_index, {}).items():
+            node += identifier + "".join(f"[{_escape(value)}]" for value in values)
+        # A line per move keeps diffs and comments readable; SGF ignores the line breaks.
+        lines.append(node)
+    return "\n".join(lines) + ")\n"
+
+
+def _escape(text: str) -> str:
+    """Text as an SGF property value: ``\\`` and ``]`` escaped (FF[4])."""
+    return text.replace("\\", "\\\\").replace("]", "\\]")
