@@ -1,0 +1,128 @@
+"""The policy network: a pooling-free residual CNN over 19x19 feature planes.
+
+Shape of the computation (N = batch, C = input planes, F = filters)::
+
+    planes (N, C, 19, 19) float
+      -> stem: 3x3 conv C->F, batch norm, ReLU                    (N, F, 19, 19)
+      -> B residual blocks: [3x3 conv, BN, ReLU, 3x3 conv, BN] + skip, ReLU
+      -> policy head: 1x1 conv F->P, BN, ReLU, 1x1 conv P->1, + per-point bias
+         = 361 point logits                                       (N, 361)
+         pass logit: linear map of the head's per-channel board mean (N, 1)
+      -> logits (N, 362)   [points in coords' flat order, then pass]
+      -> value head (optional): 1x1 conv F->1, ReLU, linear 361->V, ReLU,
+         linear V->1, tanh = expected result for the side to move (N,)
+
+Why this shape: a 3x3 convolution sees a local shape and shares its weights
+across the board, because a ladder, an eye or a cut means the same thing
+everywhere; stacking blocks widens what each output sees (B blocks give a
+receptive field of 2B+3 points). There is no pooling and no stride, so every
+point keeps its own activation to the end, and the point logits come from
+convolutions, not from a fully connected layer over the flattened board. The
+only global summary is the board mean feeding the single pass logit, which
+has no point of its own to sit on.
+
+Convolutions use zero padding; the ``ones`` feature plane tells the net where
+the edge is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from goai.coords import NUM_POINTS
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild the network (stored in every checkpoint)."""
+
+    input_channels: int
+    blocks: int = 6
+    filters: int = 64
+    policy_filters: int = 32
+    value_head: bool = True
+    value_hidden: int = 64
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS = ("b4c48", "b6c64", "b6c96", "b10c128", "b15c192", "b20c256")
+_PRESET_PATTERN = re.compile(r"^b(\d+)c(\d+)$")
+
+
+def config_from_preset(preset: str, input_channels: int) -> ModelConfig:
+    """``"b6c64"`` -> 6 residual blocks of 64 filters. Any ``bNcM`` is accepted."""
+    match = _PRESET_PATTERN.match(preset)
+    if match is None:
+        raise ValueError(f"unknown preset {preset!r}: use bNcM, e.g. one of {', '.join(PRESETS)}")
+    blocks, filters = int(match.group(1)), int(match.group(2))
+    return ModelConfig(
+        input_channels=input_channels,
+        blocks=blocks,
+        filters=filters,
+        policy_filters=max(16, filters // 2),
+    )
+
+
+def _conv_bn(in_channels: int, out_channels: int, kernel: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2, bias=False),
+        nn.BatchNorm2d(out_channels),
+    )
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm and a skip connection. (N,F,19,19) -> same."""
+
+    def __init__(self, filters: int) -> None:
+        super().__init__()
+        self.first = _conv_bn(filters, filters, 3)
+        self.second = _conv_bn(filters, filters, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.first(x))
+        return torch.relu(x + self.second(out))
+
+
+class PolicyNet(nn.Module):
+    """Residual tower with a convolutional policy head and an optional value head."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        f, p = config.filters, config.policy_filters
+        self.stem = _conv_bn(config.input_channels, f, 3)
+        self.tower = nn.Sequential(*(ResidualBlock(f) for _ in range(config.blocks)))
+        self.policy_conv = _conv_bn(f, p, 1)
+        self.policy_points = nn.Conv2d(p, 1, 1, bias=False)
+        # A bias per point: the edge and corners deserve different priors.
+        self.point_bias = nn.Parameter(torch.zeros(NUM_POINTS))
+        self.pass_linear = nn.Linear(p, 1)
+        if config.value_head:
+            self.value_conv = _conv_bn(f, 1, 1)
+            self.value_hidden = nn.Linear(NUM_POINTS, config.value_hidden)
+            self.value_out = nn.Linear(config.value_hidden, 1)
+
+    def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """planes (N, C, 19, 19) float -> (logits (N, 362), value (N,) in [-1, 1] or None)."""
+        x = torch.relu(self.stem(planes))
+        x = self.tower(x)
+        head = torch.relu(self.policy_conv(x))
+        points = self.policy_points(head).flatten(1) + self.point_bias
+        pass_logit = self.pass_linear(head.mean(dim=(2, 3)))
+        logits = torch.cat([points, pass_logit], dim=1)
+        value = None
+        if self.config.value_head:
+            v = torch.relu(self.value_conv(x)).flatten(1)
+            value = torch.tanh(self.value_out(torch.relu(self.value_hidden(v)))).squeeze(1)
+        return logits, value
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+

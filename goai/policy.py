@@ -1,0 +1,111 @@
+"""The one seam between a trained network and everything that uses it.
+
+``Policy`` = checkpoint + feature set + symmetry averaging. The GTP engine,
+``goai predict``/``evaluate``, the gymnasium opponent and the terminal game all
+ask it for move probabilities and never touch planes or logits themselves.
+
+Symmetry averaging: with ``symmetries=8`` each position is evaluated in all 8
+orientations and the probabilities (after undoing each orientation) are
+averaged, as AlphaGo did at play time; with ``symmetries=1`` only the identity
+is used. A CNN is not rotation invariant by construction, so averaging removes
+some of its orientation-specific noise at 8x the cost.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from goai.checkpoint import load_model
+from goai.coords import NETWORK_SIZE, NUM_MOVES, PASS, PASS_INDEX
+from goai.features import encode
+from goai.game import GameState
+from goai.symmetry import NUM_SYMMETRIES, inverse, transform_planes, transform_policy
+
+DEFAULT_MODEL = "default.pt"
+
+
+def default_model_path() -> Path:
+    """The model shipped inside the package (``goai/models/default.pt``)."""
+    path = Path(str(resources.files("goai") / "models" / DEFAULT_MODEL))
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no bundled model at {path}; pass --model PATH to a checkpoint from goai train"
+        )
+    return path
+
+
+class Policy:
+    """Move probabilities for positions, from one checkpoint.
+
+    ``probabilities_batch`` is the raw network view (no legality), used for
+    measuring accuracy; ``move_probabilities`` is the playing view: illegal
+    moves (superko included when the state enforces it) get probability 0.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, device: str = "cpu",
+                 symmetries: int = 1, threads: int = 0) -> None:
+        if symmetries not in (1, NUM_SYMMETRIES):
+            raise ValueError(f"symmetries must be 1 or {NUM_SYMMETRIES}, not {symmetries}")
+        if threads:
+            torch.set_num_threads(threads)
+        self.path = Path(path) if path is not None else default_model_path()
+        loaded = load_model(self.path, device)
+        self.model = loaded.model
+        self.feature_set = loaded.feature_set
+        self.training = loaded.training
+        self.device = torch.device(device)
+        self.symmetries = symmetries
+
+    @property
+    def has_value_head(self) -> bool:
+        return self.model.config.value_head
+
+    @torch.no_grad()
+    def evaluate_batch(self, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """planes uint8 (N, C, 19, 19) -> (probabilities (N, 362), value (N,) or None).
+
+        Probabilities are over all 362 moves, legal or not, averaged over the
+        configured symmetries; value is the expected result for the side to move.
+        """
+        x = torch.from_numpy(np.ascontiguousarray(planes)).to(self.device).float()
+        total = torch.zeros(len(planes), NUM_MOVES, device=self.device)
+        value_total = None
+        for k in range(self.symmetries):
+            logits, value = self.model(transform_planes(x, k).contiguous())
+            total += transform_policy(torch.softmax(logits.float(), dim=1), inverse(k))
+            if value is not None:
+                value_total = value if value_total is None else value_total + value
+        probabilities = (total / self.symmetries).cpu().numpy()
+        values = None if value_total is None else (value_total / self.symmetries).cpu().numpy()
+        return probabilities, values
+
+    def move_probabilities(self, state: GameState) -> np.ndarray:
+        """(362,) probabilities of the side to move's moves; illegal moves get 0.
+
+        Raises ``ValueError`` for boards other than 19x19 (the network's size).
+        """
+        if state.size != NETWORK_SIZE:
+            raise ValueError(f"the model plays 19x19 only, not {state.size}x{state.size}")
+        probabilities, _ = self.evaluate_batch(encode(state, self.feature_set)[None])
+        return mask_illegal(probabilities[0], state)
+
+    def value(self, state: GameState) -> float | None:
+        """Expected result in [-1, 1] for the side to move, or None without a value head."""
+        if not self.has_value_head:
+            return None
+        _, values = self.evaluate_batch(encode(state, self.feature_set)[None])
+        return float(values[0])
+
+
+def mask_illegal(probabilities: np.ndarray, state: GameState) -> np.ndarray:
+    """Zero the illegal moves of ``probabilities`` (362,) and renormalise."""
+    legal = np.zeros(NUM_MOVES, dtype=bool)
+    for move in state.legal_moves():
+        legal[PASS_INDEX if move == PASS else move] = True
+    masked = np.where(legal, probabilities, 0.0)
+    total = masked.sum()
+    return masked / total if total > 0 else legal / legal.sum()

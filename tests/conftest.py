@@ -1,0 +1,43 @@
+"""Shared fixtures: where the shared data lives, and a tiny untrained model for fast tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# One thread per torch process in tests: the suite starts engines and training
+# subprocesses beside itself, and several processes each spinning two OpenMP
+# threads on two cores run many times slower than one thread each. Set before
+# anything imports torch; inherited by the subprocesses the tests start.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the checkout; tests that need it skip when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkpoint of an untrained 1-block, 8-filter network on the default feature set.
+
+    Its moves are noise, but it loads and runs like any real model in milliseconds.
+    """
+    import torch
+
+    from goai.checkpoint import save_checkpoint
+    from goai.features import get_feature_set
+    from goai.model import PolicyNet, config_from_preset
+
+    torch.manual_seed(0)
+    model = PolicyNet(config_from_preset("b1c8", get_feature_set("default").num_channels))
+    path = tmp_path_factory.mktemp("models") / "tiny.pt"
+    save_checkpoint(path, model.eval(), "default", {"note": "untrained, for tests"})
+    return path
