@@ -1,0 +1,512 @@
+"""The ``goai`` command: parse arguments into configs, call the modules, print.
+
+Each subcommand is a ``cmd_<name>(args)`` function next to the ``add_<name>``
+function that declares its arguments; ``COMMANDS`` lists them once. Heavy
+modules (torch) are imported inside the commands that need them, so
+``goai --help`` and ``goai show`` start at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from goai import __version__
+
+
+def _print_json(data: object) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+# ----------------------------------------------------------------- inspect
+
+
+def add_inspect(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="+", metavar="SOURCE",
+                        help=".sgf files, collections, folders, .zip/.tar.gz/.tgz/.tar.bz2")
+    parser.add_argument("--no-replay", action="store_true",
+                        help="skip replaying games with the rules (faster; no illegal-move check)")
+    parser.add_argument("--short", type=int, default=10, metavar="N",
+                        help="count games with fewer than N moves as short (default 10)")
+    parser.add_argument("--list", type=int, default=20, metavar="K",
+                        help="problems to print in the text report (default 20; all in --json)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from goai.inspection import inspect_sources
+
+    missing = [s for s in args.sources if not Path(s).exists()]
+    if missing:
+        raise SystemExit(f"goai: no such file or folder: {', '.join(missing)}")
+    report = inspect_sources(args.sources, replay_games=not args.no_replay,
+                             short_moves=args.short, show_progress=not args.json)
+    if args.json:
+        _print_json(report)
+        return 0
+    print(f"games read: {report['games']}   positions (moves): {report['moves']}")
+    for key, value in report.items():
+        if key not in ("games", "moves", "sources", "problems", "problem_list"):
+            print(f"{key.replace('_', ' ')}: {value}")
+    print("problems by kind: " + (", ".join(f"{k} {v}" for k, v in report["problems"].items())
+                                  or "none"))
+    for line in report["problem_list"][: args.list]:
+        print(f"  {line}")
+    hidden = len(report["problem_list"]) - args.list
+    if hidden > 0:
+        print(f"  ... and {hidden} more (--json lists all)")
+    return 0
+
+
+# ----------------------------------------------------------------- show
+
+
+def add_show(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE.sgf")
+    parser.add_argument("--move", type=int, default=None, metavar="N",
+                        help="show the board after move N (default: the last move)")
+    parser.add_argument("--game", type=int, default=0, metavar="K",
+                        help="which game of a collection file (0-based, default 0)")
+
+
+def _load_game(file: str, game: int):
+    from goai.sgf import GameRecord, iter_games
+
+    records = [item for item in iter_games([file]) if isinstance(item, GameRecord)]
+    if not records:
+        raise SystemExit(f"goai: {file}: no readable game")
+    if not 0 <= game < len(records):
+        raise SystemExit(f"goai: {file} holds {len(records)} games; --game {game} is not one")
+    return records[game]
+
+
+def _state_after(record, move_number: int | None):
+    """The game state after ``move_number`` moves (None: all), and the next move if any."""
+    from goai.board import IllegalMoveError
+    from goai.game import replay
+
+    limit = len(record.moves) if move_number is None else move_number
+    if not 0 <= limit <= len(record.moves):
+        raise SystemExit(f"goai: --move {move_number}: the game has {len(record.moves)} moves")
+    played = 0
+    moves = replay(record.size, record.komi, record.moves, record.setup_black,
+                   record.setup_white, record.handicap)
+    state = None
+    try:
+        for state, color, move in moves:
+            if played == limit:
+                return state, (color, move)
+            played += 1
+    except IllegalMoveError as error:
+        raise SystemExit(
+            f"goai: move {played + 1} of the game is illegal ({error.reason})"
+        ) from None
+    if state is None:  # a game without moves
+        from goai.game import GameState
+
+        state = GameState(record.size, record.komi, superko=False)
+        state.setup(record.setup_black, record.setup_white, record.handicap)
+    return state, None
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from goai.board import BLACK
+    from goai.render import render_board
+
+    record = _load_game(args.file, args.game)
+    state, _ = _state_after(record, args.move)
+    played = len(state.history)
+    print(f"{record.black_name or 'Black'} (B) vs {record.white_name or 'White'} (W), "
+          f"{record.size}x{record.size}, komi {record.komi:g}, result {record.result or '?'}")
+    print(render_board(state.board, state.last_move))
+    captures = state.board.captures
+    to_play = "Black" if state.to_play == BLACK else "White"
+    print(f"after move {played} of {len(record.moves)}; {to_play} to play; "
+          f"captures: B {captures[1]}, W {captures[2]}")
+    return 0
+
+
+# ----------------------------------------------------------------- prepare
+
+
+def add_prepare(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="+", metavar="SOURCE")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the game store")
+    parser.add_argument("--val-fraction", type=float, default=0.005)
+    parser.add_argument("--test-fraction", type=float, default=0.01)
+    parser.add_argument("--min-moves", type=int, default=20,
+                        help="drop games shorter than this (default 20)")
+    parser.add_argument("--skip-handicap", action="store_true", help="drop handicap games")
+    parser.add_argument("--min-rank", default=None, metavar="RANK",
+                        help="drop games where a player's rank is below RANK (e.g. 6d); "
+                             "games without ranks are kept")
+    parser.add_argument("--workers", type=int, default=0, help="processes (default: one per core)")
+    parser.add_argument("--json", action="store_true")
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from goai.data import PrepareConfig, prepare
+
+    config = PrepareConfig(val_fraction=args.val_fraction, test_fraction=args.test_fraction,
+                           min_moves=args.min_moves, skip_handicap=args.skip_handicap,
+                           min_rank=args.min_rank, workers=args.workers)
+    try:
+        manifest = prepare(args.sources, args.out, config, show_progress=True)
+    except FileNotFoundError as error:
+        raise SystemExit(f"goai: {error}") from None
+    if args.json:
+        _print_json({k: v for k, v in manifest.items() if k != "problems"})
+        return 0
+    print(f"games read {manifest['games_read']}; dropped: {manifest['dropped'] or 'none'}")
+    for name, counts in manifest["splits"].items():
+        print(f"  {name:5}: {counts['games']} games, {counts['positions']} positions")
+    print(f"manifest: {Path(args.out) / 'manifest.json'}")
+    return 0
+
+
+# ----------------------------------------------------------------- train
+
+
+def add_train(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, metavar="DIR", help="output of goai prepare")
+    parser.add_argument("--out", required=True, metavar="RUN_DIR")
+    parser.add_argument("--preset", default="b6c64", help="bNcM: N blocks of M filters")
+    parser.add_argument("--features", default="default", help="feature set name")
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, help="optimizer steps (default 10000)")
+    length.add_argument("--epochs", type=float,
+                        help="passes over the training positions (at --sample-rate)")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="wall-clock budget; the learning-rate schedule ends with it")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--value-weight", type=float, default=0.1)
+    parser.add_argument("--sample-rate", type=float, default=0.5,
+                        help="fraction of each game's positions used per visit")
+    parser.add_argument("--games-per-chunk", type=int, default=64,
+                        help="games whose positions are shuffled together (default 64)")
+    parser.add_argument("--eval-every", type=int, default=500)
+    parser.add_argument("--checkpoint-every", type=int, default=200)
+    parser.add_argument("--val-positions", type=int, default=4096)
+    parser.add_argument("--loader-workers", type=int, default=1,
+                        help="processes encoding positions beside the network (0: in-process)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue RUN_DIR/checkpoint.pt where it stopped")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from goai.data import GameStore
+    from goai.train import TrainConfig, train
+
+    steps = args.steps or 10_000
+    if args.epochs is not None:
+        positions = GameStore(Path(args.data) / "train.npz").num_positions * args.sample_rate
+        steps = max(1, int(args.epochs * positions / args.batch_size))
+    config = TrainConfig(
+        data=args.data, out=args.out, preset=args.preset, feature_set=args.features,
+        steps=steps, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
+        weight_decay=args.weight_decay, value_weight=args.value_weight,
+        sample_rate=args.sample_rate, games_per_chunk=args.games_per_chunk,
+        eval_every=args.eval_every,
+        checkpoint_every=args.checkpoint_every, val_positions=args.val_positions,
+        loader_workers=args.loader_workers, device=args.device, threads=args.threads,
+        seed=args.seed, resume=args.resume,
+    )
+    metrics = train(config)
+    print(json.dumps(metrics))
+    return 0
+
+
+# ----------------------------------------------------------------- evaluate
+
+
+def add_evaluate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="+", metavar="SOURCE",
+                        help="SGF files/folders/archives, or a prepared split such as test.npz")
+    parser.add_argument("--model", default=None, help="checkpoint (default: the bundled model)")
+    parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8),
+                        help="average the network over the 8 board symmetries")
+    parser.add_argument("--max-games", type=int, default=None)
+    parser.add_argument("--plot", default=None, metavar="FILE.png",
+                        help="plot top-1 accuracy by move number (needs matplotlib)")
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--json", action="store_true")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from goai.evaluate import evaluate, plot_accuracy
+
+    policy = _policy(args.model, symmetries=args.symmetries, threads=args.threads)
+    report = evaluate(policy, args.sources, max_games=args.max_games,
+                      show_progress=not args.json)
+    if args.plot:
+        plot_accuracy(report, args.plot)
+    if args.json:
+        _print_json(report)
+        return 0
+    print(f"model {report['model']} ({report['feature_set']}, "
+          f"{report['symmetries']} symmetries): {report['games']} games, "
+          f"{report['positions']} positions")
+    print(f"{'moves':>8} {'positions':>10} {'top-1':>7} {'top-5':>7} {'top-10':>7} {'log-loss':>9}")
+    rows = [("all", report["overall"]), *report["by_phase"].items()]
+    for name, tally in rows:
+        print(f"{name:>8} {tally['positions']:>10} {100 * tally['top1']:>6.1f}% "
+              f"{100 * tally['top5']:>6.1f}% {100 * tally['top10']:>6.1f}% "
+              f"{tally['log_loss']:>9.3f}")
+    if report["skipped"]:
+        print(f"skipped or truncated games: {len(report['skipped'])}")
+        for item in report["skipped"][:20]:
+            print(f"  {item['game']}: {item['reason']}")
+    return 0
+
+
+def _policy(model: str | None, **options):
+    from goai.checkpoint import CheckpointError
+    from goai.policy import Policy
+
+    try:
+        return Policy(model, **options)
+    except (CheckpointError, FileNotFoundError) as error:
+        raise SystemExit(f"goai: {error}") from None
+
+
+# ----------------------------------------------------------------- predict
+
+
+def add_predict(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE.sgf")
+    parser.add_argument("--move", type=int, default=None, metavar="N",
+                        help="predict the move after move N (default: after the last move)")
+    parser.add_argument("--game", type=int, default=0, metavar="K")
+    parser.add_argument("--model", default=None, help="checkpoint (default: the bundled model)")
+    parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8))
+    parser.add_argument("--top", type=int, default=10)
+    parser.add_argument("--heatmap", default=None, metavar="FILE.png",
+                        help="also draw the probabilities as a PNG heat map")
+    parser.add_argument("--json", action="store_true")
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from goai.coords import PASS, PASS_INDEX, move_to_gtp
+    from goai.render import render_board
+
+    record = _load_game(args.file, args.game)
+    if record.size != 19:
+        raise SystemExit(f"goai: the model plays 19x19; this game is {record.size}x{record.size}")
+    state, actual = _state_after(record, args.move)
+    policy = _policy(args.model, symmetries=args.symmetries)
+    probabilities = policy.move_probabilities(state)
+    order = np.argsort(-probabilities)[: args.top]
+    top = [{"rank": i + 1, "move": move_to_gtp(PASS if m == PASS_INDEX else int(m), 19),
+            "probability": float(probabilities[m])} for i, m in enumerate(order)]
+    played = None
+    if actual is not None:
+        index = PASS_INDEX if actual[1] == PASS else actual[1]
+        played = {"move": move_to_gtp(actual[1], 19),
+                  "probability": float(probabilities[index]),
+                  "rank": int((probabilities > probabilities[index]).sum()) + 1}
+    if args.heatmap:
+        from goai.image import board_image, write_png
+
+        heat = probabilities[:PASS_INDEX] / max(float(probabilities[:PASS_INDEX].max()), 1e-9)
+        write_png(args.heatmap, board_image(state.board, last_move=state.last_move, heat=heat))
+    if args.json:
+        _print_json({"after_move": len(state.history), "top": top, "played": played})
+        return 0
+    labels = {int(m): str((i + 1) % 10) for i, m in enumerate(order) if m != PASS_INDEX}
+    print(render_board(state.board, state.last_move, labels))
+    print(f"after move {len(state.history)}; top {args.top} moves "
+          "(digits on the board: rank, 0 = 10th):")
+    for item in top:
+        print(f"  {item['rank']:>2}. {item['move']:<5} {100 * item['probability']:5.1f}%")
+    if played is not None:
+        print(f"played: {played['move']} ({100 * played['probability']:.1f}%, "
+              f"rank {played['rank']})")
+    return 0
+
+
+# ----------------------------------------------------------------- bench
+
+
+def add_bench(parser: argparse.ArgumentParser) -> None:
+    default = Path(__file__).resolve().parents[2] / "shared" / "data" / "tom" / "tom-9d-2011.zip"
+    parser.add_argument("--source", default=str(default),
+                        help="games for the data figures (default: ../shared Tom 2011)")
+    parser.add_argument("--games", type=int, default=1000, help="games to use (default 1000)")
+    parser.add_argument("--features", default="default")
+    parser.add_argument("--train-data", default=None, metavar="DIR",
+                        help="also measure training on this prepared folder vs synthetic tensors")
+    parser.add_argument("--preset", default="b6c64")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--loader-workers", type=int, default=1)
+    parser.add_argument("--json", action="store_true")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from goai.bench import bench_data, bench_training
+
+    report = {"data": bench_data(args.source, max_games=args.games, feature_set=args.features)}
+    if args.train_data:
+        report["training"] = bench_training(args.train_data, preset=args.preset,
+                                            feature_set=args.features,
+                                            batch_size=args.batch_size, steps=args.steps,
+                                            loader_workers=args.loader_workers)
+    if args.json:
+        _print_json(report)
+    else:
+        for section, figures in report.items():
+            print(f"[{section}]")
+            for key, value in figures.items():
+                print(f"  {key}: {value:.1f}" if isinstance(value, float) else f"  {key}: {value}")
+    return 0
+
+
+# ----------------------------------------------------------------- gtp
+
+
+def add_gtp(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("Options can also come from --config FILE.toml, keys named as the long "
+                     "options (resign-threshold = 0.1); the command line wins. In a GUI: "
+                     "command 'goai', arguments 'gtp --model /path/to/model.pt'.")
+    parser.add_argument("-w", "--model", "--weights", dest="model", default=None, metavar="PATH",
+                        help="checkpoint to play with (default: the bundled model)")
+    parser.add_argument("--config", default=None, metavar="FILE.toml",
+                        help="TOML file of options; relative paths in it are from its folder")
+    parser.add_argument("--symmetries", type=int, choices=(1, 8), default=None,
+                        help="average the network over 1 or all 8 board symmetries (default 1)")
+    parser.add_argument("-t", "--threads", type=int, default=None, metavar="N",
+                        help="torch CPU threads (default 1, fastest for one position; "
+                             "0: torch's choice)")
+    parser.add_argument("--temperature", type=float, default=None, metavar="T",
+                        help="0 plays the best move (default); above 0 samples p^(1/T)")
+    parser.add_argument("--seed", type=int, default=None, help="seed for sampling")
+    parser.add_argument("-r", "--resign-threshold", type=float, default=None, metavar="P",
+                        help="resign below this win probability from the value head "
+                             "(default 0.05; 0 never; never without a value head)")
+    parser.add_argument("--resign-min-moves", type=int, default=None, metavar="N",
+                        help="never resign before move N (default 50)")
+    parser.add_argument("--pass-floor", type=float, default=None, metavar="P",
+                        help="after the opponent passes, pass when the best move is below "
+                             "this probability (default 0.05)")
+    parser.add_argument("--lag-buffer", type=float, default=None, metavar="SECONDS",
+                        help="seconds kept in hand per move under time control (default 0.2)")
+    parser.add_argument("-l", "--log", default=None, metavar="FILE",
+                        help="log commands, responses and timings to FILE")
+    parser.add_argument("-v", "--verbose", action="store_true", default=None,
+                        help="log to stderr (off by default: Lizzie shows stderr as output)")
+
+
+def cmd_gtp(args: argparse.Namespace) -> int:
+    from goai.gtp import GtpConfig, load_config_file, run_gtp
+
+    names = ("model", "symmetries", "threads", "temperature", "seed", "resign_threshold",
+             "resign_min_moves", "pass_floor", "lag_buffer", "log", "verbose")
+    try:
+        options = load_config_file(args.config) if args.config else {}
+        options.update({name: getattr(args, name) for name in names
+                        if getattr(args, name) is not None})
+        config = GtpConfig.from_options(options)
+    except ValueError as error:
+        raise SystemExit(f"goai gtp: {error}") from None
+    return run_gtp(config, sys.stdin.buffer, sys.stdout.buffer)
+
+
+# ----------------------------------------------------------------- match
+
+
+def add_match(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("Example: goai match --black 'goai gtp' --white '/usr/games/gnugo --mode gtp "
+                     "--level 10 --chinese-rules' --games 40 --sgf-dir games/")
+    parser.add_argument("--black", required=True, metavar="CMD",
+                        help="engine A's command line; A plays Black in odd-numbered games")
+    parser.add_argument("--white", required=True, metavar="CMD",
+                        help="engine B's command line; B plays White in odd-numbered games")
+    parser.add_argument("--games", type=int, required=True, metavar="N")
+    parser.add_argument("--size", type=int, default=19)
+    parser.add_argument("--komi", type=float, default=7.5)
+    parser.add_argument("--no-alternate", action="store_true",
+                        help="A always plays Black (default: colours alternate)")
+    parser.add_argument("--referee", default="gnugo", metavar="CMD",
+                        help="engine whose final_score decides games that end by passing "
+                             "(default: GNU Go with Chinese rules; 'none': goai's area count)")
+    parser.add_argument("--move-timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="an engine silent this long on one command loses the game")
+    parser.add_argument("--max-moves", type=int, default=1000, metavar="N",
+                        help="stop a game after N moves and score it as it stands")
+    parser.add_argument("--sgf-dir", default=None, metavar="DIR", help="save every game as SGF")
+    parser.add_argument("--verbose", action="store_true", help="show the engines' stderr")
+    parser.add_argument("--json", action="store_true")
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from goai.match import MatchConfig, MatchError, format_summary, run_match
+
+    try:
+        config = MatchConfig(
+            black=args.black, white=args.white, games=args.games, size=args.size,
+            komi=args.komi, alternate=not args.no_alternate, referee=args.referee,
+            move_timeout=args.move_timeout, max_moves=args.max_moves,
+            sgf_dir=args.sgf_dir, engine_stderr=args.verbose)
+        summary = run_match(config, show_progress=not args.json)
+    except (MatchError, ValueError) as error:
+        raise SystemExit(f"goai match: {error}") from None
+    if args.json:
+        _print_json(summary)
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+# ----------------------------------------------------------------- main
+
+COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
+    "inspect": (add_inspect, cmd_inspect, "count games, positions and problems in SGF sources"),
+    "show": (add_show, cmd_show, "print the board of an SGF game after move N"),
+    "prepare": (add_prepare, cmd_prepare, "SGF sources -> train/val/test game store"),
+    "train": (add_train, cmd_train, "train a policy network on a prepared game store"),
+    "evaluate": (add_evaluate, cmd_evaluate, "move-prediction accuracy on held-out games"),
+    "predict": (add_predict, cmd_predict, "the model's top moves for a position of an SGF game"),
+    "bench": (add_bench, cmd_bench, "throughput: parse, replay, encode, train (real vs synthetic)"),
+    "gtp": (add_gtp, cmd_gtp, "play over GTP (Sabaki, Lizzie, GoGui, q5Go, twogtp)"),
+    "match": (add_match, cmd_match, "play GTP engines against each other; wins, Elo, SGF"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="goai",
+        description="goai: a Go move-prediction engine. SGF records -> 19x19 feature planes -> "
+                    "a pooling-free residual CNN -> GTP. Run 'goai COMMAND --help' for details.")
+    parser.add_argument("--version", action="version", version=f"goai {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (add, run, summary) in COMMANDS.items():
+        sub = commands.add_parser(name, help=summary, description=summary)
+        add(sub)
+        sub.set_defaults(run=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("goai: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
