@@ -1,0 +1,522 @@
+"""Matches between two GTP engines, as gogui-twogtp plays them, with a GNU Go referee.
+
+``run_match(MatchConfig(black=CMD_A, white=CMD_B, games=N))`` starts both
+engines, plays N games (A takes Black in games 1, 3, 5... when colours
+alternate) and returns a summary: wins, A's win rate with a 95% Wilson
+interval, and the Elo difference that win rate implies.
+
+How a game is refereed
+----------------------
+* goai keeps the game itself (``GameState``, positional superko): a move that
+  is off the board, illegal or not a move at all loses the game for its
+  engine, and so does an engine that crashes, answers ``genmove`` with an
+  error, rejects a legal move of its opponent, or stays silent on a command
+  for ``move_timeout`` seconds (it is then killed). Such a loss is recorded
+  ``B+F``/``W+F`` (forfeit) with the reason; the engine is restarted for the
+  next game and the match goes on.
+* ``resign`` ends the game: ``B+R``/``W+R``.
+* Two passes in a row, or ``max_moves`` moves, end the game and the referee
+  scores it: every move is also played on the referee, which answers
+  ``final_score`` with its own dead-stone judgement (GNU Go with
+  ``--chinese-rules``: area scoring, as the komi of 7.5 assumes), given
+  ``SCORE_TIMEOUT_FACTOR`` times the move timeout to think. Without a
+  referee (``referee="none"``), or if it fails, goai's own estimate scores the
+  game (``player.estimated_score``: area with estimated dead stones removed).
+* Draws (jigo) count half a win to each engine.
+
+Statistics
+----------
+Games are treated as independent trials, a draw as half a win. The Wilson
+score interval (z = 1.96) is used because it stays inside [0, 1] and behaves
+at 0 or N wins, where the normal approximation collapses. The Elo difference
+is ``-400 * log10(1 / p - 1)``, and its interval maps the Wilson bounds the
+same way; at 0% or 100% it is unbounded and reported as None.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+from goai.board import BLACK, WHITE, opponent
+from goai.coords import CoordinateError, check_size, move_from_gtp, move_to_gtp
+from goai.game import GameState, format_result
+from goai.player import estimated_score
+from goai.progress import Progress
+from goai.sgf import GameRecord, write_sgf
+
+Z_95 = 1.96
+SCORE_TIMEOUT_FACTOR = 5
+GNUGO_PATHS = ("gnugo", "/usr/games/gnugo")
+_RESPONSE_START = re.compile(r"([=?])\d*\s?(.*)")
+_SCORE = re.compile(r"([BW])\+(\d+(?:\.\d+)?)|0")
+_GTP_COLOR = {BLACK: "b", WHITE: "w"}
+
+
+class MatchError(Exception):
+    """The match cannot be played at all (an engine or the referee does not start)."""
+
+
+class EngineFailure(Exception):
+    """An engine crashed, timed out or could not be started; the message says which."""
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    """A match between engine A (``black``) and engine B (``white``).
+
+    ``referee`` is ``"gnugo"`` (GNU Go found on PATH or in /usr/games),
+    ``"none"`` (goai's own estimate), or any GTP command line with a
+    ``final_score``. ``engine_stderr`` shows the engines' stderr; by default
+    it is discarded.
+    """
+
+    black: str
+    white: str
+    games: int
+    size: int = 19
+    komi: float = 7.5
+    alternate: bool = True
+    referee: str = "gnugo"
+    move_timeout: float = 60.0
+    max_moves: int = 1000
+    sgf_dir: str | None = None
+    engine_stderr: bool = False
+
+    def __post_init__(self) -> None:
+        check_size(self.size)
+        if self.games < 1 or self.max_moves < 1 or not self.move_timeout > 0:
+            raise ValueError("games, max_moves and move_timeout must be positive")
+        if not math.isfinite(self.komi):
+            raise ValueError(f"komi must be a number, not {self.komi}")
+
+
+# ----------------------------------------------------------------- one engine process
+
+
+class GtpProcess:
+    """A GTP engine in a subprocess: ``ask`` sends a command and waits for the answer.
+
+    A reader thread moves stdout lines into a queue, so a silent engine costs
+    a timeout, not a hang. The engine runs in its own session, so ``kill``
+    also ends any processes a wrapper script started.
+    """
+
+    def __init__(self, command: str, *, show_stderr: bool = False) -> None:
+        self.command = command
+        self.argv = shlex.split(command)
+        if not self.argv:
+            raise MatchError("empty engine command")
+        self._show_stderr = show_stderr
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lines: queue.Queue[str | None] = queue.Queue()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> None:
+        """Start the process. Raises ``EngineFailure`` when it cannot be run."""
+        try:
+            process = subprocess.Popen(
+                self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=None if self._show_stderr else subprocess.DEVNULL,
+                start_new_session=True)
+        except OSError as error:
+            raise EngineFailure(f"cannot start {self.command!r}: {error}") from None
+        self._process = process
+        self._lines = queue.Queue()
+        threading.Thread(target=_read_lines, args=(process.stdout, self._lines),
+                         daemon=True, name=f"gtp-reader-{process.pid}").start()
+
+    def ask(self, command: str, timeout: float) -> tuple[bool, str]:
+        """Send ``command``; return (success, response body). Raises ``EngineFailure``."""
+        process = self._process
+        if process is None or not self.running:
+            raise EngineFailure("not running")
+        assert process.stdin is not None
+        try:
+            process.stdin.write(command.encode() + b"\n")
+            process.stdin.flush()
+        except OSError:
+            raise EngineFailure(f"exited before {command!r}") from None
+        deadline = time.monotonic() + timeout
+        status: str | None = None
+        body: list[str] = []
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.kill()
+                raise EngineFailure(f"no answer to {command!r} in {timeout:g} s") from None
+            if line is None:
+                code = process.wait()
+                self._process = None
+                raise EngineFailure(f"exited with code {code} during {command!r}")
+            if status is None:
+                match = _RESPONSE_START.fullmatch(line)
+                if match:  # anything before the first =/? line is not part of a response
+                    status, first = match.groups()
+                    body.append(first)
+            elif not line.strip():
+                return status == "=", "\n".join(body).strip()
+            else:
+                body.append(line)
+
+    def kill(self) -> None:
+        """End the process (and its session) at once."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:
+            process.kill()
+        process.wait()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """``quit``, then kill whatever has not exited within ``timeout`` s."""
+        process = self._process
+        if process is None:
+            return
+        if self.running:
+            try:
+                self.ask("quit", timeout)
+                process.wait(timeout)
+            except (EngineFailure, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+
+
+def _read_lines(stream, lines: queue.Queue[str | None]) -> None:
+    for raw in iter(stream.readline, b""):
+        lines.put(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+    lines.put(None)
+
+
+# ----------------------------------------------------------------- one game
+
+
+@dataclass
+class GameResult:
+    """One game: who had which colour, the SGF result and why the game ended.
+
+    ``winner`` is ``"A"``, ``"B"`` or None for a draw; ``reason`` is one of
+    score, resign, forfeit, move cap (scored as it stood); ``detail`` says
+    more for forfeits.
+    """
+
+    number: int
+    black: str
+    result: str
+    winner: str | None
+    reason: str
+    moves: int
+    scorer: str
+    detail: str = ""
+    sgf: str | None = None
+
+
+@dataclass
+class _Player:
+    label: str  # "A" or "B"
+    process: GtpProcess
+    name: str = ""
+
+
+class _Forfeit(Exception):
+    def __init__(self, color: int, detail: str) -> None:
+        super().__init__(detail)
+        self.color = color
+        self.detail = detail
+
+
+def _play_game(number: int, players: dict[int, _Player], referee: GtpProcess | None,
+               config: MatchConfig) -> tuple[GameResult, GameState]:
+    state = GameState(config.size, config.komi)
+    timeout = config.move_timeout
+    setup = [f"boardsize {config.size}", "clear_board", f"komi {config.komi:g}"]
+    for color, player in players.items():
+        try:
+            if not player.process.running:
+                player.process.start()
+            for command in setup:
+                ok, reply = player.process.ask(command, timeout)
+                if not ok:
+                    raise EngineFailure(f"{command!r} failed: {reply}")
+        except EngineFailure as failure:
+            return _forfeit(number, players, state, color, f"setup: {failure}"), state
+    referee_ok = referee is not None and _referee_setup(referee, setup, timeout)
+
+    try:
+        while not state.is_over and len(state.history) < config.max_moves:
+            color = state.to_play
+            move = _ask_move(players[color], color, state, timeout)
+            if move is None:
+                return _resigned(number, players, state, color), state
+            state.play(move, color)
+            vertex = move_to_gtp(move, config.size)
+            try:
+                ok, _ = players[opponent(color)].process.ask(
+                    f"play {_GTP_COLOR[color]} {vertex}", timeout)
+            except EngineFailure as failure:
+                raise _Forfeit(opponent(color), str(failure)) from None
+            if not ok:
+                raise _Forfeit(opponent(color), f"rejected the legal move {vertex}")
+            if referee_ok:
+                referee_ok = _referee_play(referee, f"play {_GTP_COLOR[color]} {vertex}", timeout)
+    except _Forfeit as forfeit:
+        return _forfeit(number, players, state, forfeit.color, forfeit.detail), state
+
+    margin, scorer = None, "goai estimate"
+    if referee_ok and referee is not None:
+        # GNU Go's dead-stone analysis of an unsettled 19x19 board can take minutes.
+        margin = _referee_score(referee, SCORE_TIMEOUT_FACTOR * timeout)
+        scorer = "referee"
+    if margin is None:
+        margin, scorer = estimated_score(state), "goai estimate"
+    winner_color = BLACK if margin > 0 else WHITE if margin < 0 else None
+    reason = "score" if state.is_over else "move cap"
+    return GameResult(number, players[BLACK].label, format_result(margin),
+                      None if winner_color is None else players[winner_color].label,
+                      reason, len(state.history), scorer), state
+
+
+def _ask_move(player: _Player, color: int, state: GameState, timeout: float) -> int | None:
+    """The engine's legal move, None for resign; raises ``_Forfeit`` otherwise."""
+    try:
+        ok, reply = player.process.ask(f"genmove {_GTP_COLOR[color]}", timeout)
+    except EngineFailure as failure:
+        raise _Forfeit(color, str(failure)) from None
+    if not ok:
+        raise _Forfeit(color, f"genmove failed: {reply}")
+    if reply.strip().lower() == "resign":
+        return None
+    try:
+        move = move_from_gtp(reply, state.size)
+    except CoordinateError:
+        raise _Forfeit(color, f"answered genmove with {reply[:40]!r}") from None
+    reason = state.illegal_reason(move, color)
+    if reason is not None:
+        raise _Forfeit(color, f"illegal move {move_to_gtp(move, state.size)} ({reason})")
+    return move
+
+
+def _forfeit(number: int, players: dict[int, _Player], state: GameState, loser: int,
+             detail: str) -> GameResult:
+    winner = opponent(loser)
+    result = f"{'B' if winner == BLACK else 'W'}+F"
+    return GameResult(number, players[BLACK].label, result, players[winner].label, "forfeit",
+                      len(state.history), "none", f"{players[loser].label}: {detail}")
+
+
+def _resigned(number: int, players: dict[int, _Player], state: GameState,
+              loser: int) -> GameResult:
+    winner = opponent(loser)
+    return GameResult(number, players[BLACK].label, f"{'B' if winner == BLACK else 'W'}+R",
+                      players[winner].label, "resign", len(state.history), "none")
+
+
+def _referee_setup(referee: GtpProcess, setup: list[str], timeout: float) -> bool:
+    try:
+        if not referee.running:
+            referee.start()
+        return all(referee.ask(command, timeout)[0] for command in setup)
+    except EngineFailure:
+        return False
+
+
+def _referee_play(referee: GtpProcess, command: str, timeout: float) -> bool:
+    try:
+        return referee.ask(command, timeout)[0]
+    except EngineFailure:
+        return False
+
+
+def _referee_score(referee: GtpProcess, timeout: float) -> float | None:
+    """The referee's ``final_score`` as a margin from Black's side, or None."""
+    try:
+        ok, reply = referee.ask("final_score", timeout)
+    except EngineFailure:
+        return None
+    match = _SCORE.fullmatch(reply.strip()) if ok else None
+    if match is None:
+        return None
+    if match.group(1) is None:
+        return 0.0
+    margin = float(match.group(2))
+    return margin if match.group(1) == "B" else -margin
+
+
+# ----------------------------------------------------------------- the match
+
+
+def referee_command(choice: str) -> str | None:
+    """``"gnugo"`` -> GNU Go's GTP command line with Chinese rules; ``"none"`` -> None."""
+    if choice.lower() == "none":
+        return None
+    if choice != "gnugo":
+        return choice
+    for candidate in GNUGO_PATHS:
+        path = shutil.which(candidate)
+        if path:
+            return f"{shlex.quote(path)} --mode gtp --chinese-rules"
+    raise MatchError("GNU Go not found (apt-get install gnugo); or pass --referee none")
+
+
+def run_match(config: MatchConfig, *, show_progress: bool = True) -> dict:
+    """Play the match; return the summary (see ``summarize``). Raises ``MatchError``
+    when an engine or the referee cannot be started at all."""
+    referee_cmd = referee_command(config.referee)
+    engines = [_Player("A", GtpProcess(config.black, show_stderr=config.engine_stderr)),
+               _Player("B", GtpProcess(config.white, show_stderr=config.engine_stderr))]
+    referee = GtpProcess(referee_cmd) if referee_cmd else None
+    sgf_dir = Path(config.sgf_dir) if config.sgf_dir else None
+    if sgf_dir is not None:
+        sgf_dir.mkdir(parents=True, exist_ok=True)
+    results: list[GameResult] = []
+    try:
+        for player in engines:
+            player.name = _start_and_name(player.process, config.move_timeout)
+        if referee is not None:
+            _start_and_name(referee, config.move_timeout)
+        with Progress("match", total=config.games, unit="games",
+                      enabled=show_progress) as progress:
+            for number in range(1, config.games + 1):
+                swap = config.alternate and number % 2 == 0
+                black, white = (engines[1], engines[0]) if swap else (engines[0], engines[1])
+                result, state = _play_game(number, {BLACK: black, WHITE: white}, referee, config)
+                if sgf_dir is not None:
+                    result.sgf = str(_save_sgf(sgf_dir, result, state, black, white, config))
+                results.append(result)
+                wins = _wins(results)
+                progress.update(1, A=f"{wins['A']:g}", B=f"{wins['B']:g}")
+    finally:
+        for process in [player.process for player in engines] + ([referee] if referee else []):
+            process.close()
+    return summarize(config, engines, referee_cmd, results)
+
+
+def _start_and_name(process: GtpProcess, timeout: float) -> str:
+    """Start an engine and ask its name and version. Raises ``MatchError`` if it fails."""
+    try:
+        process.start()
+        ok, name = process.ask("name", timeout)
+        ok_version, version = process.ask("version", timeout)
+    except EngineFailure as failure:
+        raise MatchError(f"{process.command!r}: {failure}") from None
+    name = name if ok and name else Path(process.argv[0]).name
+    return f"{name} {version}" if ok_version and version else name
+
+
+def _save_sgf(folder: Path, result: GameResult, state: GameState, black: _Player,
+              white: _Player, config: MatchConfig) -> Path:
+    record = GameRecord(
+        source="goai match", index=result.number - 1, size=config.size, komi=config.komi,
+        moves=tuple(state.history), result=result.result,
+        black_name=f"{black.name} ({black.label})", white_name=f"{white.name} ({white.label})",
+        date=date.today().isoformat())
+    note = f"{result.reason}; scored by {result.scorer}" + (
+        f"; {result.detail}" if result.detail else "")
+    extra = {len(state.history) - 1: {"C": [note]}} if state.history else None
+    path = folder / f"game-{result.number:03d}.sgf"
+    path.write_text(write_sgf(record, node_properties=extra), encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------- statistics
+
+
+def _wins(results: list[GameResult]) -> dict[str, float]:
+    wins = {"A": 0.0, "B": 0.0}
+    for result in results:
+        if result.winner is None:
+            wins["A"] += 0.5
+            wins["B"] += 0.5
+        else:
+            wins[result.winner] += 1
+    return wins
+
+
+def wilson_interval(wins: float, games: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval for a win rate of ``wins / games`` (draws as halves)."""
+    if games == 0:
+        return 0.0, 1.0
+    p = wins / games
+    denominator = 1 + z * z / games
+    centre = (p + z * z / (2 * games)) / denominator
+    half = z * math.sqrt(p * (1 - p) / games + z * z / (4 * games * games)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def elo_difference(win_rate: float) -> float | None:
+    """Elo difference implied by a win rate; None (unbounded) at 0 or 1."""
+    if not 0 < win_rate < 1:
+        return None
+    return -400 * math.log10(1 / win_rate - 1) + 0.0  # + 0.0: no "-0" at 50%
+
+
+def summarize(config: MatchConfig, engines: list[_Player], referee: str | None,
+              results: list[GameResult]) -> dict:
+    """Plain data for ``--json``: engines, counts, A's win rate and Elo with 95% intervals."""
+    games = len(results)
+    wins = _wins(results)
+    rate = wins["A"] / games if games else 0.0
+    low, high = wilson_interval(wins["A"], games)
+    by_colour = {}
+    for colour in ("black", "white"):
+        played = [r for r in results if (r.black == "A") == (colour == "black")]
+        by_colour[f"a_as_{colour}"] = {"games": len(played),
+                                       "wins": _wins(played)["A"] if played else 0.0}
+    return {
+        "engines": {p.label: {"command": p.process.command, "name": p.name} for p in engines},
+        "referee": referee or "goai estimate",
+        "size": config.size, "komi": config.komi, "games": games,
+        "wins": wins, "draws": sum(1 for r in results if r.winner is None),
+        "forfeits": sum(1 for r in results if r.reason == "forfeit"),
+        "a_win_rate": rate, "a_win_rate_95": [low, high],
+        "elo_a_minus_b": elo_difference(rate),
+        "elo_95": [elo_difference(low), elo_difference(high)],
+        **by_colour,
+        "results": [asdict(r) for r in results],
+    }
+
+
+def format_summary(summary: dict) -> str:
+    """The summary as a few lines of text."""
+    def elo(value: float | None) -> str:
+        return "unbounded" if value is None else f"{value:+.0f}"
+
+    engines = summary["engines"]
+    low, high = summary["a_win_rate_95"]
+    elo_low, elo_high = summary["elo_95"]
+    lines = [f"A: {engines['A']['name']}  [{engines['A']['command']}]",
+             f"B: {engines['B']['name']}  [{engines['B']['command']}]",
+             f"{summary['games']} games {summary['size']}x{summary['size']}, komi "
+             f"{summary['komi']:g}, scored by {summary['referee']}",
+             f"A won {summary['wins']['A']:g}, B won {summary['wins']['B']:g} "
+             f"(draws {summary['draws']}, forfeits {summary['forfeits']}); A as Black "
+             f"{summary['a_as_black']['wins']:g}/{summary['a_as_black']['games']}, as White "
+             f"{summary['a_as_white']['wins']:g}/{summary['a_as_white']['games']}",
+             f"A win rate {100 * summary['a_win_rate']:.1f}% (95% CI {100 * low:.1f}-"
+             f"{100 * high:.1f}%), Elo A-B {elo(summary['elo_a_minus_b'])} "
+             f"(95% CI {elo(elo_low)} to {elo(elo_high)})"]
+    for result in summary["results"]:
+        if result["reason"] == "forfeit":
+            lines.append(f"  game {result['number']}: {result['result']}, {result['detail']}")
+    return "\n".join(lines)
+
+
+__all__ = ["GameResult", "GtpProcess", "MatchConfig", "MatchError", "elo_difference",
+           "format_summary", "run_match", "wilson_interval"]

@@ -1,0 +1,405 @@
+"""Move choice from a policy: the one place that turns probabilities into a move.
+
+Shared by the GTP engine, the terminal game and the gymnasium opponent, so
+that they all play by the same rules of thumb. A policy network alone knows
+nothing about the end of a game, so four rules sit on top of it:
+
+* **Never illegal, never an own eye.** Candidates are the legal points
+  (positional superko included when the state enforces it) that do not fill
+  one of the mover's own eyes. An *eye* is the "eye-like" point of Pachi,
+  michi and minigo: empty, every neighbour an own stone, and at most one
+  diagonal an enemy stone (none on the edge, where a single enemy diagonal
+  already makes it false). Filling a false eye is allowed: that is often the
+  only way to connect.
+* **Passing.** Pass is never *sampled*; it is a decision:
+
+  - no candidate is left, or
+  - the policy itself puts pass above every candidate and above
+    ``pass_floor`` (an untrained net's flat policy does not count), or
+  - the opponent has just passed and (a) we are ahead by area, counted both
+    as the stones stand (Tromp-Taylor) and with the estimated dead stones
+    removed, or (b) nothing useful is left: no dead enemy stone to capture and
+    the best candidate has probability below ``pass_floor``.
+
+  Being behind after the opponent passed first sends us capturing dead enemy
+  stones (free under area scoring), and only then to pass.
+* **Cleanup** (``kgs-genmove_cleanup``): while the estimate sees dead enemy
+  stones, play on their liberties, captures first, then ataris, then the
+  liberty of the weakest one, ties broken by the policy; never pass while any
+  remain unless no move is left.
+* **Resigning** (``Player`` only): when the value head gives the side to move
+  a win probability below ``resign_threshold`` on ``resign_consecutive`` of
+  its turns in a row, not before move ``resign_min_moves``, and only if the
+  estimated area score does not favour it. Off without a value head.
+
+Dead stones are an *estimate* for finished positions (``dead_stones``): a
+chain (strings joined by a common liberty or a common eye) is alive when it
+borders two own eye regions, or one of at least ``ALIVE_REGION_POINTS``
+points. An eye region is a connected empty area whose border stones are all
+of the chain's colour; enemy chains that are themselves eyeless and smaller
+than the chain do not spoil it (a dead stone inside a territory). Seki and
+false eyes are not recognised, and a live group whose territory is still open
+counts as dead, so mid-game estimates are crude: they are meant for the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import numpy as np
+
+from goai.board import BLACK, EMPTY, Board, opponent
+from goai.coords import PASS
+from goai.game import GameState
+
+ALIVE_REGION_POINTS = 4
+
+
+class MovePolicy(Protocol):
+    """What the player needs from ``goai.policy.Policy`` (a fake in tests)."""
+
+    @property
+    def has_value_head(self) -> bool: ...
+
+    def move_probabilities(self, state: GameState) -> np.ndarray: ...
+
+    def value(self, state: GameState) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class PlayerConfig:
+    """How moves are chosen; see the module docstring for what each rule does.
+
+    ``temperature`` 0 plays the most probable candidate; above 0 samples with
+    probability proportional to ``p ** (1 / temperature)``. ``resign_threshold``
+    is a win probability in [0, 1); 0 never resigns.
+    """
+
+    temperature: float = 0.0
+    pass_floor: float = 0.05
+    resign_threshold: float = 0.05
+    resign_min_moves: int = 50
+    resign_consecutive: int = 3
+
+    def __post_init__(self) -> None:
+        if not self.temperature >= 0:  # also rejects NaN
+            raise ValueError(f"temperature must be >= 0, not {self.temperature}")
+        if not 0 <= self.pass_floor <= 1:
+            raise ValueError(f"pass_floor must be in [0, 1], not {self.pass_floor}")
+        if not 0 <= self.resign_threshold < 1:
+            raise ValueError(f"resign_threshold must be in [0, 1), not {self.resign_threshold}")
+        if self.resign_min_moves < 0 or self.resign_consecutive < 1:
+            raise ValueError("resign_min_moves must be >= 0 and resign_consecutive >= 1")
+
+
+# ----------------------------------------------------------------- eyes and dead stones
+
+
+def is_eye(board: Board, point: int, color: int) -> bool:
+    """Is ``point`` an eye of ``color`` by the eye-like rule (see the module docstring)?"""
+    stones = board.stones
+    if stones[point] != EMPTY:
+        return False
+    if any(stones[n] != color for n in board.neighbors(point)):
+        return False
+    size = board.size
+    row, col = divmod(point, size)
+    enemy = opponent(color)
+    off_board = enemy_diagonals = 0
+    for dr, dc in ((-1, -1), (-1, 1), (1, -1), (1, 1)):
+        r, c = row + dr, col + dc
+        if not (0 <= r < size and 0 <= c < size):
+            off_board += 1
+        elif stones[r * size + c] == enemy:
+            enemy_diagonals += 1
+    return enemy_diagonals == 0 if off_board else enemy_diagonals <= 1
+
+
+def _regions(board: Board, passable: set[int]) -> tuple[list[int], list[list[int]], list[set[int]]]:
+    """Connected areas of empty points and ``passable`` stones.
+
+    Returns ``region_of`` (per point, -1 for a stone that is not passable), each
+    region's points, and the set of colours of the stones bordering it.
+    """
+    stones = board.stones
+    region_of = [-1] * len(stones)
+    points_of: list[list[int]] = []
+    borders: list[set[int]] = []
+    for start in range(len(stones)):
+        if region_of[start] != -1 or (stones[start] != EMPTY and start not in passable):
+            continue
+        index = len(points_of)
+        region_of[start] = index
+        members, colors = [start], set()
+        for point in members:  # grows while iterating: a breadth-first flood
+            for n in board.neighbors(point):
+                if stones[n] == EMPTY or n in passable:
+                    if region_of[n] == -1:
+                        region_of[n] = index
+                        members.append(n)
+                else:
+                    colors.add(stones[n])
+        points_of.append(members)
+        borders.append(colors)
+    return region_of, points_of, borders
+
+
+def _chains(board: Board, region_of: list[int], borders: list[set[int]]) -> list[list[int]]:
+    """Group ids joined into chains: same colour, sharing a liberty or an own region."""
+    parent = {gid: gid for gid in board.group_stones}
+
+    def find(gid: int) -> int:
+        while parent[gid] != gid:
+            parent[gid] = parent[parent[gid]]
+            gid = parent[gid]
+        return gid
+
+    stones = board.stones
+    by_region: dict[tuple[int, int], int] = {}
+    for point in range(len(stones)):
+        if stones[point] != EMPTY:
+            continue
+        region = region_of[point]
+        for n in board.neighbors(point):
+            color = stones[n]
+            if color == EMPTY:
+                continue
+            gid = find(board.group_of[n])
+            # Joined by this liberty (any colour pair of the same colour meets here) ...
+            key = (-1 - point, color)
+            # ... or by a region only this colour borders (strings around one eye or territory).
+            if borders[region] == {color}:
+                key = (region, color)
+            other = by_region.setdefault(key, gid)
+            if find(other) != gid:
+                parent[gid] = find(other)
+    chains: dict[int, list[int]] = {}
+    for gid in parent:
+        chains.setdefault(find(gid), []).append(gid)
+    return list(chains.values())
+
+
+def _own_regions(board: Board, chain: list[int], color: int, region_of: list[int],
+                 points_of: list[list[int]], borders: list[set[int]]) -> set[int]:
+    """The regions next to ``chain`` that only ``color`` borders."""
+    found = set()
+    for gid in chain:
+        for liberty in board.group_liberties[gid]:
+            region = region_of[liberty]
+            if borders[region] == {color}:
+                found.add(region)
+        for stone in board.group_stones[gid]:
+            for n in board.neighbors(stone):
+                region = region_of[n]
+                if region != -1 and borders[region] == {color}:
+                    found.add(region)
+    return found
+
+
+def _alive(regions: set[int], points_of: list[list[int]]) -> bool:
+    return len(regions) >= 2 or any(len(points_of[r]) >= ALIVE_REGION_POINTS for r in regions)
+
+
+def dead_stones(board: Board) -> set[int]:
+    """Estimated dead stones of both colours (see the module docstring for the rule).
+
+    First pass: chains with two eye regions (or one big one) are alive; the
+    rest are *weak*. Second pass, for each weak chain: recount its eye regions
+    with the stones of smaller weak enemy chains treated as empty. Chains weak
+    in both passes are dead.
+    """
+    region_of, points_of, borders = _regions(board, set())
+    chains = _chains(board, region_of, borders)
+
+    def stones_of(chain: list[int]) -> list[int]:
+        return [s for gid in chain for s in board.group_stones[gid]]
+
+    weak = []
+    for chain in chains:
+        color = board.stones[board.group_stones[chain[0]][0]]
+        if not _alive(_own_regions(board, chain, color, region_of, points_of, borders), points_of):
+            weak.append((chain, color, stones_of(chain)))
+    dead: set[int] = set()
+    for chain, color, members in weak:
+        passable = {s for other, other_color, other_members in weak
+                    if other_color != color and len(other_members) < len(members)
+                    for s in other_members}
+        if passable:
+            regions = _regions(board, passable)
+            if _alive(_own_regions(board, chain, color, *regions), regions[1]):
+                continue
+        dead.update(members)
+    return dead
+
+
+def estimated_score(state: GameState, dead: set[int] | None = None) -> float:
+    """Area score from Black's side (komi included) with the ``dead`` stones removed.
+
+    ``dead`` defaults to ``dead_stones(state.board)``.
+    """
+    board = state.board
+    dead = dead_stones(board) if dead is None else dead
+    cleaned = Board(board.size)
+    for point, color in enumerate(board.stones):
+        if color != EMPTY and point not in dead:
+            cleaned.place(point, color)
+    black, white = cleaned.area_score()
+    return black - white - state.komi
+
+
+# ----------------------------------------------------------------- choosing a move
+
+
+def select_move(probabilities: np.ndarray, state: GameState, config: PlayerConfig | None = None,
+                *, rng: np.random.Generator | None = None, cleanup: bool = False) -> int:
+    """The move for the side to move, given the policy's ``probabilities``.
+
+    ``probabilities`` has one entry per point of the board (``coords`` order)
+    followed by pass: shape ``(size * size + 1,)``, the network's 362 moves on
+    19x19. They need not be masked or normalised. Returns a legal move (a
+    point or ``PASS``), never one that fills an own eye. ``rng`` is used only
+    when ``config.temperature > 0`` (default: a fresh unseeded generator).
+    Raises ``ValueError`` for probabilities of the wrong shape.
+    """
+    config = config or PlayerConfig()
+    board = state.board
+    pass_index = board.size * board.size
+    if probabilities.shape != (pass_index + 1,):
+        raise ValueError(f"expected {pass_index + 1} probabilities, got {probabilities.shape}")
+    color = state.to_play
+    candidates = [move for move in state.legal_moves(color)
+                  if move != PASS and not is_eye(board, move, color)]
+    if not candidates:
+        return PASS
+    best = max(candidates, key=lambda move: probabilities[move])
+    opponent_passed = bool(state.history) and state.history[-1] == (opponent(color), PASS)
+    if not (cleanup or opponent_passed):
+        if probabilities[pass_index] > max(probabilities[best], config.pass_floor):
+            return PASS
+        return _sample(probabilities, candidates, config.temperature, rng)
+
+    dead = dead_stones(board)
+    targets = [point for point in dead if board.stones[point] == opponent(color)]
+    ahead = _ahead(state, color, dead)
+    if targets and (cleanup or not ahead):
+        move = _cleanup_move(state, candidates, targets, probabilities)
+        if move is not None:
+            return move
+        if cleanup:
+            return best
+    if ahead:
+        return PASS
+    if probabilities[pass_index] >= probabilities[best] or probabilities[best] < config.pass_floor:
+        return PASS
+    return _sample(probabilities, candidates, config.temperature, rng)
+
+
+def choose_move(policy: MovePolicy, state: GameState, *, temperature: float | None = None,
+                rng: np.random.Generator | None = None, cleanup: bool = False,
+                config: PlayerConfig | None = None) -> int:
+    """The policy's move for the side to move of ``state`` (see ``select_move``).
+
+    ``temperature``, when given, overrides ``config.temperature`` (0: the most
+    probable candidate). Resigning is ``Player``'s business, not this one's.
+    """
+    config = config or PlayerConfig()
+    if temperature is not None:
+        config = replace(config, temperature=temperature)
+    return select_move(policy.move_probabilities(state), state, config, rng=rng, cleanup=cleanup)
+
+
+def _sample(probabilities: np.ndarray, candidates: list[int], temperature: float,
+            rng: np.random.Generator | None) -> int:
+    weights = probabilities[candidates].astype(np.float64)
+    if temperature == 0 or weights.sum() <= 0:
+        return candidates[int(np.argmax(weights))]
+    # Scale in log space: p ** (1/T) underflows for small T and small p.
+    logits = np.log(np.maximum(weights, 1e-30)) / temperature
+    weights = np.exp(logits - logits.max())
+    rng = rng or np.random.default_rng()
+    return candidates[int(rng.choice(len(candidates), p=weights / weights.sum()))]
+
+
+def _ahead(state: GameState, color: int, dead: set[int]) -> bool:
+    """Does ``color`` lead by area both as the stones stand and with ``dead`` removed?"""
+    sign = 1 if color == BLACK else -1
+    return min(sign * state.score(), sign * estimated_score(state, dead)) > 0
+
+
+def _cleanup_move(state: GameState, candidates: list[int], targets: list[int],
+                  probabilities: np.ndarray) -> int | None:
+    """The best candidate on a liberty of a target string, or None when none is one."""
+    board = state.board
+    color = state.to_play
+    target_set = set(targets)
+    target_groups = {board.group_of[point] for point in targets}
+    liberty_of: dict[int, int] = {}  # liberty -> fewest liberties among the targets it touches
+    for gid in target_groups:
+        count = len(board.group_liberties[gid])
+        for liberty in board.group_liberties[gid]:
+            liberty_of[liberty] = min(count, liberty_of.get(liberty, count))
+
+    def rank(move: int) -> tuple[int, bool, int, float]:
+        captured = board.captured_by(move, color)
+        after = board.copy()
+        after.play(move, color)
+        self_atari = not captured and after.liberty_count(move) == 1
+        taken = sum(1 for point in captured if point in target_set)
+        return taken, not self_atari, -liberty_of[move], float(probabilities[move])
+
+    options = [move for move in candidates if move in liberty_of]
+    return max(options, key=rank) if options else None
+
+
+# ----------------------------------------------------------------- a player with resigning
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What ``Player.decide`` chose, with what it saw.
+
+    ``move`` is the move to play (meaningless when ``resign``); ``probabilities``
+    the policy's (362,) legal-masked probabilities; ``value`` the side to
+    move's expected result in [-1, 1], or None when it was not computed.
+    """
+
+    move: int
+    resign: bool
+    probabilities: np.ndarray
+    value: float | None = None
+
+
+@dataclass
+class Player:
+    """A policy with a ``PlayerConfig`` and a random generator: ``decide`` is one genmove.
+
+    Keeps, per colour, how many turns in a row the value head has called the
+    game lost, for ``resign_consecutive``; ``reset`` forgets it (a new game).
+    """
+
+    policy: MovePolicy
+    config: PlayerConfig = field(default_factory=PlayerConfig)
+    rng: np.random.Generator = field(default_factory=np.random.default_rng)
+    _lost_turns: dict[int, int] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        self._lost_turns.clear()
+
+    def decide(self, state: GameState, *, cleanup: bool = False) -> Decision:
+        """Choose a move for ``state.to_play``, or resign (see the module docstring)."""
+        probabilities = self.policy.move_probabilities(state)
+        value = None
+        color = state.to_play
+        config = self.config
+        if (config.resign_threshold > 0 and not cleanup and self.policy.has_value_head
+                and len(state.history) >= config.resign_min_moves):
+            value = self.policy.value(state)
+            lost = value is not None and (value + 1) / 2 < config.resign_threshold
+            self._lost_turns[color] = self._lost_turns.get(color, 0) + 1 if lost else 0
+            sign = 1 if color == BLACK else -1
+            if (self._lost_turns[color] >= config.resign_consecutive
+                    and sign * estimated_score(state) <= 0):
+                return Decision(PASS, True, probabilities, value)
+        move = select_move(probabilities, state, config, rng=self.rng, cleanup=cleanup)
+        return Decision(move, False, probabilities, value)

@@ -1,0 +1,320 @@
+"""The GTP engine, by transcript: commands in, exact responses out.
+
+Transcripts live in ``tests/gtp/*.txt`` (one engine per file, like KataGo's
+``cpp/tests/gtp``) and read like a GTP console session:
+
+* a line ``> TEXT`` sends ``TEXT`` (``{data}`` becomes the tests/data folder);
+* a line starting with ``#`` is a note for the reader;
+* every other line is expected output, blank lines included.
+
+Expected lines may hold ``<vertex>`` (a vertex or pass), ``<n>`` (a number),
+``<color>`` (black/white), ``<...>`` (the rest of a line) and ``<lines>``
+(any number of non-empty lines), for what the untrained test network decides.
+Trailing spaces are ignored there; ``test_framing_bytes`` checks the exact
+bytes (``=id body\\n\\n`` with the space GNU Go writes before an empty body).
+
+Streams that need a real process (start-up, interrupting analysis, hostile
+input) run ``goai gtp`` as GUIs do.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import random
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from goai.gtp import MAX_LINE_BYTES, Engine, GtpConfig, LineQueue, load_config_file
+
+TESTS = Path(__file__).resolve().parent
+TRANSCRIPTS = sorted((TESTS / "gtp").glob("*.txt"))
+GTP_COMMAND = [sys.executable, "-m", "goai.cli", "gtp"]
+_PLACEHOLDERS = {
+    "<vertex>": r"(?:[A-HJ-T](?:1[0-9]|[1-9])|pass)",
+    "<n>": r"-?\d+(?:\.\d+)?",
+    "<color>": r"(?:black|white)",
+    "<...>": r"[^\n]*",
+    "<lines>": r"(?:[^\n]+\n)*",
+}
+
+
+def run_engine(engine: Engine, data: bytes) -> bytes:
+    """Feed ``data`` to ``engine`` as its whole input; return everything it wrote."""
+    lines = LineQueue()
+    lines.feed(data)
+    lines.close()
+    out = io.BytesIO()
+    engine.serve(lines, out)
+    return out.getvalue()
+
+
+def read_transcript(path: Path) -> tuple[str, str]:
+    """(input to send, expected output) of a transcript file."""
+    sent, expected = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith(">"):
+            sent.append(line[2:].replace("{data}", str(TESTS / "data")))
+        elif not line.startswith("#"):
+            expected.append(line)
+    return "\n".join(sent) + "\n", "\n".join(expected) + "\n"
+
+
+def expected_pattern(expected: str) -> re.Pattern[str]:
+    parts = re.split("(" + "|".join(re.escape(p) for p in _PLACEHOLDERS) + ")", expected)
+    return re.compile("".join(_PLACEHOLDERS.get(part, re.escape(part)) for part in parts))
+
+
+def _strip_line_ends(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+@pytest.fixture
+def engine(tiny_model_path: Path) -> Engine:
+    return Engine(GtpConfig(model=str(tiny_model_path)))
+
+
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=[p.stem for p in TRANSCRIPTS])
+def test_transcript(path: Path, engine: Engine):
+    sent, expected = read_transcript(path)
+    actual = _strip_line_ends(run_engine(engine, sent.encode()).decode())
+    # Compare response by response (a blank line ends each) for a readable failure.
+    expected_responses = _strip_line_ends(expected).split("\n\n")
+    actual_responses = actual.split("\n\n")
+    for number, (want, got) in enumerate(zip(expected_responses, actual_responses, strict=False)):
+        if not expected_pattern(want).fullmatch(got):
+            diff = difflib.unified_diff(_short(want), _short(got), "expected", "actual",
+                                        lineterm="")
+            pytest.fail(f"{path.name}, response {number + 1}:\n" + "\n".join(diff))
+    assert len(actual_responses) == len(expected_responses), f"{path.name}: response count"
+
+
+def _short(text: str) -> list[str]:
+    return [line if len(line) < 160 else line[:150] + " [...]" for line in text.split("\n")]
+
+
+@pytest.mark.parametrize("sent, answer", [
+    (b"1 name\n", b"=1 goai\n\n"),
+    (b"name\n", b"= goai\n\n"),
+    (b"2 clear_board\n", b"=2 \n\n"),
+    (b"  \t 3 name\r\n", b"=3 goai\n\n"),
+    (b"4\tknown_command\tplay\n", b"=4 true\n\n"),
+    (b"5 na\x01me\x7f\n", b"=5 goai\n\n"),  # control characters are removed (GTP 2.2)
+    (b"6 name # comment\n", b"=6 goai\n\n"),
+    (b"\n   \n# only a comment\n\x00\n", b""),
+    (b"\xff\xfe name\n", b"? unknown command\n\n"),  # invalid UTF-8 is a word like any other
+    (b"7 \xc3\xa9 name\n", b"?7 unknown command\n\n"),
+    (b"0008 name\n", b"=8 goai\n\n"),
+    (b"9 play b D4\n10 play w d4\n", b"=9 \n\n?10 illegal move\n\n"),
+    (b"11 play b " + b"A1 " * 40000 + b"\n12 name", b"?11 line too long\n\n=12 goai\n\n"),
+    (b"13 komi 1e400\n14 boardsize 99999999999999999999\n",
+     b"?13 syntax error\n\n?14 syntax error\n\n"),
+    (b"15 name", b"=15 goai\n\n"),  # a last line without LF still counts
+], ids=lambda value: repr(value)[:40])
+def test_framing_bytes(sent: bytes, answer: bytes):
+    assert run_engine(Engine(), sent) == answer
+
+
+def test_an_overlong_line_keeps_its_id_and_nothing_leaks_into_the_next():
+    line = b"3 " + b"x" * (2 * MAX_LINE_BYTES) + b" name\n4 name\n"
+    assert run_engine(Engine(), line) == b"?3 line too long\n\n=4 goai\n\n"
+
+
+def test_no_response_contains_a_blank_line_before_its_end(engine: Engine):
+    """Sabaki ends a response at the first empty line, so bodies must never hold one."""
+    sent = b"showboard\nlist_commands\ngenmove b\nprintsgf\ngoai-policy_heatmap\nquit\n"
+    responses = run_engine(engine, sent).decode().split("\n\n")
+    assert responses[-1] == ""
+    assert all(part.startswith(("=", "?")) for part in responses[:-1])
+    assert len(responses) - 1 == 6
+
+
+def test_undo_restores_the_position_genmove_changed(engine: Engine):
+    out = run_engine(engine, b"play b Q16\n1 genmove w\nundo\nshowboard\n").decode()
+    rows = out.split("\n\n")[3].splitlines()[2:-2]  # the board without the column letters
+    assert "".join(rows).count("X") == 1 and "".join(rows).count("O") == 0
+
+
+def test_printsgf_to_a_file_and_loadsgf_give_back_the_game(engine: Engine, tmp_path: Path):
+    record = tmp_path / "game.sgf"
+    sent = (f"komi 6.5\nset_free_handicap D4 Q16\nplay w Q4\nplay b C3\nplay w pass\n"
+            f"showboard\n1 printsgf {record}\nclear_board\n2 loadsgf {record}\nshowboard\n")
+    responses = run_engine(engine, sent.encode()).decode().split("\n\n")
+    assert responses[6] == "=1 " and responses[8] == "=2 black"
+    assert responses[9] == responses[5]  # the same board, komi and side to move
+    assert "komi 6.5" in responses[9]
+
+
+def test_reg_genmove_does_not_play(engine: Engine):
+    out = run_engine(engine, b"play b D4\n1 reg_genmove w\n2 printsgf\n").decode()
+    assert out.split("\n\n")[2].endswith(";B[dp])")
+
+
+class ScriptedPolicy:
+    """A policy that always wants ``vertex`` most, so genmove's answer is known."""
+
+    has_value_head = False
+    symmetries = 1
+
+    def __init__(self, vertex_index: int) -> None:
+        self.index = vertex_index
+
+    def move_probabilities(self, state):
+        probabilities = np.full(362, 0.001)
+        probabilities[self.index] = 0.6
+        return probabilities
+
+    def value(self, state):
+        return None
+
+
+def test_genmove_plays_the_policy_move_and_never_an_illegal_one():
+    d4 = 15 * 19 + 3
+    engine = Engine(policy_factory=lambda: ScriptedPolicy(d4))
+    out = run_engine(engine, b"1 genmove b\n2 genmove w\n3 lz-analyze 10\n4 name\n").decode()
+    first, second, analysis = out.split("\n\n")[:3]
+    assert first == "=1 D4"
+    assert second.startswith("=2 ") and second != "=2 D4"  # D4 is occupied now
+    assert analysis.startswith("=3\ninfo move D4 visits 600 winrate 5000 prior 6000 ")
+
+
+def test_a_missing_model_is_an_error_answer_not_a_crash(tmp_path: Path):
+    engine = Engine(GtpConfig(model=str(tmp_path / "missing.pt")))
+    out = run_engine(engine, b"1 genmove b\n2 name\n3 lz-analyze\n").decode()
+    assert out.startswith("?1 cannot load model: ")
+    assert "\n\n=2 goai\n\n?3 cannot load model" in out
+
+
+def test_a_bug_in_a_handler_costs_one_answer(monkeypatch):
+    def broken(self, args):
+        raise RuntimeError("boom\nwith a second line")
+
+    from goai import gtp
+
+    monkeypatch.setitem(gtp._HANDLERS, "showboard", broken)
+    out = run_engine(Engine(), b"1 showboard\n2 name\n")
+    assert out == b"?1 internal error: RuntimeError: boom with a second line\n\n=2 goai\n\n"
+
+
+def test_time_budget_drops_to_one_symmetry_when_eight_would_not_fit():
+    calls = []
+
+    class Counting(ScriptedPolicy):
+        symmetries = 8
+
+        def move_probabilities(self, state):
+            calls.append(self.symmetries)
+            time.sleep(0.05 * self.symmetries)
+            return super().move_probabilities(state)
+
+    engine = Engine(GtpConfig(lag_buffer=0.0), policy_factory=lambda: Counting(0))
+    run_engine(engine, b"genmove b\ntime_settings 0 1 5\ngenmove w\n")
+    assert calls == [8, 1]  # 8 x 50 ms does not fit 1 s / 5 stones = 200 ms; 1 x 50 ms does
+    assert engine._player.policy.symmetries == 8
+
+
+def test_config_file_and_options(tmp_path: Path):
+    config_file = tmp_path / "goai.toml"
+    config_file.write_text('model = "nets/best.pt"\nsymmetries = 8\nresign-threshold = 0.1\n'
+                           "temperature = 1\n")
+    options = load_config_file(config_file)
+    config = GtpConfig.from_options(options)
+    assert config.model == str(tmp_path / "nets" / "best.pt")
+    assert config.symmetries == 8 and config.player.resign_threshold == 0.1
+    assert config.player.temperature == 1.0
+    for bad in ({"symmetries": 3}, {"colour": "black"}, {"threads": "two"}, {"verbose": 1}):
+        with pytest.raises(ValueError):
+            GtpConfig.from_options(bad)
+    config_file.write_text("model = [")
+    with pytest.raises(ValueError, match="cannot read config file"):
+        load_config_file(config_file)
+
+
+# ----------------------------------------------------------------- real processes
+
+
+def _send(process: subprocess.Popen, line: str) -> None:
+    process.stdin.write(line.encode() + b"\n")
+    process.stdin.flush()
+
+
+def _read_response(process: subprocess.Popen) -> str:
+    """The lines up to the next blank line."""
+    answer = []
+    while (text := process.stdout.readline().decode()) != "\n":
+        assert text, "engine closed stdout"
+        answer.append(text)
+    return "".join(answer)
+
+
+def test_the_engine_module_does_not_import_torch():
+    code = "import sys, goai.cli, goai.gtp; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_start_up_name_before_the_model_and_analysis_stops_on_input(tiny_model_path: Path):
+    started = time.perf_counter()
+    process = subprocess.Popen([*GTP_COMMAND, "--model", str(tiny_model_path)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        _send(process, "1 name")
+        assert _read_response(process) == "=1 goai\n"
+        name_seconds = time.perf_counter() - started
+        _send(process, "2 lz-analyze 10")
+        assert process.stdout.readline() == b"=2\n"
+        for _ in range(2):  # the line repeats every interval until input arrives
+            assert process.stdout.readline().startswith(b"info move ")
+        # Sabaki interrupts with protocol_version: the stream ends with its blank line
+        # (after any lines written before the engine saw the input), then the answer.
+        _send(process, "3 protocol_version")
+        rest = _read_response(process).splitlines()
+        assert all(line.startswith("info move ") for line in rest)
+        assert _read_response(process) == "=3 2\n"
+        _send(process, "4 quit")
+        assert _read_response(process) == "=4 \n"
+        assert process.wait(10) == 0
+        assert process.stderr.read() == b""  # quiet by default
+    finally:
+        process.kill()
+    print(f"name answered {name_seconds:.2f} s after start")
+
+
+def test_hostile_input_leaves_the_engine_alive(tiny_model_path: Path, tmp_path: Path):
+    """Thousands of lines of junk, each behind an id: every one gets its answer, in order."""
+    rng = random.Random(4)
+    words = ["play", "genmove", "boardsize", "komi", "undo", "fixed_handicap", "loadsgf",
+             "time_left", "lz-analyze", "kata-analyze", "final_status_list", "known_command",
+             "set_free_handicap", "kgs-time_settings", "showboard", "reg_genmove", "name"]
+    junk_args = ["b", "W", "D4", "pass", "Z99", "-1", "1e9", "nan", "\u00e9", "19", "0",
+                 "A1:T19", "interval", "avoid", "\x00", "\t", "#", "9" * 30]
+    lines = []
+    for index in range(3000):
+        kind = rng.random()
+        if kind < 0.3:
+            payload = bytes(rng.choice(range(256)) for _ in range(rng.randint(0, 60)))
+            payload = payload.replace(b"\n", b" ")
+        elif kind < 0.35:
+            payload = b"\xc3\x28\xa0\xa1\xf0\x28\x8c\x28 play b"  # invalid UTF-8
+        else:
+            args = " ".join(rng.choice(junk_args) for _ in range(rng.randint(0, 5)))
+            payload = f"{rng.choice(words)} {args}".encode()
+        lines.append(f"{index} ".encode() + payload)
+    lines.insert(1500, b"1500000 play b " + b"Q16" * 350_000)  # a 1 MB line
+    data = b"\n".join(lines) + b"\n999999 name\n1000000 quit\n"
+    result = subprocess.run([*GTP_COMMAND, "--model", str(tiny_model_path)], input=data,
+                            capture_output=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0
+    ids = [int(m.group(1)) for m in re.finditer(rb"^[=?](\d+)(?: |$)", result.stdout, re.M)]
+    assert ids == [*range(1500), 1500000, *range(1500, 3000), 999999, 1000000]
+    assert b"=999999 goai\n\n=1000000 \n\n" in result.stdout
+    assert b"?1500000 line too long" in result.stdout
+    assert b"internal error" not in result.stdout

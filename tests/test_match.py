@@ -1,0 +1,163 @@
+"""The match runner: forfeits for crashed, hung or lying engines, scoring, statistics, SGF.
+
+Most games are between tiny fake GTP engines (a script written by the test:
+it passes, resigns, crashes, hangs or answers nonsense), so they take
+milliseconds and need no network. Games with GNU Go run when
+/usr/games/gnugo (or gnugo on PATH) is installed and skip otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from goai.board import IllegalMoveError
+from goai.cli import main
+from goai.game import replay
+from goai.match import MatchConfig, MatchError, elo_difference, run_match, wilson_interval
+from goai.sgf import GameRecord, parse_sgf
+
+FAKE_ENGINE = '''
+import sys, time
+mode = sys.argv[1]
+for line in sys.stdin:
+    words = line.split()
+    if not words:
+        continue
+    if words[0] == "quit":
+        print("= \\n", flush=True)
+        break
+    reply = {"name": "fake-" + mode, "version": "1.0"}.get(words[0], "")
+    if words[0] == "genmove":
+        if mode == "crash":
+            sys.exit(3)
+        if mode == "hang":
+            time.sleep(600)
+        if mode == "error":
+            print("? no move\\n", flush=True)
+            continue
+        reply = {"pass": "pass", "resign": "resign", "nonsense": "Z99", "same": "D4"}[mode]
+    print("= " + reply + "\\n", flush=True)
+'''
+
+GNUGO = shutil.which("gnugo") or shutil.which("/usr/games/gnugo")
+needs_gnugo = pytest.mark.skipif(GNUGO is None, reason="GNU Go is not installed")
+
+
+@pytest.fixture
+def fake(tmp_path: Path):
+    """``fake("crash")`` -> the command line of a fake engine in that mode."""
+    script = tmp_path / "fake_engine.py"
+    script.write_text(FAKE_ENGINE)
+    return lambda mode: f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} {mode}"
+
+
+def play(black: str, white: str, games: int = 2, **options) -> dict:
+    options.setdefault("referee", "none")
+    return run_match(MatchConfig(black=black, white=white, games=games, **options),
+                     show_progress=False)
+
+
+def test_two_passers_are_scored_and_colours_alternate(fake):
+    summary = play(fake("pass"), fake("pass"))
+    results = summary["results"]
+    assert [r["black"] for r in results] == ["A", "B"]
+    assert [r["result"] for r in results] == ["W+7.5", "W+7.5"]  # empty board, komi
+    assert [r["winner"] for r in results] == ["B", "A"]
+    assert summary["wins"] == {"A": 1.0, "B": 1.0} and summary["elo_a_minus_b"] == 0.0
+    assert summary["engines"]["A"]["name"] == "fake-pass 1.0"
+
+
+@pytest.mark.parametrize("mode, detail", [
+    ("crash", "exited with code 3"),
+    ("error", "genmove failed"),
+    ("nonsense", "answered genmove with 'Z99'"),
+    ("same", "illegal move D4 (occupied)"),
+])
+def test_a_failing_engine_loses_and_the_match_goes_on(fake, mode, detail):
+    # "same" answers D4 every time: legal once, then occupied.
+    summary = play(fake("pass"), fake(mode), games=3)
+    assert summary["games"] == 3
+    assert summary["wins"] == {"A": 3.0, "B": 0.0}
+    assert summary["forfeits"] == 3
+    assert all(detail in r["detail"] and r["detail"].startswith("B:")
+               for r in summary["results"])
+    assert [r["result"] for r in summary["results"]] == ["B+F", "W+F", "B+F"]
+
+
+def test_a_hung_engine_is_killed_after_the_move_timeout(fake):
+    summary = play(fake("hang"), fake("pass"), games=2, move_timeout=1.0)
+    assert summary["wins"] == {"A": 0.0, "B": 2.0}
+    assert all("no answer to 'genmove" in r["detail"] for r in summary["results"])
+
+
+def test_resigning_ends_the_game(fake):
+    summary = play(fake("resign"), fake("pass"), games=1)
+    assert summary["results"][0]["result"] == "W+R"
+    assert summary["results"][0]["reason"] == "resign"
+
+
+def test_an_engine_that_cannot_start_stops_the_match_at_once(fake):
+    with pytest.raises(MatchError, match="cannot start"):
+        play("/no/such/engine --gtp", fake("pass"))
+
+
+@pytest.mark.parametrize("wins, games, low, high", [
+    (0, 10, 0.0, 0.2775),
+    (10, 10, 0.7225, 1.0),
+    (5, 10, 0.2366, 0.7634),
+    (30, 40, 0.5981, 0.8581),
+])
+def test_wilson_interval(wins, games, low, high):
+    assert wilson_interval(wins, games) == pytest.approx((low, high), abs=1e-4)
+
+
+def test_elo_difference():
+    assert elo_difference(0.5) == 0.0
+    assert elo_difference(0.75) == pytest.approx(190.85, abs=0.01)
+    assert elo_difference(0.25) == pytest.approx(-190.85, abs=0.01)
+    assert elo_difference(0.0) is None and elo_difference(1.0) is None
+
+
+def test_cli_json_and_sgf_records(fake, tmp_path: Path, capsys):
+    sgf_dir = tmp_path / "games"
+    code = main(["match", "--black", fake("pass"), "--white", fake("resign"), "--games", "2",
+                 "--referee", "none", "--sgf-dir", str(sgf_dir), "--json"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [r["result"] for r in summary["results"]] == ["B+R", "W+R"]  # B resigns at once
+    assert summary["wins"] == {"A": 2.0, "B": 0.0}
+    records = [next(parse_sgf(path.read_bytes())) for path in sorted(sgf_dir.glob("*.sgf"))]
+    assert [r.result for r in records] == ["B+R", "W+R"]
+    assert records[0].black_name == "fake-pass 1.0 (A)"
+    assert records[1].white_name == "fake-pass 1.0 (A)"
+
+
+@needs_gnugo
+def test_goai_against_gnugo_plays_legal_moves_and_records_them(tiny_model_path, tmp_path):
+    goai = f"{shlex.quote(sys.executable)} -m goai.cli gtp --model {tiny_model_path}"
+    gnugo = f"{GNUGO} --mode gtp --level 1 --chinese-rules"
+    summary = play(goai, gnugo, games=2, max_moves=12, sgf_dir=str(tmp_path))
+    assert summary["forfeits"] == 0
+    for result in summary["results"]:
+        assert result["moves"] == 12 and result["reason"] == "move cap"
+        record = next(parse_sgf(Path(result["sgf"]).read_bytes()))
+        assert isinstance(record, GameRecord) and len(record.moves) == 12
+        try:
+            for _ in replay(19, 7.5, record.moves):
+                pass
+        except IllegalMoveError as error:
+            pytest.fail(f"illegal move in {result['sgf']}: {error}")
+
+
+@needs_gnugo
+def test_gnugo_referee_scores_finished_games():
+    gnugo = f"{GNUGO} --mode gtp --level 1"
+    summary = play(gnugo, gnugo, games=2, size=9, referee="gnugo")
+    assert all(r["scorer"] == "referee" and r["reason"] == "score" for r in summary["results"])
+    assert summary["wins"]["A"] + summary["wins"]["B"] == 2

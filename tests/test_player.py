@@ -1,0 +1,286 @@
+"""Move choice on drawn boards: eyes, dead stones, passing, cleanup, resigning.
+
+Positions are drawn as in ``boards.py`` (``X`` black, ``O`` white, top row
+first; columns A-T without I). The policy is a hand-made probability array,
+so every test says exactly what the "network" wants and checks what the
+player does with it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from boards import KO_SHAPE, move, play, position, vertices
+
+from goai.board import BLACK, WHITE
+from goai.coords import PASS
+from goai.player import (
+    Player,
+    PlayerConfig,
+    choose_move,
+    dead_stones,
+    estimated_score,
+    is_eye,
+    select_move,
+)
+
+# Black's two eyes at A7 and C7; White has territory on the right.
+TWO_EYES = """
+    . X . X O . .
+    X X X X O . .
+    . . . X O . .
+    . . . X O . .
+    . . . X O . .
+    . . . X O . .
+    . . . X O . .
+    """
+
+# A dead white stone at B4 inside Black's area: counted as the stones stand, White leads.
+DEAD_STONE = """
+    . . . X O . .
+    . . . X O . .
+    . . . X O . .
+    . O . X O . .
+    . . . X O . .
+    . . . X O . .
+    . . . X O . .
+    """
+
+# A white group with one eye (C7) inside Black's area: dead.
+ONE_EYE_GROUP = """
+    . . . . X O . . .
+    . O O O X O . . .
+    . O . O X O . . .
+    . O O O X O . . .
+    X X X X X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    """
+
+# The same group with two eyes (A8 and C8 ... B6 side): alive.
+TWO_EYE_GROUP = """
+    O O O O X O . . .
+    . O . O X O . . .
+    O O O O X O . . .
+    . O . O X O . . .
+    X X X X X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    """
+
+# Only eyes left for Black; every empty point is suicide for White.
+ONLY_EYES = """
+    X X X X X
+    X . X . X
+    X X X X X
+    X X X X X
+    X X X X X
+    """
+
+
+def policy_on(state, favourites: dict[str, float], rest: float = 0.0) -> np.ndarray:
+    """Probabilities over the board's points and pass: ``favourites`` by vertex, ``rest`` else."""
+    size = state.size
+    probabilities = np.full(size * size + 1, rest)
+    for vertex, probability in favourites.items():
+        probabilities[move(vertex, size)] = probability
+    return probabilities
+
+
+def after_pass(state, color: int):
+    """``state`` after ``color`` passed (so the other side moves, its opponent having passed)."""
+    state.play(PASS, color)
+    return state
+
+
+@pytest.mark.parametrize("vertex, color, expected", [
+    ("A7", BLACK, True),   # corner, all neighbours black
+    ("C7", BLACK, True),   # edge, no enemy diagonal
+    ("C7", WHITE, False),  # neighbours are not white
+    ("A5", BLACK, False),  # open area, not surrounded
+    ("D4", BLACK, False),  # occupied
+])
+def test_eye_like_points(vertex, color, expected):
+    state = position(TWO_EYES)
+    assert is_eye(state.board, move(vertex, 7), color) is expected
+
+
+@pytest.mark.parametrize("drawing, vertex, expected", [
+    # Edge point A4: one enemy diagonal (B5) is enough to make it false.
+    ("X O . . . / . X . . . / X X . . . / . . . . . / . . . . .", "A4", False),
+    ("X . . . . / . X . . . / X X . . . / . . . . . / . . . . .", "A4", True),
+    # Centre point B4: two enemy diagonals (C5, A3) make it false, one does not.
+    (". X O . . / X . X . . / O X . . . / . . . . . / . . . . .", "B4", False),
+    (". X . . . / X . X . . / O X . . . / . . . . . / . . . . .", "B4", True),
+])
+def test_enemy_diagonals_make_false_eyes(drawing, vertex, expected):
+    state = position(drawing.replace("/", "\n"))
+    assert is_eye(state.board, move(vertex, 5), BLACK) is expected
+
+
+def test_never_fills_an_own_eye_even_when_the_policy_wants_it():
+    state = position(TWO_EYES)
+    probabilities = policy_on(state, {"A7": 0.6, "C7": 0.3, "B3": 0.01})
+    assert select_move(probabilities, state) == move("B3", 7)
+
+
+def test_passes_when_only_own_eyes_are_left():
+    state = position(ONLY_EYES)
+    probabilities = policy_on(state, {"B4": 0.5, "D4": 0.5})
+    assert select_move(probabilities, state) == PASS
+    assert select_move(probabilities, position(ONLY_EYES, to_play=WHITE)) == PASS
+
+
+def test_never_plays_an_illegal_move_ko_included():
+    state = position(KO_SHAPE)
+    play(state, "C3")  # Black takes at B3; White may not retake at once
+    probabilities = policy_on(state, {"B3": 0.9, "E5": 0.05})
+    assert state.illegal_reason(move("B3", 5)) == "ko"
+    assert select_move(probabilities, state) == move("E5", 5)
+
+
+def test_a_flat_policy_with_pass_on_top_does_not_pass():
+    state = position(DEAD_STONE)
+    probabilities = np.full(50, 1 / 50)
+    probabilities[-1] *= 1.01  # pass "best" by a hair, as an untrained net has it
+    assert select_move(probabilities, state) != PASS
+
+
+def test_passes_when_the_policy_clearly_says_pass():
+    state = position(TWO_EYES)
+    probabilities = policy_on(state, {"B3": 0.1})
+    probabilities[-1] = 0.8
+    assert select_move(probabilities, state) == PASS
+
+
+@pytest.mark.parametrize("drawing, dead", [
+    (TWO_EYES, set()),
+    (DEAD_STONE, {"B4"}),
+    (ONE_EYE_GROUP, {"B8", "C8", "D8", "B7", "D7", "B6", "C6", "D6"}),
+    (TWO_EYE_GROUP, set()),
+])
+def test_dead_stone_estimate(drawing, dead):
+    state = position(drawing)
+    assert vertices(dead_stones(state.board), state.size) == dead
+
+
+def test_estimated_score_removes_dead_stones_and_counts_komi():
+    state = position(DEAD_STONE, komi=0.5)
+    assert state.score() == -15.5  # as the stones stand, B4 spoils Black's area
+    assert estimated_score(state) == 6.5  # 28 - 21 - 0.5
+
+
+def test_after_the_opponent_passes_a_player_ahead_passes():
+    state = after_pass(position(TWO_EYES, to_play=WHITE, komi=0.5), WHITE)
+    probabilities = policy_on(state, {"B3": 0.9})  # a "good" move is still offered
+    assert select_move(probabilities, state) == PASS
+
+
+def test_after_the_opponent_passes_a_player_behind_plays_useful_moves_else_passes():
+    state = after_pass(position(TWO_EYES, to_play=WHITE, komi=7.5), WHITE)  # Black 28 - 21 - 7.5
+    assert select_move(policy_on(state, {"B3": 0.5}), state) == move("B3", 7)
+    assert select_move(policy_on(state, {"B3": 0.01}), state) == PASS  # below pass_floor
+
+
+def test_behind_after_a_pass_black_captures_the_dead_stone_then_passes():
+    """White passes throughout; Black must take B4 (free under area scoring), then pass."""
+    state = position(DEAD_STONE, to_play=WHITE, komi=0.5)
+    flat = np.full(50, 1 / 50)
+    for _ in range(10):
+        state.play(PASS, WHITE)
+        black_move = select_move(flat, state)
+        state.play(black_move, BLACK)
+        if black_move == PASS:
+            break
+    assert black_move == PASS
+    assert state.board.stones[move("B4", 7)] == 0  # captured
+    assert state.score() > 0
+    assert all(state.board.stones[move(v, 7)] == 0 for v in ("A7", "A1"))  # no eye filled
+
+
+def test_cleanup_captures_dead_stones_before_anything_else():
+    state = position(DEAD_STONE, komi=0.5)
+    play(state, "B5 pass B3 pass A4 pass")  # B4 is now in atari at C4
+    probabilities = policy_on(state, {"G1": 0.9}, rest=0.001)
+    assert select_move(probabilities, state, cleanup=True) == move("C4", 7)
+
+
+def test_cleanup_never_passes_while_dead_stones_remain():
+    state = position(DEAD_STONE, komi=100)  # hopelessly behind: passing would be "ahead"-free
+    probabilities = policy_on(state, {}, rest=0.0)
+    probabilities[-1] = 1.0
+    assert select_move(probabilities, state, cleanup=True) in {
+        move(v, 7) for v in ("B5", "B3", "A4", "C4")}
+
+
+def test_sampling_follows_the_temperature_and_never_picks_an_eye():
+    state = position(TWO_EYES)
+    probabilities = policy_on(state, {"A7": 0.5, "B3": 0.3, "B2": 0.2})
+    rng = np.random.default_rng(0)
+    picks = [select_move(probabilities, state, PlayerConfig(temperature=1.0), rng=rng)
+             for _ in range(300)]
+    counts = {v: picks.count(move(v, 7)) for v in ("B3", "B2")}
+    assert sum(counts.values()) == 300
+    assert 140 < counts["B3"] < 220  # 0.3 / (0.3 + 0.2) = 60%
+    greedy = select_move(probabilities, state, PlayerConfig(temperature=0.0))
+    assert greedy == move("B3", 7)
+
+
+def test_probabilities_of_the_wrong_size_are_refused():
+    with pytest.raises(ValueError):
+        select_move(np.ones(362), position(TWO_EYES))
+
+
+class FakePolicy:
+    """A policy that always wants B3 and thinks the side to move is ``value``."""
+
+    def __init__(self, value: float | None) -> None:
+        self.value_estimate = value
+
+    @property
+    def has_value_head(self) -> bool:
+        return self.value_estimate is not None
+
+    def move_probabilities(self, state):
+        return policy_on(state, {"B3": 0.9}, rest=0.0001)
+
+    def value(self, state):
+        return self.value_estimate
+
+
+def test_choose_move_uses_the_policy():
+    state = position(TWO_EYES)
+    assert choose_move(FakePolicy(None), state, temperature=0) == move("B3", 7)
+
+
+def test_resigns_only_after_consecutive_lost_turns_past_the_minimum_move():
+    config = PlayerConfig(resign_threshold=0.1, resign_min_moves=2, resign_consecutive=2)
+    player = Player(FakePolicy(-0.95), config)  # 2.5% to win
+    state = position(TWO_EYES, to_play=WHITE)  # White is behind: Black has more area
+    assert not player.decide(state).resign  # move 0 < resign_min_moves
+    play(state, "pass pass")
+    state.to_play = WHITE
+    assert not player.decide(state).resign  # first lost turn
+    decision = player.decide(state)
+    assert decision.resign and decision.value == -0.95
+
+
+def test_never_resigns_without_a_value_head_or_when_the_area_count_is_ahead():
+    config = PlayerConfig(resign_threshold=0.5, resign_min_moves=0, resign_consecutive=1)
+    state = position(TWO_EYES)  # Black leads by area
+    assert not Player(FakePolicy(None), config).decide(state).resign
+    assert not Player(FakePolicy(-1.0), config).decide(state).resign
+    assert not Player(FakePolicy(-1.0), PlayerConfig(resign_threshold=0)).decide(state).resign
+
+
+@pytest.mark.parametrize("options", [
+    {"temperature": -1}, {"temperature": float("nan")}, {"pass_floor": 2},
+    {"resign_threshold": 1.0}, {"resign_consecutive": 0},
+])
+def test_config_rejects_nonsense(options):
+    with pytest.raises(ValueError):
+        PlayerConfig(**options)
