@@ -1,0 +1,270 @@
+"""Improve a policy network by self-play policy gradient (REINFORCE), as AlphaGo's RL stage did.
+
+    python scripts/reinforce.py --minutes 5 --out runs/reinforce           # the bundled model
+    python scripts/reinforce.py --model runs/sl/model.pt --minutes 0.5 --out /tmp/rl
+
+What it does, top to bottom:
+
+1. Load the starting checkpoint; the learner is a trainable copy of it.
+2. Repeat until ``--minutes`` are spent (checked after each update): play
+   ``--games`` 19x19 games at once in ``goai/Go-v0`` environments, the learner
+   against an opponent drawn per game from a pool of frozen earlier versions
+   (at first only the starting model; a snapshot joins every
+   ``--snapshot-every`` updates), the learner's colour drawn per game. The
+   learner samples from its probabilities over the legal moves that are not
+   its own eyes, pass included; the opponents choose as ``goai.env``'s policy
+   opponent does (``goai.player`` rules, sampling at temperature 1).
+3. After each batch of games, one REINFORCE step: raise the log-probability of
+   every move the learner played by ``z - b``, where ``z`` is the game's
+   outcome for the learner (+1/-1; a game cut at ``--max-moves`` is counted
+   by area score) and the baseline ``b`` is the batch's mean outcome.
+4. Save the learner with ``goai.checkpoint.save_checkpoint`` to ``OUT/model.pt``
+   and play ``--eval-games`` games, alternating colours, against the starting
+   model in the same environment, both sides choosing as the policy opponent
+   does; print a JSON report with the win rate and its standard error.
+
+Costs and choices: batch norm stays in eval mode (its running statistics are
+the supervised network's; AlphaGo's network had none), so the step adjusts the
+weights only; the value head, if any, is not trained. Learner moves of a batch
+are evaluated together, the opponents' one at a time inside ``env.step``; on a
+CPU a game of 300 moves takes seconds, so a few minutes give tens of updates:
+enough to see the loop work, not to gain much strength.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from goai.board import BLACK
+from goai.checkpoint import load_model, save_checkpoint
+from goai.coords import NETWORK_SIZE
+from goai.env import GoEnv, PolicyOpponent, move_to_action
+from goai.game import GameState
+from goai.player import is_eye
+from goai.policy import Policy, default_model_path
+
+
+class PoolOpponent:
+    """A ``goai.env.Opponent`` that is a frozen policy drawn uniformly from ``pool`` each game.
+
+    ``pool`` grows as snapshots are saved; ``loaded`` caches one ``PolicyOpponent``
+    per path and is shared between the environments.
+    """
+
+    def __init__(self, pool: list[Path], loaded: dict[Path, PolicyOpponent], seed: int) -> None:
+        self.pool = pool
+        self.loaded = loaded
+        self.current: PolicyOpponent | None = None
+        self._random = random.Random(seed)
+
+    def new_game(self, size: int, komi: float) -> None:
+        path = self._random.choice(self.pool)
+        if path not in self.loaded:
+            self.loaded[path] = PolicyOpponent(Policy(path))
+        self.current = self.loaded[path]
+        self.current.new_game(size, komi)
+
+    def choose(self, state: GameState, rng: np.random.Generator) -> int:
+        return self.current.choose(state, rng)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+@dataclass
+class Batch:
+    """The learner's moves in a batch of games: planes (M, C, 19, 19), legal masks, actions."""
+
+    planes: list[np.ndarray] = field(default_factory=list)
+    masks: list[np.ndarray] = field(default_factory=list)
+    actions: list[int] = field(default_factory=list)
+    game_of_move: list[int] = field(default_factory=list)
+
+
+def outcome(env: GoEnv, reward: float, terminated: bool) -> float:
+    """The learner's result: the reward when the game ended, the area score's sign when cut."""
+    if terminated:
+        return reward
+    score = env.state.score() if env.agent == BLACK else -env.state.score()
+    return float(np.sign(score))
+
+
+def learner_mask(env: GoEnv, info: dict) -> np.ndarray:
+    """``bool`` (362,): the legal actions minus own eyes, which ``goai.player`` never fills."""
+    mask = info["action_mask"].astype(bool)
+    color = env.state.to_play
+    for point in np.flatnonzero(mask[:-1]):
+        mask[point] = not is_eye(env.state.board, int(point), color)
+    return mask
+
+
+@torch.no_grad()
+def sample_actions(model: torch.nn.Module, planes: np.ndarray, masks: np.ndarray,
+                   generator: torch.Generator) -> list[int]:
+    """One sampled legal action per position: planes uint8 (B, C, 19, 19), masks bool (B, 362)."""
+    logits, _ = model(torch.from_numpy(planes).float())
+    logits = logits.masked_fill(~torch.from_numpy(masks), float("-inf"))
+    return torch.multinomial(torch.softmax(logits, dim=1), 1, generator=generator)[:, 0].tolist()
+
+
+def play_batch(model: torch.nn.Module, envs: list[GoEnv], seed: int,
+               generator: torch.Generator) -> tuple[Batch, list[float], int]:
+    """Play one game in each env, the learner's moves evaluated together.
+
+    Returns the learner's moves, each game's outcome for the learner, and the moves played.
+    """
+    batch = Batch()
+    # Game index -> (observation, legal mask) of the games still being played.
+    waiting: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for i, env in enumerate(envs):
+        observation, info = env.reset(seed=seed + i)
+        waiting[i] = observation, learner_mask(env, info)
+    outcomes = [0.0] * len(envs)
+    while waiting:
+        playing = list(waiting)
+        planes = np.stack([waiting[i][0] for i in playing])
+        masks = np.stack([waiting[i][1] for i in playing])
+        actions = sample_actions(model, planes, masks, generator)
+        for i, plane, mask, action in zip(playing, planes, masks, actions, strict=True):
+            batch.planes.append(plane)
+            batch.masks.append(mask)
+            batch.actions.append(action)
+            batch.game_of_move.append(i)
+            observation, reward, terminated, truncated, info = envs[i].step(action)
+            if terminated or truncated:
+                outcomes[i] = outcome(envs[i], reward, terminated)
+                del waiting[i]
+            else:
+                waiting[i] = observation, learner_mask(envs[i], info)
+    return batch, outcomes, sum(len(env.state.history) for env in envs)
+
+
+def reinforce_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: Batch,
+                   outcomes: list[float], chunk: int = 256) -> None:
+    """One policy-gradient step: loss = -sum (z - mean z) log p(action) / games, in chunks."""
+    advantages = np.array(outcomes) - np.mean(outcomes)
+    optimizer.zero_grad()
+    for start in range(0, len(batch.actions), chunk):
+        stop = start + chunk
+        planes = torch.from_numpy(np.stack(batch.planes[start:stop])).float()
+        masks = torch.from_numpy(np.stack(batch.masks[start:stop]))
+        actions = torch.tensor(batch.actions[start:stop])
+        weights = torch.tensor(advantages[batch.game_of_move[start:stop]], dtype=torch.float32)
+        logits, _ = model(planes)
+        log_probs = torch.log_softmax(logits.masked_fill(~masks, float("-inf")), dim=1)
+        chosen = log_probs.gather(1, actions[:, None])[:, 0]
+        (-(weights * chosen).sum() / len(outcomes)).backward()
+    optimizer.step()
+
+
+def evaluate(new: Path, start: Path, games: int, max_moves: int, komi: float,
+             seed: int) -> dict:
+    """Games of ``new`` against ``start`` in the env, colours alternating, both choosing
+    as the env's policy opponent does."""
+    player = PolicyOpponent(Policy(new))
+    opponent = PolicyOpponent(Policy(start))
+    rng = np.random.default_rng(seed)
+    tally = {"wins": 0, "losses": 0, "draws": 0}
+    for game in range(games):
+        env = GoEnv(NETWORK_SIZE, komi, opponent, agent_color=("black", "white")[game % 2],
+                    max_moves=max_moves)
+        env.reset(seed=seed + game)
+        while True:
+            action = move_to_action(player.choose(env.state, rng), NETWORK_SIZE)
+            _, reward, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                break
+        result = outcome(env, reward, terminated)
+        tally["wins" if result > 0 else "losses" if result < 0 else "draws"] += 1
+    win_rate = (tally["wins"] + 0.5 * tally["draws"]) / games
+    # The binomial standard error: 20 games leave about +-0.11 around 0.5.
+    return {"method": "goai.env games", "games": games, **tally, "win_rate": win_rate,
+            "standard_error": round(math.sqrt(win_rate * (1 - win_rate) / games), 3)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=None,
+                        help="starting checkpoint (default: the bundled model)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for model.pt and the pool")
+    parser.add_argument("--minutes", type=float, default=5.0, help="self-play budget (default 5)")
+    parser.add_argument("--games", type=int, default=8, help="games per update (default 8)")
+    parser.add_argument("--lr", type=float, default=1e-4, help="SGD learning rate (default 1e-4)")
+    parser.add_argument("--max-moves", type=int, default=400,
+                        help="cut games here and count them by area (default 400)")
+    parser.add_argument("--komi", type=float, default=7.5)
+    parser.add_argument("--snapshot-every", type=int, default=5,
+                        help="updates between snapshots joining the opponent pool (default 5)")
+    parser.add_argument("--eval-games", type=int, default=20,
+                        help="games against the starting model at the end (default 20)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    generator = torch.Generator().manual_seed(args.seed)
+    start_path = args.model or default_model_path()
+    loaded = load_model(start_path)
+    model = copy.deepcopy(loaded.model)  # stays in eval mode: see the docstring on batch norm
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
+    pool = [start_path]
+    frozen: dict[Path, PolicyOpponent] = {}
+    envs = [GoEnv(NETWORK_SIZE, args.komi, PoolOpponent(pool, frozen, args.seed + i),
+                  agent_color="random", feature_set=loaded.feature_set, max_moves=args.max_moves)
+            for i in range(args.games)]
+
+    began = time.monotonic()
+    updates = games = moves = learner_moves = 0
+    learner_score = 0.0
+    while True:  # at least one update, then as many as the budget allows
+        batch, outcomes, played = play_batch(model, envs, args.seed + games, generator)
+        reinforce_step(model, optimizer, batch, outcomes)
+        updates += 1
+        games += len(outcomes)
+        moves += played
+        learner_moves += len(batch.actions)
+        learner_score += sum(outcomes)
+        if updates % args.snapshot_every == 0:
+            snapshot = args.out / "pool" / f"update-{updates:05d}.pt"
+            save_checkpoint(snapshot, model, loaded.feature_set, {"reinforce_updates": updates})
+            pool.append(snapshot)
+        if time.monotonic() - began >= args.minutes * 60:
+            break
+    minutes = (time.monotonic() - began) / 60
+
+    out_model = args.out / "model.pt"
+    save_checkpoint(out_model, model, loaded.feature_set, {
+        "reinforce": {"start_model": str(start_path), "updates": updates, "games": games,
+                      "learner_moves": learner_moves, "lr": args.lr, "minutes": minutes},
+        "start_training": loaded.training,
+    })
+    report = {
+        "start_model": str(start_path),
+        "model": str(out_model),
+        "minutes": round(minutes, 2),
+        "updates": updates,
+        "games": games,
+        "mean_game_moves": round(moves / max(games, 1), 1),
+        "learner_mean_outcome_vs_pool": round(learner_score / max(games, 1), 3),
+        "pool_size": len(pool),
+        "evaluation": evaluate(out_model, start_path, args.eval_games, args.max_moves,
+                               args.komi, args.seed + 1_000_000),
+    }
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
