@@ -344,31 +344,59 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
                         help="games for the data figures (default: ../shared Tom 2011)")
     parser.add_argument("--games", type=int, default=1000, help="games to use (default 1000)")
     parser.add_argument("--features", default="default")
+    parser.add_argument("--stream-positions", type=int, default=20_000, metavar="N",
+                        help="positions to draw from the training stream (default 20000)")
+    parser.add_argument("--model", default=None,
+                        help="model for the inference figures (default: the bundled model, "
+                             "else an untrained --preset network)")
+    parser.add_argument("--inference-positions", type=int, default=200, metavar="N",
+                        help="positions for single-position latency and genmove (default 200)")
+    parser.add_argument("--inference-threads", type=int, default=1, metavar="T",
+                        help="torch threads for the inference figures (default 1, as goai gtp)")
     parser.add_argument("--train-data", default=None, metavar="DIR",
                         help="also measure training on this prepared folder vs synthetic tensors")
     parser.add_argument("--preset", default="b6c64")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--loader-workers", type=int, default=1)
+    parser.add_argument("--prepare", nargs="+", default=None, metavar="SOURCE",
+                        help="also time a fresh goai prepare of these sources (minutes for "
+                             "../shared/data/tom ../shared/data/tygem)")
     parser.add_argument("--json", action="store_true")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from goai.bench import bench_data, bench_training
+    from goai.bench import (
+        bench_data,
+        bench_inference,
+        bench_prepare,
+        bench_training,
+        peak_rss,
+    )
 
-    report = {"data": bench_data(args.source, max_games=args.games, feature_set=args.features)}
+    report = {"data": bench_data(args.source, max_games=args.games, feature_set=args.features,
+                                 stream_positions=args.stream_positions)}
+    report["inference"] = bench_inference(args.source, model=args.model, preset=args.preset,
+                                          batch_size=args.batch_size,
+                                          positions=args.inference_positions,
+                                          threads=args.inference_threads)
     if args.train_data:
         report["training"] = bench_training(args.train_data, preset=args.preset,
                                             feature_set=args.features,
                                             batch_size=args.batch_size, steps=args.steps,
                                             loader_workers=args.loader_workers)
+    if args.prepare:
+        report["prepare"] = bench_prepare(args.prepare)
+    report["memory"] = peak_rss()
     if args.json:
         _print_json(report)
     else:
         for section, figures in report.items():
             print(f"[{section}]")
             for key, value in figures.items():
-                print(f"  {key}: {value:.1f}" if isinstance(value, float) else f"  {key}: {value}")
+                if isinstance(value, float):
+                    value = f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
+                print(f"  {key}: {value}")
     return 0
 
 
@@ -468,6 +496,93 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------- play
+
+
+def add_play(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("Type moves as D4, or pass, resign, undo, hint, score, save FILE.sgf, help, "
+                     "quit. Works over pipes: printf 'D4\\nhint\\nquit\\n' | goai play")
+    parser.add_argument("--color", choices=("black", "white"), default="black",
+                        help="your colour (default black)")
+    parser.add_argument("--size", type=int, default=19,
+                        help="board size: 19 only, since the model plays 19x19 (others are "
+                             "refused at start)")
+    parser.add_argument("--komi", type=float, default=7.5)
+    parser.add_argument("--handicap", type=int, default=0, metavar="N",
+                        help="N = 2 to 9 black stones on the star points; White moves first")
+    parser.add_argument("--model", default=None, metavar="PATH",
+                        help="checkpoint (default: the bundled model)")
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from goai.board import BLACK, WHITE
+    from goai.play import PlayConfig, TerminalGame
+    from goai.player import Player
+
+    try:
+        config = PlayConfig(human=BLACK if args.color == "black" else WHITE, size=args.size,
+                            komi=args.komi, handicap=args.handicap)
+    except ValueError as error:
+        raise SystemExit(f"goai play: {error}") from None
+    policy = _policy(args.model, threads=1)
+    game = TerminalGame(Player(policy), config, sys.stdout, echo=not sys.stdin.isatty(),
+                        color=sys.stdout.isatty())
+    game.run(sys.stdin)
+    return 0
+
+
+# ----------------------------------------------------------------- review
+
+
+def add_review(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("The SGF has a comment on every reviewed move and the model's top 3 for the "
+                     "next move as labels A, B, C on the board, and a summary at the root.")
+    parser.add_argument("file", metavar="GAME.sgf")
+    parser.add_argument("--game", type=int, default=0, metavar="K",
+                        help="which game of a collection file (0-based, default 0)")
+    parser.add_argument("--out", default=None, metavar="REVIEWED.sgf",
+                        help="write the annotated SGF here (Sabaki, Lizzie, GoGui)")
+    parser.add_argument("--player", choices=("black", "white", "both"), default="both",
+                        help="whose moves to review (default both)")
+    parser.add_argument("--plot", default=None, metavar="FILE.png",
+                        help="also draw the played move's probability by move number as a PNG")
+    parser.add_argument("--model", default=None, metavar="PATH",
+                        help="checkpoint (default: the bundled model)")
+    parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8))
+    parser.add_argument("--json", action="store_true",
+                        help="the summary and every move as JSON on stdout")
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from goai.review import PLAYERS, annotated_sgf, format_review, plot_probabilities, review_game
+
+    record = _load_game(args.file, args.game)
+    if record.size != 19:  # said before the model loads
+        raise SystemExit(f"goai review: {args.file} game {args.game} is "
+                         f"{record.size}x{record.size}; the model plays 19x19 only: skipped")
+    policy = _policy(args.model, symmetries=args.symmetries, threads=1)
+    try:
+        review = review_game(policy, record, players=PLAYERS[args.player],
+                             model=policy.path.name)
+    except ValueError as error:
+        raise SystemExit(f"goai review: {args.file} game {args.game}: {error}") from None
+    try:
+        if args.out:
+            Path(args.out).write_text(annotated_sgf(review), encoding="utf-8")
+        if args.plot:
+            plot_probabilities(review, args.plot)
+    except OSError as error:
+        raise SystemExit(f"goai review: cannot write {error.filename}: {error.strerror}") from None
+    if args.json:
+        _print_json(review.as_dict())
+        return 0
+    print(format_review(review))
+    for what, path in (("annotated SGF", args.out), ("plot", args.plot)):
+        if path:
+            print(f"{what}: {path}")
+    return 0
+
+
 # ----------------------------------------------------------------- main
 
 COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
@@ -480,6 +595,9 @@ COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "bench": (add_bench, cmd_bench, "throughput: parse, replay, encode, train (real vs synthetic)"),
     "gtp": (add_gtp, cmd_gtp, "play over GTP (Sabaki, Lizzie, GoGui, q5Go, twogtp)"),
     "match": (add_match, cmd_match, "play GTP engines against each other; wins, Elo, SGF"),
+    "play": (add_play, cmd_play, "play a game against the model in the terminal"),
+    "review": (add_review, cmd_review, "the model's probability and rank of every move of a "
+                                       "game; annotated SGF"),
 }
 
 

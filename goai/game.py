@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from goai.board import BLACK, EMPTY, WHITE, Board, IllegalMoveError, opponent
-from goai.coords import PASS, move_to_gtp
+from goai.coords import NETWORK_SIZE, PASS, move_from_gtp, move_to_gtp
 
-__all__ = ["GameState", "IllegalMoveError", "format_result", "replay"]
+__all__ = ["GameState", "IllegalMoveError", "fixed_handicap", "format_result", "replay"]
 
 
 class GameState:
@@ -221,3 +221,26 @@ def replay(
         state.to_play = color
         yield state, color, move
         state.play(move, color)
+
+
+# Handicap stones of a 19x19 board in the order GNU Go places them (GTP fixed_handicap).
+HANDICAP_VERTICES = {
+    2: "D4 Q16",
+    3: "D4 Q16 D16",
+    4: "D4 Q16 D16 Q4",
+    5: "D4 Q16 D16 Q4 K10",
+    6: "D4 Q16 D16 Q4 D10 Q10",
+    7: "D4 Q16 D16 Q4 D10 Q10 K10",
+    8: "D4 Q16 D16 Q4 D10 Q10 K4 K16",
+    9: "D4 Q16 D16 Q4 D10 Q10 K4 K16 K10",
+}
+
+
+def fixed_handicap(count: int) -> list[int]:
+    """The points of ``count`` handicap stones (2 to 9) on 19x19, as GNU Go places them.
+
+    Raises ``ValueError`` for any other count.
+    """
+    if count not in HANDICAP_VERTICES:
+        raise ValueError(f"handicap must be 0 or 2 to 9 stones, not {count}")
+    return [move_from_gtp(vertex, NETWORK_SIZE) for vertex in HANDICAP_VERTICES[count].split()]

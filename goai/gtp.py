@@ -79,7 +79,7 @@ import numpy as np
 from goai import __version__
 from goai.board import BLACK, EMPTY, WHITE, IllegalMoveError
 from goai.coords import NETWORK_SIZE, PASS, CoordinateError, move_from_gtp, move_to_gtp
-from goai.game import GameState, format_result
+from goai.game import HANDICAP_VERTICES, GameState, fixed_handicap, format_result
 from goai.player import (
     Decision,
     MovePolicy,
@@ -100,17 +100,6 @@ ANALYSIS_VISITS = 1000
 MIN_INTERVAL = 0.1
 MIN_MOVES_LEFT = 20
 
-# Standard handicap points of a 19x19 board, as GNU Go places them (fixed_handicap).
-_HANDICAP = {
-    2: "D4 Q16",
-    3: "D4 Q16 D16",
-    4: "D4 Q16 D16 Q4",
-    5: "D4 Q16 D16 Q4 K10",
-    6: "D4 Q16 D16 Q4 D10 Q10",
-    7: "D4 Q16 D16 Q4 D10 Q10 K10",
-    8: "D4 Q16 D16 Q4 D10 Q10 K4 K16",
-    9: "D4 Q16 D16 Q4 D10 Q10 K4 K16 K10",
-}
 _COLORS = {"b": BLACK, "black": BLACK, "w": WHITE, "white": WHITE}
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Plain decimal numbers only: float() would also take "nan", "inf" and "7_5".
@@ -543,12 +532,11 @@ class Engine:
     def cmd_fixed_handicap(self, args: list[str]) -> str:
         _arity(args, 1)
         count = _integer(args[0])
-        if count not in _HANDICAP:
+        if count not in HANDICAP_VERTICES:
             raise GtpError("invalid handicap")
         self._require_empty_board()
-        vertices = _HANDICAP[count].split()
-        self._place_handicap([move_from_gtp(v, NETWORK_SIZE) for v in vertices])
-        return " ".join(vertices)
+        self._place_handicap(fixed_handicap(count))
+        return HANDICAP_VERTICES[count]
 
     def cmd_place_free_handicap(self, args: list[str]) -> str:
         """The engine's choice of handicap points: the fixed ones (as Pachi does)."""

@@ -724,11 +724,13 @@ def write_sgf(
     record: GameRecord,
     *,
     node_properties: Mapping[int, Mapping[str, Sequence[str]]] | None = None,
+    root_properties: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """The record as FF[4] SGF text (CA[UTF-8]); encode it as UTF-8 to save it.
 
     ``node_properties`` adds properties to move nodes: ``{move index: {"C":
-    ["comment"], "LB": ["dd:A"]}}``, move index 0 being the first move. Values
+    ["comment"], "LB": ["dd:A"]}}``, move index 0 being the first move, and
+    ``root_properties`` adds them to the root node (a game comment). Values
     are written as given with ``\\`` and ``]`` escaped, so points in them are SGF
     points. Raises ``ValueError`` for a bad board size, a move index out of range
     or an identifier that is not upper-case letters or would clash with moves
@@ -741,9 +743,10 @@ def write_sgf(
     """
     size = check_size(record.size)
     extra = dict(node_properties or {})
-    for move_index, properties in extra.items():
+    for move_index in extra:
         if not 0 <= move_index < len(record.moves):
             raise ValueError(f"move index {move_index} is outside 0..{len(record.moves) - 1}")
+    for properties in (*extra.values(), root_properties or {}):
         for identifier in properties:
             if not identifier.isascii() or not identifier.isalpha() or not identifier.isupper():
                 raise ValueError(f"bad SGF property identifier {identifier!r}")
@@ -764,6 +767,8 @@ def write_sgf(
             values = "".join(f"[{move_to_sgf(point, size)}]" for point in sorted(stones))
             root.append(identifier.decode() + values)
 
+    for identifier, values in (root_properties or {}).items():
+        root.append(identifier + "".join(f"[{_escape(value)}]" for value in values))
     lines = ["(;" + "".join(root)]
     for move_index, (color, move) in enumerate(record.moves):
         node = f";{'B' if color == BLACK else 'W'}[{move_to_sgf(move, size)}]"

@@ -281,7 +281,7 @@ def test_start_up_name_before_the_model_and_analysis_stops_on_input(tiny_model_p
         assert _read_response(process) == "=3 2\n"
         _send(process, "4 quit")
         assert _read_response(process) == "=4 \n"
-        assert process.wait(10) == 0
+        assert process.wait(60) == 0
         assert process.stderr.read() == b""  # quiet by default
     finally:
         process.kill()
