@@ -3,26 +3,38 @@
 Preparing (``prepare``) reads any mix of sources, keeps 19x19 games that pass
 the filters, replays each one to check it (a game is cut at its first illegal
 move), and stores the *moves*, not the planes. Training replays the stored
-games and encodes positions on the fly, with a random symmetry each.
+games, each under a random board symmetry, and encodes positions on the fly.
 
-Why move lists rather than bit-packed planes: a stored position costs 2 bytes
-(one int16 move) instead of ~1 KB of packed planes (22 planes x 361 bits), so
-the whole Tom + Tygem collection (34 million positions) fits in tens of MB
-instead of tens of GB, and a change of feature set needs no new preparation.
-The price is replaying and encoding during training; on CPU the network is
-~50x slower than that (``goai bench`` measures both), and on a GPU the work
-spreads over loader processes.
+Why move lists rather than bit-packed planes: a stored position costs about
+one byte (its int16 move, compressed) instead of ~1 KB of packed planes (22
+planes x 361 bits), so the whole Tom + Tygem collection (34 million positions)
+fits in under 40 MB instead of tens of GB, and a change of feature set needs
+no new preparation. The price is replaying and encoding during training; on
+CPU the network is ~50x slower than that (``goai bench`` measures both), and
+on a GPU the work spreads over loader processes.
 
-Store layout (one ``.npz`` per split, ``train``, ``val``, ``test``)::
+Store layout (one ``.npz`` per split, ``train``, ``val``, ``test``; version 2,
+written with ``np.savez_compressed``)::
 
-    moves         int16 (M,)   move index 0..361 (361 = pass) + 512 if White moved
-    game_offsets  int64 (G+1,) game g's moves are moves[game_offsets[g]:game_offsets[g+1]]
-    setup         int16 (S,)   setup stones, same encoding (the colour bit is the stone's)
-    setup_offsets int64 (G+1,)
+    version       int          2
+    move_low      uint8 (M,)   low byte of each move code
+    move_high     uint8 (M,)   high byte: bit 0 = move index bit 8, bit 1 = White moved
+    game_lengths  int32 (G,)   moves per game, games in store order
+    setup         int16 (S,)   setup stones, as move codes (the colour bit is the stone's)
+    setup_lengths int32 (G,)
     komi          float32 (G,)
     handicap      int8 (G,)
     result        int8 (G,)    +1 Black won, -1 White won, 0 draw or unknown
     game_keys     uint64 (G,)  hash of size, setup and moves: splits and de-duplication
+
+A move code is the move index 0..361 (361 = pass) + 512 if White moved
+(``encode_move``). Storing its two bytes as separate arrays lets zlib see the
+low bytes (the points, ~8.4 bits of entropy a move) apart from the nearly
+constant high bits: 36 MB for the 34 million moves of Tom + Tygem, against
+43 MB for the compressed int16 codes and 69 MB uncompressed. Version 1
+stores (uncompressed ``moves`` int16 and int64 ``game_offsets``/
+``setup_offsets``) are still read. ``GameStore`` rebuilds the int16 codes in
+memory (2 bytes a move: 69 MB for the full collection).
 
 The split is by game, from ``game_keys`` (a hash of the move sequence), so it
 is the same on every machine and for every subset of the sources: a game in
@@ -36,7 +48,7 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,14 +57,18 @@ import numpy as np
 import torch
 
 from goai.board import BLACK, WHITE, IllegalMoveError
-from goai.coords import NETWORK_SIZE, PASS, PASS_INDEX, move_to_gtp
-from goai.features import encode_into, get_feature_set
+from goai.coords import NETWORK_SIZE, NUM_MOVES, PASS, PASS_INDEX, move_to_gtp
+from goai.features import FeatureSet, encode_into, get_feature_set
 from goai.game import GameState, replay
 from goai.progress import Progress
 from goai.sgf import GameRecord, Problem, iter_games
-from goai.symmetry import NUM_SYMMETRIES, transform_move_index, transform_planes
+from goai.symmetry import NUM_SYMMETRIES, transform_move_index
 
-STORE_VERSION = 1
+STORE_VERSION = 2
+READABLE_STORE_VERSIONS = (1, 2)
+# The cached parts (prepare's per-source files) keep their own format and
+# version, so a new store layout does not throw away hours of parsed sources.
+PART_VERSION = 1
 WHITE_BIT = 512
 SPLITS = ("train", "val", "test")
 
@@ -161,9 +177,18 @@ def _checked_moves(record: GameRecord) -> tuple[list[int], str | None]:
                                      record.setup_black, record.setup_white, record.handicap):
             codes.append(encode_move(color, move))
     except IllegalMoveError as error:
+        # replay yields a move before playing it, so the illegal one is already in codes.
+        codes.pop()
         move = move_to_gtp(error.move, record.size)
         return codes, f"illegal move {len(codes) + 1} ({move}, {error.reason})"
     return codes, None
+
+
+def _setup_codes(record: GameRecord) -> np.ndarray:
+    """The record's setup stones as int16 move codes, black ones first."""
+    setup = [encode_move(BLACK, p) for p in record.setup_black]
+    setup += [encode_move(WHITE, p) for p in record.setup_white]
+    return np.array(setup, dtype=np.int16)
 
 
 def _prepare_unit(unit: tuple[Path, ...], config: PrepareConfig) -> _Part:
@@ -187,10 +212,8 @@ def _prepare_unit(unit: tuple[Path, ...], config: PrepareConfig) -> _Part:
         if reason is not None:
             part.dropped[reason] += 1
             continue
-        setup = [encode_move(BLACK, p) for p in item.setup_black]
-        setup += [encode_move(WHITE, p) for p in item.setup_white]
         part.moves.append(np.array(codes, dtype=np.int16))
-        part.setups.append(np.array(setup, dtype=np.int16))
+        part.setups.append(_setup_codes(item))
         part.komi.append(item.komi)
         part.handicap.append(item.handicap)
         part.result.append(result_value(item.result))
@@ -242,7 +265,7 @@ def _unit_name(unit: tuple[Path, ...]) -> str:
 
 def _part_path(parts_dir: Path, unit: tuple[Path, ...], config: PrepareConfig) -> Path:
     """Cache file for one unit: named by its files' paths, sizes, mtimes and the filters."""
-    filters = [config.min_moves, config.skip_handicap, config.min_rank, STORE_VERSION]
+    filters = [config.min_moves, config.skip_handicap, config.min_rank, PART_VERSION]
     ident = json.dumps(filters) + "".join(
         f"|{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in unit
     )
@@ -360,19 +383,19 @@ def _assemble(units: list[tuple[Path, ...]], part_paths: list[Path], out_dir: Pa
 
 
 def _write_store(path: Path, games: list[tuple[int, dict]]) -> None:
-    def offsets(arrays: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate([[0], np.cumsum([len(a) for a in arrays])]).astype(np.int64)
-
+    """Write ``games`` ((key, game dict) pairs) as a version-2 store (layout: module doc)."""
     moves = [g["moves"] for _, g in games]
     setups = [g["setup"] for _, g in games]
+    codes = (np.concatenate(moves) if moves else np.zeros(0, np.int16)).astype(np.uint16)
     tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(
+    np.savez_compressed(
         tmp,
         version=np.array(STORE_VERSION),
-        moves=np.concatenate(moves) if moves else np.zeros(0, np.int16),
-        game_offsets=offsets(moves),
+        move_low=(codes & 0xFF).astype(np.uint8),
+        move_high=(codes >> 8).astype(np.uint8),
+        game_lengths=np.array([len(m) for m in moves], dtype=np.int32),
         setup=np.concatenate(setups) if setups else np.zeros(0, np.int16),
-        setup_offsets=offsets(setups),
+        setup_lengths=np.array([len(s) for s in setups], dtype=np.int32),
         komi=np.array([g["komi"] for _, g in games], dtype=np.float32),
         handicap=np.array([g["handicap"] for _, g in games], dtype=np.int8),
         result=np.array([g["result"] for _, g in games], dtype=np.int8),
@@ -381,22 +404,60 @@ def _write_store(path: Path, games: list[tuple[int, dict]]) -> None:
     os.replace(tmp, path)
 
 
+def write_games(records: Iterable[GameRecord], path: str | Path) -> int:
+    """Write the 19x19 games of ``records`` as one store file; return how many.
+
+    No filters, no de-duplication, no split: this is for benchmarks and tests
+    that start from parsed games, while ``prepare`` makes training data. As
+    there, a game is cut at its first illegal move.
+    """
+    games = []
+    for record in records:
+        if record.size != NETWORK_SIZE:
+            continue
+        codes, _ = _checked_moves(record)
+        game = {"moves": np.array(codes, dtype=np.int16), "setup": _setup_codes(record),
+                "komi": record.komi, "handicap": record.handicap,
+                "result": result_value(record.result)}
+        games.append((game_key(NETWORK_SIZE, game["setup"], game["moves"]), game))
+    _write_store(Path(path), games)
+    return len(games)
+
+
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    """Lengths (G,) -> int64 offsets (G+1,): item g spans ``offsets[g]:offsets[g+1]``."""
+    return np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
+
+
 # ----------------------------------------------------------------- the store
 
 
 class GameStore:
-    """One split of prepared games, held in memory (a few bytes per position)."""
+    """One split of prepared games, held in memory (a few bytes per position).
+
+    ``moves`` int16 (M,) and ``game_offsets`` int64 (G+1,) are as in a version-1
+    store whatever the file's version; ``setup``/``setup_offsets`` likewise.
+    Raises ``ValueError`` for a store version this goai cannot read.
+    """
 
     def __init__(self, path: str | Path) -> None:
         path = Path(path)
         with np.load(path) as data:
-            if int(data["version"]) != STORE_VERSION:
-                raise ValueError(f"{path}: game store version {int(data['version'])}, "
-                                 f"this goai reads {STORE_VERSION}; run goai prepare again")
-            self.moves = data["moves"]
-            self.game_offsets = data["game_offsets"]
+            version = int(data["version"])
+            if version not in READABLE_STORE_VERSIONS:
+                raise ValueError(f"{path}: game store version {version}, this goai reads "
+                                 f"{READABLE_STORE_VERSIONS}; run goai prepare again")
+            if version == 1:
+                self.moves = data["moves"]
+                self.game_offsets = data["game_offsets"]
+                self.setup_offsets = data["setup_offsets"]
+            else:
+                self.moves = data["move_high"].astype(np.int16)
+                self.moves <<= 8  # in place: the full store is 69 MB of int16
+                self.moves |= data["move_low"]
+                self.game_offsets = _offsets(data["game_lengths"])
+                self.setup_offsets = _offsets(data["setup_lengths"])
             self.setup = data["setup"]
-            self.setup_offsets = data["setup_offsets"]
             self.komi = data["komi"]
             self.handicap = data["handicap"]
             self.result = data["result"]
@@ -409,18 +470,42 @@ class GameStore:
     def num_positions(self) -> int:
         return len(self.moves)
 
-    def game_moves(self, game: int) -> list[tuple[int, int]]:
+    def game_moves(self, game: int, symmetry: int = 0) -> list[tuple[int, int]]:
+        """(colour, move) of each move of stored game ``game``, moved by ``symmetry`` (0..7)."""
         codes = self.moves[self.game_offsets[game] : self.game_offsets[game + 1]]
-        return [decode_move(int(c)) for c in codes]
+        return _decoded(codes, symmetry)
 
-    def replay(self, game: int) -> Iterator[tuple[GameState, int, int]]:
-        """``game.replay`` of stored game ``game``: (state, colour, move) before each move."""
-        setup = [decode_move(int(c)) for c in
-                 self.setup[self.setup_offsets[game] : self.setup_offsets[game + 1]]]
+    def replay(self, game: int, symmetry: int = 0) -> Iterator[tuple[GameState, int, int]]:
+        """``game.replay`` of stored game ``game``: (state, colour, move) before each move.
+
+        With ``symmetry`` k, every setup stone and move is first moved by
+        symmetry k, so each position is the stored one under ``transform_planes(.., k)``:
+        the rules do not change under rotation and reflection, and augmenting
+        this way costs nothing per position.
+        """
+        setup_codes = self.setup[self.setup_offsets[game] : self.setup_offsets[game + 1]]
+        setup = _decoded(setup_codes, symmetry)
         black = [p for c, p in setup if c == BLACK]
         white = [p for c, p in setup if c == WHITE]
-        return replay(NETWORK_SIZE, float(self.komi[game]), self.game_moves(game),
+        return replay(NETWORK_SIZE, float(self.komi[game]), self.game_moves(game, symmetry),
                       black, white, int(self.handicap[game]))
+
+
+# _MOVE_TARGETS[k, i] = transform_move_index(i, k): moves a whole array of indices at once.
+_MOVE_TARGETS = np.array([[transform_move_index(i, k) for i in range(NUM_MOVES)]
+                          for k in range(NUM_SYMMETRIES)], dtype=np.int64)
+
+
+def _decoded(codes: np.ndarray, symmetry: int = 0) -> list[tuple[int, int]]:
+    """Move codes (int16 array) -> ``[(colour, move)]`` as ``decode_move``, moved by ``symmetry``.
+
+    Vectorised because the training stream decodes every move it replays;
+    one ``decode_move`` call a move cost about as much as playing it.
+    """
+    colors = np.where(codes & WHITE_BIT, WHITE, BLACK)
+    indices = _MOVE_TARGETS[symmetry, codes & (WHITE_BIT - 1)]
+    moves = np.where(indices == PASS_INDEX, PASS, indices)
+    return list(zip(colors.tolist(), moves.tolist(), strict=True))
 
 
 @dataclass
@@ -434,22 +519,39 @@ class Batch:
     values: np.ndarray
     stream_state: dict | None = None  # where the stream was when this batch's chunk began
 
+    @classmethod
+    def empty(cls, size: int, channels: int) -> Batch:
+        """A batch of ``size`` positions with uninitialised contents, to be filled in place."""
+        return cls(np.empty((size, channels, NETWORK_SIZE, NETWORK_SIZE), np.uint8),
+                   np.empty(size, np.int64), np.empty(size, np.float32))
 
-def _encode_game(store: GameStore, game: int, feature_set: str, rng: np.random.Generator,
-                 sample_rate: float, symmetries: bool) -> Iterator[tuple[np.ndarray, int, float]]:
-    channels = get_feature_set(feature_set).num_channels
+
+def _encode_positions(store: GameStore, game: int, numbers: np.ndarray, feature_set: FeatureSet,
+                      out: Batch, rows: np.ndarray, symmetry: int = 0) -> None:
+    """Encode the positions before moves ``numbers`` of ``game`` into rows ``rows`` of ``out``.
+
+    ``numbers`` (sorted move numbers, 0 = before the first move) and ``rows``
+    are int arrays of one length; position ``numbers[j]`` goes to row ``rows[j]``
+    of ``out.planes`` (planes), ``out.moves`` (the move played there, an index
+    0..361) and ``out.values`` (the result for the side to move), all under
+    ``symmetry`` (see ``GameStore.replay``). The replay stops after the last
+    wanted position.
+    """
+    if len(numbers) == 0:
+        return
+    codes = store.moves[store.game_offsets[game] + numbers]
+    out.moves[rows] = _MOVE_TARGETS[symmetry, codes & (WHITE_BIT - 1)]
     black_result = float(store.result[game])
-    for state, color, move in store.replay(game):
-        if sample_rate < 1.0 and rng.random() >= sample_rate:
-            continue
-        planes = np.empty((channels, NETWORK_SIZE, NETWORK_SIZE), dtype=np.uint8)
-        encode_into(planes, state, feature_set)
-        index = PASS_INDEX if move == PASS else move
-        if symmetries:
-            k = int(rng.integers(NUM_SYMMETRIES))
-            planes = transform_planes(planes, k)
-            index = transform_move_index(index, k)
-        yield planes, index, black_result if color == BLACK else -black_result
+    out.values[rows] = np.where(codes & WHITE_BIT, -black_result, black_result)
+    wanted = dict(zip(numbers.tolist(), rows.tolist(), strict=True))
+    last = int(numbers[-1])
+    planes = out.planes
+    for number, (state, _, _) in enumerate(store.replay(game, symmetry)):
+        row = wanted.get(number)
+        if row is not None:
+            encode_into(planes[row], state, feature_set)
+            if number == last:
+                return
 
 
 class PositionStream:
@@ -462,6 +564,19 @@ class PositionStream:
     order at the start of the current chunk; a stream made with that state
     starts the chunk again, so a resumed run repeats at most one chunk and
     skips nothing.
+
+    Augmentation: each game is replayed under one random symmetry of the 8
+    (``GameStore.replay``), so its positions come out already rotated or
+    reflected. Transforming each position's planes instead cost 4-16 us a
+    position (strided copies of 8 KB), up to a quarter of the encoding. The price:
+    the positions of one game share their orientation within an epoch.
+
+    Speed: each chunk is one array, and each position is encoded straight into
+    the row a random permutation gives it, so a batch is a slice of the chunk
+    (a view, no copy) and nothing is allocated per position. The price is
+    memory: a chunk holds ``games_per_chunk`` x ~100 positions x 7.9 KB
+    (default planes), ~50 MB with the defaults, alive until its last batch is
+    consumed.
     """
 
     def __init__(self, store: GameStore, feature_set: str, batch_size: int, *, seed: int = 0,
@@ -491,8 +606,8 @@ class PositionStream:
         return order[self.rank :: self.world]
 
     def __iter__(self) -> Iterator[Batch]:
-        channels = get_feature_set(self.feature_set).num_channels
-        pending: list[tuple[np.ndarray, int, float]] = []
+        feature_set = get_feature_set(self.feature_set)
+        pending = Batch.empty(0, feature_set.num_channels)
         while True:
             order = self._order(self.epoch)
             if self.cursor >= len(order):
@@ -502,23 +617,36 @@ class PositionStream:
             rng = np.random.default_rng([self.seed, self.epoch, self.cursor, 1])
             games = order[self.cursor : self.cursor + self.games_per_chunk]
             self.cursor += len(games)
-            chunk = pending
-            for game in games:
-                chunk.extend(_encode_game(self.store, int(game), self.feature_set, rng,
-                                          self.sample_rate, self.symmetries))
-            perm = rng.permutation(len(chunk))
-            full = len(chunk) - len(chunk) % self.batch_size
+            chunk = self._encode_chunk(games, pending, feature_set, rng)
+            full = len(chunk.moves) - len(chunk.moves) % self.batch_size
             for start in range(0, full, self.batch_size):
-                picked = [chunk[i] for i in perm[start : start + self.batch_size]]
-                planes = np.empty((len(picked), channels, NETWORK_SIZE, NETWORK_SIZE), np.uint8)
-                for row, (p, _, _) in enumerate(picked):
-                    planes[row] = p
-                yield Batch(planes,
-                            np.array([m for _, m, _ in picked], dtype=np.int64),
-                            np.array([v for _, _, v in picked], dtype=np.float32),
-                            self.state())
+                end = start + self.batch_size
+                yield Batch(chunk.planes[start:end], chunk.moves[start:end],
+                            chunk.values[start:end], self.state())
             # Positions that did not fill a batch go into the next chunk.
-            pending = [chunk[i] for i in perm[full:]]
+            pending = Batch(chunk.planes[full:].copy(), chunk.moves[full:].copy(),
+                            chunk.values[full:].copy())
+
+    def _encode_chunk(self, games: np.ndarray, pending: Batch, feature_set: FeatureSet,
+                      rng: np.random.Generator) -> Batch:
+        """The sampled positions of ``games`` plus ``pending``, augmented, in shuffled rows."""
+        offsets = self.store.game_offsets
+        picks = [np.flatnonzero(rng.random(int(offsets[g + 1] - offsets[g])) < self.sample_rate)
+                 for g in games]
+        held = len(pending.moves)
+        rows = rng.permutation(held + sum(len(numbers) for numbers in picks))
+        chunk = Batch.empty(len(rows), feature_set.num_channels)
+        chunk.planes[rows[:held]] = pending.planes
+        chunk.moves[rows[:held]] = pending.moves
+        chunk.values[rows[:held]] = pending.values
+        symmetries = rng.integers(NUM_SYMMETRIES if self.symmetries else 1, size=len(games))
+        start = held
+        for game, numbers, symmetry in zip(games, picks, symmetries.tolist(), strict=True):
+            game_rows = rows[start : start + len(numbers)]
+            _encode_positions(self.store, int(game), numbers, feature_set, chunk, game_rows,
+                              symmetry)
+            start += len(numbers)
+        return chunk
 
 
 def fixed_positions(store: GameStore, feature_set: str, max_positions: int,
@@ -528,20 +656,18 @@ def fixed_positions(store: GameStore, feature_set: str, max_positions: int,
     Games are taken in a seeded order and every position of each is used, so
     the phases of the game are represented as in real play.
     """
+    features = get_feature_set(feature_set)
     order = np.random.default_rng(seed).permutation(len(store))
-    items: list[tuple[np.ndarray, int, float]] = []
-    rng = np.random.default_rng(seed)
-    for game in order:
-        items.extend(_encode_game(store, int(game), feature_set, rng, 1.0, False))
-        if len(items) >= max_positions:
+    lengths = np.diff(store.game_offsets)[order]
+    batch = Batch.empty(int(min(max_positions, lengths.sum())), features.num_channels)
+    start = 0
+    for game, length in zip(order, lengths, strict=True):
+        if start >= len(batch.moves):
             break
-    items = items[:max_positions]
-    channels = get_feature_set(feature_set).num_channels
-    planes = np.empty((len(items), channels, NETWORK_SIZE, NETWORK_SIZE), np.uint8)
-    for row, (p, _, _) in enumerate(items):
-        planes[row] = p
-    return Batch(planes, np.array([m for _, m, _ in items], dtype=np.int64),
-                 np.array([v for _, _, v in items], dtype=np.float32))
+        numbers = np.arange(min(int(length), len(batch.moves) - start))
+        _encode_positions(store, int(game), numbers, features, batch, start + numbers)
+        start += len(numbers)
+    return batch
 
 
 class LoaderStreams(torch.utils.data.IterableDataset):

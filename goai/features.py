@@ -124,7 +124,9 @@ def _breathing_table(color: int) -> np.ndarray:
     return table
 
 
-_BREATHES = {color: _breathing_table(color) for color in (BLACK, WHITE)}
+# Flattened to (15,), indexed by stone * 5 + liberties: one take() is about
+# twice as fast as the 2-D fancy index [stones, liberties].
+_BREATHES = {color: _breathing_table(color).ravel() for color in (BLACK, WHITE)}
 _FOUR_IF_STONE = bytes([0, 4, 4]).ljust(256, b"\0")  # a bytes.translate table: EMPTY 0, stones 4
 
 
@@ -186,7 +188,7 @@ class _Position:
 
     def _find_legal(self) -> np.ndarray:
         # Board's suicide test, for all points at once.
-        breathes = _BREATHES[self.color][self.stones, self.liberties]
+        breathes = _BREATHES[self.color].take(self.stones * 5 + self.liberties)
         legal = self.empty & _any_neighbor(breathes)
         if self.ko_point is not None:
             legal[self.ko_point] = False
@@ -413,8 +415,9 @@ class FeatureSet:
         if unknown:
             raise ValueError(f"feature set {self.name!r}: unknown planes {unknown}")
 
-    @property
+    @cached_property
     def num_channels(self) -> int:
+        # Cached: encode_into reads it for every position of the training stream.
         return sum(PLANES[plane].channels for plane in self.planes)
 
     @cached_property
