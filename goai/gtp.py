@@ -744,8 +744,7 @@ class Engine:
         to_play = self.state.to_play
         self.state.to_play = color
         try:
-            probabilities = policy.move_probabilities(self.state)
-            value = policy.value(self.state) if policy.has_value_head else None
+            probabilities, value = policy.analyze(self.state)
         finally:
             self.state.to_play = to_play
         return probabilities, value

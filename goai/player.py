@@ -66,6 +66,10 @@ class MovePolicy(Protocol):
 
     def value(self, state: GameState) -> float | None: ...
 
+    def analyze(self, state: GameState) -> tuple[np.ndarray, float | None]:
+        """``(move_probabilities(state), value(state))`` from one forward pass."""
+        ...
+
 
 @dataclass(frozen=True)
 class PlayerConfig:
@@ -388,13 +392,12 @@ class Player:
 
     def decide(self, state: GameState, *, cleanup: bool = False) -> Decision:
         """Choose a move for ``state.to_play``, or resign (see the module docstring)."""
-        probabilities = self.policy.move_probabilities(state)
-        value = None
+        # One forward pass gives both: asking for the value separately would double genmove's cost.
+        probabilities, value = self.policy.analyze(state)
         color = state.to_play
         config = self.config
         if (config.resign_threshold > 0 and not cleanup and self.policy.has_value_head
                 and len(state.history) >= config.resign_min_moves):
-            value = self.policy.value(state)
             lost = value is not None and (value + 1) / 2 < config.resign_threshold
             self._lost_turns[color] = self._lost_turns.get(color, 0) + 1 if lost else 0
             sign = 1 if color == BLACK else -1

@@ -83,22 +83,24 @@ class Policy:
         values = None if value_total is None else (value_total / self.symmetries).cpu().numpy()
         return probabilities, values
 
-    def move_probabilities(self, state: GameState) -> np.ndarray:
-        """(362,) probabilities of the side to move's moves; illegal moves get 0.
+    def analyze(self, state: GameState) -> tuple[np.ndarray, float | None]:
+        """One forward pass: (362,) legal-masked probabilities and the value (or None).
 
         Raises ``ValueError`` for boards other than 19x19 (the network's size).
         """
         if state.size != NETWORK_SIZE:
             raise ValueError(f"the model plays 19x19 only, not {state.size}x{state.size}")
-        probabilities, _ = self.evaluate_batch(encode(state, self.feature_set)[None])
-        return mask_illegal(probabilities[0], state)
+        probabilities, values = self.evaluate_batch(encode(state, self.feature_set)[None])
+        value = None if values is None else float(values[0])
+        return mask_illegal(probabilities[0], state), value
+
+    def move_probabilities(self, state: GameState) -> np.ndarray:
+        """(362,) probabilities of the side to move's moves; illegal moves get 0."""
+        return self.analyze(state)[0]
 
     def value(self, state: GameState) -> float | None:
         """Expected result in [-1, 1] for the side to move, or None without a value head."""
-        if not self.has_value_head:
-            return None
-        _, values = self.evaluate_batch(encode(state, self.feature_set)[None])
-        return float(values[0])
+        return self.analyze(state)[1]
 
 
 def mask_illegal(probabilities: np.ndarray, state: GameState) -> np.ndarray:

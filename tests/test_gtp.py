@@ -173,6 +173,9 @@ class ScriptedPolicy:
     def value(self, state):
         return None
 
+    def analyze(self, state):
+        return self.move_probabilities(state), self.value(state)
+
 
 def test_genmove_plays_the_policy_move_and_never_an_illegal_one():
     d4 = 15 * 19 + 3

@@ -47,6 +47,9 @@ class ScriptedPolicy:
     def value(self, state):
         return None
 
+    def analyze(self, state):
+        return self.move_probabilities(state), self.value(state)
+
 
 WANTS = {"Q16": 0.4, "D16": 0.2, "Q4": 0.1, "C3": 0.05, "pass": 0.03}
 

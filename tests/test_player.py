@@ -251,6 +251,9 @@ class FakePolicy:
     def value(self, state):
         return self.value_estimate
 
+    def analyze(self, state):
+        return self.move_probabilities(state), self.value(state)
+
 
 def test_choose_move_uses_the_policy():
     state = position(TWO_EYES)

@@ -40,6 +40,9 @@ class WantsPolicy:
     def value(self, state):
         return None
 
+    def analyze(self, state):
+        return self.move_probabilities(state), self.value(state)
+
 
 def game(*moves: str, size: int = 19) -> GameRecord:
     """A record of alternating moves from Black: ``game("Q16", "Q4", "pass")``."""
