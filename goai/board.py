@@ -96,7 +96,7 @@ class Board:
         "hash",
         "captures",
         "_next_group",
-        "_neighbors",
+        "neighbor_table",
         "_zobrist",
     )
 
@@ -113,7 +113,7 @@ class Board:
         # Stones captured *by* each colour, as GTP/SGF scores count them.
         self.captures = {BLACK: 0, WHITE: 0}
         self._next_group = 0
-        self._neighbors = neighbor_table(size)
+        self.neighbor_table = neighbor_table(size)  # shared, read-only
         self._zobrist = zobrist_table(size)
 
     def copy(self) -> Board:
@@ -128,14 +128,14 @@ class Board:
         other.hash = self.hash
         other.captures = dict(self.captures)
         other._next_group = self._next_group
-        other._neighbors = self._neighbors
+        other.neighbor_table = self.neighbor_table
         other._zobrist = self._zobrist
         return other
 
     # ----------------------------------------------------------------- queries
 
     def neighbors(self, point: int) -> tuple[int, ...]:
-        return self._neighbors[point]
+        return self.neighbor_table[point]
 
     def liberty_count(self, point: int) -> int:
         """Liberties of the group at ``point``; 0 for an empty point."""
@@ -156,7 +156,7 @@ class Board:
             return "occupied"
         # Every neighbour of the ko point is a stone of the capturer, who may
         # fill the ko (non-alternating play); only the other colour is barred.
-        if point == self.ko_point and self.stones[self._neighbors[point][0]] != color:
+        if point == self.ko_point and self.stones[self.neighbor_table[point][0]] != color:
             return "ko"
         if self._is_suicide(point, color):
             return "suicide"
@@ -169,7 +169,7 @@ class Board:
         stones = self.stones
         group_of = self.group_of
         libs = self.group_liberties
-        for n in self._neighbors[point]:
+        for n in self.neighbor_table[point]:
             here = stones[n]
             if here == EMPTY:
                 return False
@@ -186,7 +186,7 @@ class Board:
         opp = opponent(color)
         seen: list[int] = []
         taken: list[int] = []
-        for n in self._neighbors[point]:
+        for n in self.neighbor_table[point]:
             if self.stones[n] == opp:
                 gid = self.group_of[n]
                 if gid not in seen and len(self.group_liberties[gid]) == 1:
@@ -228,7 +228,7 @@ class Board:
         gid = self._add_stone(point, color)
         captured: list[int] = []
         opp = opponent(color)
-        for n in self._neighbors[point]:
+        for n in self.neighbor_table[point]:
             if self.stones[n] == opp:
                 n_gid = self.group_of[n]
                 if not self.group_liberties[n_gid]:
@@ -260,7 +260,7 @@ class Board:
         group_of[point] = gid
         self.group_stones[gid] = members
         self.group_liberties[gid] = liberties
-        neighbors = self._neighbors[point]
+        neighbors = self.neighbor_table[point]
         for n in neighbors:
             here = stones[n]
             if here == EMPTY:
@@ -298,7 +298,7 @@ class Board:
             group_of[stone] = NO_GROUP
         libs = self.group_liberties
         for stone in members:
-            for n in self._neighbors[stone]:
+            for n in self.neighbor_table[stone]:
                 n_gid = group_of[n]
                 if n_gid != NO_GROUP:
                     libs[n_gid].add(stone)
@@ -333,7 +333,7 @@ class Board:
             reaches: set[int] = set()
             i = 0
             while i < len(region):
-                for n in self._neighbors[region[i]]:
+                for n in self.neighbor_table[region[i]]:
                     here = self.stones[n]
                     if here == EMPTY:
                         if not seen[n]:

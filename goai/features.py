@@ -192,10 +192,9 @@ class _Position:
         legal = self.empty & _any_neighbor(breathes)
         if self.ko_point is not None:
             legal[self.ko_point] = False
-        # No stone of the side to move ever captured: no superko candidates.
-        if self.state.superko and self.board.captures[opponent(self.color)]:
+        if self.state.superko:
             stone_bytes = self._stone_bytes  # faster than numpy for one point at a time
-            for point in _superko_candidates(self.state, self.color):
+            for point in self.state.superko_candidates(self.color):
                 if (
                     stone_bytes[point] == EMPTY
                     and legal[point]
@@ -203,20 +202,6 @@ class _Position:
                 ):
                     legal[point] = False
         return legal
-
-
-def _superko_candidates(state: GameState, color: int) -> set[int]:
-    """Points where a play by ``color`` could recreate an earlier position.
-
-    Playing at ``p`` recreates an earlier position only if that position had a
-    ``color`` stone at ``p``; ``p`` is empty now, so the stone was captured since,
-    and it got there as a setup stone or as a move of ``color``. Checking these
-    few points, not all empty ones, keeps superko off the hot path.
-    """
-    candidates = {move for mover, move in state.history if mover == color}
-    candidates.update(state.setup_black if color == BLACK else state.setup_white)
-    candidates.discard(PASS)
-    return candidates
 
 
 # ------------------------------------------------------------------- planes

@@ -108,16 +108,49 @@ class GameState:
         return move != PASS and self.board.hash_after(move, color) in self._seen_hashes
 
     def legal_moves(self, color: int | None = None) -> list[int]:
-        """Every legal point for ``color`` followed by PASS (always legal)."""
+        """Every legal point for ``color`` followed by PASS (always legal).
+
+        Same answer as asking ``illegal_reason`` of every point, at a fraction
+        of the cost (it runs on every genmove): an empty point with an empty
+        neighbour can be neither suicide nor the ko point, so only the points
+        hemmed in by stones get the full check, and superko only the points
+        of ``superko_candidates``.
+        """
         color = self.to_play if color is None else color
         board = self.board
-        moves = [
-            point
-            for point in range(board.size * board.size)
-            if board.stones[point] == EMPTY and self.illegal_reason(point, color) is None
-        ]
+        stones = board.stones
+        neighbors = board.neighbor_table
+        repeats = self.superko_candidates(color) if self.superko else set()
+        moves = []
+        for point, stone in enumerate(stones):
+            if stone != EMPTY:
+                continue
+            for n in neighbors[point]:
+                if stones[n] == EMPTY:
+                    break
+            else:  # hemmed in: maybe suicide or ko
+                if board.illegal_reason(point, color) is not None:
+                    continue
+            if point in repeats and self.repeats_position(point, color):
+                continue
+            moves.append(point)
         moves.append(PASS)
         return moves
+
+    def superko_candidates(self, color: int) -> set[int]:
+        """The points where a play by ``color`` could recreate an earlier position.
+
+        Playing at ``p`` recreates an earlier position only if that position had
+        a ``color`` stone at ``p``; ``p`` is empty now, so the stone was captured
+        since, and it got there as a setup stone or as a move of ``color``. None
+        of ``color``'s stones ever captured: no candidates at all.
+        """
+        if not self.board.captures[opponent(color)]:
+            return set()
+        candidates = {move for mover, move in self.history if mover == color}
+        candidates.update(self.setup_black if color == BLACK else self.setup_white)
+        candidates.discard(PASS)
+        return candidates
 
     def play(self, move: int, color: int | None = None) -> list[int]:
         """Play ``move`` (a point or PASS) for ``color`` (default: side to move).

@@ -6,12 +6,13 @@ alternately from the side to move (see ``boards.py`` for the column letters).
 
 from __future__ import annotations
 
+import collections
 import random
 
 import pytest
 from boards import KO_SHAPE, drawn, move, play, position, vertices
 
-from goai.board import BLACK, WHITE, IllegalMoveError
+from goai.board import BLACK, WHITE, IllegalMoveError, opponent
 from goai.coords import PASS
 from goai.game import GameState, format_result
 
@@ -470,3 +471,30 @@ def test_non_alternating_moves_give_the_turn_to_the_other_colour() -> None:
         . . . . .
         """
     )
+
+
+@pytest.mark.parametrize("size", [3, 4, 5, 9])
+def test_legal_moves_agree_with_asking_every_point(size: int) -> None:
+    """The fast scan (empty neighbour, superko candidates) = illegal_reason point by point."""
+    rng = random.Random(size)
+    reasons = collections.Counter()
+    for game in range(12):
+        state = GameState(size, superko=True)
+        if game % 3 == 0:
+            state.setup(black=[rng.randrange(size * size)])
+        for _ in range(6 * size * size):
+            for color in (BLACK, WHITE):
+                slow = []
+                for point in range(size * size):
+                    reason = state.illegal_reason(point, color)
+                    reasons[reason] += 1
+                    if reason is None:
+                        slow.append(point)
+                assert state.legal_moves(color) == [*slow, PASS]
+            # Mostly alternating, sometimes the same colour twice (GTP allows it).
+            color = state.to_play if rng.random() < 0.9 else opponent(state.to_play)
+            moves = state.legal_moves(color)
+            state.play(PASS if len(moves) == 1 or rng.random() < 0.02 else rng.choice(moves[:-1]),
+                       color)
+    # The positions must have exercised every rule, or the comparison proves little.
+    assert all(reasons[reason] for reason in ("occupied", "suicide", "ko", "superko"))
