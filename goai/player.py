@@ -272,15 +272,22 @@ def select_move(probabilities: np.ndarray, state: GameState, config: PlayerConfi
     if probabilities.shape != (pass_index + 1,):
         raise ValueError(f"expected {pass_index + 1} probabilities, got {probabilities.shape}")
     color = state.to_play
-    candidates = [move for move in state.legal_moves(color)
-                  if move != PASS and not is_eye(board, move, color)]
-    if not candidates:
+    points = state.legal_moves(color)[:-1]  # without PASS
+    # The most probable point that is not an own eye. Checking eyes in order of
+    # probability usually stops at the first point, where filtering all ~300
+    # legal points first would cost a third of a network call on every genmove.
+    order = np.argsort(-probabilities[points], kind="stable")  # ties: lowest point first
+    best = next((points[i] for i in order if not is_eye(board, points[i], color)), None)
+    if best is None:
         return PASS
-    best = max(candidates, key=lambda move: probabilities[move])
     opponent_passed = bool(state.history) and state.history[-1] == (opponent(color), PASS)
     if not (cleanup or opponent_passed):
         if probabilities[pass_index] > max(probabilities[best], config.pass_floor):
             return PASS
+        if config.temperature == 0:
+            return best
+    candidates = [move for move in points if not is_eye(board, move, color)]
+    if not (cleanup or opponent_passed):
         return _sample(probabilities, candidates, config.temperature, rng)
 
     dead = dead_stones(board)

@@ -21,7 +21,7 @@ import torch
 
 from goai.checkpoint import load_model
 from goai.coords import NETWORK_SIZE, NUM_MOVES, PASS, PASS_INDEX
-from goai.features import encode
+from goai.features import encode, get_feature_set
 from goai.game import GameState
 from goai.symmetry import NUM_SYMMETRIES, inverse, transform_planes, transform_policy
 
@@ -64,24 +64,30 @@ class Policy:
     def has_value_head(self) -> bool:
         return self.model.config.value_head
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def evaluate_batch(self, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """planes uint8 (N, C, 19, 19) -> (probabilities (N, 362), value (N,) or None).
 
         Probabilities are over all 362 moves, legal or not, averaged over the
         configured symmetries; value is the expected result for the side to move.
         """
-        x = torch.from_numpy(np.ascontiguousarray(planes)).to(self.device).float()
-        total = torch.zeros(len(planes), NUM_MOVES, device=self.device)
-        value_total = None
+        x = torch.from_numpy(np.ascontiguousarray(planes)).to(self.device, torch.float32)
+        total = value_total = None
         for k in range(self.symmetries):
-            logits, value = self.model(transform_planes(x, k).contiguous())
-            total += transform_policy(torch.softmax(logits.float(), dim=1), inverse(k))
+            # The identity needs no transforms: with symmetries=1 (play) this is
+            # one forward and one softmax, nothing else on the tensors.
+            logits, value = self.model(transform_planes(x, k).contiguous() if k else x)
+            probabilities = torch.softmax(logits.float(), dim=1)
+            if k:
+                probabilities = transform_policy(probabilities, inverse(k))
+            total = probabilities if total is None else total + probabilities
             if value is not None:
                 value_total = value if value_total is None else value_total + value
-        probabilities = (total / self.symmetries).cpu().numpy()
-        values = None if value_total is None else (value_total / self.symmetries).cpu().numpy()
-        return probabilities, values
+        if self.symmetries > 1:
+            total = total / self.symmetries
+            value_total = None if value_total is None else value_total / self.symmetries
+        values = None if value_total is None else value_total.float().cpu().numpy()
+        return total.cpu().numpy(), values
 
     def analyze(self, state: GameState) -> tuple[np.ndarray, float | None]:
         """One forward pass: (362,) legal-masked probabilities and the value (or None).
@@ -90,9 +96,15 @@ class Policy:
         """
         if state.size != NETWORK_SIZE:
             raise ValueError(f"the model plays 19x19 only, not {state.size}x{state.size}")
-        probabilities, values = self.evaluate_batch(encode(state, self.feature_set)[None])
+        feature_set = get_feature_set(self.feature_set)
+        planes = encode(state, feature_set)
+        probabilities, values = self.evaluate_batch(planes[None])
         value = None if values is None else float(values[0])
-        return mask_illegal(probabilities[0], state), value
+        if "legal" in feature_set.slices:  # the encoder has already found the legal points
+            legal = np.append(planes[feature_set.slices["legal"]].reshape(-1) != 0, True)
+        else:
+            legal = legal_mask(state)
+        return mask_illegal(probabilities[0], legal), value
 
     def move_probabilities(self, state: GameState) -> np.ndarray:
         """(362,) probabilities of the side to move's moves; illegal moves get 0."""
@@ -103,11 +115,20 @@ class Policy:
         return self.analyze(state)[1]
 
 
-def mask_illegal(probabilities: np.ndarray, state: GameState) -> np.ndarray:
-    """Zero the illegal moves of ``probabilities`` (362,) and renormalise."""
+def legal_mask(state: GameState) -> np.ndarray:
+    """(362,) bool: which of the network's moves are legal for the side to move (pass always)."""
     legal = np.zeros(NUM_MOVES, dtype=bool)
     for move in state.legal_moves():
         legal[PASS_INDEX if move == PASS else move] = True
+    return legal
+
+
+def mask_illegal(probabilities: np.ndarray, legal: np.ndarray) -> np.ndarray:
+    """Zero ``probabilities`` (362,) where ``legal`` (362,) bool is False and renormalise.
+
+    When the network gives every legal move probability 0 (underflow), the
+    legal moves share it equally.
+    """
     masked = np.where(legal, probabilities, 0.0)
     total = masked.sum()
     return masked / total if total > 0 else legal / legal.sum()
