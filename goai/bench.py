@@ -24,9 +24,9 @@ from __future__ import annotations
 import itertools
 import json
 import resource
+import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -171,9 +171,10 @@ def bench_inference(source: str | Path, *, model: str | Path | None = None,
     single, ``Policy.move_probabilities`` on each of ``positions`` states
     (encode, forward, mask illegal moves); genmove, ``Player.decide`` (what GTP
     ``genmove`` runs), with the network calls it makes per move. Limits: the
-    same network on random tensors. Overheads are against one bare forward
-    pass of one position. torch runs on ``threads`` threads (1, as ``goai gtp``
-    by default).
+    same network on random tensors. Latencies are medians over the states, each
+    state timed for bare forward, single and genmove in turn; overheads are
+    against the bare forward of one position. torch runs on ``threads``
+    threads (1, as ``goai gtp`` by default).
     """
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -205,21 +206,8 @@ def bench_inference(source: str | Path, *, model: str | Path | None = None,
         batch_seconds = (time.perf_counter() - start) / repeats
         bare_batch_seconds = _bare_forward_seconds(policy.model, len(planes), channels, repeats)
 
-        single_seconds = _per_state(policy.move_probabilities, states)
-        # Count the network calls of genmove: after move 50 Player.decide also
-        # asks for the value (resigning), which today is a second encode and forward.
-        forwards = 0
-        evaluate_batch = policy.evaluate_batch
-
-        def counted(planes: np.ndarray) -> tuple:
-            nonlocal forwards
-            forwards += 1
-            return evaluate_batch(planes)
-
-        policy.evaluate_batch = counted
-        genmove_seconds = _per_state(Player(policy).decide, states)
-        policy.evaluate_batch = evaluate_batch
-        bare_single_seconds = _bare_forward_seconds(policy.model, 1, channels, len(states))
+        bare_single_seconds, single_seconds, genmove_seconds, forwards = _latencies(
+            policy, Player(policy), states, torch.rand(1, channels, NETWORK_SIZE, NETWORK_SIZE))
     finally:
         torch.set_num_threads(previous_threads)
     return {
@@ -233,19 +221,46 @@ def bench_inference(source: str | Path, *, model: str | Path | None = None,
         "bare_single_position_ms": 1000 * bare_single_seconds,
         "single_position_overhead": single_seconds / bare_single_seconds - 1,
         "genmove_ms": 1000 * genmove_seconds,
-        "genmove_forward_passes": forwards / (len(states) + 1),
+        "genmove_forward_passes": forwards / len(states),
         "genmove_overhead": genmove_seconds / bare_single_seconds - 1,
         "target_genmove_overhead": TARGET_GENMOVE_OVERHEAD,
     }
 
 
-def _per_state(function: Callable[[GameState], object], states: list[GameState]) -> float:
-    """Mean seconds of ``function(state)`` over ``states``, after one warm-up call."""
-    function(states[0])
-    start = time.perf_counter()
-    for state in states:
-        function(state)
-    return (time.perf_counter() - start) / len(states)
+def _latencies(policy: Policy, player: Player, states: list[GameState],
+               x: torch.Tensor) -> tuple[float, float, float, int]:
+    """Median seconds of a bare forward of ``x``, ``move_probabilities`` and ``decide``,
+    and the network calls ``decide`` made in all.
+
+    The three run one after another on each state, so that a busy machine slows
+    all of them alike, and medians drop the stalls: the overheads compare like
+    with like. One warm-up round first.
+    """
+    times: list[list[float]] = [[], [], []]
+    forwards = 0
+    evaluate_batch = policy.evaluate_batch
+
+    def counted(planes: np.ndarray) -> tuple:
+        nonlocal forwards
+        forwards += 1
+        return evaluate_batch(planes)
+
+    with torch.no_grad():
+        for round_, state in enumerate([states[0], *states]):
+            t0 = time.perf_counter()
+            policy.model(x)
+            t1 = time.perf_counter()
+            policy.move_probabilities(state)
+            t2 = time.perf_counter()
+            policy.evaluate_batch = counted
+            player.decide(state)
+            policy.evaluate_batch = evaluate_batch
+            t3 = time.perf_counter()
+            if round_:
+                for kind, seconds in enumerate((t1 - t0, t2 - t1, t3 - t2)):
+                    times[kind].append(seconds)
+    bare, single, genmove = (statistics.median(kind) for kind in times)
+    return bare, single, genmove, forwards - 1  # the warm-up round's call
 
 
 def bench_training(data: str | Path, *, preset: str = "b6c64", feature_set: str = "default",
