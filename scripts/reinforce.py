@@ -19,9 +19,11 @@ What it does, top to bottom:
    outcome for the learner (+1/-1; a game cut at ``--max-moves`` is counted
    by area score) and the baseline ``b`` is the batch's mean outcome.
 4. Save the learner with ``goai.checkpoint.save_checkpoint`` to ``OUT/model.pt``
-   and play ``--eval-games`` games, alternating colours, against the starting
-   model in the same environment, both sides choosing as the policy opponent
-   does; print a JSON report with the win rate and its standard error.
+   and measure it with ``goai match``: ``--eval-games`` games over GTP against
+   the starting model, colours alternating, both engines sampling at
+   ``--eval-temperature`` (AlphaGo compared its RL and SL networks the same
+   way), GNU Go refereeing, the games saved under ``OUT/match``; print a JSON
+   report with the win rate, its 95% interval and the Elo difference.
 
 Costs and choices: batch norm stays in eval mode (its running statistics are
 the supervised network's; AlphaGo's network had none), so the step adjusts the
@@ -36,8 +38,9 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import math
 import random
+import shlex
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,8 +51,9 @@ import torch
 from goai.board import BLACK
 from goai.checkpoint import load_model, save_checkpoint
 from goai.coords import NETWORK_SIZE
-from goai.env import GoEnv, PolicyOpponent, move_to_action
+from goai.env import GoEnv, PolicyOpponent
 from goai.game import GameState
+from goai.match import MatchConfig, run_match
 from goai.player import is_eye
 from goai.policy import Policy, default_model_path
 
@@ -167,29 +171,27 @@ def reinforce_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, bat
     optimizer.step()
 
 
-def evaluate(new: Path, start: Path, games: int, max_moves: int, komi: float,
-             seed: int) -> dict:
-    """Games of ``new`` against ``start`` in the env, colours alternating, both choosing
-    as the env's policy opponent does."""
-    player = PolicyOpponent(Policy(new))
-    opponent = PolicyOpponent(Policy(start))
-    rng = np.random.default_rng(seed)
-    tally = {"wins": 0, "losses": 0, "draws": 0}
-    for game in range(games):
-        env = GoEnv(NETWORK_SIZE, komi, opponent, agent_color=("black", "white")[game % 2],
-                    max_moves=max_moves)
-        env.reset(seed=seed + game)
-        while True:
-            action = move_to_action(player.choose(env.state, rng), NETWORK_SIZE)
-            _, reward, terminated, truncated, _ = env.step(action)
-            if terminated or truncated:
-                break
-        result = outcome(env, reward, terminated)
-        tally["wins" if result > 0 else "losses" if result < 0 else "draws"] += 1
-    win_rate = (tally["wins"] + 0.5 * tally["draws"]) / games
-    # The binomial standard error: 20 games leave about +-0.11 around 0.5.
-    return {"method": "goai.env games", "games": games, **tally, "win_rate": win_rate,
-            "standard_error": round(math.sqrt(win_rate * (1 - win_rate) / games), 3)}
+def gtp_command(model: Path, temperature: float, seed: int) -> str:
+    """``goai gtp`` on ``model``, sampling at ``temperature``, run by this Python."""
+    return (f"{shlex.quote(sys.executable)} -m goai gtp --model {shlex.quote(str(model))} "
+            f"--temperature {temperature:g} --seed {seed} --threads 1")
+
+
+def evaluate(new: Path, start: Path, games: int, temperature: float, komi: float,
+             max_moves: int, referee: str, seed: int, sgf_dir: Path | None) -> dict:
+    """``goai match`` of ``new`` (engine A) against ``start`` (B) over GTP, colours alternating.
+
+    Both sample at ``temperature`` with their own seeds: at 0 two deterministic
+    engines would replay the same two games. Returns the match summary
+    (wins, win rate with its 95% interval, Elo) without the per-game results.
+    """
+    config = MatchConfig(black=gtp_command(new, temperature, seed),
+                         white=gtp_command(start, temperature, seed + 1),
+                         games=games, size=NETWORK_SIZE, komi=komi, referee=referee,
+                         max_moves=max_moves, sgf_dir=str(sgf_dir) if sgf_dir else None)
+    summary = run_match(config, show_progress=sys.stderr.isatty())
+    summary.pop("results")
+    return {"method": "goai match", "temperature": temperature, **summary}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,8 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--komi", type=float, default=7.5)
     parser.add_argument("--snapshot-every", type=int, default=5,
                         help="updates between snapshots joining the opponent pool (default 5)")
-    parser.add_argument("--eval-games", type=int, default=20,
-                        help="games against the starting model at the end (default 20)")
+    parser.add_argument("--eval-games", type=int, default=40,
+                        help="goai match games against the starting model at the end "
+                             "(default 40; 0 skips)")
+    parser.add_argument("--eval-temperature", type=float, default=1.0,
+                        help="both engines sample at this temperature in the match (default 1)")
+    parser.add_argument("--referee", default="gnugo",
+                        help="the match's referee: gnugo (default), none, or a GTP command")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -259,9 +266,11 @@ def main(argv: list[str] | None = None) -> int:
         "mean_game_moves": round(moves / max(games, 1), 1),
         "learner_mean_outcome_vs_pool": round(learner_score / max(games, 1), 3),
         "pool_size": len(pool),
-        "evaluation": evaluate(out_model, start_path, args.eval_games, args.max_moves,
-                               args.komi, args.seed + 1_000_000),
     }
+    if args.eval_games:
+        report["evaluation"] = evaluate(out_model, start_path, args.eval_games,
+                                        args.eval_temperature, args.komi, args.max_moves,
+                                        args.referee, args.seed + 1_000_000, args.out / "match")
     print(json.dumps(report, indent=2))
     return 0
 

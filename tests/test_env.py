@@ -488,9 +488,14 @@ def test_reinforce_script_smoke(reinforce, tiny_model_path: Path, tmp_path: Path
     import json
 
     arguments = ["--model", str(tiny_model_path), "--out", str(tmp_path), "--minutes", "0",
-                 "--games", "2", "--max-moves", "12", "--eval-games", "2", "--snapshot-every", "1"]
+                 "--games", "2", "--max-moves", "12", "--eval-games", "2", "--snapshot-every", "1",
+                 "--referee", "none"]
     assert reinforce.main(arguments) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["updates"], report["games"], report["pool_size"]) == (1, 2, 2)
-    assert report["evaluation"]["games"] == 2 and 0 <= report["evaluation"]["win_rate"] <= 1
-    assert (tmp_path / "model.pt").is_file()
+    evaluation = report["evaluation"]
+    assert evaluation["method"] == "goai match" and evaluation["games"] == 2
+    assert evaluation["wins"]["A"] + evaluation["wins"]["B"] == 2
+    assert evaluation["engines"]["A"]["command"].endswith("--threads 1")
+    assert str(tmp_path / "model.pt") in evaluation["engines"]["A"]["command"]
+    assert (tmp_path / "model.pt").is_file() and len(list((tmp_path / "match").glob("*.sgf"))) == 2

@@ -1,0 +1,7 @@
+"""``python -m goai`` = the ``goai`` command (for when the script is not on PATH)."""
+
+import sys
+
+from goai.cli import main
+
+sys.exit(main())
