@@ -41,3 +41,31 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("models") / "tiny.pt"
     save_checkpoint(path, model.eval(), "default", {"note": "untrained, for tests"})
     return path
+
+
+@pytest.fixture(scope="session")
+def make_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
+    """``make_store(games, val=, test=, duplicate_first=False)``: a prepared store folder.
+
+    The first ``games`` sample games (``../shared/data/sample``, sorted by name)
+    go through ``goai.data.prepare`` with the given val/test fractions (split by
+    hash, as always); ``duplicate_first`` adds a copy of the first game, which
+    prepare must drop.
+    """
+    import shutil
+
+    from goai.data import PrepareConfig, prepare
+
+    def make(games: int, *, val: float, test: float, duplicate_first: bool = False) -> Path:
+        sources = tmp_path_factory.mktemp("sources")
+        chosen = sorted((shared_data / "sample").glob("1*.sgf"))[:games]
+        for game in chosen:
+            shutil.copy(game, sources)
+        if duplicate_first:
+            shutil.copy(chosen[0], sources / "copy-of-first.sgf")
+        out = tmp_path_factory.mktemp("store")
+        prepare([sources], out, PrepareConfig(val_fraction=val, test_fraction=test, workers=1),
+                show_progress=False)
+        return out
+
+    return make

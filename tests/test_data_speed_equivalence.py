@@ -9,7 +9,6 @@ is checked here against the plain route: ``encode`` on a plain replay, then
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -17,21 +16,15 @@ import numpy as np
 import pytest
 
 from goai.coords import PASS, PASS_INDEX
-from goai.data import GameStore, PositionStream, PrepareConfig, fixed_positions, prepare
+from goai.data import GameStore, PositionStream, fixed_positions
 from goai.features import encode
 from goai.symmetry import NUM_SYMMETRIES, transform_move_index, transform_planes
 
 
 @pytest.fixture(scope="module")
-def store_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def store_dir(make_store) -> Path:
     """16 sample games, all in the train split."""
-    sources = tmp_path_factory.mktemp("sources")
-    for game in sorted((shared_data / "sample").glob("1*.sgf"))[:16]:
-        shutil.copy(game, sources)
-    out = tmp_path_factory.mktemp("store")
-    prepare([sources], out, PrepareConfig(val_fraction=0.0, test_fraction=0.0, workers=1),
-            show_progress=False)
-    return out
+    return make_store(16, val=0.0, test=0.0)
 
 
 def test_replay_under_a_symmetry_gives_the_transformed_planes(store_dir: Path) -> None:

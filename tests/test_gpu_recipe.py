@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,21 +19,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from goai.data import GameStore, LoaderStreams, PositionStream, PrepareConfig, prepare
+from goai.data import GameStore, LoaderStreams, PositionStream
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_gpu.sh"
 
 
 @pytest.fixture(scope="module")
-def tiny_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_store(make_store) -> Path:
     """20 sample games, with a fifth of them held out for validation."""
-    sources = tmp_path_factory.mktemp("sources")
-    for game in sorted((shared_data / "sample").glob("1*.sgf"))[:20]:
-        shutil.copy(game, sources)
-    out = tmp_path_factory.mktemp("store")
-    prepare([sources], out, PrepareConfig(val_fraction=0.2, test_fraction=0.0, workers=1),
-            show_progress=False)
-    return out
+    return make_store(20, val=0.2, test=0.0)
 
 
 def test_recipe_trains_on_cpu_for_a_tiny_budget(tiny_store: Path, tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -39,17 +38,9 @@ from goai.train import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
-def prepared(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def prepared(make_store) -> Path:
     """30 sample games, plus one copy of a game (a duplicate), prepared with big val/test shares."""
-    sources = tmp_path_factory.mktemp("sources")
-    games = sorted((shared_data / "sample").glob("1*.sgf"))[:30]
-    for game in games:
-        shutil.copy(game, sources)
-    shutil.copy(games[0], sources / "copy-of-first.sgf")
-    out = tmp_path_factory.mktemp("prepared")
-    prepare([sources], out, PrepareConfig(val_fraction=0.2, test_fraction=0.2, workers=1),
-            show_progress=False)
-    return out
+    return make_store(30, val=0.2, test=0.2, duplicate_first=True)
 
 
 def test_prepare_counts_splits_and_drops_the_duplicate(prepared: Path) -> None:
