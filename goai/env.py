@@ -48,16 +48,8 @@ is White, ``reset`` plays the opponent's first move. Engines that the
 environment started are stopped by ``close()`` (and when it is garbage
 collected); opponent objects passed in stay the caller's to close.
 
-Observation for boards other than 19x19: ``features.encode`` encodes only
-19x19 positions, which is what the network was trained on, and that is what
-the environment returns on 19x19. For other sizes the same named planes are
-computed by ``features``' own plane functions on an N x N position
-(``_AnySizePosition``): every plane of ``features`` works at any size except
-the legal-move computation, which uses a 19x19 neighbour table and is replaced
-here by the rules engine's ``GameState.legal_moves`` (slower, same answer;
-``tests/test_env.py`` checks that both paths agree on 19x19). This leans on the
-plane functions' private ``position`` argument: a size-generic ``encode`` in
-``features`` would let this module drop the subclass.
+Observations are ``features.encode`` of the position, on the board's own N x N
+grid: on 19x19 exactly the network's input.
 
 Rules and their costs: GTP engines are told every move and asked ``genmove``;
 an engine's move that goai's rules reject (GNU Go plays simple ko, goai
@@ -89,7 +81,7 @@ from gymnasium import spaces
 
 from goai.board import BLACK, COLOR_NAMES, EMPTY, WHITE, opponent
 from goai.coords import NETWORK_SIZE, PASS, move_from_gtp, move_to_gtp
-from goai.features import PLANES, FeatureSet, _Position, encode, get_feature_set
+from goai.features import encode, get_feature_set
 from goai.game import GameState, format_result
 from goai.image import board_image
 from goai.player import choose_move, is_eye
@@ -108,7 +100,6 @@ __all__ = [
     "PolicyOpponent",
     "RandomOpponent",
     "action_to_move",
-    "encode_observation",
     "make_opponent",
     "move_to_action",
 ]
@@ -126,44 +117,6 @@ def move_to_action(move: int, size: int) -> int:
 
 class IllegalActionError(ValueError):
     """An action the rules forbid, stepped with ``illegal_action="raise"`` (the default)."""
-
-
-# ------------------------------------------------------------- observation
-
-
-class _AnySizePosition(_Position):
-    """``features``' per-position data for a board of any size.
-
-    Only the legal-point computation of ``features`` is tied to 19x19; here the
-    rules engine answers point by point instead (superko included when the state
-    enforces it, as in ``features``).
-    """
-
-    def _find_legal(self) -> np.ndarray:
-        legal = np.zeros(len(self.stones), dtype=bool)
-        legal[self.state.legal_moves(self.color)[:-1]] = True
-        return legal
-
-
-def encode_observation(state: GameState, feature_set: FeatureSet) -> np.ndarray:
-    """The planes of ``feature_set`` for ``state`` from the side to move: ``uint8`` ``(C, N, N)``.
-
-    On 19x19 this is ``features.encode``, the network's input; other sizes get
-    the same planes computed on their own board (see the module docstring).
-    """
-    if state.size == NETWORK_SIZE:
-        return encode(state, feature_set)
-    return _encode_any_size(state, feature_set)
-
-
-def _encode_any_size(state: GameState, feature_set: FeatureSet) -> np.ndarray:
-    """``features.encode`` for an N x N board, by ``features``' own plane functions."""
-    points = state.size * state.size
-    flat = np.zeros((feature_set.num_channels, points), dtype=np.uint8)
-    position = _AnySizePosition(state)
-    for plane, channels in feature_set.slices.items():
-        PLANES[plane].fill(flat[channels], position)
-    return flat.reshape(feature_set.num_channels, state.size, state.size)
 
 
 # --------------------------------------------------------------- opponents
@@ -550,7 +503,7 @@ class GoEnv(gymnasium.Env[np.ndarray, np.int64]):
         return 1.0 if self._winner == player else -1.0
 
     def _observation(self) -> np.ndarray:
-        return encode_observation(self.state, self.feature_set)
+        return encode(self.state, self.feature_set)
 
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = {

@@ -4,16 +4,18 @@ Every plane is declared once, below, with its channel count, a one-line meaning
 and the function that fills it; a feature set is a named tuple of plane names
 and its input width (``FeatureSet.num_channels``) is derived, never typed.
 
-``encode(state, feature_set)`` returns a ``uint8`` array of shape ``(C, 19, 19)``
-(C = the set's ``num_channels``), indexed ``[channel, row, col]`` with the rows
-and columns of ``coords`` (row 0 at the top). Planes speak of *own* and
+``encode(state, feature_set)`` returns a ``uint8`` array of shape ``(C, N, N)``
+(C = the set's ``num_channels``, N the board size: 19 for the network),
+indexed ``[channel, row, col]`` with the rows and columns of ``coords`` (row 0
+at the top). Planes speak of *own* and
 *opponent* stones, own being the side to move (``state.to_play``), never of
 black and white.
 
-Only 19x19 games are encoded: ``encode`` raises ``ValueError`` for any other
-size. Placing a small board in a corner of the 19x19 input would silently break
-the 8 symmetries (``symmetry`` maps corner to corner) and the network's move
-indices (``coords.move_to_index``), so it is left out until something needs it.
+Any board size is encoded on its own N x N grid (the gymnasium environment
+plays 9x9 and 13x13 too); the network takes 19x19 only and ``policy`` says so.
+A small board is never padded into a corner of the 19x19 input: that would
+silently break the 8 symmetries (``symmetry`` maps corner to corner) and the
+network's move indices (``coords.move_to_index``).
 
 Feature sets (channels in this order):
 
@@ -27,7 +29,7 @@ ladders    24  default + ladder_capture, ladder_escape
 =========  ==  ===================================================================
 
 Speed: the data pipeline encodes every training position, so the planes work
-on flat ``(361,)`` numpy arrays built once per position (``_Position``); Python
+on flat ``(N*N,)`` numpy arrays built once per position (``_Position``); Python
 loops are left to what numpy cannot see: the few dozen groups short of
 liberties, superko candidates (only when the state enforces superko) and the
 ladder reader. On one core of the 2-core development box, replaying the sample
@@ -41,12 +43,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 
 from goai.board import BLACK, EMPTY, WHITE, Board, neighbor_table, opponent
-from goai.coords import NETWORK_SIZE, NUM_POINTS, PASS
+from goai.coords import PASS
 from goai.game import GameState
 
 __all__ = [
@@ -67,7 +69,7 @@ class Plane:
     """A named group of ``channels`` feature channels.
 
     ``fill(out, position)`` writes the group into ``out``, a zeroed ``uint8``
-    view of shape ``(channels, 361)`` (flat points, ``coords`` order).
+    view of shape ``(channels, N*N)`` (flat points, ``coords`` order).
     """
 
     name: str
@@ -93,21 +95,23 @@ def _plane(name: str, channels: int, meaning: str) -> Callable[[PlaneFill], Plan
 
 _LIBERTY_BINS = np.arange(1, 5, dtype=np.uint8)[:, None]  # (4, 1): 1, 2, 3, >=4 liberties
 
-# For each point its 4 neighbours, with NUM_POINTS standing for "off the board"
-# (an extra False entry appended to the mask being gathered).
-_NEIGHBORS = np.array(
-    [list(around) + [NUM_POINTS] * (4 - len(around)) for around in neighbor_table(NETWORK_SIZE)],
-    dtype=np.intp,
-)
+@cache
+def _neighbor_index(size: int) -> np.ndarray:
+    """``(N*N, 4)`` intp: each point's neighbours, ``N*N`` standing for "off the board"
+    (an extra False entry appended to the mask being gathered)."""
+    points = size * size
+    return np.array([list(around) + [points] * (4 - len(around))
+                     for around in neighbor_table(size)], dtype=np.intp)
 
 
-def _any_neighbor(mask: np.ndarray) -> np.ndarray:
-    """``(361,)`` bool: has the point a neighbour where ``mask`` (``(361,)`` bool) is set?"""
-    padded = np.zeros(NUM_POINTS + 1, dtype=bool)
-    padded[:NUM_POINTS] = mask
-    # The (361, 4) gather holds 4 bytes a row: read each row as one uint32
+def _any_neighbor(mask: np.ndarray, size: int) -> np.ndarray:
+    """``(N*N,)`` bool: has the point a neighbour where ``mask`` (``(N*N,)`` bool) is set?"""
+    points = size * size
+    padded = np.zeros(points + 1, dtype=bool)
+    padded[:points] = mask
+    # The (N*N, 4) gather holds 4 bytes a row: read each row as one uint32
     # rather than pay for .any(axis=1), the slowest step here otherwise.
-    return padded[_NEIGHBORS].view(np.uint32).ravel() != 0
+    return padded[_neighbor_index(size)].view(np.uint32).ravel() != 0
 
 
 def _breathing_table(color: int) -> np.ndarray:
@@ -133,7 +137,7 @@ _FOUR_IF_STONE = bytes([0, 4, 4]).ljust(256, b"\0")  # a bytes.translate table: 
 class _Position:
     """What several planes share, each part computed at most once per encoding.
 
-    All arrays are flat, shape ``(361,)``, indexed by point. The stone masks are
+    All arrays are flat, shape ``(N*N,)``, indexed by point. The stone masks are
     built at once (every feature set uses them); liberties and legality only
     when a plane asks. (Plain attributes, not ``functools.cached_property``,
     whose lock costs more than some of the arrays it would guard.)
@@ -189,7 +193,7 @@ class _Position:
     def _find_legal(self) -> np.ndarray:
         # Board's suicide test, for all points at once.
         breathes = _BREATHES[self.color].take(self.stones * 5 + self.liberties)
-        legal = self.empty & _any_neighbor(breathes)
+        legal = self.empty & _any_neighbor(breathes, self.board.size)
         if self.ko_point is not None:
             legal[self.ko_point] = False
         if self.state.superko:
@@ -451,13 +455,15 @@ def get_feature_set(name: str) -> FeatureSet:
 
 
 def encode(state: GameState, feature_set: str | FeatureSet = "default") -> np.ndarray:
-    """The planes of ``state`` from the side to move's view: ``uint8`` ``(C, 19, 19)``.
+    """The planes of ``state`` from the side to move's view: ``uint8`` ``(C, N, N)``.
 
-    Raises ``ValueError`` for a board that is not 19x19 or an unknown feature set.
+    N is the board's size (the network's input is 19x19). Raises ``ValueError``
+    for an unknown feature set.
     """
     if isinstance(feature_set, str):
         feature_set = get_feature_set(feature_set)
-    out = np.empty((feature_set.num_channels, NETWORK_SIZE, NETWORK_SIZE), dtype=np.uint8)
+    size = state.size
+    out = np.empty((feature_set.num_channels, size, size), dtype=np.uint8)
     encode_into(out, state, feature_set)
     return out
 
@@ -467,18 +473,17 @@ def encode_into(
 ) -> None:
     """Write ``encode(state, feature_set)`` into ``out`` (e.g. one row of a batch array).
 
-    ``out`` must be a C-contiguous ``uint8`` array of shape ``(C, 19, 19)``; its
-    old contents are overwritten. Raises ``ValueError`` for a board that is not
-    19x19, an unknown feature set, or an ``out`` of the wrong shape, dtype or layout.
+    ``out`` must be a C-contiguous ``uint8`` array of shape ``(C, N, N)``; its
+    old contents are overwritten. Raises ``ValueError`` for an unknown feature
+    set, or an ``out`` of the wrong shape, dtype or layout.
     """
     if isinstance(feature_set, str):
         feature_set = get_feature_set(feature_set)
-    if state.size != NETWORK_SIZE:
-        raise ValueError(f"only 19x19 games are encoded, not {state.size}x{state.size}")
-    shape = (feature_set.num_channels, NETWORK_SIZE, NETWORK_SIZE)
+    size = state.size
+    shape = (feature_set.num_channels, size, size)
     if out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous uint8 array of shape {shape}")
-    flat = out.reshape(feature_set.num_channels, NUM_POINTS)
+    flat = out.reshape(feature_set.num_channels, size * size)
     flat[:] = 0
     position = _Position(state)
     for plane, channels in feature_set.slices.items():

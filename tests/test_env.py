@@ -29,7 +29,6 @@ from goai.env import (
     GtpError,
     IllegalActionError,
     RandomOpponent,
-    encode_observation,
     move_to_action,
 )
 from goai.features import FEATURE_SETS, encode
@@ -244,21 +243,6 @@ def test_observation_is_from_the_agents_view() -> None:
     assert opponent[black_stone] == 1 and own.sum() == 0
 
 
-@pytest.mark.parametrize("feature_set", sorted(FEATURE_SETS))
-def test_any_size_planes_equal_features_encode_on_19x19(feature_set: str) -> None:
-    # The N x N path (used for every size but 19) run on 19x19 positions must
-    # give exactly the network's planes.
-    from goai.env import _encode_any_size
-
-    rng = np.random.default_rng(5)
-    state = GameState(19)
-    for moves in range(121):
-        if moves % 40 == 0:
-            any_size = _encode_any_size(state, FEATURE_SETS[feature_set])
-            np.testing.assert_array_equal(any_size, encode(state, feature_set))
-        state.play(RandomOpponent().choose(state, rng))
-
-
 def test_small_board_planes_come_from_the_small_board() -> None:
     state = position(
         """
@@ -270,7 +254,7 @@ def test_small_board_planes_come_from_the_small_board() -> None:
         """,
         to_play=WHITE,
     )
-    planes = encode_observation(state, FEATURE_SETS["default"])
+    planes = encode(state, FEATURE_SETS["default"])
     slices = FEATURE_SETS["default"].slices
     assert planes.shape == (22, 5, 5)
     assert planes[slices["own_stones"]].sum() == 1 and planes[slices["opponent_stones"]].sum() == 4

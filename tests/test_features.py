@@ -102,11 +102,10 @@ def test_unknown_names_are_refused_with_the_known_ones() -> None:
         FeatureSet("broken", ("own_stones", "no_such_plane"))
 
 
-def test_encode_is_uint8_c_19_19_and_only_for_19x19() -> None:
+def test_encode_is_uint8_c_n_n_on_the_boards_own_grid() -> None:
     planes = encode(GameState(SIZE), "simple")
     assert planes.dtype == np.uint8 and planes.shape == (8, 19, 19)
-    with pytest.raises(ValueError, match="19x19"):
-        encode(GameState(9))
+    assert encode(GameState(9)).shape == (22, 9, 9)
 
 
 def test_encode_into_overwrites_a_batch_row_and_checks_its_shape() -> None:
@@ -250,21 +249,22 @@ def test_last_moves_mark_where_play_happened() -> None:
 # ------------------------------------------------ agreement with the rules
 
 
-@pytest.mark.parametrize("superko", [False, True])
-def test_planes_agree_with_the_rules_engine_on_random_games(superko: bool) -> None:
+@pytest.mark.parametrize(("size", "superko"), [(19, False), (19, True), (9, True), (13, False)])
+def test_planes_agree_with_the_rules_engine_on_random_games(size: int, superko: bool) -> None:
     slices = get_feature_set("default").slices
+    points = size * size
     for seed in range(3):
         rng = random.Random(seed)
-        state = GameState(SIZE, superko=superko)
-        for move_number in range(260):
+        state = GameState(size, superko=superko)
+        for move_number in range(int(0.75 * points)):
             if move_number % 13 == 0:
-                planes = encode(state).reshape(22, 361)
+                planes = encode(state).reshape(22, points)
                 board = state.board
                 legal = set(np.flatnonzero(planes[slices["legal"]][0]).tolist())
                 assert legal == set(state.legal_moves()) - {PASS}
                 ko = np.flatnonzero(planes[slices["ko"]][0]).tolist()
                 assert ko == ([] if board.ko_point is None else [board.ko_point])
-                for point in range(361):
+                for point in range(points):
                     if board.stones[point]:
                         own = board.stones[point] == state.to_play
                         name = "own_liberties" if own else "opponent_liberties"
