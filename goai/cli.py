@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -447,7 +449,18 @@ def cmd_gtp(args: argparse.Namespace) -> int:
         config = GtpConfig.from_options(options)
     except ValueError as error:
         raise SystemExit(f"goai gtp: {error}") from None
-    return run_gtp(config, sys.stdin.buffer, sys.stdout.buffer)
+    code = run_gtp(config, sys.stdin.buffer, sys.stdout.buffer)
+    # Leave without the interpreter's teardown: once torch is loaded it takes
+    # longer than the game's last answer (over a second on a busy 2-core box),
+    # and GUIs kill an engine that lingers after quit (Sabaki after 3 s).
+    # Everything has been written: run_gtp flushed stdout; the logs are flushed here.
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # the reader is gone, or the stream closed
+            pass
+    os._exit(code)
 
 
 # ----------------------------------------------------------------- match

@@ -291,6 +291,20 @@ def test_start_up_name_before_the_model_and_analysis_stops_on_input(tiny_model_p
     print(f"name answered {name_seconds:.2f} s after start")
 
 
+def test_quit_after_genmove_leaves_complete_output_and_log(tiny_model_path: Path,
+                                                            tmp_path: Path):
+    # goai gtp skips the interpreter's teardown after quit (os._exit): nothing
+    # written before it may be lost, on stdout or in the log file.
+    log = tmp_path / "gtp.log"
+    result = subprocess.run([*GTP_COMMAND, "--model", str(tiny_model_path), "--log", str(log)],
+                            input=b"1 genmove b\n2 showboard\n3 quit\n", capture_output=True,
+                            timeout=120)
+    assert result.returncode == 0
+    assert re.fullmatch(rb"=1 [A-T]\d+\n\n=2 \n(.+\n)+\n=3 \n\n", result.stdout)
+    text = log.read_text()
+    assert "genmove answered" in text and re.search(r"quit answered in [\d.]+ s\n$", text)
+
+
 def test_hostile_input_leaves_the_engine_alive(tiny_model_path: Path, tmp_path: Path):
     """Thousands of lines of junk, each behind an id: every one gets its answer, in order."""
     rng = random.Random(4)
