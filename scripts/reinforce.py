@@ -171,6 +171,23 @@ def reinforce_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, bat
     optimizer.step()
 
 
+@torch.no_grad()
+def kl_from_start(start: torch.nn.Module, model: torch.nn.Module, planes: np.ndarray,
+                  masks: np.ndarray) -> float:
+    """Mean KL(start || model) over legal moves, nats: how far the learner has drifted.
+
+    planes uint8 (B, C, 19, 19) and masks bool (B, 362) are fixed probe positions.
+    A policy-gradient step that moves this by much more than ~0.01 is a step too
+    big for its noise: the policy forgets what supervised training taught it.
+    """
+    x = torch.from_numpy(planes).float()
+    legal = torch.from_numpy(masks)
+    log_p = torch.log_softmax(start(x)[0].masked_fill(~legal, float("-inf")), dim=1)
+    log_q = torch.log_softmax(model(x)[0].masked_fill(~legal, float("-inf")), dim=1)
+    terms = torch.where(legal, log_p.exp() * (log_p - log_q), torch.zeros_like(log_p))
+    return float(terms.sum(dim=1).mean())
+
+
 def gtp_command(model: Path, temperature: float, seed: int) -> str:
     """``goai gtp`` on ``model``, sampling at ``temperature``, run by this Python."""
     return (f"{shlex.quote(sys.executable)} -m goai gtp --model {shlex.quote(str(model))} "
@@ -235,14 +252,26 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     updates = games = moves = learner_moves = 0
     learner_score = 0.0
+    probe: tuple[np.ndarray, np.ndarray] | None = None
+    history: list[dict] = []
     while True:  # at least one update, then as many as the budget allows
         batch, outcomes, played = play_batch(model, envs, args.seed + games, generator)
+        if probe is None:  # up to 256 positions of the first batch, spread over its games
+            rows = np.linspace(0, len(batch.actions) - 1, min(256, len(batch.actions)))
+            rows = rows.astype(int)
+            probe = (np.stack([batch.planes[i] for i in rows]),
+                     np.stack([batch.masks[i] for i in rows]))
         reinforce_step(model, optimizer, batch, outcomes)
         updates += 1
         games += len(outcomes)
         moves += played
         learner_moves += len(batch.actions)
         learner_score += sum(outcomes)
+        kl = kl_from_start(loaded.model, model, *probe)
+        history.append({"update": updates, "games": games, "mean_outcome": float(np.mean(outcomes)),
+                        "kl_from_start": round(kl, 5)})
+        print(f"update {updates}: {games} games, learner vs pool {np.mean(outcomes):+.2f}, "
+              f"KL from start {kl:.4f}", file=sys.stderr, flush=True)
         if updates % args.snapshot_every == 0:
             snapshot = args.out / "pool" / f"update-{updates:05d}.pt"
             save_checkpoint(snapshot, model, loaded.feature_set, {"reinforce_updates": updates})
@@ -266,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         "mean_game_moves": round(moves / max(games, 1), 1),
         "learner_mean_outcome_vs_pool": round(learner_score / max(games, 1), 3),
         "pool_size": len(pool),
+        "kl_from_start": history[-1]["kl_from_start"],
+        "history": history,
     }
     if args.eval_games:
         report["evaluation"] = evaluate(out_model, start_path, args.eval_games,

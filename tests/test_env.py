@@ -18,7 +18,7 @@ from pathlib import Path
 import gymnasium
 import numpy as np
 import pytest
-from boards import move, position
+from boards import move, play, position
 from gymnasium.utils.env_checker import check_env
 
 import goai  # noqa: F401  (registers goai/Go-v0)
@@ -468,6 +468,41 @@ def test_reinforce_step_raises_the_winners_moves(reinforce, tiny_model_path: Pat
 
 
 @pytest.mark.usefixtures("one_torch_thread")
+def test_kl_from_start_is_zero_for_the_same_net_and_grows_with_a_step(
+        reinforce, tiny_model_path: Path) -> None:
+    import copy
+
+    import torch
+
+    from goai.checkpoint import load_model
+
+    start = load_model(tiny_model_path).model
+    model = copy.deepcopy(start)
+    state = GameState(19)
+    play(state, "D4 Q16")
+    planes = np.stack([encode(GameState(19), "default"), encode(state, "default")])
+    masks = np.ones((2, 362), dtype=bool)
+    masks[1, [move("D4", 19), move("Q16", 19)]] = False  # occupied: out of the sum
+    assert reinforce.kl_from_start(start, model, planes, masks) == pytest.approx(0, abs=1e-6)
+    batch = reinforce.Batch(list(planes), list(masks), [move("C3", 19), move("R3", 19)], [0, 1])
+    # A big step, so that the KL stands well above float32 rounding.
+    reinforce.reinforce_step(model, torch.optim.SGD(model.parameters(), lr=3.0), batch, [1.0, -1.0])
+    kl = reinforce.kl_from_start(start, model, planes, masks)
+
+    def legal_probabilities(net: torch.nn.Module) -> np.ndarray:
+        with torch.no_grad():
+            logits = net(torch.from_numpy(planes).float())[0].double().numpy()
+        logits = np.where(masks, logits, -np.inf)
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    p, q = legal_probabilities(start), legal_probabilities(model)
+    expected = np.mean([np.sum(p[i][masks[i]] * np.log(p[i][masks[i]] / q[i][masks[i]]))
+                        for i in range(2)])
+    assert kl > 1e-4 and kl == pytest.approx(expected, rel=1e-2)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
 def test_reinforce_script_smoke(reinforce, tiny_model_path: Path, tmp_path: Path, capsys) -> None:
     import json
 
@@ -477,6 +512,8 @@ def test_reinforce_script_smoke(reinforce, tiny_model_path: Path, tmp_path: Path
     assert reinforce.main(arguments) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["updates"], report["games"], report["pool_size"]) == (1, 2, 2)
+    assert [entry["update"] for entry in report["history"]] == [1]
+    assert report["kl_from_start"] == report["history"][0]["kl_from_start"] >= 0
     evaluation = report["evaluation"]
     assert evaluation["method"] == "goai match" and evaluation["games"] == 2
     assert evaluation["wins"]["A"] + evaluation["wins"]["B"] == 2
