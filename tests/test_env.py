@@ -77,6 +77,23 @@ def test_import_goai_registers_the_env_without_torch() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+@pytest.mark.parametrize("imports", ["goai, gymnasium", "gymnasium, goai",
+                                     "goai, gymnasium.utils.env_checker"])
+def test_the_env_is_registered_whichever_is_imported_first(imports: str) -> None:
+    # goai registers at once when gymnasium is loaded, else when it loads (an
+    # import hook that then leaves gymnasium's module as the regular loader made it).
+    code = (
+        f"import warnings; warnings.simplefilter('error')\n"
+        f"import {imports}\n"
+        "import gymnasium, importlib, sys\n"
+        "assert 'goai/Go-v0' in gymnasium.registry\n"
+        "assert type(gymnasium.__loader__).__module__ != 'goai'\n"
+        "assert not [f for f in sys.meta_path if type(f).__module__ == 'goai']\n"
+        "importlib.reload(sys.modules['goai'])  # registering twice would warn\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
 @pytest.mark.parametrize(
     "options",
     [

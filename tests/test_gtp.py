@@ -256,11 +256,13 @@ def _read_response(process: subprocess.Popen) -> str:
     return "".join(answer)
 
 
-def test_the_engine_module_does_not_import_torch():
-    code = "import sys, goai.cli, goai.gtp; print('torch' in sys.modules)"
+def test_the_engine_module_imports_neither_torch_nor_gymnasium():
+    # Both would delay the answer to a GUI's first command (name).
+    code = ("import sys, goai.cli, goai.gtp\n"
+            "print('torch' in sys.modules, 'gymnasium' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
-    assert result.stdout.strip() == "False"
+    assert result.stdout.strip() == "False False"
 
 
 def test_start_up_name_before_the_model_and_analysis_stops_on_input(tiny_model_path: Path):
