@@ -32,6 +32,22 @@ KO_SHAPE = """
     """
 
 
+# Three kos: in A (C8/B8) and B (H8/G8) Black can take, in C (B4/C4) White can.
+# Black C8, White B4, Black H8, White B8, Black C4, White G8 takes each ko in
+# turn, each legal by simple ko, and the sixth move recreates the start.
+TRIPLE_KO = """
+    . X O . . . X O .
+    X O . O . X O . O
+    . X O . . . X O .
+    . . . . . . . . .
+    . X O . . . . . .
+    X . X O . . . . .
+    . X O . . . . . .
+    . . . . . . . . .
+    . . . . . . . . .
+    """
+
+
 def drawn(text: str) -> str:
     """A drawing in the exact form ``str(Board)`` prints: one space between points."""
     rows = [line.split() for line in text.strip().splitlines() if line.strip()]

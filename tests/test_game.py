@@ -10,7 +10,7 @@ import collections
 import random
 
 import pytest
-from boards import KO_SHAPE, drawn, move, play, position, vertices
+from boards import KO_SHAPE, TRIPLE_KO, drawn, move, play, position, vertices
 
 from goai.board import BLACK, WHITE, IllegalMoveError, opponent
 from goai.coords import PASS
@@ -83,20 +83,7 @@ def test_pass_clears_ko_point_and_undo_restores_it() -> None:
     assert state.to_play == WHITE
 
 
-# Three kos: in A (C8/B8) and B (H8/G8) Black can take, in C (B4/C4) White can.
-# Black C8, White B4, Black H8, White B8, Black C4, White G8 takes each ko in
-# turn, each legal by simple ko, and the sixth move recreates the start.
-TRIPLE_KO = """
-    . X O . . . X O .
-    X O . O . X O . O
-    . X O . . . X O .
-    . . . . . . . . .
-    . X O . . . . . .
-    X . X O . . . . .
-    . X O . . . . . .
-    . . . . . . . . .
-    . . . . . . . . .
-    """
+# boards.TRIPLE_KO: Black C8, White B4, Black H8, White B8, Black C4, White G8.
 TRIPLE_KO_CYCLE = "C8 B4 H8 B8 C4 G8"
 
 
