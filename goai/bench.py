@@ -35,6 +35,7 @@ import torch
 from goai.checkpoint import save_checkpoint
 from goai.coords import NETWORK_SIZE
 from goai.data import (
+    SPLITS,
     GameStore,
     PositionStream,
     PrepareConfig,
@@ -285,7 +286,7 @@ def bench_training(data: str | Path, *, preset: str = "b6c64", feature_set: str 
         lines = (out / "metrics.jsonl").read_text().splitlines()
     windows = [json.loads(line) for line in lines][1:]
     real = float(np.mean([w["positions_per_second"] for w in windows])) if windows else 0.0
-    stores = [Path(data) / f"{name}.npz" for name in ("train", "val", "test")]
+    stores = [Path(data) / f"{name}.npz" for name in SPLITS]
     return {
         "data": str(data),
         "store_bytes": sum(path.stat().st_size for path in stores if path.exists()),
@@ -309,8 +310,7 @@ def bench_prepare(sources: list[str | Path], *, workers: int = 0) -> dict:
         start = time.perf_counter()
         manifest = prepare(sources, folder, PrepareConfig(workers=workers), show_progress=False)
         seconds = time.perf_counter() - start
-        store_bytes = sum((Path(folder) / f"{name}.npz").stat().st_size
-                          for name in ("train", "val", "test"))
+        store_bytes = sum((Path(folder) / f"{name}.npz").stat().st_size for name in SPLITS)
         part_bytes = sum(p.stat().st_size for p in (Path(folder) / "parts").iterdir())
     return {
         "sources": [str(s) for s in sources],

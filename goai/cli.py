@@ -567,10 +567,11 @@ def add_review(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
+    from goai.coords import NETWORK_SIZE
     from goai.review import PLAYERS, annotated_sgf, format_review, plot_probabilities, review_game
 
     record = _load_game(args.file, args.game)
-    if record.size != 19:  # said before the model loads
+    if record.size != NETWORK_SIZE:  # said before the model loads
         raise SystemExit(f"goai review: {args.file} game {args.game} is "
                          f"{record.size}x{record.size}; the model plays 19x19 only: skipped")
     policy = _policy(args.model, symmetries=args.symmetries, threads=1)

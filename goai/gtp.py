@@ -660,13 +660,7 @@ class Engine:
         """The game as SGF: in the response, or written to FILE (``printsgf FILE``)."""
         if len(args) > 1:
             raise GtpError("syntax error")
-        state = self.state
-        record = GameRecord(
-            source="goai gtp", index=0, size=state.size, komi=state.komi,
-            handicap=state.handicap, setup_black=tuple(sorted(state.setup_black)),
-            setup_white=tuple(sorted(state.setup_white)), moves=tuple(state.history),
-            first_player=state.history[0][0] if state.history else state.to_play,
-        )
+        record = GameRecord.from_state(self.state, source="goai gtp")
         text = write_sgf(record).rstrip("\n")
         if not args:
             return text

@@ -422,9 +422,8 @@ def _start_and_name(process: GtpProcess, timeout: float) -> str:
 
 def _save_sgf(folder: Path, result: GameResult, state: GameState, black: _Player,
               white: _Player, config: MatchConfig) -> Path:
-    record = GameRecord(
-        source="goai match", index=result.number - 1, size=config.size, komi=config.komi,
-        moves=tuple(state.history), result=result.result,
+    record = GameRecord.from_state(
+        state, source="goai match", index=result.number - 1, result=result.result,
         black_name=f"{black.name} ({black.label})", white_name=f"{white.name} ({white.label})",
         date=date.today().isoformat())
     note = f"{result.reason}; scored by {result.scorer}" + (

@@ -50,11 +50,10 @@ from goai.coords import (
 from goai.game import GameState, fixed_handicap, format_result
 from goai.player import Player, dead_stones, estimated_score
 from goai.render import render_board
-from goai.review import top_moves
+from goai.review import COLOR_WORDS, top_moves
 from goai.sgf import GameRecord, write_sgf
 
 HINT_MOVES = 5
-COLOR_WORDS = {BLACK: "Black", WHITE: "White"}
 GLYPHS = {BLACK: "X", WHITE: "O"}
 
 ILLEGAL_REASONS = {
@@ -330,14 +329,9 @@ class TerminalGame:
     def _save(self, path: str) -> None:
         state = self.state
         names = {self.human: "human", self.engine: self.engine_name}
-        record = GameRecord(
-            source="goai play", index=0, size=state.size, komi=state.komi,
-            handicap=state.handicap, setup_black=tuple(sorted(state.setup_black)),
-            setup_white=tuple(sorted(state.setup_white)), moves=tuple(state.history),
-            result=self.result, black_name=names[BLACK], white_name=names[WHITE],
-            date=date.today().isoformat(),
-            first_player=state.history[0][0] if state.history else state.to_play,
-        )
+        record = GameRecord.from_state(state, source="goai play", result=self.result,
+                                       black_name=names[BLACK], white_name=names[WHITE],
+                                       date=date.today().isoformat())
         try:
             Path(path).write_text(write_sgf(record), encoding="utf-8")
         except OSError as error:

@@ -104,9 +104,14 @@ class GameReview:
     stopped: str | None = None
 
     @property
+    def matched(self) -> int:
+        """How many reviewed moves were the model's first choice."""
+        return sum(item.rank == 1 for item in self.moves)
+
+    @property
     def match_rate(self) -> float:
         """The fraction of reviewed moves that were the model's first choice (0 without moves)."""
-        return sum(item.rank == 1 for item in self.moves) / max(len(self.moves), 1)
+        return self.matched / max(len(self.moves), 1)
 
     @property
     def mean_probability(self) -> float:
@@ -185,11 +190,10 @@ def _short(item: MoveReview) -> str:
 def summary_lines(review: GameReview) -> list[str]:
     """The summary as lines of text: the root comment of the SGF, the end of the text report."""
     count = len(review.moves)
-    matched = sum(item.rank == 1 for item in review.moves)
     lines = [f"goai review, model {review.model or '?'}: {count} moves of "
              f"{review.players_text()} reviewed",
              f"Match rate (the model's first choice was played): {percent(review.match_rate)} "
-             f"({matched} of {count})",
+             f"({review.matched} of {count})",
              f"Mean probability of the move played: {percent(review.mean_probability)}",
              "Least likely moves: " + "; ".join(_short(item) for item in review.least_likely())]
     if review.stopped:

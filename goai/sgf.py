@@ -92,11 +92,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from goai import __version__
 from goai.board import BLACK, WHITE
 from goai.coords import PASS, check_size, move_from_sgf, move_to_sgf
+
+if TYPE_CHECKING:
+    from goai.game import GameState
 
 DEFAULT_MAX_MEMBER_BYTES = 16 * 1024 * 1024
 FOX_KOMI_LIMIT = 150.0
@@ -172,6 +175,20 @@ class GameRecord:
     white_rank: str | None = None
     date: str | None = None
     first_player: int = BLACK
+
+    @classmethod
+    def from_state(cls, state: GameState, *, source: str, index: int = 0,
+                   **metadata: str | None) -> GameRecord:
+        """The game played so far in ``state`` (setup stones, handicap, komi, every move).
+
+        ``metadata`` fills the text fields (``result``, ``black_name``, ``date`` ...).
+        """
+        return cls(
+            source=source, index=index, size=state.size, komi=state.komi,
+            handicap=state.handicap, setup_black=tuple(sorted(state.setup_black)),
+            setup_white=tuple(sorted(state.setup_white)), moves=tuple(state.history),
+            first_player=state.history[0][0] if state.history else state.to_play, **metadata,
+        )
 
 
 class ProblemKind(StrEnum):
