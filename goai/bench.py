@@ -44,7 +44,7 @@ from goai.data import (
     write_games,
 )
 from goai.features import encode_into, get_feature_set
-from goai.game import GameState, replay
+from goai.game import GameState
 from goai.model import PolicyNet, config_from_preset
 from goai.player import Player
 from goai.policy import Policy, default_model_path
@@ -77,8 +77,7 @@ def bench_data(source: str | Path, *, max_games: int = 2000, feature_set: str = 
     start = time.perf_counter()
     moves = 0
     for record in records:
-        for _ in replay(record.size, record.komi, record.moves, record.setup_black,
-                        record.setup_white, record.handicap):
+        for _ in record.replay():
             moves += 1
     replay_seconds = time.perf_counter() - start
 
@@ -87,8 +86,7 @@ def bench_data(source: str | Path, *, max_games: int = 2000, feature_set: str = 
     start = time.perf_counter()
     positions = 0
     for record in records:
-        for state, _, _ in replay(record.size, record.komi, record.moves, record.setup_black,
-                                  record.setup_white, record.handicap):
+        for state, _, _ in record.replay():
             encode_into(planes, state, feature_set)
             positions += 1
     encode_seconds = time.perf_counter() - start

@@ -31,7 +31,23 @@ from goai.coords import PASS, check_size, to_point
 
 EMPTY, BLACK, WHITE = 0, 1, 2
 NO_GROUP = -1
+# The colour's names, one table each: GTP and the command line ("black"), sentences
+# ("Black"), SGF properties and compact labels ("B").
 COLOR_NAMES = {BLACK: "black", WHITE: "white"}
+COLOR_WORDS = {BLACK: "Black", WHITE: "White"}
+COLOR_LETTERS = {BLACK: "B", WHITE: "W"}
+_COLORS_BY_NAME = {"b": BLACK, "black": BLACK, "w": WHITE, "white": WHITE}
+
+
+def color_from_name(text: str) -> int:
+    """``"b"``, ``"black"``, ``"w"`` or ``"white"`` (any case) -> BLACK or WHITE.
+
+    Raises ``ValueError`` for anything else.
+    """
+    try:
+        return _COLORS_BY_NAME[text.lower()]
+    except KeyError:
+        raise ValueError(f"not a colour: {text!r}") from None
 
 
 def opponent(color: int) -> int:

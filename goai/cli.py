@@ -88,31 +88,16 @@ def _load_game(file: str, game: int):
 
 def _state_after(record, move_number: int | None):
     """The game state after ``move_number`` moves (None: all), and the next move if any."""
-    from goai.board import IllegalMoveError
-    from goai.game import replay
-
     limit = len(record.moves) if move_number is None else move_number
     if not 0 <= limit <= len(record.moves):
         raise SystemExit(f"goai: --move {move_number}: the game has {len(record.moves)} moves")
-    played = 0
-    moves = replay(record.size, record.komi, record.moves, record.setup_black,
-                   record.setup_white, record.handicap)
-    state = None
-    try:
-        for state, color, move in moves:
-            if played == limit:
-                return state, (color, move)
-            played += 1
-    except IllegalMoveError as error:
-        raise SystemExit(
-            f"goai: move {played + 1} of the game is illegal ({error.reason})"
-        ) from None
-    if state is None:  # a game without moves
-        from goai.game import GameState
-
-        state = GameState(record.size, record.komi, superko=False)
-        state.setup(record.setup_black, record.setup_white, record.handicap)
-    return state, None
+    state = record.to_state(limit, stop_at_illegal=True)
+    played = len(state.history)
+    if played < limit:
+        color, move = record.moves[played]
+        reason = state.illegal_reason(move, color)
+        raise SystemExit(f"goai: move {played + 1} of the game is illegal ({reason})")
+    return state, record.moves[played] if played < len(record.moves) else None
 
 
 def cmd_show(args: argparse.Namespace) -> int:

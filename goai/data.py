@@ -173,8 +173,7 @@ def _checked_moves(record: GameRecord) -> tuple[list[int], str | None]:
     """Encoded moves up to the first illegal one, and why it stopped (None if complete)."""
     codes = []
     try:
-        for _, color, move in replay(record.size, record.komi, record.moves,
-                                     record.setup_black, record.setup_white, record.handicap):
+        for _, color, move in record.replay():
             codes.append(encode_move(color, move))
     except IllegalMoveError as error:
         # replay yields a move before playing it, so the illegal one is already in codes.

@@ -24,7 +24,6 @@ from goai.board import IllegalMoveError
 from goai.coords import NETWORK_SIZE, PASS, PASS_INDEX, move_to_gtp
 from goai.data import GameStore
 from goai.features import encode_into, get_feature_set
-from goai.game import replay
 from goai.policy import Policy
 from goai.progress import Progress
 from goai.sgf import GameRecord, Problem, iter_games
@@ -78,8 +77,7 @@ def _games(sources: Sequence[str | Path], skipped: list[dict]) -> Iterator[_Game
             if item.size != NETWORK_SIZE:
                 skipped.append({"game": _label(item), "reason": f"{item.size}x{item.size} board"})
                 continue
-            yield _Game(_label(item), replay(item.size, item.komi, item.moves, item.setup_black,
-                                             item.setup_white, item.handicap))
+            yield _Game(_label(item), item.replay())
 
 
 def _label(record: GameRecord) -> str:

@@ -572,21 +572,10 @@ class Engine:
             raise GtpError("cannot load file")
         if record.size != NETWORK_SIZE:
             raise GtpError("unacceptable size")
-        moves = record.moves[:limit] if limit is not None else record.moves
-        state = GameState(NETWORK_SIZE, record.komi, superko=False)
-        state.setup(record.setup_black, record.setup_white, record.handicap)
-        if record.first_player == WHITE:  # PL[W] without moves; setup() handles handicap
-            state.to_play = WHITE
-        played = 0
-        for color, move in moves:
-            try:
-                state.play(move, color)
-            except IllegalMoveError:
-                break  # keep the legal part of a damaged record
-            played += 1
+        if limit is not None:
+            limit = min(limit, len(record.moves))
+        state = record.to_state(limit, stop_at_illegal=True)  # keep a damaged record's legal part
         state.superko = True
-        if played < len(record.moves):
-            state.to_play = record.moves[played][0]
         self.komi = record.komi
         self.state = state
         if self._player is not None:

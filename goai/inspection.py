@@ -17,7 +17,6 @@ from pathlib import Path
 
 from goai.board import IllegalMoveError
 from goai.coords import PASS, move_to_gtp
-from goai.game import replay
 from goai.progress import Progress
 from goai.sgf import GameRecord, ReadSummary, iter_games
 
@@ -32,8 +31,7 @@ def _sequence_key(record: GameRecord) -> bytes:
 def _first_illegal(record: GameRecord) -> str | None:
     played = 0
     try:
-        for _ in replay(record.size, record.komi, record.moves, record.setup_black,
-                        record.setup_white, record.handicap):
+        for _ in record.replay():
             played += 1
     except IllegalMoveError as error:
         return f"move {played} ({move_to_gtp(error.move, record.size)}): {error.reason}"

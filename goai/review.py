@@ -44,7 +44,6 @@ from goai.coords import (
     move_to_index,
     move_to_sgf,
 )
-from goai.game import replay
 from goai.image import write_png
 from goai.player import MovePolicy
 from goai.sgf import GameRecord, write_sgf
@@ -149,8 +148,7 @@ def review_game(policy: MovePolicy, record: GameRecord, *,
         raise ValueError("the game has no moves to review")
     reviews = []
     stopped = None
-    moves = replay(record.size, record.komi, record.moves, record.setup_black,
-                   record.setup_white, record.handicap)
+    moves = record.replay()
     for number, (state, color, move) in enumerate(moves, 1):
         # Checked here because replay would raise only when asked for the next position.
         reason = state.illegal_reason(move, color)

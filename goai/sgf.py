@@ -92,14 +92,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from goai import __version__
-from goai.board import BLACK, WHITE
+from goai.board import BLACK, WHITE, IllegalMoveError
 from goai.coords import PASS, check_size, move_from_sgf, move_to_sgf
-
-if TYPE_CHECKING:
-    from goai.game import GameState
+from goai.game import GameState, replay
 
 DEFAULT_MAX_MEMBER_BYTES = 16 * 1024 * 1024
 FOX_KOMI_LIMIT = 150.0
@@ -189,6 +187,48 @@ class GameRecord:
             setup_white=tuple(sorted(state.setup_white)), moves=tuple(state.history),
             first_player=state.history[0][0] if state.history else state.to_play, **metadata,
         )
+
+    def replay(self) -> Iterator[tuple[GameState, int, int]]:
+        """``game.replay`` of this record: ``(state, color, move)`` before each move.
+
+        The one way from a record to its positions (simple ko, as the servers
+        that wrote the records enforced). The same state object is yielded each
+        time; copy or encode it before advancing. Raises ``IllegalMoveError`` at
+        an illegal move, with the state as it was before it.
+        """
+        return replay(self.size, self.komi, self.moves, self.setup_black, self.setup_white,
+                      self.handicap)
+
+    def to_state(self, moves: int | None = None, *, stop_at_illegal: bool = False) -> GameState:
+        """The position after the first ``moves`` moves (all when None): the inverse of
+        ``from_state``.
+
+        Setup stones, handicap, komi and history as recorded; the side to move is
+        the colour of the next recorded move, else the opponent of the last one,
+        else ``first_player`` (``PL``). Superko is off (records may repeat a
+        position under simple ko); an engine that continues the game turns it on.
+        An illegal move raises ``IllegalMoveError``, or with ``stop_at_illegal``
+        ends the replay there (``len(state.history)`` says how far it got).
+        Raises ``ValueError`` if ``moves`` is outside ``0..len(self.moves)``.
+        """
+        limit = len(self.moves) if moves is None else moves
+        if not 0 <= limit <= len(self.moves):
+            raise ValueError(f"move {moves}: the game has {len(self.moves)} moves")
+        state = GameState(self.size, self.komi, superko=False)
+        state.setup(self.setup_black, self.setup_white, self.handicap)
+        if not self.moves and self.first_player == WHITE:  # PL[W]; setup() handles handicap
+            state.to_play = WHITE
+        for color, move in self.moves[:limit]:
+            try:
+                state.play(move, color)
+            except IllegalMoveError:
+                if not stop_at_illegal:
+                    raise
+                break
+        played = len(state.history)
+        if played < len(self.moves):
+            state.to_play = self.moves[played][0]
+        return state
 
 
 class ProblemKind(StrEnum):

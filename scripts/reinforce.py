@@ -38,7 +38,8 @@ with 8-game batches (AlphaGo's had 128) moved it 1.7 nats in one update and
 the learner lost 40 of 40 games to the start; 1e-4 (8 games) reached 0.28
 after 4 updates. The default 1e-5 with 16 games rose slowly from 0.003 to 0.07
 over 29 updates (25 minutes, 464 games), and the learner then won 48 of 100
-against the start: stable, and far too short a run to be stronger. AlphaGo ran 10,000 updates of 128 games.
+against the start: stable, and far too short a run to be stronger. AlphaGo ran
+10,000 updates of 128 games.
 """
 
 from __future__ import annotations
