@@ -101,7 +101,7 @@ def _state_after(record, move_number: int | None):
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from goai.board import BLACK
+    from goai.board import BLACK, COLOR_WORDS, WHITE
     from goai.render import render_board
 
     record = _load_game(args.file, args.game)
@@ -111,9 +111,8 @@ def cmd_show(args: argparse.Namespace) -> int:
           f"{record.size}x{record.size}, komi {record.komi:g}, result {record.result or '?'}")
     print(render_board(state.board, state.last_move))
     captures = state.board.captures
-    to_play = "Black" if state.to_play == BLACK else "White"
-    print(f"after move {played} of {len(record.moves)}; {to_play} to play; "
-          f"captures: B {captures[1]}, W {captures[2]}")
+    print(f"after move {played} of {len(record.moves)}; {COLOR_WORDS[state.to_play]} to play; "
+          f"captures: B {captures[BLACK]}, W {captures[WHITE]}")
     return 0
 
 
@@ -284,22 +283,22 @@ def add_predict(parser: argparse.ArgumentParser) -> None:
 def cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from goai.coords import PASS, PASS_INDEX, move_to_gtp
+    from goai.coords import NETWORK_SIZE, PASS_INDEX, index_to_move, move_to_gtp, move_to_index
     from goai.render import render_board
 
     record = _load_game(args.file, args.game)
-    if record.size != 19:
+    if record.size != NETWORK_SIZE:
         raise SystemExit(f"goai: the model plays 19x19; this game is {record.size}x{record.size}")
     state, actual = _state_after(record, args.move)
     policy = _policy(args.model, symmetries=args.symmetries)
     probabilities = policy.move_probabilities(state)
     order = np.argsort(-probabilities)[: args.top]
-    top = [{"rank": i + 1, "move": move_to_gtp(PASS if m == PASS_INDEX else int(m), 19),
+    top = [{"rank": i + 1, "move": move_to_gtp(index_to_move(int(m)), NETWORK_SIZE),
             "probability": float(probabilities[m])} for i, m in enumerate(order)]
     played = None
     if actual is not None:
-        index = PASS_INDEX if actual[1] == PASS else actual[1]
-        played = {"move": move_to_gtp(actual[1], 19),
+        index = move_to_index(actual[1])
+        played = {"move": move_to_gtp(actual[1], NETWORK_SIZE),
                   "probability": float(probabilities[index]),
                   "rank": int((probabilities > probabilities[index]).sum()) + 1}
     if args.heatmap:

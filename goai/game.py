@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from goai.board import BLACK, EMPTY, WHITE, Board, IllegalMoveError, opponent
+from goai.board import BLACK, COLOR_WORDS, EMPTY, WHITE, Board, IllegalMoveError, opponent
 from goai.coords import NETWORK_SIZE, PASS, move_from_gtp, move_to_gtp
 
 __all__ = ["GameState", "IllegalMoveError", "fixed_handicap", "format_result", "replay"]
@@ -219,8 +219,8 @@ class GameState:
 
     def __str__(self) -> str:
         last = "none" if self.last_move is None else move_to_gtp(self.last_move, self.size)
-        to_play = "Black" if self.to_play == BLACK else "White"
-        return f"{self.board}\n{to_play} to play, komi {self.komi}, last move {last}"
+        return (f"{self.board}\n{COLOR_WORDS[self.to_play]} to play, komi {self.komi}, "
+                f"last move {last}")
 
 
 def format_result(black_margin: float) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from goai.board import BLACK, WHITE, Board
-from goai.coords import PASS
+from goai.coords import PASS, to_row_col
 
 WOOD = np.array([220, 179, 92], dtype=np.float32)
 LINE = np.array([40, 30, 10], dtype=np.float32)
@@ -37,7 +37,7 @@ def board_image(board: Board, *, cell: int = 24, last_move: int | None = None,
     half = cell // 2
     if heat is not None:
         for point in np.flatnonzero(heat > 0.01):
-            row, col = divmod(int(point), size)
+            row, col = to_row_col(int(point), size)
             alpha = 0.15 + 0.85 * float(min(heat[point], 1.0))
             rows = slice(row * cell + 1, (row + 1) * cell - 1)
             box = image[rows, col * cell + 1 : (col + 1) * cell - 1]
@@ -53,7 +53,7 @@ def board_image(board: Board, *, cell: int = 24, last_move: int | None = None,
     for point, stone in enumerate(board.stones):
         if stone not in (BLACK, WHITE):
             continue
-        row, col = divmod(point, size)
+        row, col = to_row_col(point, size)
         box = image[row * cell : (row + 1) * cell, col * cell : (col + 1) * cell]
         box[disc] = 20.0 if stone == BLACK else 240.0
         if stone == WHITE:

@@ -14,8 +14,9 @@ Shape of the computation (N = batch, C = input planes, F = filters)::
 
 Why this shape: a 3x3 convolution sees a local shape and shares its weights
 across the board, because a ladder, an eye or a cut means the same thing
-everywhere; stacking blocks widens what each output sees (B blocks give a
-receptive field of 2B+3 points). There is no pooling and no stride, so every
+everywhere; stacking blocks widens what each output sees (the stem and B
+blocks of two 3x3 convolutions see 1 + 2B points each way: a square of 4B+3,
+the whole board from B = 9 on). There is no pooling and no stride, so every
 point keeps its own activation to the end, and the point logits come from
 convolutions, not from a fully connected layer over the flattened board. The
 only global summary is the board mean feeding the single pass logit, which

@@ -14,8 +14,9 @@ terminal game. The last move is drawn in parentheses, as GNU Go does::
 from __future__ import annotations
 
 from goai.board import BLACK, EMPTY, WHITE, Board
-from goai.coords import GTP_COLUMNS, PASS
+from goai.coords import GTP_COLUMNS, PASS, to_point, to_row_col
 
+# The stones as GNU Go draws them; the terminal game labels the players with the same glyphs.
 GLYPHS = {EMPTY: ".", BLACK: "X", WHITE: "O"}
 _STAR_POINTS = {9: (2, 6), 13: (3, 9), 19: (3, 15)}
 
@@ -44,7 +45,7 @@ def render_board(board: Board, last_move: int | None = None,
         number = size - row
         cells = []
         for col in range(size):
-            point = row * size + col
+            point = to_point(row, col, size)
             stone = board.stones[point]
             if stone == EMPTY and point in labels:
                 cells.append(labels[point][:1])
@@ -54,9 +55,10 @@ def render_board(board: Board, last_move: int | None = None,
                 cells.append(GLYPHS[stone])
         # Cell i sits at 1 + 2i; the last move's neighbouring spaces become "(" and ")".
         line = list(" " + " ".join(cells) + " ")
-        if last_move is not None and last_move != PASS and last_move // size == row:
-            col = last_move % size
-            line[2 * col], line[2 * col + 2] = "(", ")"
+        if last_move is not None and last_move != PASS:
+            last_row, last_col = to_row_col(last_move, size)
+            if last_row == row:
+                line[2 * last_col], line[2 * last_col + 2] = "(", ")"
         lines.append(f"{number:>3}{''.join(line)}{number}")
     lines.append(header)
     return "\n".join(lines)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from goai.board import BLACK, WHITE
+from goai.board import BLACK, COLOR_LETTERS, COLOR_WORDS, WHITE
 from goai.coords import (
     NETWORK_SIZE,
     NUM_MOVES,
@@ -51,8 +51,6 @@ from goai.sgf import GameRecord, write_sgf
 TOP_CANDIDATES = 3
 LEAST_LIKELY = 5
 LABELS = "ABCDEFGHIJ"[:TOP_CANDIDATES]  # one letter per candidate, by rank
-COLOR_WORDS = {BLACK: "Black", WHITE: "White"}
-COLOR_LETTERS = {BLACK: "B", WHITE: "W"}
 PLAYERS = {"black": frozenset({BLACK}), "white": frozenset({WHITE}),
            "both": frozenset({BLACK, WHITE})}
 
@@ -175,13 +173,14 @@ def percent(probability: float) -> str:
     return f"{value:.1f}%" if value >= 0.05 or value == 0 else f"{value:.2g}%"
 
 
-def _vertex(move: int) -> str:
+def _to_vertex(move: int) -> str:
+    """A move of the 19x19 board as its GTP vertex (``"D4"``, ``"pass"``)."""
     return move_to_gtp(move, NETWORK_SIZE)
 
 
 def _short(item: MoveReview) -> str:
     """``57 B R3 0.012% (rank 210)``."""
-    return (f"{item.number} {COLOR_LETTERS[item.color]} {_vertex(item.move)} "
+    return (f"{item.number} {COLOR_LETTERS[item.color]} {_to_vertex(item.move)} "
             f"{percent(item.probability)} (rank {item.rank})")
 
 
@@ -202,9 +201,9 @@ def summary_lines(review: GameReview) -> list[str]:
 def move_comment(item: MoveReview) -> str:
     """The comment on a move's node: its probability and rank, and the model's top 3."""
     verdict = "the model's first choice" if item.rank == 1 else f"rank {item.rank} of {NUM_MOVES}"
-    top = ", ".join(f"{letter} {_vertex(move)} {percent(probability)}"
+    top = ", ".join(f"{letter} {_to_vertex(move)} {percent(probability)}"
                     for letter, (move, probability) in zip(LABELS, item.top, strict=True))
-    return (f"Move {item.number}, {COLOR_WORDS[item.color]} {_vertex(item.move)}: "
+    return (f"Move {item.number}, {COLOR_WORDS[item.color]} {_to_vertex(item.move)}: "
             f"{percent(item.probability)}, {verdict}\nThe model's top {len(item.top)}: {top}")
 
 
@@ -216,9 +215,9 @@ def format_review(review: GameReview) -> str:
              f"{record.handicap}, result {record.result or '?'}",
              f"{'move':>5}     played  probability  rank  the model's top {TOP_CANDIDATES}"]
     for item in review.moves:
-        top = "  ".join(f"{_vertex(move):<4} {percent(probability):>6}"
+        top = "  ".join(f"{_to_vertex(move):<4} {percent(probability):>6}"
                         for move, probability in item.top)
-        lines.append(f"{item.number:>5} {COLOR_LETTERS[item.color]}   {_vertex(item.move):<5} "
+        lines.append(f"{item.number:>5} {COLOR_LETTERS[item.color]}   {_to_vertex(item.move):<5} "
                      f"{percent(item.probability):>12} {item.rank:>5}  {top}")
     return "\n".join(lines + summary_lines(review))
 

@@ -31,7 +31,18 @@ def test_data_figures(sample_games: Path) -> None:
     for name in ("sgf_games_parsed_per_second", "moves_replayed_per_second",
                  "positions_encoded_per_second", "stream_positions_per_second"):
         assert figures[name] > 0, name
-    assert figures["target_positions_per_second"] == 20_000
+
+
+def test_data_figures_stop_at_max_games_and_skip_other_sizes(sample_games: Path,
+                                                             tmp_path: Path) -> None:
+    # Two 19x19 games and a 9x9 one that sorts first: the figures are per 19x19 game,
+    # the network's size, and --games caps the games read, whatever their size.
+    for game in sorted(sample_games.glob("*.sgf"))[:2]:
+        shutil.copy(game, tmp_path)
+    (tmp_path / "0-small.sgf").write_text("(;GM[1]FF[4]SZ[9];B[cc];W[gg];B[cg])")
+    assert bench_data(tmp_path, max_games=10, stream_positions=50)["games"] == 2
+    assert bench_data(tmp_path, max_games=2, stream_positions=50)["games"] == 1
+    assert bench_data(sample_games, max_games=5, stream_positions=50)["games"] == 5
 
 
 def test_inference_figures(sample_games: Path, tiny_model_path: Path) -> None:

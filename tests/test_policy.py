@@ -12,6 +12,7 @@ import pytest
 import torch
 from boards import TRIPLE_KO, move, play
 
+from goai.board import BLACK
 from goai.checkpoint import save_checkpoint
 from goai.coords import PASS, PASS_INDEX
 from goai.features import get_feature_set
@@ -80,4 +81,16 @@ def test_legal_mask_marks_pass_and_the_empty_points() -> None:
     play(state, "D4")
     mask = legal_mask(state)
     assert mask.sum() == 361 - 1 + 1 and not mask[move("D4", 19)] and mask[PASS_INDEX]
-    assert PASS == -1  # the rules engine's pass maps to the network's last index
+
+
+def test_when_only_pass_is_legal_the_policy_gives_it_everything(policy: Policy) -> None:
+    # White fills the board but for two single-point eyes, A19 and T1: Black's stone in
+    # either has no liberty and captures nothing (White keeps the other eye), so Black's
+    # only legal move is the rules engine's pass, which must land on the network's index.
+    state = GameState(19)
+    eyes = {move("A19", 19), move("T1", 19)}
+    state.setup(white=[point for point in range(361) if point not in eyes])
+    assert state.to_play == BLACK and state.legal_moves() == [PASS]
+    probabilities = policy.move_probabilities(state)
+    assert probabilities[PASS_INDEX] == pytest.approx(1.0)
+    assert probabilities[:PASS_INDEX].sum() == 0
