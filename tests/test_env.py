@@ -22,17 +22,17 @@ from boards import move, play, position
 from gymnasium.utils.env_checker import check_env
 
 import goai  # noqa: F401  (registers goai/Go-v0)
-from goai.board import BLACK, WHITE, IllegalMoveError
+from goai.board import BLACK, COLOR_NAMES, WHITE, IllegalMoveError
 from goai.coords import PASS
 from goai.env import (
     GoEnv,
-    GtpError,
     IllegalActionError,
     RandomOpponent,
     move_to_action,
 )
 from goai.features import FEATURE_SETS, encode
 from goai.game import GameState
+from goai.gtp_client import EngineFailure
 
 GNUGO = Path("/usr/games/gnugo")
 
@@ -419,7 +419,7 @@ def test_gtp_engine_refusing_the_size_or_missing(fake_engine) -> None:
     command, _ = fake_engine()
     with pytest.raises(ValueError, match="unacceptable size"):
         GoEnv(size=25, opponent=command)
-    with pytest.raises(GtpError, match="cannot start"):
+    with pytest.raises(EngineFailure, match="cannot start"):
         GoEnv(size=9, opponent="gtp:/nonexistent/engine --mode gtp")
 
 
@@ -437,11 +437,12 @@ def test_a_short_game_against_gnu_go_on_9x9() -> None:
     # The engine's board must be ours: it saw every move.
     client = game.opponent.client
     for color in (BLACK, WHITE):
-        listed = client.send(f"list_stones {'black' if color == BLACK else 'white'}").split()
+        listed = client.send(f"list_stones {COLOR_NAMES[color]}").split()
         ours = {p for p, stone in enumerate(game.state.board.stones) if stone == color}
         assert {move(vertex, 9) for vertex in listed} == ours
+    process = client.process
     env.close()
-    assert client.process.poll() is not None
+    assert process.poll() is not None and not client.running
 
 
 # ------------------------------------------------------ the self-play script

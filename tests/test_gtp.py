@@ -30,8 +30,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import analysis
 
-from goai.gtp import MAX_LINE_BYTES, Engine, GtpConfig, LineQueue, load_config_file
+from goai.gtp import MAX_LINE_BYTES, LineQueue
+from goai.gtp_engine import Engine, GtpConfig, load_config_file
 
 TESTS = Path(__file__).resolve().parent
 TRANSCRIPTS = sorted((TESTS / "gtp").glob("*.txt"))
@@ -47,7 +49,7 @@ _PLACEHOLDERS = {
 
 def run_engine(engine: Engine, data: bytes) -> bytes:
     """Feed ``data`` to ``engine`` as its whole input; return everything it wrote."""
-    lines = LineQueue()
+    lines = LineQueue(max_lines=None)  # fed whole, before serving: no reader thread to block
     lines.feed(data)
     lines.close()
     out = io.BytesIO()
@@ -160,31 +162,29 @@ class ScriptedPolicy:
     """A policy that always wants ``vertex`` most, so genmove's answer is known."""
 
     has_value_head = False
-    symmetries = 1
 
     def __init__(self, vertex_index: int) -> None:
         self.index = vertex_index
 
     def move_probabilities(self, state):
-        probabilities = np.full(362, 0.001)
+        return self.analyze(state).probabilities
+
+    def analyze(self, state, *, symmetries=None):
+        probabilities = np.full(362, 0.4 / 361)
         probabilities[self.index] = 0.6
-        return probabilities
-
-    def value(self, state):
-        return None
-
-    def analyze(self, state):
-        return self.move_probabilities(state), self.value(state)
+        return analysis(state, probabilities, None)
 
 
 def test_genmove_plays_the_policy_move_and_never_an_illegal_one():
     d4 = 15 * 19 + 3
     engine = Engine(policy_factory=lambda: ScriptedPolicy(d4))
-    out = run_engine(engine, b"1 genmove b\n2 genmove w\n3 lz-analyze 10\n4 name\n").decode()
-    first, second, analysis = out.split("\n\n")[:3]
-    assert first == "=1 D4"
-    assert second.startswith("=2 ") and second != "=2 D4"  # D4 is occupied now
-    assert analysis.startswith("=3\ninfo move D4 visits 600 winrate 5000 prior 6000 ")
+    out = run_engine(engine, b"1 lz-analyze 10\n2 genmove b\n3 genmove w\n4 lz-analyze 10\n"
+                             b"5 name\n").decode()
+    before, first, second, after = out.split("\n\n")[:4]
+    assert before.startswith("=1\ninfo move D4 visits 600 winrate 5000 prior 6000 ")
+    assert first == "=2 D4"
+    assert second.startswith("=3 ") and second != "=3 D4"  # D4 is occupied now
+    assert after.startswith("=4\ninfo move ") and " D4 " not in after
 
 
 def test_a_missing_model_is_an_error_answer_not_a_crash(tmp_path: Path):
@@ -198,9 +198,7 @@ def test_a_bug_in_a_handler_costs_one_answer(monkeypatch):
     def broken(self, args):
         raise RuntimeError("boom\nwith a second line")
 
-    from goai import gtp
-
-    monkeypatch.setitem(gtp._HANDLERS, "showboard", broken)
+    monkeypatch.setitem(Engine.handlers, "showboard", broken)
     out = run_engine(Engine(), b"1 showboard\n2 name\n")
     assert out == b"?1 internal error: RuntimeError: boom with a second line\n\n=2 goai\n\n"
 
@@ -209,17 +207,16 @@ def test_time_budget_drops_to_one_symmetry_when_eight_would_not_fit():
     calls = []
 
     class Counting(ScriptedPolicy):
-        symmetries = 8
+        def analyze(self, state, *, symmetries=None):
+            calls.append(symmetries)
+            time.sleep(0.05 * symmetries)
+            return super().analyze(state)
 
-        def move_probabilities(self, state):
-            calls.append(self.symmetries)
-            time.sleep(0.05 * self.symmetries)
-            return super().move_probabilities(state)
-
-    engine = Engine(GtpConfig(lag_buffer=0.0), policy_factory=lambda: Counting(0))
-    run_engine(engine, b"genmove b\ntime_settings 0 1 5\ngenmove w\n")
-    assert calls == [8, 1]  # 8 x 50 ms does not fit 1 s / 5 stones = 200 ms; 1 x 50 ms does
-    assert engine._player.policy.symmetries == 8
+    engine = Engine(GtpConfig(symmetries=8, lag_buffer=0.0), policy_factory=lambda: Counting(0))
+    run_engine(engine, b"genmove b\ntime_settings 0 1 5\ngenmove w\ngenmove b\n")
+    # 8 x 50 ms does not fit 1 s / 5 stones = 200 ms; 1 x 50 ms does. Each move
+    # asks for its own number: nothing is switched on the policy and left behind.
+    assert calls == [8, 1, 1]
 
 
 def test_config_file_and_options(tmp_path: Path):

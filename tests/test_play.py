@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from boards import move
+from fakes import analysis
 from sgfmill import sgf
 
 from goai import cli
@@ -44,11 +45,8 @@ class ScriptedPolicy:
     def move_probabilities(self, state):
         return self.probabilities
 
-    def value(self, state):
-        return None
-
-    def analyze(self, state):
-        return self.move_probabilities(state), self.value(state)
+    def analyze(self, state, *, symmetries=None):
+        return analysis(state, self.probabilities, None)
 
 
 WANTS = {"Q16": 0.4, "D16": 0.2, "Q4": 0.1, "C3": 0.05, "pass": 0.03}

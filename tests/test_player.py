@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from boards import KO_SHAPE, move, play, position, vertices
+from fakes import analysis
 
 from goai.board import BLACK, WHITE
 from goai.coords import PASS
@@ -248,11 +249,8 @@ class FakePolicy:
     def move_probabilities(self, state):
         return policy_on(state, {"B3": 0.9}, rest=0.0001)
 
-    def value(self, state):
-        return self.value_estimate
-
-    def analyze(self, state):
-        return self.move_probabilities(state), self.value(state)
+    def analyze(self, state, *, symmetries=None):
+        return analysis(state, self.move_probabilities(state), self.value_estimate)
 
 
 def test_choose_move_uses_the_policy():
