@@ -255,7 +255,7 @@ def read_sgf_file(path: str) -> bytes:
     finally:
         os.close(fd)
     if size > MAX_SGF_BYTES:
-        raise GtpError(f"cannot load file: larger than {MAX_SGF_BYTES // (1024 * 1024)} MiB")
+        raise GtpError(f"cannot load file: larger than {MAX_SGF_BYTES} bytes")
     return b"".join(chunks)
 
 

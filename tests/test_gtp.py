@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import difflib
 import io
+import os
 import random
 import re
+import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,7 +35,8 @@ import numpy as np
 import pytest
 from fakes import analysis
 
-from goai.gtp import MAX_LINE_BYTES, LineQueue
+from goai import gtp_engine
+from goai.gtp import MAX_LINE_BYTES, LineQueue, read_into
 from goai.gtp_engine import Engine, GtpConfig, load_config_file
 
 TESTS = Path(__file__).resolve().parent
@@ -234,6 +238,119 @@ def test_config_file_and_options(tmp_path: Path):
     config_file.write_text("model = [")
     with pytest.raises(ValueError, match="cannot read config file"):
         load_config_file(config_file)
+
+
+# ----------------------------------------------------------------- hostile input (issue 13)
+
+
+def run_engine_slowly(engine: Engine, commands: list[bytes]) -> bytes:
+    """Serve ``commands`` arriving one by one, each a moment after the previous.
+
+    Streaming analysis waits for the next line; fed at once (``run_engine``) it
+    would find it already there and never wait.
+    """
+    lines = LineQueue()
+
+    def controller() -> None:
+        for command in commands:
+            lines.feed(command + b"\n")
+            time.sleep(0.05)
+        lines.close()
+
+    thread = threading.Thread(target=controller, daemon=True)
+    thread.start()
+    out = io.BytesIO()
+    engine.serve(lines, out)
+    thread.join()
+    return out.getvalue()
+
+
+HOSTILE_ANALYSIS_ARGS = [
+    "99999999999999", "1e30", "interval 9999999999", "b 99999999999999 minmoves 400",
+    "-5", "0", "1e-300", "w interval 0 maxmoves 0", "interval 99999999999", "nan",
+    "b 10 avoid b A1:T19 1 allow b pass 1", "avoid w A1:pass 1", "10 ownership maybe",
+    "maxmoves -1", "b " + "9" * 40, "interval", "avoid b",
+]
+
+
+@pytest.mark.parametrize("command", ["lz-analyze", "kata-analyze", "lz-genmove_analyze"])
+def test_every_analysis_request_gets_exactly_one_response(command: str):
+    # lz-analyze 99999999999999 used to answer twice: the info lines, then
+    # "? internal error: OverflowError" when the repeat interval overflowed the wait.
+    d4 = 15 * 19 + 3
+    engine = Engine(policy_factory=lambda: ScriptedPolicy(d4))
+    sent = [f"{number} {command} {args}".encode()
+            for number, args in enumerate(HOSTILE_ANALYSIS_ARGS, 1)]
+    out = run_engine_slowly(engine, [*sent, b"999 name"]).decode()
+    ids = [int(m.group(1)) for m in re.finditer(r"^[=?](\d+)", out, re.M)]
+    assert ids == [*range(1, len(HOSTILE_ANALYSIS_ARGS) + 1), 999]
+    assert "internal error" not in out and out.endswith("=999 goai\n\n")
+
+
+def test_a_stream_that_fails_midway_still_ends_as_one_response(monkeypatch):
+    def failing(self, args):
+        yield "info move D4 visits 1"
+        raise RuntimeError("lost the network")
+
+    monkeypatch.setitem(Engine.handlers, "lz-analyze", failing)
+    out = run_engine(Engine(), b"1 lz-analyze 10\n2 name\n")
+    assert out == b"=1\ninfo move D4 visits 1\n\n=2 goai\n\n"
+
+
+def _one_gib_of_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def test_loadsgf_refuses_devices_and_fifos_at_once(tmp_path: Path):
+    # /dev/zero used to grow the engine to its memory cap (its size is 0, so the
+    # size check passed), and a FIFO without a writer blocked it for ever. No
+    # model is loaded for these commands, so 1 GiB of address space is plenty.
+    fifo = tmp_path / "game.sgf"
+    os.mkfifo(fifo)
+    sent = f"1 loadsgf /dev/zero\n2 loadsgf {fifo}\n3 loadsgf {tmp_path}\n4 name\n"
+    result = subprocess.run(GTP_COMMAND, input=sent.encode(), capture_output=True, timeout=60,
+                            preexec_fn=_one_gib_of_memory)
+    assert result.stdout == (b"?1 cannot load file: not a regular file\n\n"
+                             b"?2 cannot load file: not a regular file\n\n"
+                             b"?3 cannot load file: not a regular file\n\n=4 goai\n\n")
+
+
+def test_loadsgf_reads_no_more_than_the_cap(engine: Engine, tmp_path: Path, monkeypatch):
+    game = b"(;GM[1]FF[4]SZ[19];B[pd];W[dp])"
+    monkeypatch.setattr(gtp_engine, "MAX_SGF_BYTES", len(game))
+    exact, over = tmp_path / "exact.sgf", tmp_path / "over.sgf"
+    exact.write_bytes(game)
+    over.write_bytes(game + b"\n")
+    out = run_engine(engine, f"1 loadsgf {exact}\n2 loadsgf {over}\n".encode())
+    assert out == f"=1 black\n\n?2 cannot load file: larger than {len(game)} bytes\n\n".encode()
+
+
+def test_a_fast_writer_is_held_back_by_the_pipe_not_queued():
+    # yes name | goai gtp used to grow without bound: the reader queued all of stdin.
+    read_fd, write_fd = os.pipe()
+    lines = LineQueue(max_lines=8)
+    threading.Thread(target=read_into, args=(read_fd, lines), daemon=True).start()
+    total, batch = 200_000, 1000  # 1 MB of "name\n", far more than a pipe holds
+    written = []
+
+    def writer() -> None:
+        with os.fdopen(write_fd, "wb") as pipe:
+            for _ in range(total // batch):
+                pipe.write(b"name\n" * batch)
+                written.append(batch)
+
+    threading.Thread(target=writer, daemon=True).start()
+    for _ in range(3000):  # until the queue is full, and a little longer
+        if len(lines) == lines.max_lines:
+            break
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert len(lines) == lines.max_lines and sum(written) < total  # the writer waits
+    received = 0
+    while (item := lines.get()) is not None:
+        assert item == (b"name", False) and len(lines) <= lines.max_lines
+        received += 1
+    assert received == total
 
 
 # ----------------------------------------------------------------- real processes
