@@ -78,7 +78,7 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from goai.board import BLACK, COLOR_NAMES, EMPTY, WHITE, opponent
+from goai.board import BLACK, COLOR_LETTERS, COLOR_NAMES, EMPTY, WHITE, opponent
 from goai.coords import NETWORK_SIZE, PASS, move_from_gtp, move_to_gtp
 from goai.features import encode, get_feature_set
 from goai.game import GameState, format_result
@@ -253,7 +253,7 @@ def make_opponent(spec: str | Sequence[str]) -> Opponent:
 
 # --------------------------------------------------------- the environment
 
-AGENT_COLORS = {"black": BLACK, "white": WHITE}
+AGENT_COLORS = {name: color for color, name in COLOR_NAMES.items()}
 
 
 class GoEnv(gymnasium.Env[np.ndarray, np.int64]):
@@ -416,7 +416,7 @@ class GoEnv(gymnasium.Env[np.ndarray, np.int64]):
     def _end(self, winner: int, how: str) -> None:
         """End the game without counting: ``how`` is ``R`` (resignation) or ``F`` (forfeit)."""
         self._winner = winner
-        self._result = f"{'B' if winner == BLACK else 'W'}+{how}"
+        self._result = f"{COLOR_LETTERS[winner]}+{how}"
         self._ended = True
 
     def _end_by_score(self) -> None:

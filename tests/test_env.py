@@ -27,7 +27,9 @@ from goai.coords import PASS
 from goai.env import (
     GoEnv,
     IllegalActionError,
+    PolicyOpponent,
     RandomOpponent,
+    make_opponent,
     move_to_action,
 )
 from goai.features import FEATURE_SETS, encode
@@ -328,6 +330,20 @@ def test_policy_opponent_plays_first_as_black_on_19x19(tiny_model_path: Path) ->
     for _ in range(3):
         env.step(random_action(env, rng))
     assert [color for color, _ in env.state.history] == [BLACK, WHITE] * 3 + [BLACK]
+
+
+def test_policy_opponent_takes_a_model_name_and_a_device(monkeypatch) -> None:
+    made = []
+
+    class Recorded:
+        def __init__(self, model, **options) -> None:
+            made.append((model, options.get("device", "auto")))
+
+    monkeypatch.setattr("goai.policy.Policy", Recorded)
+    PolicyOpponent("small", device="cpu")
+    make_opponent("policy:small")
+    make_opponent("policy")
+    assert made == [("small", "cpu"), ("small", "auto"), (None, "auto")]
 
 
 def test_policy_opponent_refuses_other_sizes(tiny_model_path: Path) -> None:

@@ -35,7 +35,7 @@ import numpy as np
 import pytest
 from fakes import analysis
 
-from goai import gtp_engine
+from goai import cli, gtp_engine
 from goai.gtp import MAX_LINE_BYTES, LineQueue, read_into
 from goai.gtp_engine import Engine, GtpConfig, load_config_file
 
@@ -240,6 +240,34 @@ def test_config_file_and_options(tmp_path: Path):
         load_config_file(config_file)
 
 
+class RecordedPolicy:
+    """Stands in for ``goai.policy.Policy``: remembers how it was made."""
+
+    made: list[tuple[object, dict]] = []
+
+    def __init__(self, model, **options) -> None:
+        RecordedPolicy.made.append((model, options))
+
+
+def test_model_and_device_reach_the_policy_as_given(monkeypatch, tmp_path: Path):
+    monkeypatch.setattr("goai.policy.Policy", RecordedPolicy)
+    RecordedPolicy.made.clear()
+    config_file = tmp_path / "goai.toml"
+    config_file.write_text('model = "small"\ndevice = "cuda:1"\n')
+    options = load_config_file(config_file)
+    assert options == {"model": "small", "device": "cuda:1"}  # a name, not a path to resolve
+    configs = [GtpConfig.from_options(options), GtpConfig(model="nets/best.pt", device="cpu"),
+               GtpConfig()]
+    for config in configs:
+        Engine(config)._load_policy()
+    for config, (model, options) in zip(configs, RecordedPolicy.made, strict=True):
+        assert model == config.model and options.get("device", "auto") == config.device
+    with pytest.raises(ValueError, match="device must be"):
+        GtpConfig.from_options({"device": "tpu"})
+    with pytest.raises(SystemExit, match="goai gtp: device must be auto, cpu"):
+        cli.main(["gtp", "--device", "tpu"])
+
+
 # ----------------------------------------------------------------- hostile input (issue 13)
 
 
@@ -372,7 +400,7 @@ def _read_response(process: subprocess.Popen) -> str:
 
 def test_the_engine_module_imports_neither_torch_nor_gymnasium():
     # Both would delay the answer to a GUI's first command (name).
-    code = ("import sys, goai.cli, goai.gtp\n"
+    code = ("import sys, goai.cli, goai.gtp, goai.gtp_engine, goai.gtp_analysis, goai.gtp_client\n"
             "print('torch' in sys.modules, 'gymnasium' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)

@@ -317,6 +317,21 @@ def test_goai_play_piped_on_the_tiny_model(tiny_model_path: Path, tmp_path: Path
     assert moves[0] == ("b", (3, 3)) and moves[2:] == [("b", None), ("w", None)]
 
 
+def test_goai_play_passes_model_and_device_to_the_policy(monkeypatch, capsys):
+    made = []
+
+    class Recorded:
+        def __init__(self, model, **options) -> None:
+            made.append((model, options.get("device", "auto")))
+
+    monkeypatch.setattr("goai.policy.Policy", Recorded)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("quit\n"))
+    assert cli.main(["play", "--model", "small", "--device", "cpu"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("quit\n"))
+    assert cli.main(["play"]) == 0
+    assert made == [("small", "cpu"), (None, "auto")]
+
+
 def test_goai_play_refuses_other_sizes_at_once(tmp_path: Path):
     with pytest.raises(SystemExit) as error:
         cli.main(["play", "--size", "9", "--model", str(tmp_path / "never-loaded.pt")])
