@@ -426,7 +426,8 @@ def add_gtp(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_gtp(args: argparse.Namespace) -> int:
-    from goai.gtp_engine import GtpConfig, load_config_file, run_gtp
+    from goai.gtp_config import GtpConfig, load_config_file
+    from goai.gtp_engine import run_gtp
 
     names = ("model", "device", "symmetries", "threads", "temperature", "seed", "resign_threshold",
              "resign_min_moves", "pass_floor", "lag_buffer", "log", "verbose")

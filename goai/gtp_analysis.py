@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import colorsys
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -52,28 +53,46 @@ _KATA_FLAGS = {"ownership", "ownershipStdev", "pvVisits", "pvEdgeVisits", "moves
                "rootInfo", "includePolicy"}
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One move of an analysis.
+class Candidate(Protocol):
+    """What an ``info`` line says about one move (``search.MoveStats`` is one).
 
     ``winrate`` and ``lcb`` are the side to move's win probability in [0, 1]
-    (``lcb`` None: the same as ``winrate``); ``prior`` the policy probability;
-    ``pv`` the expected variation starting with ``move``.
+    (``winrate`` None: never visited, printed as 0); ``prior`` the policy
+    probability; ``pv`` the expected variation starting with ``move``.
     """
+
+    @property
+    def move(self) -> int: ...
+    @property
+    def visits(self) -> int: ...
+    @property
+    def winrate(self) -> float | None: ...
+    @property
+    def prior(self) -> float: ...
+    @property
+    def lcb(self) -> float: ...
+    @property
+    def pv(self) -> tuple[int, ...]: ...
+
+
+@dataclass(frozen=True)
+class PolicyCandidate:
+    """A ``Candidate`` read from the policy alone: no search, so no real visits."""
 
     move: int
     visits: int
     winrate: float
     prior: float
+    lcb: float
     pv: tuple[int, ...]
-    lcb: float | None = None
 
 
-def policy_candidates(probabilities: np.ndarray, value: float | None) -> list[Candidate]:
+def policy_candidates(probabilities: np.ndarray, value: float | None) -> list[PolicyCandidate]:
     """The policy's moves with probability > 0, most probable first (ties: lowest index).
 
     ``probabilities`` (362,) in network move order; ``value`` in [-1, 1] for
-    the side to move, or None (reported as a win rate of 0.5).
+    the side to move, or None (reported as a win rate of 0.5). ``visits`` is
+    ``round(prior * ANALYSIS_VISITS)``, ``lcb`` the win rate, ``pv`` the move.
     """
     winrate = 0.5 if value is None else (value + 1) / 2
     candidates = []
@@ -82,7 +101,8 @@ def policy_candidates(probabilities: np.ndarray, value: float | None) -> list[Ca
         if prior <= 0:
             break
         move = index_to_move(int(index))
-        candidates.append(Candidate(move, round(prior * ANALYSIS_VISITS), winrate, prior, (move,)))
+        candidates.append(PolicyCandidate(move, round(prior * ANALYSIS_VISITS), winrate, prior,
+                                          winrate, (move,)))
     return candidates
 
 
@@ -147,10 +167,10 @@ def _seconds(centiseconds: float) -> float:
     return min(centiseconds / 100, MAX_INTERVAL)
 
 
-def info_line(candidates: list[Candidate], request: AnalysisRequest, dialect: str) -> str:
-    """The candidates on one line in the Leela Zero (``"lz"``) or KataGo (``"kata"``) dialect.
-
-    Empty when the request leaves no candidate.
+def info_line(candidates: Sequence[Candidate], request: AnalysisRequest, dialect: str) -> str:
+    """The candidates, best first, on one line in the Leela Zero (``"lz"``) or KataGo
+    (``"kata"``) dialect; ``order`` counts the candidates written. Empty when the
+    request leaves no candidate.
     """
     entries: list[str] = []
     for candidate in candidates:
@@ -161,8 +181,8 @@ def info_line(candidates: list[Candidate], request: AnalysisRequest, dialect: st
         if request.max_moves is not None and len(entries) >= request.max_moves:
             break
         vertex = move_to_gtp(candidate.move, NETWORK_SIZE)
-        winrate, prior = candidate.winrate, candidate.prior
-        lcb = winrate if candidate.lcb is None else candidate.lcb
+        winrate = 0.0 if candidate.winrate is None else candidate.winrate
+        prior, lcb = candidate.prior, candidate.lcb
         if dialect == "lz":
             numbers = (f"winrate {round(winrate * 10000)} prior {round(prior * 10000)} "
                        f"lcb {round(lcb * 10000)}")
@@ -219,6 +239,7 @@ def heatmap_gfx(probabilities: np.ndarray, value: float | None, color: int) -> s
 __all__ = [
     "AnalysisRequest",
     "Candidate",
+    "PolicyCandidate",
     "heatmap_gfx",
     "info_line",
     "policy_candidates",

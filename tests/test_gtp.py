@@ -37,7 +37,8 @@ from fakes import analysis
 
 from goai import cli, gtp_engine
 from goai.gtp import MAX_LINE_BYTES, LineQueue, read_into
-from goai.gtp_engine import Engine, GtpConfig, load_config_file
+from goai.gtp_config import GtpConfig, load_config_file
+from goai.gtp_engine import Engine
 
 TESTS = Path(__file__).resolve().parent
 TRANSCRIPTS = sorted((TESTS / "gtp").glob("*.txt"))
@@ -400,7 +401,7 @@ def _read_response(process: subprocess.Popen) -> str:
 
 def test_the_engine_module_imports_neither_torch_nor_gymnasium():
     # Both would delay the answer to a GUI's first command (name).
-    code = ("import sys, goai.cli, goai.gtp, goai.gtp_engine, goai.gtp_analysis, goai.gtp_client\n"
+    code = ("import sys, goai.cli, goai.gtp_engine, goai.gtp_client\n"
             "print('torch' in sys.modules, 'gymnasium' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
