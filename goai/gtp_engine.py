@@ -75,8 +75,14 @@ from goai.gtp_analysis import (
     repeat,
 )
 from goai.gtp_config import GtpConfig, is_model_path
-from goai.player import Decision, MovePolicy, Player, dead_stones, estimated_score
-from goai.player import with_to_play as position_for
+from goai.player import (
+    Decision,
+    MovePolicy,
+    Player,
+    dead_stones,
+    estimated_score,
+    with_to_play,
+)
 from goai.render import render_board
 from goai.sgf import GameRecord, parse_sgf, write_sgf
 
@@ -443,7 +449,7 @@ class Engine(GtpServer):
 
         The policy's view; a tree search reports its own candidates here.
         """
-        result = self._get_player().policy.analyze(position_for(self.state, color))
+        result = self._get_player().policy.analyze(with_to_play(self.state, color))
         return policy_candidates(result.probabilities, result.value)
 
     def _genmove_analyze(self, args: list[str], dialect: str) -> Iterator[str]:
@@ -473,7 +479,7 @@ class Engine(GtpServer):
         if len(args) > 1:
             raise GtpError("syntax error")
         color = parse_color(args[0]) if args else self.state.to_play
-        result = self._get_player().policy.analyze(position_for(self.state, color))
+        result = self._get_player().policy.analyze(with_to_play(self.state, color))
         return heatmap_gfx(result.probabilities, result.value, color)
 
 

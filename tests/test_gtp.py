@@ -158,6 +158,13 @@ def test_printsgf_to_a_file_and_loadsgf_give_back_the_game(engine: Engine, tmp_p
     assert "komi 6.5" in responses[9]
 
 
+def test_asking_for_the_other_colour_leaves_the_side_to_move(engine: Engine):
+    sent = b"1 reg_genmove w\n2 lz-analyze w\n3 goai-policy_heatmap w\n4 showboard\n"
+    responses = run_engine(engine, sent).decode().split("\n\n")
+    assert "\nTEXT White: pass " in responses[2]
+    assert "Black to play" in responses[3]
+
+
 def test_reg_genmove_does_not_play(engine: Engine):
     out = run_engine(engine, b"play b D4\n1 reg_genmove w\n2 printsgf\n").decode()
     assert out.split("\n\n")[2].endswith(";B[dp])")

@@ -23,6 +23,7 @@ from goai.player import (
     estimated_score,
     is_eye,
     select_move,
+    with_to_play,
 )
 
 # Black's two eyes at A7 and C7; White has territory on the right.
@@ -268,6 +269,18 @@ def test_resigns_only_after_consecutive_lost_turns_past_the_minimum_move():
     assert not player.decide(state).resign  # first lost turn
     decision = player.decide(state)
     assert decision.resign and decision.value == -0.95
+
+
+def test_deciding_for_either_colour_changes_neither_the_state_nor_the_policy():
+    state = position(TWO_EYES)  # Black to move
+    before = (state.to_play, list(state.history), list(state.board.stones))
+    policy = FakePolicy(None)
+    decision = Player(policy).decide(state, WHITE)
+    assert (state.to_play, state.history, state.board.stones) == (before[0], before[1],
+                                                                   before[2])
+    assert decision.move == select_move(policy.move_probabilities(state), with_to_play(state,
+                                                                                       WHITE))
+    assert with_to_play(state, BLACK) is state and with_to_play(state, WHITE).to_play == WHITE
 
 
 def test_never_resigns_without_a_value_head_or_when_the_area_count_is_ahead():
