@@ -80,8 +80,9 @@ class Policy:
         return self.model.config.value_head
 
     @torch.inference_mode()
-    def evaluate_batch(self, planes: np.ndarray, symmetries: int | None = None,
-                       ) -> tuple[np.ndarray, np.ndarray | None]:
+    def evaluate_batch(
+        self, planes: np.ndarray, symmetries: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """planes uint8 (N, C, 19, 19) -> (probabilities (N, 362), value (N,) or None).
 
         Probabilities are over all 362 moves, legal or not, averaged over
