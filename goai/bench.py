@@ -239,10 +239,10 @@ def _latencies(policy: Policy, player: Player, states: list[GameState],
     forwards = 0
     evaluate_batch = policy.evaluate_batch
 
-    def counted(planes: np.ndarray) -> tuple:
+    def counted(planes: np.ndarray, *args: object) -> tuple:
         nonlocal forwards
         forwards += 1
-        return evaluate_batch(planes)
+        return evaluate_batch(planes, *args)
 
     with torch.no_grad():
         for round_, state in enumerate([states[0], *states]):

@@ -393,8 +393,11 @@ def add_gtp(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Options can also come from --config FILE.toml, keys named as the long "
                      "options (resign-threshold = 0.1); the command line wins. In a GUI: "
                      "command 'goai', arguments 'gtp --model /path/to/model.pt'.")
-    parser.add_argument("-w", "--model", "--weights", dest="model", default=None, metavar="PATH",
-                        help="checkpoint to play with (default: the bundled model)")
+    parser.add_argument("-w", "--model", "--weights", dest="model", default=None,
+                        metavar="MODEL", help="default or small (the bundled models) or a "
+                        "checkpoint PATH (default: the bundled default model)")
+    parser.add_argument("--device", default=None, metavar="DEVICE",
+                        help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     parser.add_argument("--config", default=None, metavar="FILE.toml",
                         help="TOML file of options; relative paths in it are from its folder")
     parser.add_argument("--symmetries", type=int, choices=(1, 8), default=None,
@@ -422,9 +425,10 @@ def add_gtp(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_gtp(args: argparse.Namespace) -> int:
-    from goai.gtp import GtpConfig, load_config_file, run_gtp
+    from goai.gtp_config import GtpConfig, load_config_file
+    from goai.gtp_engine import run_gtp
 
-    names = ("model", "symmetries", "threads", "temperature", "seed", "resign_threshold",
+    names = ("model", "device", "symmetries", "threads", "temperature", "seed", "resign_threshold",
              "resign_min_moves", "pass_floor", "lag_buffer", "log", "verbose")
     try:
         options = load_config_file(args.config) if args.config else {}
@@ -507,21 +511,28 @@ def add_play(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--komi", type=float, default=7.5)
     parser.add_argument("--handicap", type=int, default=0, metavar="N",
                         help="N = 2 to 9 black stones on the star points; White moves first")
-    parser.add_argument("--model", default=None, metavar="PATH",
-                        help="checkpoint (default: the bundled model)")
+    parser.add_argument("--model", default=None, metavar="MODEL",
+                        help="default or small (the bundled models) or a checkpoint PATH "
+                             "(default: the bundled default model)")
+    parser.add_argument("--device", default="auto", metavar="DEVICE",
+                        help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from goai.board import BLACK, WHITE
+    from goai.board import color_from_name
     from goai.play import PlayConfig, TerminalGame
     from goai.player import Player
 
     try:
-        config = PlayConfig(human=BLACK if args.color == "black" else WHITE, size=args.size,
+        config = PlayConfig(human=color_from_name(args.color), size=args.size,
                             komi=args.komi, handicap=args.handicap)
     except ValueError as error:
         raise SystemExit(f"goai play: {error}") from None
-    policy = _policy(args.model, threads=1)
+    device = {} if args.device == "auto" else {"device": args.device}  # auto: Policy's default
+    try:
+        policy = _policy(args.model, threads=1, **device)
+    except ValueError as error:  # a device this machine lacks
+        raise SystemExit(f"goai play: {error}") from None
     game = TerminalGame(Player(policy), config, sys.stdout, echo=not sys.stdin.isatty(),
                         color=sys.stdout.isatty())
     game.run(sys.stdin)

@@ -38,9 +38,11 @@ info               ``action_mask``, ``to_play`` ("black"/"white"); once the
 Opponents (``opponent=``): ``None`` (the caller plays both colours, and the
 observation and reward follow the side to move), ``"random"`` (uniform over
 legal points that are not its own eyes; passes only when none is left),
-``"policy"`` or ``"policy:PATH"`` (the bundled model or a checkpoint, 19x19
-only; moves chosen as ``goai.player`` does for the GTP engine, but sampled at
-temperature 1 from the network's probabilities), ``"gtp:COMMAND"``
+``"policy"`` or ``"policy:MODEL"`` (the bundled default model, another bundled
+model by name such as ``"policy:small"``, or a checkpoint path; 19x19 only;
+moves chosen as ``goai.player`` does for the GTP engine, but sampled at
+temperature 1 from the network's probabilities; ``PolicyOpponent`` also takes
+a ``device``), ``"gtp:COMMAND"``
 or a list of arguments (any GTP engine, e.g. ``"gtp:gnugo --mode gtp --level
 1"``), or any object with the ``Opponent`` methods. With an opponent the agent
 plays ``agent_color`` and the opponent answers inside ``step``; when the agent
@@ -68,9 +70,6 @@ This module does not import torch; the policy opponent imports it when made.
 
 from __future__ import annotations
 
-import shlex
-import subprocess
-import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -79,10 +78,11 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from goai.board import BLACK, COLOR_NAMES, EMPTY, WHITE, opponent
+from goai.board import BLACK, COLOR_LETTERS, COLOR_NAMES, EMPTY, WHITE, opponent
 from goai.coords import NETWORK_SIZE, PASS, move_from_gtp, move_to_gtp
 from goai.features import encode, get_feature_set
 from goai.game import GameState, format_result
+from goai.gtp_client import CommandFailed, GtpClient
 from goai.image import board_image
 from goai.player import choose_move, is_eye
 from goai.render import render_board
@@ -92,8 +92,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GoEnv",
-    "GtpClient",
-    "GtpError",
     "GtpOpponent",
     "IllegalActionError",
     "Opponent",
@@ -166,16 +164,22 @@ class PolicyOpponent:
     in proportion to the network's probability among the legal points that are
     not own eyes, 0 plays the most probable one; passes follow the player's
     rules (nothing left, pass rated above every move, or ahead after the
-    agent passed). It never resigns. ``policy`` is a ``Policy``, a checkpoint
-    path, or ``None`` for the bundled model; torch is imported here, not when
+    agent passed). It never resigns. ``policy`` is a ``Policy``, a bundled
+    model's name (``"default"``, ``"small"``), a checkpoint path, or ``None``
+    for the bundled default; ``device`` (``auto``, ``cpu``, ``cuda``, ``mps``)
+    is where a model loaded here runs. torch is imported here, not when
     ``goai.env`` is.
     """
 
     def __init__(self, policy: Policy | str | Path | None = None, *,
-                 temperature: float = 1.0) -> None:
+                 temperature: float = 1.0, device: str = "auto") -> None:
         from goai.policy import Policy
 
-        self.policy = policy if isinstance(policy, Policy) else Policy(policy)
+        if isinstance(policy, Policy):
+            self.policy = policy
+        else:
+            options = {} if device == "auto" else {"device": device}  # auto: Policy's default
+            self.policy = Policy(policy, **options)
         self.temperature = temperature
 
     def new_game(self, size: int, komi: float) -> None:
@@ -191,81 +195,6 @@ class PolicyOpponent:
         """Nothing to release: the model is freed with the object."""
 
 
-class GtpError(RuntimeError):
-    """A GTP engine answered ``?`` (the message follows), or stopped answering."""
-
-
-def _stop_engine(process: subprocess.Popen) -> None:
-    """Ask the engine to ``quit``; kill it if it has not exited after two seconds."""
-    try:
-        if process.poll() is None:
-            process.stdin.write("quit\n")
-            process.stdin.flush()
-            process.wait(timeout=2)
-    except (OSError, ValueError, subprocess.TimeoutExpired):
-        # A dead pipe or an engine that ignores quit: stop it the hard way.
-        process.kill()
-        process.wait()
-    finally:
-        for stream in (process.stdin, process.stdout):
-            if stream is not None:
-                stream.close()
-
-
-class GtpClient:
-    """A GTP engine in a subprocess, spoken to one command at a time.
-
-    ``send`` writes a command (without id) and returns the response body;
-    responses end at a blank line, as GTP frames them. The engine is stopped by
-    ``close()``, or when the client is garbage collected or the interpreter
-    exits (``weakref.finalize``). Its stderr is discarded: engines chatter there.
-    """
-
-    def __init__(self, command: Sequence[str]) -> None:
-        self.command = list(command)
-        try:
-            self.process = subprocess.Popen(
-                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, text=True, bufsize=1,
-            )
-        except OSError as error:
-            raise GtpError(f"cannot start GTP engine {shlex.join(self.command)}: {error}") from None
-        self._finalizer = weakref.finalize(self, _stop_engine, self.process)
-
-    @property
-    def closed(self) -> bool:
-        return not self._finalizer.alive
-
-    def send(self, command: str) -> str:
-        """Send one command; return the response without its ``=``. Raises ``GtpError``."""
-        if self.closed:
-            raise GtpError(f"the engine is closed; cannot send {command!r}")
-        try:
-            self.process.stdin.write(command + "\n")
-            self.process.stdin.flush()
-        except OSError as error:
-            raise GtpError(f"engine stopped before {command!r}: {error}") from None
-        lines: list[str] = []
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                raise GtpError(f"engine exited while answering {command!r}")
-            if line.strip():
-                lines.append(line.rstrip())
-            elif lines:  # a blank line ends the response; blank lines before it are noise
-                break
-        status, body = lines[0][0], "\n".join([lines[0][1:], *lines[1:]]).strip()
-        if status == "?":
-            raise GtpError(f"engine rejected {command!r}: {body}")
-        if status != "=":
-            raise GtpError(f"not a GTP response to {command!r}: {lines[0]!r}")
-        return body
-
-    def close(self) -> None:
-        """Stop the engine (``quit``, then kill). Safe to call twice."""
-        self._finalizer()
-
-
 class GtpOpponent:
     """A GTP engine as the opponent, spoken to with ``boardsize komi clear_board play genmove``.
 
@@ -275,18 +204,16 @@ class GtpOpponent:
     """
 
     def __init__(self, command: str | Sequence[str]) -> None:
-        arguments = shlex.split(command) if isinstance(command, str) else list(command)
-        if not arguments:
-            raise ValueError("empty GTP engine command")
-        self.client = GtpClient(arguments)
+        self.client = GtpClient(command)
+        self.client.start()
         self._size = 0
         self._moves_sent = 0
 
     def new_game(self, size: int, komi: float) -> None:
         try:
             self.client.send(f"boardsize {size}")
-        except GtpError as error:
-            raise ValueError(f"{shlex.join(self.client.command)}: {error}") from None
+        except CommandFailed as error:
+            raise ValueError(f"{self.client.command}: {error}") from None
         self.client.send(f"komi {komi}")
         self.client.send("clear_board")
         self._size = size
@@ -304,7 +231,8 @@ class GtpOpponent:
         self.client.close()
 
 
-OPPONENT_FORMS = '"random", "policy", "policy:PATH", "gtp:COMMAND", a GTP argument list'
+OPPONENT_FORMS = ('"random", "policy", "policy:MODEL" (default, small or a checkpoint path), '
+                  '"gtp:COMMAND", a GTP argument list')
 
 
 def make_opponent(spec: str | Sequence[str]) -> Opponent:
@@ -325,7 +253,7 @@ def make_opponent(spec: str | Sequence[str]) -> Opponent:
 
 # --------------------------------------------------------- the environment
 
-AGENT_COLORS = {"black": BLACK, "white": WHITE}
+AGENT_COLORS = {name: color for color, name in COLOR_NAMES.items()}
 
 
 class GoEnv(gymnasium.Env[np.ndarray, np.int64]):
@@ -488,7 +416,7 @@ class GoEnv(gymnasium.Env[np.ndarray, np.int64]):
     def _end(self, winner: int, how: str) -> None:
         """End the game without counting: ``how`` is ``R`` (resignation) or ``F`` (forfeit)."""
         self._winner = winner
-        self._result = f"{'B' if winner == BLACK else 'W'}+{how}"
+        self._result = f"{COLOR_LETTERS[winner]}+{how}"
         self._ended = True
 
     def _end_by_score(self) -> None:

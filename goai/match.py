@@ -36,22 +36,17 @@ same way; at 0% or 100% it is unbounded and reported as None.
 from __future__ import annotations
 
 import math
-import os
-import queue
 import re
 import shlex
 import shutil
-import signal
-import subprocess
-import threading
-import time
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
-from goai.board import BLACK, WHITE, opponent
+from goai.board import BLACK, COLOR_LETTERS, COLOR_NAMES, WHITE, opponent
 from goai.coords import CoordinateError, check_size, move_from_gtp, move_to_gtp
 from goai.game import GameState, format_result
+from goai.gtp_client import EngineFailure, GtpClient
 from goai.player import estimated_score
 from goai.progress import Progress
 from goai.sgf import GameRecord, write_sgf
@@ -59,17 +54,11 @@ from goai.sgf import GameRecord, write_sgf
 Z_95 = 1.96
 SCORE_TIMEOUT_FACTOR = 5
 GNUGO_PATHS = ("gnugo", "/usr/games/gnugo")
-_RESPONSE_START = re.compile(r"([=?])\d*\s?(.*)")
 _SCORE = re.compile(r"([BW])\+(\d+(?:\.\d+)?)|0")
-_GTP_COLOR = {BLACK: "b", WHITE: "w"}
 
 
 class MatchError(Exception):
     """The match cannot be played at all (an engine or the referee does not start)."""
-
-
-class EngineFailure(Exception):
-    """An engine crashed, timed out or could not be started; the message says which."""
 
 
 @dataclass(frozen=True)
@@ -102,109 +91,6 @@ class MatchConfig:
             raise ValueError(f"komi must be a number, not {self.komi}")
 
 
-# ----------------------------------------------------------------- one engine process
-
-
-class GtpProcess:
-    """A GTP engine in a subprocess: ``ask`` sends a command and waits for the answer.
-
-    A reader thread moves stdout lines into a queue, so a silent engine costs
-    a timeout, not a hang. The engine runs in its own session, so ``kill``
-    also ends any processes a wrapper script started.
-    """
-
-    def __init__(self, command: str, *, show_stderr: bool = False) -> None:
-        self.command = command
-        self.argv = shlex.split(command)
-        if not self.argv:
-            raise MatchError("empty engine command")
-        self._show_stderr = show_stderr
-        self._process: subprocess.Popen[bytes] | None = None
-        self._lines: queue.Queue[str | None] = queue.Queue()
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def start(self) -> None:
-        """Start the process. Raises ``EngineFailure`` when it cannot be run."""
-        try:
-            process = subprocess.Popen(
-                self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=None if self._show_stderr else subprocess.DEVNULL,
-                start_new_session=True)
-        except OSError as error:
-            raise EngineFailure(f"cannot start {self.command!r}: {error}") from None
-        self._process = process
-        self._lines = queue.Queue()
-        threading.Thread(target=_read_lines, args=(process.stdout, self._lines),
-                         daemon=True, name=f"gtp-reader-{process.pid}").start()
-
-    def ask(self, command: str, timeout: float) -> tuple[bool, str]:
-        """Send ``command``; return (success, response body). Raises ``EngineFailure``."""
-        process = self._process
-        if process is None or not self.running:
-            raise EngineFailure("not running")
-        assert process.stdin is not None
-        try:
-            process.stdin.write(command.encode() + b"\n")
-            process.stdin.flush()
-        except OSError:
-            raise EngineFailure(f"exited before {command!r}") from None
-        deadline = time.monotonic() + timeout
-        status: str | None = None
-        body: list[str] = []
-        while True:
-            try:
-                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                self.kill()
-                raise EngineFailure(f"no answer to {command!r} in {timeout:g} s") from None
-            if line is None:
-                code = process.wait()
-                self._process = None
-                raise EngineFailure(f"exited with code {code} during {command!r}")
-            if status is None:
-                match = _RESPONSE_START.fullmatch(line)
-                if match:  # anything before the first =/? line is not part of a response
-                    status, first = match.groups()
-                    body.append(first)
-            elif not line.strip():
-                return status == "=", "\n".join(body).strip()
-            else:
-                body.append(line)
-
-    def kill(self) -> None:
-        """End the process (and its session) at once."""
-        process, self._process = self._process, None
-        if process is None:
-            return
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except OSError:
-            process.kill()
-        process.wait()
-
-    def close(self, timeout: float = 5.0) -> None:
-        """``quit``, then kill whatever has not exited within ``timeout`` s."""
-        process = self._process
-        if process is None:
-            return
-        if self.running:
-            try:
-                self.ask("quit", timeout)
-                process.wait(timeout)
-            except (EngineFailure, subprocess.TimeoutExpired):
-                pass
-        self.kill()
-
-
-def _read_lines(stream, lines: queue.Queue[str | None]) -> None:
-    for raw in iter(stream.readline, b""):
-        lines.put(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
-    lines.put(None)
-
-
 # ----------------------------------------------------------------- one game
 
 
@@ -231,7 +117,7 @@ class GameResult:
 @dataclass
 class _Player:
     label: str  # "A" or "B"
-    process: GtpProcess
+    process: GtpClient
     name: str = ""
 
 
@@ -242,7 +128,7 @@ class _Forfeit(Exception):
         self.detail = detail
 
 
-def _play_game(number: int, players: dict[int, _Player], referee: GtpProcess | None,
+def _play_game(number: int, players: dict[int, _Player], referee: GtpClient | None,
                config: MatchConfig) -> tuple[GameResult, GameState]:
     state = GameState(config.size, config.komi)
     timeout = config.move_timeout
@@ -269,13 +155,13 @@ def _play_game(number: int, players: dict[int, _Player], referee: GtpProcess | N
             vertex = move_to_gtp(move, config.size)
             try:
                 ok, _ = players[opponent(color)].process.ask(
-                    f"play {_GTP_COLOR[color]} {vertex}", timeout)
+                    f"play {COLOR_NAMES[color]} {vertex}", timeout)
             except EngineFailure as failure:
                 raise _Forfeit(opponent(color), str(failure)) from None
             if not ok:
                 raise _Forfeit(opponent(color), f"rejected the legal move {vertex}")
             if referee_ok:
-                referee_ok = _referee_play(referee, f"play {_GTP_COLOR[color]} {vertex}", timeout)
+                referee_ok = _referee_play(referee, f"play {COLOR_NAMES[color]} {vertex}", timeout)
     except _Forfeit as forfeit:
         return _forfeit(number, players, state, forfeit.color, forfeit.detail), state
 
@@ -296,7 +182,7 @@ def _play_game(number: int, players: dict[int, _Player], referee: GtpProcess | N
 def _ask_move(player: _Player, color: int, state: GameState, timeout: float) -> int | None:
     """The engine's legal move, None for resign; raises ``_Forfeit`` otherwise."""
     try:
-        ok, reply = player.process.ask(f"genmove {_GTP_COLOR[color]}", timeout)
+        ok, reply = player.process.ask(f"genmove {COLOR_NAMES[color]}", timeout)
     except EngineFailure as failure:
         raise _Forfeit(color, str(failure)) from None
     if not ok:
@@ -316,7 +202,7 @@ def _ask_move(player: _Player, color: int, state: GameState, timeout: float) -> 
 def _forfeit(number: int, players: dict[int, _Player], state: GameState, loser: int,
              detail: str) -> GameResult:
     winner = opponent(loser)
-    result = f"{'B' if winner == BLACK else 'W'}+F"
+    result = f"{COLOR_LETTERS[winner]}+F"
     return GameResult(number, players[BLACK].label, result, players[winner].label, "forfeit",
                       len(state.history), "none", f"{players[loser].label}: {detail}")
 
@@ -324,11 +210,11 @@ def _forfeit(number: int, players: dict[int, _Player], state: GameState, loser: 
 def _resigned(number: int, players: dict[int, _Player], state: GameState,
               loser: int) -> GameResult:
     winner = opponent(loser)
-    return GameResult(number, players[BLACK].label, f"{'B' if winner == BLACK else 'W'}+R",
+    return GameResult(number, players[BLACK].label, f"{COLOR_LETTERS[winner]}+R",
                       players[winner].label, "resign", len(state.history), "none")
 
 
-def _referee_setup(referee: GtpProcess, setup: list[str], timeout: float) -> bool:
+def _referee_setup(referee: GtpClient, setup: list[str], timeout: float) -> bool:
     try:
         if not referee.running:
             referee.start()
@@ -337,14 +223,14 @@ def _referee_setup(referee: GtpProcess, setup: list[str], timeout: float) -> boo
         return False
 
 
-def _referee_play(referee: GtpProcess, command: str, timeout: float) -> bool:
+def _referee_play(referee: GtpClient, command: str, timeout: float) -> bool:
     try:
         return referee.ask(command, timeout)[0]
     except EngineFailure:
         return False
 
 
-def _referee_score(referee: GtpProcess, timeout: float) -> float | None:
+def _referee_score(referee: GtpClient, timeout: float) -> float | None:
     """The referee's ``final_score`` as a margin from Black's side, or None."""
     try:
         ok, reply = referee.ask("final_score", timeout)
@@ -379,9 +265,9 @@ def run_match(config: MatchConfig, *, show_progress: bool = True) -> dict:
     """Play the match; return the summary (see ``summarize``). Raises ``MatchError``
     when an engine or the referee cannot be started at all."""
     referee_cmd = referee_command(config.referee)
-    engines = [_Player("A", GtpProcess(config.black, show_stderr=config.engine_stderr)),
-               _Player("B", GtpProcess(config.white, show_stderr=config.engine_stderr))]
-    referee = GtpProcess(referee_cmd) if referee_cmd else None
+    engines = [_Player("A", GtpClient(config.black, show_stderr=config.engine_stderr)),
+               _Player("B", GtpClient(config.white, show_stderr=config.engine_stderr))]
+    referee = GtpClient(referee_cmd) if referee_cmd else None
     sgf_dir = Path(config.sgf_dir) if config.sgf_dir else None
     if sgf_dir is not None:
         sgf_dir.mkdir(parents=True, exist_ok=True)
@@ -408,7 +294,7 @@ def run_match(config: MatchConfig, *, show_progress: bool = True) -> dict:
     return summarize(config, engines, referee_cmd, results)
 
 
-def _start_and_name(process: GtpProcess, timeout: float) -> str:
+def _start_and_name(process: GtpClient, timeout: float) -> str:
     """Start an engine and ask its name and version. Raises ``MatchError`` if it fails."""
     try:
         process.start()
@@ -517,5 +403,5 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["GameResult", "GtpProcess", "MatchConfig", "MatchError", "elo_difference",
+__all__ = ["GameResult", "MatchConfig", "MatchError", "elo_difference",
            "format_summary", "run_match", "wilson_interval"]

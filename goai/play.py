@@ -38,7 +38,7 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from goai.board import BLACK, WHITE, opponent
+from goai.board import BLACK, COLOR_LETTERS, COLOR_WORDS, WHITE, opponent
 from goai.coords import (
     GTP_COLUMNS,
     NETWORK_SIZE,
@@ -50,7 +50,7 @@ from goai.coords import (
 from goai.game import GameState, fixed_handicap, format_result
 from goai.player import Player, dead_stones, estimated_score
 from goai.render import render_board
-from goai.review import COLOR_WORDS, top_moves
+from goai.review import top_moves
 from goai.sgf import GameRecord, write_sgf
 
 HINT_MOVES = 5
@@ -240,7 +240,7 @@ class TerminalGame:
         elif self.result is not None:
             self._error("the game is over: save FILE.sgf, undo or quit")
         elif command.name == "resign":
-            result = f"{COLOR_WORDS[self.engine][0]}+R"
+            result = f"{COLOR_LETTERS[self.engine]}+R"
             self._end(result, f"You resign. Result: {result}.")
         elif command.move is not None:
             self._human_move(command.move)
@@ -257,10 +257,10 @@ class TerminalGame:
         self._check_two_passes()
 
     def _engine_move(self) -> None:
-        decision = self.player.decide(self.state)
+        decision = self.player.decide(self.state, self.engine)
         name = f"{COLOR_WORDS[self.engine]} ({self.engine_name})"
         if decision.resign:
-            result = f"{COLOR_WORDS[self.human][0]}+R"
+            result = f"{COLOR_LETTERS[self.human]}+R"
             self._end(result, f"{name} resigns. Result: {result}.")
             return
         self.state.play(decision.move)

@@ -45,13 +45,16 @@ counts as dead, so mid-game estimates are crude: they are meant for the end.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from goai.board import BLACK, EMPTY, Board, opponent
 from goai.coords import PASS
 from goai.game import GameState
+
+if TYPE_CHECKING:  # policy imports torch; the player is used without it (GTP start-up)
+    from goai.policy import Analysis
 
 ALIVE_REGION_POINTS = 4
 
@@ -64,11 +67,22 @@ class MovePolicy(Protocol):
 
     def move_probabilities(self, state: GameState) -> np.ndarray: ...
 
-    def value(self, state: GameState) -> float | None: ...
-
-    def analyze(self, state: GameState) -> tuple[np.ndarray, float | None]:
-        """``(move_probabilities(state), value(state))`` from one forward pass."""
+    def analyze(self, state: GameState, *, symmetries: int | None = None) -> Analysis:
+        """Probabilities, value and legal mask for ``state.to_play`` from one forward pass."""
         ...
+
+
+def with_to_play(state: GameState, color: int) -> GameState:
+    """``state`` itself when ``color`` is to move, else a copy with ``color`` to move.
+
+    GTP lets a controller ask for a move of either colour; asking must not
+    change whose turn the game says it is.
+    """
+    if state.to_play == color:
+        return state
+    position = state.copy()
+    position.to_play = color
+    return position
 
 
 @dataclass(frozen=True)
@@ -256,15 +270,18 @@ def estimated_score(state: GameState, dead: set[int] | None = None) -> float:
 
 
 def select_move(probabilities: np.ndarray, state: GameState, config: PlayerConfig | None = None,
-                *, rng: np.random.Generator | None = None, cleanup: bool = False) -> int:
+                *, rng: np.random.Generator | None = None, cleanup: bool = False,
+                legal: np.ndarray | None = None) -> int:
     """The move for the side to move, given the policy's ``probabilities``.
 
     ``probabilities`` has one entry per point of the board (``coords`` order)
     followed by pass: shape ``(size * size + 1,)``, the network's 362 moves on
-    19x19. They need not be masked or normalised. Returns a legal move (a
-    point or ``PASS``), never one that fills an own eye. ``rng`` is used only
-    when ``config.temperature > 0`` (default: a fresh unseeded generator).
-    Raises ``ValueError`` for probabilities of the wrong shape.
+    19x19. They need not be masked or normalised. ``legal``, the same shape
+    (bool), is the side to move's legal moves when the caller already has them
+    (``Policy.analyze`` does); without it they are computed. Returns a legal
+    move (a point or ``PASS``), never one that fills an own eye. ``rng`` is
+    used only when ``config.temperature > 0`` (default: a fresh unseeded
+    generator). Raises ``ValueError`` for probabilities of the wrong shape.
     """
     config = config or PlayerConfig()
     board = state.board
@@ -272,7 +289,10 @@ def select_move(probabilities: np.ndarray, state: GameState, config: PlayerConfi
     if probabilities.shape != (pass_index + 1,):
         raise ValueError(f"expected {pass_index + 1} probabilities, got {probabilities.shape}")
     color = state.to_play
-    points = state.legal_moves(color)[:-1]  # without PASS
+    if legal is None:
+        points = state.legal_moves(color)[:-1]  # without PASS
+    else:
+        points = np.flatnonzero(legal[:-1]).tolist()
     # The most probable point that is not an own eye. Checking eyes in order of
     # probability usually stops at the first point, where filtering all ~300
     # legal points first would cost a third of a network call on every genmove.
@@ -317,7 +337,9 @@ def choose_move(policy: MovePolicy, state: GameState, *, temperature: float | No
     config = config or PlayerConfig()
     if temperature is not None:
         config = replace(config, temperature=temperature)
-    return select_move(policy.move_probabilities(state), state, config, rng=rng, cleanup=cleanup)
+    result = policy.analyze(state)
+    return select_move(result.probabilities, state, config, rng=rng, cleanup=cleanup,
+                       legal=result.legal)
 
 
 def _sample(probabilities: np.ndarray, candidates: list[int], temperature: float,
@@ -397,19 +419,28 @@ class Player:
     def reset(self) -> None:
         self._lost_turns.clear()
 
-    def decide(self, state: GameState, *, cleanup: bool = False) -> Decision:
-        """Choose a move for ``state.to_play``, or resign (see the module docstring)."""
+    def decide(self, state: GameState, color: int | None = None, *, cleanup: bool = False,
+               symmetries: int | None = None) -> Decision:
+        """Choose a move for ``color`` (default ``state.to_play``) in ``state``, or resign.
+
+        See the module docstring for the rules. ``symmetries`` (1 or 8) is passed
+        to the policy for this move only (None: its own setting). Neither
+        ``state`` nor the policy is changed.
+        """
+        color = state.to_play if color is None else color
+        position = with_to_play(state, color)
         # One forward pass gives both: asking for the value separately would double genmove's cost.
-        probabilities, value = self.policy.analyze(state)
-        color = state.to_play
+        result = self.policy.analyze(position, symmetries=symmetries)
+        probabilities, value = result.probabilities, result.value
         config = self.config
         if (config.resign_threshold > 0 and not cleanup and self.policy.has_value_head
-                and len(state.history) >= config.resign_min_moves):
+                and len(position.history) >= config.resign_min_moves):
             lost = value is not None and (value + 1) / 2 < config.resign_threshold
             self._lost_turns[color] = self._lost_turns.get(color, 0) + 1 if lost else 0
             sign = 1 if color == BLACK else -1
             if (self._lost_turns[color] >= config.resign_consecutive
-                    and sign * estimated_score(state) <= 0):
+                    and sign * estimated_score(position) <= 0):
                 return Decision(PASS, True, probabilities, value)
-        move = select_move(probabilities, state, config, rng=self.rng, cleanup=cleanup)
+        move = select_move(probabilities, position, config, rng=self.rng, cleanup=cleanup,
+                           legal=result.legal)
         return Decision(move, False, probabilities, value)

@@ -13,6 +13,7 @@ some of its orientation-specific noise at 8x the cost.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -36,6 +37,20 @@ def default_model_path() -> Path:
             f"no bundled model at {path}; pass --model PATH to a checkpoint from goai train"
         )
     return path
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one forward pass says about a position, for its side to move.
+
+    ``probabilities`` (362,) float: legal moves only (illegal ones are 0), summing
+    to 1; ``value`` the expected result in [-1, 1], or None without a value head;
+    ``legal`` (362,) bool: the legal moves the mask was made from (pass always).
+    """
+
+    probabilities: np.ndarray
+    value: float | None
+    legal: np.ndarray
 
 
 class Policy:
@@ -65,15 +80,19 @@ class Policy:
         return self.model.config.value_head
 
     @torch.inference_mode()
-    def evaluate_batch(self, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def evaluate_batch(
+        self, planes: np.ndarray, symmetries: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """planes uint8 (N, C, 19, 19) -> (probabilities (N, 362), value (N,) or None).
 
-        Probabilities are over all 362 moves, legal or not, averaged over the
-        configured symmetries; value is the expected result for the side to move.
+        Probabilities are over all 362 moves, legal or not, averaged over
+        ``symmetries`` (1 or 8; default: the configured number); value is the
+        expected result for the side to move.
         """
+        symmetries = self.symmetries if symmetries is None else symmetries
         x = torch.from_numpy(np.ascontiguousarray(planes)).to(self.device, torch.float32)
         total = value_total = None
-        for k in range(self.symmetries):
+        for k in range(symmetries):
             # The identity needs no transforms: with symmetries=1 (play) this is
             # one forward and one softmax, nothing else on the tensors.
             logits, value = self.model(transform_planes(x, k).contiguous() if k else x)
@@ -83,36 +102,40 @@ class Policy:
             total = probabilities if total is None else total + probabilities
             if value is not None:
                 value_total = value if value_total is None else value_total + value
-        if self.symmetries > 1:
-            total = total / self.symmetries
-            value_total = None if value_total is None else value_total / self.symmetries
+        if symmetries > 1:
+            total = total / symmetries
+            value_total = None if value_total is None else value_total / symmetries
         values = None if value_total is None else value_total.float().cpu().numpy()
         return total.cpu().numpy(), values
 
-    def analyze(self, state: GameState) -> tuple[np.ndarray, float | None]:
-        """One forward pass: (362,) legal-masked probabilities and the value (or None).
+    def analyze(self, state: GameState, *, symmetries: int | None = None) -> Analysis:
+        """One forward pass for ``state.to_play``: legal-masked probabilities, value, legal mask.
 
-        Raises ``ValueError`` for boards other than 19x19 (the network's size).
+        ``symmetries`` (1 or 8) overrides the configured number for this call
+        only (a move under time pressure). Raises ``ValueError`` for boards
+        other than 19x19 (the network's size).
         """
         if state.size != NETWORK_SIZE:
             raise ValueError(f"the model plays 19x19 only, not {state.size}x{state.size}")
+        if symmetries not in (None, 1, NUM_SYMMETRIES):
+            raise ValueError(f"symmetries must be 1 or {NUM_SYMMETRIES}, not {symmetries}")
         feature_set = get_feature_set(self.feature_set)
         planes = encode(state, feature_set)
-        probabilities, values = self.evaluate_batch(planes[None])
+        probabilities, values = self.evaluate_batch(planes[None], symmetries)
         value = None if values is None else float(values[0])
         if "legal" in feature_set.slices:  # the encoder has already found the legal points
             legal = np.append(planes[feature_set.slices["legal"]].reshape(-1) != 0, True)
         else:
             legal = legal_mask(state)
-        return mask_illegal(probabilities[0], legal), value
+        return Analysis(mask_illegal(probabilities[0], legal), value, legal)
 
     def move_probabilities(self, state: GameState) -> np.ndarray:
         """(362,) probabilities of the side to move's moves; illegal moves get 0."""
-        return self.analyze(state)[0]
+        return self.analyze(state).probabilities
 
     def value(self, state: GameState) -> float | None:
         """Expected result in [-1, 1] for the side to move, or None without a value head."""
-        return self.analyze(state)[1]
+        return self.analyze(state).value
 
 
 def legal_mask(state: GameState) -> np.ndarray:

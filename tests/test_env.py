@@ -22,17 +22,19 @@ from boards import move, play, position
 from gymnasium.utils.env_checker import check_env
 
 import goai  # noqa: F401  (registers goai/Go-v0)
-from goai.board import BLACK, WHITE, IllegalMoveError
+from goai.board import BLACK, COLOR_NAMES, WHITE, IllegalMoveError
 from goai.coords import PASS
 from goai.env import (
     GoEnv,
-    GtpError,
     IllegalActionError,
+    PolicyOpponent,
     RandomOpponent,
+    make_opponent,
     move_to_action,
 )
 from goai.features import FEATURE_SETS, encode
 from goai.game import GameState
+from goai.gtp_client import EngineFailure
 
 GNUGO = Path("/usr/games/gnugo")
 
@@ -330,6 +332,20 @@ def test_policy_opponent_plays_first_as_black_on_19x19(tiny_model_path: Path) ->
     assert [color for color, _ in env.state.history] == [BLACK, WHITE] * 3 + [BLACK]
 
 
+def test_policy_opponent_takes_a_model_name_and_a_device(monkeypatch) -> None:
+    made = []
+
+    class Recorded:
+        def __init__(self, model, **options) -> None:
+            made.append((model, options.get("device", "auto")))
+
+    monkeypatch.setattr("goai.policy.Policy", Recorded)
+    PolicyOpponent("small", device="cpu")
+    make_opponent("policy:small")
+    make_opponent("policy")
+    assert made == [("small", "cpu"), ("small", "auto"), (None, "auto")]
+
+
 def test_policy_opponent_refuses_other_sizes(tiny_model_path: Path) -> None:
     with pytest.raises(ValueError, match="19x19 only"):
         GoEnv(size=9, opponent=f"policy:{tiny_model_path}")
@@ -419,7 +435,7 @@ def test_gtp_engine_refusing_the_size_or_missing(fake_engine) -> None:
     command, _ = fake_engine()
     with pytest.raises(ValueError, match="unacceptable size"):
         GoEnv(size=25, opponent=command)
-    with pytest.raises(GtpError, match="cannot start"):
+    with pytest.raises(EngineFailure, match="cannot start"):
         GoEnv(size=9, opponent="gtp:/nonexistent/engine --mode gtp")
 
 
@@ -437,11 +453,12 @@ def test_a_short_game_against_gnu_go_on_9x9() -> None:
     # The engine's board must be ours: it saw every move.
     client = game.opponent.client
     for color in (BLACK, WHITE):
-        listed = client.send(f"list_stones {'black' if color == BLACK else 'white'}").split()
+        listed = client.send(f"list_stones {COLOR_NAMES[color]}").split()
         ours = {p for p, stone in enumerate(game.state.board.stones) if stone == color}
         assert {move(vertex, 9) for vertex in listed} == ours
+    process = client.process
     env.close()
-    assert client.process.poll() is not None
+    assert process.poll() is not None and not client.running
 
 
 # ------------------------------------------------------ the self-play script

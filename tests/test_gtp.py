@@ -21,17 +21,24 @@ from __future__ import annotations
 
 import difflib
 import io
+import os
 import random
 import re
+import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import analysis
 
-from goai.gtp import MAX_LINE_BYTES, Engine, GtpConfig, LineQueue, load_config_file
+from goai import cli, gtp_engine
+from goai.gtp import MAX_LINE_BYTES, LineQueue, read_into
+from goai.gtp_config import GtpConfig, load_config_file
+from goai.gtp_engine import Engine
 
 TESTS = Path(__file__).resolve().parent
 TRANSCRIPTS = sorted((TESTS / "gtp").glob("*.txt"))
@@ -47,7 +54,7 @@ _PLACEHOLDERS = {
 
 def run_engine(engine: Engine, data: bytes) -> bytes:
     """Feed ``data`` to ``engine`` as its whole input; return everything it wrote."""
-    lines = LineQueue()
+    lines = LineQueue(max_lines=None)  # fed whole, before serving: no reader thread to block
     lines.feed(data)
     lines.close()
     out = io.BytesIO()
@@ -151,6 +158,13 @@ def test_printsgf_to_a_file_and_loadsgf_give_back_the_game(engine: Engine, tmp_p
     assert "komi 6.5" in responses[9]
 
 
+def test_asking_for_the_other_colour_leaves_the_side_to_move(engine: Engine):
+    sent = b"1 reg_genmove w\n2 lz-analyze w\n3 goai-policy_heatmap w\n4 showboard\n"
+    responses = run_engine(engine, sent).decode().split("\n\n")
+    assert "\nTEXT White: pass " in responses[2]
+    assert "Black to play" in responses[3]
+
+
 def test_reg_genmove_does_not_play(engine: Engine):
     out = run_engine(engine, b"play b D4\n1 reg_genmove w\n2 printsgf\n").decode()
     assert out.split("\n\n")[2].endswith(";B[dp])")
@@ -160,31 +174,29 @@ class ScriptedPolicy:
     """A policy that always wants ``vertex`` most, so genmove's answer is known."""
 
     has_value_head = False
-    symmetries = 1
 
     def __init__(self, vertex_index: int) -> None:
         self.index = vertex_index
 
     def move_probabilities(self, state):
-        probabilities = np.full(362, 0.001)
+        return self.analyze(state).probabilities
+
+    def analyze(self, state, *, symmetries=None):
+        probabilities = np.full(362, 0.4 / 361)
         probabilities[self.index] = 0.6
-        return probabilities
-
-    def value(self, state):
-        return None
-
-    def analyze(self, state):
-        return self.move_probabilities(state), self.value(state)
+        return analysis(state, probabilities, None)
 
 
 def test_genmove_plays_the_policy_move_and_never_an_illegal_one():
     d4 = 15 * 19 + 3
     engine = Engine(policy_factory=lambda: ScriptedPolicy(d4))
-    out = run_engine(engine, b"1 genmove b\n2 genmove w\n3 lz-analyze 10\n4 name\n").decode()
-    first, second, analysis = out.split("\n\n")[:3]
-    assert first == "=1 D4"
-    assert second.startswith("=2 ") and second != "=2 D4"  # D4 is occupied now
-    assert analysis.startswith("=3\ninfo move D4 visits 600 winrate 5000 prior 6000 ")
+    out = run_engine(engine, b"1 lz-analyze 10\n2 genmove b\n3 genmove w\n4 lz-analyze 10\n"
+                             b"5 name\n").decode()
+    before, first, second, after = out.split("\n\n")[:4]
+    assert before.startswith("=1\ninfo move D4 visits 600 winrate 5000 prior 6000 ")
+    assert first == "=2 D4"
+    assert second.startswith("=3 ") and second != "=3 D4"  # D4 is occupied now
+    assert after.startswith("=4\ninfo move ") and " D4 " not in after
 
 
 def test_a_missing_model_is_an_error_answer_not_a_crash(tmp_path: Path):
@@ -198,9 +210,7 @@ def test_a_bug_in_a_handler_costs_one_answer(monkeypatch):
     def broken(self, args):
         raise RuntimeError("boom\nwith a second line")
 
-    from goai import gtp
-
-    monkeypatch.setitem(gtp._HANDLERS, "showboard", broken)
+    monkeypatch.setitem(Engine.handlers, "showboard", broken)
     out = run_engine(Engine(), b"1 showboard\n2 name\n")
     assert out == b"?1 internal error: RuntimeError: boom with a second line\n\n=2 goai\n\n"
 
@@ -209,17 +219,16 @@ def test_time_budget_drops_to_one_symmetry_when_eight_would_not_fit():
     calls = []
 
     class Counting(ScriptedPolicy):
-        symmetries = 8
+        def analyze(self, state, *, symmetries=None):
+            calls.append(symmetries)
+            time.sleep(0.05 * symmetries)
+            return super().analyze(state)
 
-        def move_probabilities(self, state):
-            calls.append(self.symmetries)
-            time.sleep(0.05 * self.symmetries)
-            return super().move_probabilities(state)
-
-    engine = Engine(GtpConfig(lag_buffer=0.0), policy_factory=lambda: Counting(0))
-    run_engine(engine, b"genmove b\ntime_settings 0 1 5\ngenmove w\n")
-    assert calls == [8, 1]  # 8 x 50 ms does not fit 1 s / 5 stones = 200 ms; 1 x 50 ms does
-    assert engine._player.policy.symmetries == 8
+    engine = Engine(GtpConfig(symmetries=8, lag_buffer=0.0), policy_factory=lambda: Counting(0))
+    run_engine(engine, b"genmove b\ntime_settings 0 1 5\ngenmove w\ngenmove b\n")
+    # 8 x 50 ms does not fit 1 s / 5 stones = 200 ms; 1 x 50 ms does. Each move
+    # asks for its own number: nothing is switched on the policy and left behind.
+    assert calls == [8, 1, 1]
 
 
 def test_config_file_and_options(tmp_path: Path):
@@ -237,6 +246,147 @@ def test_config_file_and_options(tmp_path: Path):
     config_file.write_text("model = [")
     with pytest.raises(ValueError, match="cannot read config file"):
         load_config_file(config_file)
+
+
+class RecordedPolicy:
+    """Stands in for ``goai.policy.Policy``: remembers how it was made."""
+
+    made: list[tuple[object, dict]] = []
+
+    def __init__(self, model, **options) -> None:
+        RecordedPolicy.made.append((model, options))
+
+
+def test_model_and_device_reach_the_policy_as_given(monkeypatch, tmp_path: Path):
+    monkeypatch.setattr("goai.policy.Policy", RecordedPolicy)
+    RecordedPolicy.made.clear()
+    config_file = tmp_path / "goai.toml"
+    config_file.write_text('model = "small"\ndevice = "cuda:1"\n')
+    options = load_config_file(config_file)
+    assert options == {"model": "small", "device": "cuda:1"}  # a name, not a path to resolve
+    configs = [GtpConfig.from_options(options), GtpConfig(model="nets/best.pt", device="cpu"),
+               GtpConfig()]
+    for config in configs:
+        Engine(config)._load_policy()
+    for config, (model, options) in zip(configs, RecordedPolicy.made, strict=True):
+        assert model == config.model and options.get("device", "auto") == config.device
+    with pytest.raises(ValueError, match="device must be"):
+        GtpConfig.from_options({"device": "tpu"})
+    with pytest.raises(SystemExit, match="goai gtp: device must be auto, cpu"):
+        cli.main(["gtp", "--device", "tpu"])
+
+
+# ----------------------------------------------------------------- hostile input (issue 13)
+
+
+def run_engine_slowly(engine: Engine, commands: list[bytes]) -> bytes:
+    """Serve ``commands`` arriving one by one, each a moment after the previous.
+
+    Streaming analysis waits for the next line; fed at once (``run_engine``) it
+    would find it already there and never wait.
+    """
+    lines = LineQueue()
+
+    def controller() -> None:
+        for command in commands:
+            lines.feed(command + b"\n")
+            time.sleep(0.05)
+        lines.close()
+
+    thread = threading.Thread(target=controller, daemon=True)
+    thread.start()
+    out = io.BytesIO()
+    engine.serve(lines, out)
+    thread.join()
+    return out.getvalue()
+
+
+HOSTILE_ANALYSIS_ARGS = [
+    "99999999999999", "1e30", "interval 9999999999", "b 99999999999999 minmoves 400",
+    "-5", "0", "1e-300", "w interval 0 maxmoves 0", "interval 99999999999", "nan",
+    "b 10 avoid b A1:T19 1 allow b pass 1", "avoid w A1:pass 1", "10 ownership maybe",
+    "maxmoves -1", "b " + "9" * 40, "interval", "avoid b",
+]
+
+
+@pytest.mark.parametrize("command", ["lz-analyze", "kata-analyze", "lz-genmove_analyze"])
+def test_every_analysis_request_gets_exactly_one_response(command: str):
+    # lz-analyze 99999999999999 used to answer twice: the info lines, then
+    # "? internal error: OverflowError" when the repeat interval overflowed the wait.
+    d4 = 15 * 19 + 3
+    engine = Engine(policy_factory=lambda: ScriptedPolicy(d4))
+    sent = [f"{number} {command} {args}".encode()
+            for number, args in enumerate(HOSTILE_ANALYSIS_ARGS, 1)]
+    out = run_engine_slowly(engine, [*sent, b"999 name"]).decode()
+    ids = [int(m.group(1)) for m in re.finditer(r"^[=?](\d+)", out, re.M)]
+    assert ids == [*range(1, len(HOSTILE_ANALYSIS_ARGS) + 1), 999]
+    assert "internal error" not in out and out.endswith("=999 goai\n\n")
+
+
+def test_a_stream_that_fails_midway_still_ends_as_one_response(monkeypatch):
+    def failing(self, args):
+        yield "info move D4 visits 1"
+        raise RuntimeError("lost the network")
+
+    monkeypatch.setitem(Engine.handlers, "lz-analyze", failing)
+    out = run_engine(Engine(), b"1 lz-analyze 10\n2 name\n")
+    assert out == b"=1\ninfo move D4 visits 1\n\n=2 goai\n\n"
+
+
+def _one_gib_of_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def test_loadsgf_refuses_devices_and_fifos_at_once(tmp_path: Path):
+    # /dev/zero used to grow the engine to its memory cap (its size is 0, so the
+    # size check passed), and a FIFO without a writer blocked it for ever. No
+    # model is loaded for these commands, so 1 GiB of address space is plenty.
+    fifo = tmp_path / "game.sgf"
+    os.mkfifo(fifo)
+    sent = f"1 loadsgf /dev/zero\n2 loadsgf {fifo}\n3 loadsgf {tmp_path}\n4 name\n"
+    result = subprocess.run(GTP_COMMAND, input=sent.encode(), capture_output=True, timeout=60,
+                            preexec_fn=_one_gib_of_memory)
+    assert result.stdout == (b"?1 cannot load file: not a regular file\n\n"
+                             b"?2 cannot load file: not a regular file\n\n"
+                             b"?3 cannot load file: not a regular file\n\n=4 goai\n\n")
+
+
+def test_loadsgf_reads_no_more_than_the_cap(engine: Engine, tmp_path: Path, monkeypatch):
+    game = b"(;GM[1]FF[4]SZ[19];B[pd];W[dp])"
+    monkeypatch.setattr(gtp_engine, "MAX_SGF_BYTES", len(game))
+    exact, over = tmp_path / "exact.sgf", tmp_path / "over.sgf"
+    exact.write_bytes(game)
+    over.write_bytes(game + b"\n")
+    out = run_engine(engine, f"1 loadsgf {exact}\n2 loadsgf {over}\n".encode())
+    assert out == f"=1 black\n\n?2 cannot load file: larger than {len(game)} bytes\n\n".encode()
+
+
+def test_a_fast_writer_is_held_back_by_the_pipe_not_queued():
+    # yes name | goai gtp used to grow without bound: the reader queued all of stdin.
+    read_fd, write_fd = os.pipe()
+    lines = LineQueue(max_lines=8)
+    threading.Thread(target=read_into, args=(read_fd, lines), daemon=True).start()
+    total, batch = 200_000, 1000  # 1 MB of "name\n", far more than a pipe holds
+    written = []
+
+    def writer() -> None:
+        with os.fdopen(write_fd, "wb") as pipe:
+            for _ in range(total // batch):
+                pipe.write(b"name\n" * batch)
+                written.append(batch)
+
+    threading.Thread(target=writer, daemon=True).start()
+    for _ in range(3000):  # until the queue is full, and a little longer
+        if len(lines) == lines.max_lines:
+            break
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert len(lines) == lines.max_lines and sum(written) < total  # the writer waits
+    received = 0
+    while (item := lines.get()) is not None:
+        assert item == (b"name", False) and len(lines) <= lines.max_lines
+        received += 1
+    assert received == total
 
 
 # ----------------------------------------------------------------- real processes
@@ -258,7 +408,7 @@ def _read_response(process: subprocess.Popen) -> str:
 
 def test_the_engine_module_imports_neither_torch_nor_gymnasium():
     # Both would delay the answer to a GUI's first command (name).
-    code = ("import sys, goai.cli, goai.gtp\n"
+    code = ("import sys, goai.cli, goai.gtp_engine, goai.gtp_client\n"
             "print('torch' in sys.modules, 'gymnasium' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)

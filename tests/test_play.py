@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from boards import move
+from fakes import analysis
 from sgfmill import sgf
 
 from goai import cli
@@ -44,11 +45,8 @@ class ScriptedPolicy:
     def move_probabilities(self, state):
         return self.probabilities
 
-    def value(self, state):
-        return None
-
-    def analyze(self, state):
-        return self.move_probabilities(state), self.value(state)
+    def analyze(self, state, *, symmetries=None):
+        return analysis(state, self.probabilities, None)
 
 
 WANTS = {"Q16": 0.4, "D16": 0.2, "Q4": 0.1, "C3": 0.05, "pass": 0.03}
@@ -317,6 +315,21 @@ def test_goai_play_piped_on_the_tiny_model(tiny_model_path: Path, tmp_path: Path
     moves = [node.get_move() for node in sgf.Sgf_game.from_bytes(
         saved.read_bytes()).get_main_sequence()[1:]]
     assert moves[0] == ("b", (3, 3)) and moves[2:] == [("b", None), ("w", None)]
+
+
+def test_goai_play_passes_model_and_device_to_the_policy(monkeypatch, capsys):
+    made = []
+
+    class Recorded:
+        def __init__(self, model, **options) -> None:
+            made.append((model, options.get("device", "auto")))
+
+    monkeypatch.setattr("goai.policy.Policy", Recorded)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("quit\n"))
+    assert cli.main(["play", "--model", "small", "--device", "cpu"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("quit\n"))
+    assert cli.main(["play"]) == 0
+    assert made == [("small", "cpu"), (None, "auto")]
 
 
 def test_goai_play_refuses_other_sizes_at_once(tmp_path: Path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from boards import KO_SHAPE, move, play, position, vertices
+from fakes import analysis
 
 from goai.board import BLACK, WHITE
 from goai.coords import PASS
@@ -22,6 +23,7 @@ from goai.player import (
     estimated_score,
     is_eye,
     select_move,
+    with_to_play,
 )
 
 # Black's two eyes at A7 and C7; White has territory on the right.
@@ -248,11 +250,8 @@ class FakePolicy:
     def move_probabilities(self, state):
         return policy_on(state, {"B3": 0.9}, rest=0.0001)
 
-    def value(self, state):
-        return self.value_estimate
-
-    def analyze(self, state):
-        return self.move_probabilities(state), self.value(state)
+    def analyze(self, state, *, symmetries=None):
+        return analysis(state, self.move_probabilities(state), self.value_estimate)
 
 
 def test_choose_move_uses_the_policy():
@@ -270,6 +269,18 @@ def test_resigns_only_after_consecutive_lost_turns_past_the_minimum_move():
     assert not player.decide(state).resign  # first lost turn
     decision = player.decide(state)
     assert decision.resign and decision.value == -0.95
+
+
+def test_deciding_for_either_colour_changes_neither_the_state_nor_the_policy():
+    state = position(TWO_EYES)  # Black to move
+    before = (state.to_play, list(state.history), list(state.board.stones))
+    policy = FakePolicy(None)
+    decision = Player(policy).decide(state, WHITE)
+    assert (state.to_play, state.history, state.board.stones) == (before[0], before[1],
+                                                                   before[2])
+    assert decision.move == select_move(policy.move_probabilities(state), with_to_play(state,
+                                                                                       WHITE))
+    assert with_to_play(state, BLACK) is state and with_to_play(state, WHITE).to_play == WHITE
 
 
 def test_never_resigns_without_a_value_head_or_when_the_area_count_is_ahead():

@@ -48,7 +48,7 @@ def test_ko_state_is_what_the_test_says() -> None:
 
 def test_analyze_zeroes_exactly_the_illegal_moves(policy: Policy) -> None:
     state = ko_state()
-    probabilities, _ = policy.analyze(state)
+    probabilities = policy.analyze(state).probabilities
     legal = legal_mask(state)
     assert probabilities.shape == (362,) and probabilities.sum() == pytest.approx(1, abs=1e-5)
     assert (probabilities[~legal] == 0).all()
@@ -71,7 +71,7 @@ def test_analyze_respects_superko_when_the_state_enforces_it(policy: Policy) -> 
     sixth = move("G18", 19)
     assert state.board.illegal_reason(sixth, state.to_play) is None  # simple ko allows it
     assert state.illegal_reason(sixth) == "superko"
-    probabilities, _ = policy.analyze(state)
+    probabilities = policy.analyze(state).probabilities
     assert probabilities[sixth] == 0
     np.testing.assert_array_equal(probabilities > 0, legal_mask(state))
 

@@ -1,0 +1,247 @@
+"""Analysis output for GUIs: lz-analyze / kata-analyze ``info`` lines and GoGui's gfx.
+
+What an analysis says is a list of ``Candidate`` moves, best first; this
+module only reads the requests and writes the formats, so a tree search can
+report real visits, win rates and variations through the same lines.
+
+Without a search the candidates come from the policy (``policy_candidates``):
+``prior`` is the policy probability, ``visits`` is ``round(prior * 1000)``
+(Sabaki draws its heat map from visits x winrate, Lizzie colours the listed
+moves by prior), ``winrate`` is the value head's estimate for the side to move
+(0.5 without one) and ``pv`` is the move itself.
+
+``info`` lines
+--------------
+All candidates go on one line, best first. A candidate with no visit ends the
+line once ``minmoves`` candidates are listed; ``maxmoves`` caps the count;
+``avoid``/``allow`` filter by move. The line is written at once and then
+repeated every interval (at least ``MIN_INTERVAL`` seconds, at most
+``MAX_INTERVAL``) until any input line arrives; the response then ends with
+the blank line and the new line is handled as usual (Sabaki interrupts with
+``protocol_version``, Lizzie with ``name``). ``lz-`` prints integers x 10000,
+``kata-`` floats.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from goai.board import COLOR_WORDS
+from goai.coords import NETWORK_SIZE, index_to_move, move_to_gtp
+from goai.gtp import (
+    GtpError,
+    is_color,
+    is_number,
+    parse_color,
+    parse_integer,
+    parse_number,
+    parse_vertex_list,
+)
+
+ANALYSIS_VISITS = 1000
+MIN_INTERVAL = 0.1
+# Centiseconds arrive as any number a controller sends; an hour between
+# repeats is as good as never, and a longer wait overflows the thread timeout.
+MAX_INTERVAL = 3600.0
+_KATA_FLAGS = {"ownership", "ownershipStdev", "pvVisits", "pvEdgeVisits", "movesOwnership",
+               "rootInfo", "includePolicy"}
+
+
+class Candidate(Protocol):
+    """What an ``info`` line says about one move (``search.MoveStats`` is one).
+
+    ``winrate`` and ``lcb`` are the side to move's win probability in [0, 1]
+    (``winrate`` None: never visited, printed as 0); ``prior`` the policy
+    probability; ``pv`` the expected variation starting with ``move``.
+    """
+
+    @property
+    def move(self) -> int: ...
+    @property
+    def visits(self) -> int: ...
+    @property
+    def winrate(self) -> float | None: ...
+    @property
+    def prior(self) -> float: ...
+    @property
+    def lcb(self) -> float: ...
+    @property
+    def pv(self) -> tuple[int, ...]: ...
+
+
+@dataclass(frozen=True)
+class PolicyCandidate:
+    """A ``Candidate`` read from the policy alone: no search, so no real visits."""
+
+    move: int
+    visits: int
+    winrate: float
+    prior: float
+    lcb: float
+    pv: tuple[int, ...]
+
+
+def policy_candidates(probabilities: np.ndarray, value: float | None) -> list[PolicyCandidate]:
+    """The policy's moves with probability > 0, most probable first (ties: lowest index).
+
+    ``probabilities`` (362,) in network move order; ``value`` in [-1, 1] for
+    the side to move, or None (reported as a win rate of 0.5). ``visits`` is
+    ``round(prior * ANALYSIS_VISITS)``, ``lcb`` the win rate, ``pv`` the move.
+    """
+    winrate = 0.5 if value is None else (value + 1) / 2
+    candidates = []
+    for index in np.argsort(-probabilities, kind="stable"):
+        prior = float(probabilities[index])
+        if prior <= 0:
+            break
+        move = index_to_move(int(index))
+        candidates.append(PolicyCandidate(move, round(prior * ANALYSIS_VISITS), winrate, prior,
+                                          winrate, (move,)))
+    return candidates
+
+
+@dataclass
+class AnalysisRequest:
+    """Arguments of ``lz-analyze``/``kata-analyze`` and the ``*-genmove_analyze`` commands:
+    ``[color] [interval] [interval N] [minmoves N] [maxmoves N] [avoid|allow C V,V.. N]``
+    and KataGo's boolean flags (accepted, not provided).
+
+    ``interval`` is in seconds (the command gives centiseconds), None or <= 0
+    for one line only, else clamped to ``MAX_INTERVAL``.
+    """
+
+    color: int
+    interval: float | None = None
+    min_moves: int = 0
+    max_moves: int | None = None
+    avoid: set[int] = field(default_factory=set)
+    allow: set[int] | None = None
+
+    @classmethod
+    def parse(cls, args: list[str], to_play: int) -> AnalysisRequest:
+        """Raises ``GtpError("syntax error")`` for arguments it cannot read."""
+        request = cls(to_play)
+        rest = list(args)
+        if rest and is_color(rest[0]):
+            request.color = parse_color(rest.pop(0))
+        if rest and is_number(rest[0]):
+            request.interval = _seconds(parse_number(rest.pop(0)))
+        while rest:
+            key = rest.pop(0)
+            if key in ("interval", "minmoves", "maxmoves") and rest:
+                value = parse_integer(rest.pop(0))
+                if value < 0:
+                    raise GtpError("syntax error")
+                if key == "interval":
+                    request.interval = _seconds(value)
+                elif key == "minmoves":
+                    request.min_moves = value
+                else:
+                    request.max_moves = value
+            elif key in ("avoid", "allow") and len(rest) >= 3:
+                color, moves = parse_color(rest[0]), parse_vertex_list(rest[1])
+                parse_integer(rest[2])  # "until move N": read, not honoured (one position)
+                del rest[:3]
+                if color == request.color:
+                    if key == "avoid":
+                        request.avoid |= moves
+                    else:
+                        request.allow = (request.allow or set()) | moves
+            elif key in _KATA_FLAGS and rest and rest[0].lower() in ("true", "false"):
+                rest.pop(0)
+            else:
+                raise GtpError("syntax error")
+        return request
+
+    def wants(self, move: int) -> bool:
+        return move not in self.avoid and (self.allow is None or move in self.allow)
+
+
+def _seconds(centiseconds: float) -> float:
+    return min(centiseconds / 100, MAX_INTERVAL)
+
+
+def info_line(candidates: Sequence[Candidate], request: AnalysisRequest, dialect: str) -> str:
+    """The candidates, best first, on one line in the Leela Zero (``"lz"``) or KataGo
+    (``"kata"``) dialect; ``order`` counts the candidates written. Empty when the
+    request leaves no candidate.
+    """
+    entries: list[str] = []
+    for candidate in candidates:
+        if not request.wants(candidate.move):
+            continue
+        if candidate.visits < 1 and len(entries) >= request.min_moves:
+            break
+        if request.max_moves is not None and len(entries) >= request.max_moves:
+            break
+        vertex = move_to_gtp(candidate.move, NETWORK_SIZE)
+        winrate = 0.0 if candidate.winrate is None else candidate.winrate
+        prior, lcb = candidate.prior, candidate.lcb
+        if dialect == "lz":
+            numbers = (f"winrate {round(winrate * 10000)} prior {round(prior * 10000)} "
+                       f"lcb {round(lcb * 10000)}")
+        else:
+            numbers = f"winrate {winrate:.6f} prior {prior:.6f} lcb {lcb:.6f}"
+        pv = " ".join(move_to_gtp(move, NETWORK_SIZE) for move in candidate.pv)
+        entries.append(f"info move {vertex} visits {candidate.visits} {numbers} "
+                       f"order {len(entries)} pv {pv}")
+    return " ".join(entries)
+
+
+def repeat(line: str, interval: float | None,
+           input_waiting: Callable[[float | None], bool]) -> Iterator[str]:
+    """``line`` now and every ``interval`` s until ``input_waiting(timeout)`` says input came.
+
+    Nothing when ``line`` is empty (every move avoided): an empty line would end
+    the response early. With no interval the line is written once and the
+    response stays open until input arrives, as Leela Zero does.
+    """
+    if not line or interval is None or interval <= 0:
+        if line:
+            yield line
+        input_waiting(None)
+        return
+    yield line
+    while not input_waiting(min(max(interval, MIN_INTERVAL), MAX_INTERVAL)):
+        yield line
+
+
+def heatmap_gfx(probabilities: np.ndarray, value: float | None, color: int) -> str:
+    """GoGui gfx lines: COLOR groups, LABEL for the top ten, TEXT with pass and value."""
+    levels: dict[str, list[str]] = {}
+    points = probabilities[:-1]
+    for point in np.flatnonzero(points >= 0.001):
+        # Log scale as Pachi's DCNN colour map: 0.1 % -> 0, 100 % -> 1.
+        strength = min(1.0, math.log(points[point] * 1000) / math.log(1000))
+        red, green, blue = colorsys.hsv_to_rgb((1 - round(strength, 1)) * 2 / 3, 0.8, 1.0)
+        hex_color = f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
+        levels.setdefault(hex_color, []).append(move_to_gtp(index_to_move(int(point)),
+                                                            NETWORK_SIZE))
+    lines = [f"COLOR {hex_color} {' '.join(vertices)}" for hex_color, vertices in levels.items()]
+    top = [int(p) for p in np.argsort(-points, kind="stable")[:10] if points[p] >= 0.005]
+    if top:
+        labels = " ".join(f"{move_to_gtp(index_to_move(p), NETWORK_SIZE)} {round(100 * points[p])}"
+                          for p in top)
+        lines.append(f"LABEL {labels}")
+    text = f"TEXT {COLOR_WORDS[color]}: pass {100 * probabilities[-1]:.1f}%"
+    if value is not None:
+        text += f", win {50 * (value + 1):.0f}%"
+    lines.append(text)
+    return "\n".join(lines)
+
+
+__all__ = [
+    "AnalysisRequest",
+    "Candidate",
+    "PolicyCandidate",
+    "heatmap_gfx",
+    "info_line",
+    "policy_candidates",
+    "repeat",
+]

@@ -1,0 +1,123 @@
+"""What ``goai gtp`` is told: ``GtpConfig`` from command-line options and a TOML file.
+
+Every option has one name, used on the command line (``--resign-threshold``)
+and as a config-file key (``resign-threshold`` or ``resign_threshold``); the
+keys are ``GtpConfig``'s fields and ``player.PlayerConfig``'s.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from goai.player import PlayerConfig
+
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(?::\d+)?")
+
+
+@dataclass(frozen=True)
+class GtpConfig:
+    """Everything ``goai gtp`` is told: command-line options and config-file keys alike.
+
+    ``model`` is None or ``"default"`` (the bundled model), another bundled
+    model's name (``"small"``) or a checkpoint path; ``device`` is ``auto``,
+    ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; both go to ``Policy`` as given.
+    ``symmetries`` is 1 or 8. ``threads`` is torch's CPU threads, 0 for
+    torch's default; 1 by default because one position is too small a batch
+    to share: on two busy cores a second thread made a b6c64 genmove 50x
+    slower (0.74 s instead of 0.015 s), waiting on the other. ``seed`` seeds
+    sampling (temperature > 0). ``lag_buffer`` is seconds kept in hand per
+    move under time control.
+    """
+
+    model: str | None = None
+    device: str = "auto"
+    symmetries: int = 1
+    threads: int = 1
+    seed: int | None = None
+    lag_buffer: float = 0.2
+    log: str | None = None
+    verbose: bool = False
+    player: PlayerConfig = field(default_factory=PlayerConfig)
+
+    def __post_init__(self) -> None:
+        if self.symmetries not in (1, 8):
+            raise ValueError(f"symmetries must be 1 or 8, not {self.symmetries}")
+        if self.threads < 0 or not self.lag_buffer >= 0:
+            raise ValueError("threads and lag_buffer must not be negative")
+        if not _DEVICE.fullmatch(self.device):
+            raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, not {self.device!r}")
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, object]) -> GtpConfig:
+        """Build from option names (``resign-threshold`` or ``resign_threshold``) and values.
+
+        Keys are this class's fields (but ``player``) and ``PlayerConfig``'s
+        fields. Raises ``ValueError`` for an unknown key or a value of the wrong
+        type or range.
+        """
+        player_fields = {f.name: f.type for f in fields(PlayerConfig)}
+        own_fields = {f.name: f.type for f in fields(cls) if f.name != "player"}
+        engine: dict[str, object] = {}
+        player: dict[str, object] = {}
+        for key, value in options.items():
+            name = key.replace("-", "_")
+            if name in own_fields:
+                engine[name] = _checked(key, value, own_fields[name])
+            elif name in player_fields:
+                player[name] = _checked(key, value, player_fields[name])
+            else:
+                raise ValueError(f"unknown option {key!r}")
+        return cls(**engine, player=PlayerConfig(**player))
+
+
+def _checked(key: str, value: object, declared: str) -> object:
+    """``value`` converted to the declared type (``int``, ``float``, ``str | None``...)."""
+    if value is None and "None" in declared:
+        return None
+    if declared.startswith("bool"):
+        ok = isinstance(value, bool)
+    elif declared.startswith("int"):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif declared.startswith("float"):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value  # type: ignore[arg-type]
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise ValueError(f"option {key!r} must be {declared}, not {value!r}")
+    return value
+
+
+def is_model_path(model: str) -> bool:
+    """Does ``model`` name a file (a separator or a suffix), not a bundled model (``small``)?"""
+    return os.sep in model or "/" in model or Path(model).suffix != ""
+
+
+def load_config_file(path: str | Path) -> dict[str, object]:
+    """Options from a TOML file with the command line's long option names as keys.
+
+    ``log`` and a ``model`` that is a path (``nets/best.pt``, not ``small``)
+    are taken relative to the file's folder, so a config file next to the
+    weights works from any working directory (GUIs start engines in their
+    own). Raises ``ValueError`` for unreadable TOML.
+    """
+    path = Path(path)
+    try:
+        options: dict[str, object] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ValueError(f"cannot read config file {path}: {error}") from None
+    if "weights" in options:
+        options["model"] = options.pop("weights")
+    for key in ("model", "log"):
+        value = options.get(key)
+        if isinstance(value, str) and (key == "log" or is_model_path(value)):
+            options[key] = str(path.parent / Path(value).expanduser())
+    return options
+
+
+__all__ = ["GtpConfig", "is_model_path", "load_config_file"]

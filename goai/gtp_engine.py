@@ -1,0 +1,539 @@
+"""The GTP engine: one game, one lazily loaded player, a ``cmd_*`` handler per command.
+
+What Sabaki, Lizzie, GoGui, q5Go, KGS and match runners talk to. The protocol
+(framing, arguments, the answer loop, ``name``/``list_commands``...) is
+``goai.gtp``; the analysis formats are ``goai.gtp_analysis``; here are the
+commands that set up, play and look at the game.
+
+Start-up is instant: torch and the model load on the first command that needs
+the network (genmove and friends, analysis); ``name``, ``protocol_version``
+and ``list_commands`` never wait for them. This module imports neither torch
+nor gymnasium.
+
+Commands never change more than they say: ``genmove``/``reg_genmove``/
+analysis for either colour leave the side to move and the policy's settings
+as they were (the player takes the colour and the symmetries as arguments).
+
+Board size
+----------
+The network plays 19x19 only, so ``boardsize`` answers ``unacceptable size``
+for any other size (as Leela Zero and KataGo do beyond their compiled size),
+and so does ``loadsgf`` for other records: a GUI then says at once that the
+engine cannot play that board, instead of failing at the first genmove.
+``loadsgf`` reads regular files of at most ``MAX_SGF_BYTES`` only: a device
+(``/dev/zero``) or a FIFO is refused at once instead of filling memory or
+blocking the engine.
+
+Time
+----
+``time_settings``/``kgs-time_settings``/``time_left`` give a budget per move:
+the time left divided by the stones left in an overtime period, else by an
+estimate of the moves left (a third of the empty points, at least 20), minus
+``lag_buffer``. A policy move costs one network evaluation per symmetry;
+when the configured 8 symmetries would not fit the budget, the move is made
+with 1. The first move also pays for loading torch and the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from goai import __version__
+from goai.board import BLACK, COLOR_NAMES, COLOR_WORDS, EMPTY, WHITE, IllegalMoveError
+from goai.coords import NETWORK_SIZE, PASS, move_to_gtp
+from goai.game import HANDICAP_VERTICES, GameState, fixed_handicap, format_result
+from goai.gtp import (
+    GtpError,
+    GtpServer,
+    LineQueue,
+    command_name,
+    expect_count,
+    parse_color,
+    parse_integer,
+    parse_number,
+    parse_seconds,
+    parse_vertex,
+    read_into,
+)
+from goai.gtp_analysis import (
+    AnalysisRequest,
+    Candidate,
+    heatmap_gfx,
+    info_line,
+    policy_candidates,
+    repeat,
+)
+from goai.gtp_config import GtpConfig, is_model_path
+from goai.player import (
+    Decision,
+    MovePolicy,
+    Player,
+    dead_stones,
+    estimated_score,
+    with_to_play,
+)
+from goai.render import render_board
+from goai.sgf import GameRecord, parse_sgf, write_sgf
+
+log = logging.getLogger("goai.gtp")
+
+MAX_SGF_BYTES = 16 * 1024 * 1024
+MIN_MOVES_LEFT = 20
+
+# ----------------------------------------------------------------- time
+
+
+@dataclass
+class Clock:
+    """Time settings and the latest ``time_left`` per colour; ``budget`` per move."""
+
+    main_time: float = 0.0
+    byo_yomi_time: float = 0.0
+    byo_yomi_stones: int = 0
+    limited: bool = False
+    left: dict[int, tuple[float, int]] = field(default_factory=dict)
+
+    def set(self, main_time: float, byo_yomi_time: float, byo_yomi_stones: int) -> None:
+        """GTP ``time_settings``: byo-yomi time with 0 stones means no limit at all."""
+        self.main_time, self.byo_yomi_time, self.byo_yomi_stones = (
+            main_time, byo_yomi_time, byo_yomi_stones)
+        self.limited = main_time > 0 or (byo_yomi_time > 0 and byo_yomi_stones > 0)
+        self.left.clear()
+
+    def budget(self, color: int, empty_points: int) -> float | None:
+        """Seconds this move may take (before the lag buffer), or None without a limit."""
+        if not self.limited:
+            return None
+        default = ((self.main_time, 0) if self.main_time > 0
+                   else (self.byo_yomi_time, self.byo_yomi_stones))
+        seconds, stones = self.left.get(color, default)
+        if seconds <= 0 and stones == 0 and self.byo_yomi_stones > 0:
+            seconds, stones = self.byo_yomi_time, self.byo_yomi_stones  # "0 0": main time over
+        if stones > 0:
+            return seconds / stones
+        budget = seconds / max(MIN_MOVES_LEFT, empty_points // 3)
+        if self.byo_yomi_time > 0 and self.byo_yomi_stones > 0:
+            budget += self.byo_yomi_time / self.byo_yomi_stones
+        return budget
+
+
+# ----------------------------------------------------------------- reading SGF files
+
+
+def read_sgf_file(path: str) -> bytes:
+    """The bytes of a regular file of at most ``MAX_SGF_BYTES``, or ``GtpError``.
+
+    Opened without blocking (a FIFO with no writer would wait for ever), checked
+    to be a regular file on the open descriptor, and read only up to the cap,
+    whatever its size claims (a growing file, ``/proc`` files that report 0).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        raise GtpError("cannot load file") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise GtpError("cannot load file: not a regular file")
+        os.set_blocking(fd, True)
+        chunks, size = [], 0
+        while size <= MAX_SGF_BYTES and (chunk := os.read(fd, MAX_SGF_BYTES + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError:
+        raise GtpError("cannot load file") from None
+    finally:
+        os.close(fd)
+    if size > MAX_SGF_BYTES:
+        raise GtpError(f"cannot load file: larger than {MAX_SGF_BYTES} bytes")
+    return b"".join(chunks)
+
+
+# ----------------------------------------------------------------- the engine
+
+
+class Engine(GtpServer):
+    """The GTP engine: one game state, one lazily loaded policy, handlers ``cmd_*``.
+
+    ``serve(lines, out)`` runs the protocol until ``quit`` or end of input.
+    ``policy_factory`` builds the policy on first need (default: ``Policy``
+    from ``config``); tests pass a fake one.
+    """
+
+    def __init__(self, config: GtpConfig | None = None,
+                 policy_factory: Callable[[], MovePolicy] | None = None) -> None:
+        super().__init__()
+        self.config = config or GtpConfig()
+        self._policy_factory = policy_factory or self._load_policy
+        self._player: Player | None = None
+        self.state = GameState(NETWORK_SIZE)
+        self.clock = Clock()
+        self._seconds_per_symmetry = 0.0
+
+    # ------------------------------------------------------------- helpers
+
+    def _load_policy(self) -> MovePolicy:
+        from goai.policy import Policy  # torch: only now, never at start-up
+
+        options = {} if self.config.device == "auto" else {"device": self.config.device}
+        return Policy(self.config.model, symmetries=self.config.symmetries,
+                      threads=self.config.threads, **options)
+
+    def _get_player(self) -> Player:
+        if self._player is None:
+            started = time.perf_counter()
+            try:
+                policy = self._policy_factory()
+            except Exception as error:  # a missing file, not a checkpoint, torch.load's own
+                raise GtpError(f"cannot load model: {error}") from None
+            self._player = Player(policy, self.config.player,
+                                  np.random.default_rng(self.config.seed))
+            log.info("model loaded in %.2f s", time.perf_counter() - started)
+        return self._player
+
+    def _decide(self, color: int, *, cleanup: bool = False) -> Decision:
+        """A decision for ``color`` in the current position, within the time budget."""
+        player = self._get_player()
+        configured = self.config.symmetries
+        budget = self.clock.budget(color, self.state.board.stones.count(EMPTY))
+        use = configured
+        if budget is not None and self._seconds_per_symmetry * configured > (
+                budget - self.config.lag_buffer):
+            use = 1
+        started = time.perf_counter()
+        decision = player.decide(self.state, color, cleanup=cleanup, symmetries=use)
+        per_symmetry = (time.perf_counter() - started) / use
+        self._seconds_per_symmetry = (per_symmetry if not self._seconds_per_symmetry
+                                      else 0.5 * (self._seconds_per_symmetry + per_symmetry))
+        return decision
+
+    def _generate(self, args: list[str], *, play: bool, cleanup: bool = False) -> str:
+        expect_count(args, 1)
+        color = parse_color(args[0])
+        decision = self._decide(color, cleanup=cleanup)
+        if decision.resign:
+            return "resign"
+        if play:
+            self.state.play(decision.move, color)
+        return move_to_gtp(decision.move, NETWORK_SIZE)
+
+    def _new_game(self) -> None:
+        self.state = GameState(NETWORK_SIZE, self.state.komi)
+        if self._player is not None:
+            self._player.reset()
+
+    def _require_empty_board(self) -> None:
+        if self.state.history or any(self.state.board.stones):
+            raise GtpError("board not empty")
+
+    def _place_handicap(self, points: list[int]) -> None:
+        self.state.setup(black=points, handicap=len(points))
+
+    # ------------------------------------------------------------- setting up
+
+    def cmd_boardsize(self, args: list[str]) -> str:
+        expect_count(args, 1)
+        if parse_integer(args[0]) != NETWORK_SIZE:
+            raise GtpError("unacceptable size")
+        self._new_game()
+        return ""
+
+    def cmd_clear_board(self, args: list[str]) -> str:
+        expect_count(args, 0)
+        self._new_game()
+        return ""
+
+    def cmd_komi(self, args: list[str]) -> str:
+        expect_count(args, 1)
+        self.state.komi = parse_number(args[0])
+        return ""
+
+    def cmd_fixed_handicap(self, args: list[str]) -> str:
+        expect_count(args, 1)
+        count = parse_integer(args[0])
+        if count not in HANDICAP_VERTICES:
+            raise GtpError("invalid handicap")
+        self._require_empty_board()
+        self._place_handicap(fixed_handicap(count))
+        return HANDICAP_VERTICES[count]
+
+    def cmd_place_free_handicap(self, args: list[str]) -> str:
+        """The engine's choice of handicap points: the fixed ones (as Pachi does)."""
+        return self.cmd_fixed_handicap(args)
+
+    def cmd_set_free_handicap(self, args: list[str]) -> str:
+        if not args:
+            raise GtpError("syntax error")
+        points = [parse_vertex(v) for v in args]
+        if len(points) < 2 or PASS in points or len(set(points)) != len(points):
+            raise GtpError("bad vertex list")
+        self._require_empty_board()
+        self._place_handicap(points)
+        return ""
+
+    def cmd_loadsgf(self, args: list[str]) -> str:
+        """``loadsgf FILE [N]``: the position before move N (default: after the last move)."""
+        if len(args) not in (1, 2):
+            raise GtpError("syntax error")
+        limit = parse_integer(args[1]) - 1 if len(args) == 2 else None
+        if limit is not None and limit < 0:
+            raise GtpError("syntax error")
+        data = read_sgf_file(args[0])
+        record = next((item for item in parse_sgf(data, args[0]) if isinstance(item, GameRecord)),
+                      None)
+        if record is None:
+            raise GtpError("cannot load file")
+        if record.size != NETWORK_SIZE:
+            raise GtpError("unacceptable size")
+        if limit is not None:
+            limit = min(limit, len(record.moves))
+        state = record.to_state(limit, stop_at_illegal=True)  # keep a damaged record's legal part
+        state.superko = True
+        self.state = state
+        if self._player is not None:
+            self._player.reset()
+        return COLOR_NAMES[state.to_play]
+
+    # ------------------------------------------------------------- playing
+
+    def cmd_play(self, args: list[str]) -> str:
+        expect_count(args, 2)
+        color, move = parse_color(args[0]), parse_vertex(args[1])
+        try:
+            self.state.play(move, color)
+        except IllegalMoveError:
+            raise GtpError("illegal move") from None
+        return ""
+
+    def cmd_genmove(self, args: list[str]) -> str:
+        return self._generate(args, play=True)
+
+    def cmd_reg_genmove(self, args: list[str]) -> str:
+        """The move genmove would play, without playing it."""
+        return self._generate(args, play=False)
+
+    @command_name("kgs-genmove_cleanup")
+    def cmd_kgs_genmove_cleanup(self, args: list[str]) -> str:
+        """genmove that captures the stones it thinks dead before it passes."""
+        return self._generate(args, play=True, cleanup=True)
+
+    def cmd_undo(self, args: list[str]) -> str:
+        expect_count(args, 0)
+        try:
+            self.state.undo()
+        except ValueError:
+            raise GtpError("cannot undo") from None
+        return ""
+
+    # ------------------------------------------------------------- looking
+
+    def cmd_showboard(self, args: list[str]) -> str:
+        expect_count(args, 0)
+        state = self.state
+        captures = state.board.captures
+        return (f"\n{render_board(state.board, state.last_move)}\n"
+                f"{COLOR_WORDS[state.to_play]} to play; komi {state.komi:g}; "
+                f"captured by Black {captures[BLACK]}, by White {captures[WHITE]}")
+
+    def cmd_final_score(self, args: list[str]) -> str:
+        """Area score with the estimated dead stones removed (see ``player.dead_stones``)."""
+        expect_count(args, 0)
+        return format_result(estimated_score(self.state))
+
+    def cmd_final_status_list(self, args: list[str]) -> str:
+        """``alive``/``dead``/``seki``: one string of stones per line (seki is never found)."""
+        expect_count(args, 1)
+        status = args[0].lower()
+        if status not in ("alive", "dead", "seki"):
+            raise GtpError("syntax error")
+        board = self.state.board
+        dead = dead_stones(board)
+        lines = []
+        for gid in sorted(board.group_stones, key=lambda g: min(board.group_stones[g])):
+            stones = sorted(board.group_stones[gid])
+            is_dead = stones[0] in dead
+            if (status == "dead" and is_dead) or (status == "alive" and not is_dead):
+                lines.append(" ".join(move_to_gtp(p, board.size) for p in stones))
+        return "\n".join(lines)
+
+    def cmd_printsgf(self, args: list[str]) -> str:
+        """The game as SGF: in the response, or written to FILE (``printsgf FILE``)."""
+        if len(args) > 1:
+            raise GtpError("syntax error")
+        record = GameRecord.from_state(self.state, source="goai gtp")
+        text = write_sgf(record).rstrip("\n")
+        if not args:
+            return text
+        try:
+            Path(args[0]).write_text(text + "\n", encoding="utf-8")
+        except OSError:
+            raise GtpError("cannot save file") from None
+        return ""
+
+    # ------------------------------------------------------------- time
+
+    def cmd_time_settings(self, args: list[str]) -> str:
+        expect_count(args, 3)
+        main_time, byo_time = parse_seconds(args[0]), parse_seconds(args[1])
+        stones = parse_integer(args[2])
+        if stones < 0:
+            raise GtpError("syntax error")
+        self.clock.set(main_time, byo_time, stones)
+        return ""
+
+    @command_name("kgs-time_settings")
+    def cmd_kgs_time_settings(self, args: list[str]) -> str:
+        """``none``, ``absolute M``, ``byoyomi M T P`` (one stone a period), ``canadian M T S``."""
+        kinds = {"none": 0, "absolute": 1, "byoyomi": 3, "canadian": 3}
+        if not args or args[0].lower() not in kinds or len(args) != 1 + kinds[args[0].lower()]:
+            raise GtpError("syntax error")
+        kind = args[0].lower()
+        if kind == "none":
+            self.clock.set(0, 0, 0)
+        elif kind == "absolute":
+            self.clock.set(parse_seconds(args[1]), 0, 0)
+        elif kind == "byoyomi":
+            parse_integer(args[3])
+            self.clock.set(parse_seconds(args[1]), parse_seconds(args[2]), 1)
+        else:
+            stones = parse_integer(args[3])
+            if stones < 0:
+                raise GtpError("syntax error")
+            self.clock.set(parse_seconds(args[1]), parse_seconds(args[2]), stones)
+        return ""
+
+    def cmd_time_left(self, args: list[str]) -> str:
+        expect_count(args, 3)
+        color, seconds = parse_color(args[0]), parse_number(args[1])
+        stones = parse_integer(args[2])
+        if stones < 0:
+            raise GtpError("syntax error")
+        self.clock.left[color] = (seconds, stones)
+        return ""
+
+    # ------------------------------------------------------------- analysis
+
+    @command_name("lz-analyze")
+    def cmd_lz_analyze(self, args: list[str]) -> Iterator[str]:
+        return self._analyze(args, "lz")
+
+    @command_name("kata-analyze")
+    def cmd_kata_analyze(self, args: list[str]) -> Iterator[str]:
+        return self._analyze(args, "kata")
+
+    @command_name("lz-genmove_analyze")
+    def cmd_lz_genmove_analyze(self, args: list[str]) -> Iterator[str]:
+        return self._genmove_analyze(args, "lz")
+
+    @command_name("kata-genmove_analyze")
+    def cmd_kata_genmove_analyze(self, args: list[str]) -> Iterator[str]:
+        return self._genmove_analyze(args, "kata")
+
+    def _analyze(self, args: list[str], dialect: str) -> Iterator[str]:
+        request = AnalysisRequest.parse(args, self.state.to_play)
+        line = info_line(self._candidates(request.color), request, dialect)
+        return repeat(line, request.interval, self.input_waiting)
+
+    def _candidates(self, color: int) -> Sequence[Candidate]:
+        """What an analysis of the current position with ``color`` to move reports, best first.
+
+        The policy's view; a tree search reports its own candidates here.
+        """
+        result = self._get_player().policy.analyze(with_to_play(self.state, color))
+        return policy_candidates(result.probabilities, result.value)
+
+    def _genmove_analyze(self, args: list[str], dialect: str) -> Iterator[str]:
+        """genmove that also prints the analysis line, then ``play <move>``; not interruptible."""
+        if not args:
+            raise GtpError("syntax error")
+        request = AnalysisRequest.parse(args, self.state.to_play)
+        decision = self._decide(request.color)
+        candidates = policy_candidates(decision.probabilities, decision.value)
+        lines = [info_line(candidates, request, dialect)]
+        if decision.resign:
+            lines.append("play resign")
+        else:
+            self.state.play(decision.move, request.color)
+            lines.append(f"play {move_to_gtp(decision.move, NETWORK_SIZE)}")
+        return iter(lines)
+
+    @command_name("gogui-analyze_commands")
+    def cmd_gogui_analyze_commands(self, args: list[str]) -> str:
+        expect_count(args, 0)
+        return "gfx/Policy heat map/goai-policy_heatmap %c"
+
+    @command_name("goai-policy_heatmap")
+    def cmd_goai_policy_heatmap(self, args: list[str]) -> str:
+        """GoGui gfx: every point coloured by policy (blue low, red high, log scale),
+        the top moves labelled with their percentage, pass and value in the status bar."""
+        if len(args) > 1:
+            raise GtpError("syntax error")
+        color = parse_color(args[0]) if args else self.state.to_play
+        result = self._get_player().policy.analyze(with_to_play(self.state, color))
+        return heatmap_gfx(result.probabilities, result.value, color)
+
+
+# ----------------------------------------------------------------- running
+
+
+def configure_logging(config: GtpConfig) -> None:
+    """Quiet by default: stderr only with ``verbose``, a file with ``log``.
+
+    Lizzie merges the engine's stderr into stdout, so nothing may be printed
+    there unless asked for.
+    """
+    # The root logger, so that torch's messages and Python warnings obey the same rule.
+    logging.captureWarnings(True)
+    logger = logging.getLogger()
+    logger.handlers.clear()
+    logger.addHandler(logging.NullHandler())
+    formatter = logging.Formatter("%(asctime)s %(name)s: %(message)s")
+    if config.verbose:
+        handler = logging.StreamHandler()
+        handler.setFormatter(formatter)
+        handler.setLevel(logging.INFO)
+        logger.addHandler(handler)
+    if config.log:
+        file_handler = logging.FileHandler(config.log, encoding="utf-8")
+        file_handler.setFormatter(formatter)
+        logger.addHandler(file_handler)
+    logger.setLevel(logging.DEBUG if config.log else logging.INFO)
+
+
+def run_gtp(config: GtpConfig, stdin: BinaryIO, stdout: BinaryIO) -> int:
+    """Serve GTP on the given streams until ``quit`` or end of input; returns 0."""
+    configure_logging(config)
+    lines = LineQueue()
+    reader = threading.Thread(target=read_into, args=(stdin.fileno(), lines),
+                              name="gtp-stdin", daemon=True)
+    reader.start()
+    log.info("goai %s GTP ready (model %s, device %s)", __version__, config.model or "default",
+             config.device)
+    if config.model and is_model_path(config.model) and not Path(config.model).is_file():
+        # Said even when quiet: GUIs show stderr, and genmove will fail with the same news.
+        print(f"goai gtp: no model file {config.model}", file=sys.stderr, flush=True)
+    Engine(config).serve(lines, stdout)
+    try:
+        stdout.flush()
+    except BrokenPipeError:
+        # The controller is gone; point stdout at /dev/null so that the flush at
+        # interpreter exit does not print a traceback (Python's documented remedy).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
+    return 0
+
+
+__all__ = [
+    "Engine",
+    "read_sgf_file",
+    "run_gtp",
+]
