@@ -122,9 +122,15 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def add_prepare(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", metavar="SOURCE")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the game store")
-    parser.add_argument("--val-fraction", type=float, default=0.005)
-    parser.add_argument("--test-fraction", type=float, default=0.01)
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="folder for the game store (new, empty, or an interrupted "
+                             "preparation's, which resumes)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace the game store already in --out")
+    parser.add_argument("--val-fraction", type=float, default=0.005,
+                        help="share of the games held out for validation (default 0.005)")
+    parser.add_argument("--test-fraction", type=float, default=0.01,
+                        help="share of the games held out for testing (default 0.01)")
     parser.add_argument("--min-moves", type=int, default=20,
                         help="drop games shorter than this (default 20)")
     parser.add_argument("--skip-handicap", action="store_true", help="drop handicap games")
@@ -136,15 +142,18 @@ def add_prepare(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from goai.data import PrepareConfig, prepare
+    from goai.prepare import PrepareConfig, PrepareError, prepare
 
-    config = PrepareConfig(val_fraction=args.val_fraction, test_fraction=args.test_fraction,
-                           min_moves=args.min_moves, skip_handicap=args.skip_handicap,
-                           min_rank=args.min_rank, workers=args.workers)
     try:
-        manifest = prepare(args.sources, args.out, config, show_progress=True)
-    except FileNotFoundError as error:
-        raise SystemExit(f"goai: {error}") from None
+        config = PrepareConfig(val_fraction=args.val_fraction, test_fraction=args.test_fraction,
+                               min_moves=args.min_moves, skip_handicap=args.skip_handicap,
+                               min_rank=args.min_rank, workers=args.workers)
+        manifest = prepare(args.sources, args.out, config, overwrite=args.force,
+                           show_progress=True)
+    except (FileNotFoundError, PrepareError, ValueError) as error:
+        raise SystemExit(f"goai prepare: {error}") from None
+    for warning in manifest["warnings"]:
+        print(f"goai prepare: warning: {warning}", file=sys.stderr)
     if args.json:
         _print_json({k: v for k, v in manifest.items() if k != "problems"})
         return 0
@@ -190,7 +199,7 @@ def add_train(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from goai.data import GameStore
+    from goai.store import GameStore
     from goai.train import TrainConfig, train
 
     steps = args.steps or 10_000

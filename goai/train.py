@@ -37,10 +37,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from goai.checkpoint import read_checkpoint, save_checkpoint
-from goai.data import Batch, GameStore, LoaderStreams, fixed_positions
 from goai.features import get_feature_set
 from goai.model import ModelConfig, PolicyNet, config_from_preset, count_parameters
 from goai.progress import Progress
+from goai.store import GameStore
+from goai.stream import Batch, LoaderStreams, fixed_positions
 
 
 @dataclass

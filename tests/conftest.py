@@ -48,13 +48,13 @@ def make_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
     """``make_store(games, val=, test=, duplicate_first=False)``: a prepared store folder.
 
     The first ``games`` sample games (``../shared/data/sample``, sorted by name)
-    go through ``goai.data.prepare`` with the given val/test fractions (split by
+    go through ``goai.prepare.prepare`` with the given val/test fractions (split by
     hash, as always); ``duplicate_first`` adds a copy of the first game, which
     prepare must drop.
     """
     import shutil
 
-    from goai.data import PrepareConfig, prepare
+    from goai.prepare import PrepareConfig, prepare
 
     def make(games: int, *, val: float, test: float, duplicate_first: bool = False) -> Path:
         sources = tmp_path_factory.mktemp("sources")
