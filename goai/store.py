@@ -250,6 +250,39 @@ class GameStore:
                       black, white, int(self.handicap[game]))
 
 
+class StoreError(ValueError):
+    """A folder or file that is not a usable game store; the message says what to run."""
+
+
+def load_split(folder: str | Path, split: str = "train") -> GameStore:
+    """``folder/<split>.npz`` as a ``GameStore``, refusing anything training cannot use.
+
+    Raises ``StoreError``, in one line that names ``goai prepare``, when
+    ``folder`` is missing, is an SGF source (a file, or a folder of SGF files)
+    rather than a store, lacks the split, holds a file that is no store, or
+    holds a split without games.
+    """
+    folder = Path(folder)
+    prepare_it = f"make one with: goai prepare SGF_SOURCES --out {folder}"
+    if not folder.exists():
+        raise StoreError(f"{folder}: no such folder; {prepare_it}")
+    path = folder / f"{split}.npz"
+    if not path.is_file():
+        if folder.is_file() or next(folder.rglob("*.[sS][gG][fF]"), None) is not None:
+            raise StoreError(f"{folder} holds SGF games, not a game store; prepare them first: "
+                             f"goai prepare {folder} --out DIR, then use --data DIR")
+        raise StoreError(f"{folder} is not a game store (no {split}.npz); {prepare_it}")
+    try:
+        store = GameStore(path)
+    except (OSError, KeyError, ValueError) as error:
+        raise StoreError(f"{path} is not a readable game store ({error}); "
+                         f"prepare it again: goai prepare SGF_SOURCES --out {folder} "
+                         "--force") from None
+    if len(store) == 0:
+        raise StoreError(f"{path} holds no games; {prepare_it} --force, from more games")
+    return store
+
+
 def _decoded(codes: np.ndarray, symmetry: int = 0) -> list[tuple[int, int]]:
     """Move codes (int16 array) -> ``[(colour, move)]`` as ``decode_move``, moved by ``symmetry``.
 
