@@ -212,8 +212,9 @@ def cmd_train(args: argparse.Namespace) -> int:
              if getattr(args, option.name, None) is not None}
     try:
         config = TrainConfig(**given)
+        train_store = load_split(config.data)  # before any note: bad data is the one line
         if args.epochs is not None:
-            positions = load_split(config.data).num_positions * config.sample_rate
+            positions = train_store.num_positions * config.sample_rate
             steps = max(1, int(args.epochs * positions / config.batch_size))
             config = dataclasses.replace(config, steps=steps)
         elif not {"steps", "minutes"} & set(given):

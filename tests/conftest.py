@@ -43,6 +43,30 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture
+def run_goai(capsys: pytest.CaptureFixture[str]):
+    """``run_goai(*argv) -> (exit code, stdout, stderr)`` of ``goai.cli.main`` in this process.
+
+    A ``SystemExit`` with a message (how the commands refuse bad input) counts as
+    its exit code 1 with the message on stderr, as the shell would see it.
+    """
+    import sys
+
+    from goai.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(argv))
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+            if isinstance(exit_.code, str):
+                print(exit_.code, file=sys.stderr)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def make_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
     """``make_store(games, val=, test=, duplicate_first=False)``: a prepared store folder.

@@ -190,6 +190,8 @@ def test_resume_after_sigkill_continues_from_the_checkpoint(prepared: Path,
         process.send_signal(signal.SIGKILL)
         process.wait()
     killed_at = _step(checkpoint)
+    # The killed trainer held the folder's lock; the kernel released it with the process.
+    assert (run / "lock").exists()
     resumed = train(_tiny_config(prepared, run, batch_size=8, steps=killed_at + 4,
                                  log_every=1, eval_every=1000, resume=True))
     assert resumed["step"] == killed_at + 4
