@@ -105,9 +105,9 @@ class RunFolder:
 
     ``open`` makes the folder, takes its lock (released when ``close`` is
     called, and by the kernel when the process dies, even by ``kill -9``, so a
-    stale lock never blocks), refuses a folder holding a run unless resuming or
-    forced, and writes the config. Only the main process of a distributed run
-    opens the folder and writes into it.
+    stale lock never blocks) and refuses a folder holding a run unless resuming
+    or forced. Only the main process of a distributed run opens the folder and
+    writes into it.
     """
 
     RUN_FILES = ("checkpoint.pt", "model.pt", "metrics.jsonl", "config.json")
@@ -123,7 +123,7 @@ class RunFolder:
         return any((self.path / name).exists() for name in self.RUN_FILES)
 
     def open(self, config: TrainConfig) -> None:
-        """Lock the folder for this training and write ``config.json``.
+        """Lock the folder for this training.
 
         Raises ``RunError`` when ``path`` is a file, another training holds the
         lock, or the folder holds a run and ``config`` neither resumes nor forces.
@@ -140,6 +140,8 @@ class RunFolder:
                                "or delete it and start over with --force")
             for name in self.RUN_FILES:
                 (self.path / name).unlink(missing_ok=True)
+
+    def write_config(self, config: TrainConfig) -> None:
         (self.path / "config.json").write_text(json.dumps(asdict(config), indent=2))
 
     def close(self) -> None:

@@ -138,8 +138,9 @@ def train(config: TrainConfig) -> dict:
     """Train as configured; returns the last metrics record.
 
     Raises ``store.StoreError`` (``data`` is no usable store), ``ValueError``
-    (unknown preset or feature set) and ``run.RunError`` (``out`` holds a run,
-    or another training uses it) before anything is written.
+    (unknown preset or feature set; on resume, a preset other than the run's)
+    and ``run.RunError`` (``out`` holds a run, or another training uses it)
+    before anything is written.
     """
     # --- set up
     rank, world = _distributed()
@@ -158,6 +159,8 @@ def train(config: TrainConfig) -> dict:
                                       weight_decay=config.weight_decay)
         run = _Run(config, folder, device, rank, world, len(train_store))
         data_state = run.resume(model, optimizer) if config.resume else None
+        if rank == 0:
+            folder.write_config(config)
         streams = LoaderStreams(train_store, config.feature_set, config.batch_size,
                                 workers=config.loader_workers, rank=rank, world=world,
                                 states=data_state, seed=config.seed,

@@ -132,6 +132,17 @@ def test_a_locked_folder_is_refused_and_free_again_when_released(store: Path, tm
                     "--steps", "2", *TINY)[0] == 0
 
 
+def test_resuming_with_another_preset_is_refused_and_keeps_the_run(store: Path, tmp_path: Path,
+                                                                    run_goai) -> None:
+    run = tmp_path / "run"
+    train(_config(store, run, steps=2))
+    config = (run / "config.json").read_text()
+    code, _, err = run_goai("train", "--data", str(store), "--out", str(run), "--resume",
+                            "--steps", "4", *TINY[2:], "--preset", "b2c8")
+    assert code != 0 and "model config differs" in err
+    assert (run / "config.json").read_text() == config and _steps(run) == [2]
+
+
 def test_a_cut_off_metrics_line_is_dropped_on_resume(store: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     train(_config(store, run, steps=4))
