@@ -188,11 +188,11 @@ def add_train(parser: argparse.ArgumentParser) -> None:
         flag = option.metadata.get("flag", "--" + option.name.replace("_", "-"))
         help_text = option.metadata["help"]
         required = option.default is dataclasses.MISSING
-        if hints[option.name] is bool:
+        hint = hints[option.name]
+        if hint is bool:
             kind = {"action": "store_true"}
-        else:
-            value_type = next(t for t in typing.get_args(hints[option.name]) or
-                              [hints[option.name]] if t is not type(None))
+        else:  # int, float or str, or one of them | None
+            value_type = next(t for t in (typing.get_args(hint) or (hint,)) if t is not type(None))
             kind = {"type": value_type, "metavar": option.metadata.get("metavar")}
             if not required and option.default is not None:
                 help_text += f" (default: {option.default})"

@@ -5,6 +5,7 @@ die with their trainer. All on generated games and a 1-block network, in seconds
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -91,6 +92,28 @@ def test_data_that_is_no_store_is_one_line_naming_prepare_and_writes_nothing(
         assert code != 0 and out == ""
         assert len(err.strip().splitlines()) == 1 and reason in err and "goai prepare" in err
         assert not run.exists()
+
+
+# ----------------------------------------------------------------- the options
+
+
+def test_train_options_are_trainconfig_fields_with_their_defaults(run_goai) -> None:
+    from goai.cli import build_parser
+
+    fields = [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("command_line", True)]
+    args = build_parser().parse_args(["train", "--data", "d", "--out", "o", "--batch-size",
+                                      "32", "--features", "simple", "--minutes", "2.5",
+                                      "--resume"])
+    assert {f.name for f in fields} <= set(vars(args))
+    assert (args.batch_size, args.feature_set, args.minutes, args.resume) == (32, "simple",
+                                                                              2.5, True)
+    # What was not given stays None, so TrainConfig's default is the one that applies.
+    assert args.lr is None and args.force is None and args.steps is None
+    code, out, _ = run_goai("train", "--help")
+    assert code == 0
+    for f in fields:
+        if f.default not in (dataclasses.MISSING, None, False):
+            assert f"(default: {f.default})" in " ".join(out.split()), f.name
 
 
 # ----------------------------------------------------------------- the run folder
