@@ -260,6 +260,10 @@ def test_loader_processes_die_with_a_killed_trainer(store: Path, tmp_path: Path)
         while time.monotonic() < deadline and any(_alive(pid) for pid in loaders):
             time.sleep(0.2)
         assert not any(_alive(pid) for pid in loaders), "a loader outlived its trainer"
+        # The loader shared the trainer's lock (forked with it): gone with both of them.
+        holder = RunFolder(run)
+        holder.open(_config(store, run, resume=True))
+        holder.close()
     finally:
         for pid in loaders:
             if _alive(pid):
