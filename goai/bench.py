@@ -34,21 +34,15 @@ import torch
 
 from goai.checkpoint import save_checkpoint
 from goai.coords import NETWORK_SIZE
-from goai.data import (
-    SPLITS,
-    GameStore,
-    PositionStream,
-    PrepareConfig,
-    fixed_positions,
-    prepare,
-    write_games,
-)
 from goai.features import encode_into, get_feature_set
 from goai.game import GameState
 from goai.model import PolicyNet, config_from_preset
 from goai.player import Player
 from goai.policy import Policy, default_model_path
+from goai.prepare import PrepareConfig, prepare
 from goai.sgf import GameRecord, iter_games
+from goai.store import SPLITS, GameStore, write_games
+from goai.stream import PositionStream, fixed_positions
 
 # The targets of the fast-data-path issue, reported beside each figure.
 TARGET_POSITIONS_PER_SECOND_PER_CORE = 20_000

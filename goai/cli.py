@@ -121,9 +121,15 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def add_prepare(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", metavar="SOURCE")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the game store")
-    parser.add_argument("--val-fraction", type=float, default=0.005)
-    parser.add_argument("--test-fraction", type=float, default=0.01)
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="folder for the game store (new, empty, or an interrupted "
+                             "preparation's, which resumes)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace the game store already in --out")
+    parser.add_argument("--val-fraction", type=float, default=0.005,
+                        help="share of the games held out for validation (default 0.005)")
+    parser.add_argument("--test-fraction", type=float, default=0.01,
+                        help="share of the games held out for testing (default 0.01)")
     parser.add_argument("--min-moves", type=int, default=20,
                         help="drop games shorter than this (default 20)")
     parser.add_argument("--skip-handicap", action="store_true", help="drop handicap games")
@@ -135,15 +141,18 @@ def add_prepare(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from goai.data import PrepareConfig, prepare
+    from goai.prepare import PrepareConfig, PrepareError, prepare
 
-    config = PrepareConfig(val_fraction=args.val_fraction, test_fraction=args.test_fraction,
-                           min_moves=args.min_moves, skip_handicap=args.skip_handicap,
-                           min_rank=args.min_rank, workers=args.workers)
     try:
-        manifest = prepare(args.sources, args.out, config, show_progress=True)
-    except FileNotFoundError as error:
-        raise SystemExit(f"goai: {error}") from None
+        config = PrepareConfig(val_fraction=args.val_fraction, test_fraction=args.test_fraction,
+                               min_moves=args.min_moves, skip_handicap=args.skip_handicap,
+                               min_rank=args.min_rank, workers=args.workers)
+        manifest = prepare(args.sources, args.out, config, overwrite=args.force,
+                           show_progress=True)
+    except (FileNotFoundError, PrepareError, ValueError) as error:
+        raise SystemExit(f"goai prepare: {error}") from None
+    for warning in manifest["warnings"]:
+        print(f"goai prepare: warning: {warning}", file=sys.stderr)
     if args.json:
         _print_json({k: v for k, v in manifest.items() if k != "problems"})
         return 0
@@ -158,55 +167,67 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def add_train(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, metavar="DIR", help="output of goai prepare")
-    parser.add_argument("--out", required=True, metavar="RUN_DIR")
-    parser.add_argument("--preset", default="b6c64", help="bNcM: N blocks of M filters")
-    parser.add_argument("--features", default="default", help="feature set name")
+    """One option per ``TrainConfig`` field, with the field's default and help text."""
+    import dataclasses
+    import typing
+
+    from goai.run import CPU_DEFAULT_MINUTES, TrainConfig
+
+    parser.epilog = ("On a CPU with neither --steps, --epochs nor --minutes, the run is sized "
+                     f"by time: it stops after {CPU_DEFAULT_MINUTES:g} minutes (b6c64 for the "
+                     "default steps would take about 20 hours there).")
+    hints = typing.get_type_hints(TrainConfig)
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=int, help="optimizer steps (default 10000)")
     length.add_argument("--epochs", type=float,
-                        help="passes over the training positions (at --sample-rate)")
-    parser.add_argument("--minutes", type=float, default=None,
-                        help="wall-clock budget; the learning-rate schedule ends with it")
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--weight-decay", type=float, default=1e-4)
-    parser.add_argument("--value-weight", type=float, default=0.1)
-    parser.add_argument("--sample-rate", type=float, default=0.5,
-                        help="fraction of each game's positions used per visit")
-    parser.add_argument("--games-per-chunk", type=int, default=64,
-                        help="games whose positions are shuffled together (default 64)")
-    parser.add_argument("--eval-every", type=int, default=500)
-    parser.add_argument("--checkpoint-every", type=int, default=200)
-    parser.add_argument("--val-positions", type=int, default=4096)
-    parser.add_argument("--loader-workers", type=int, default=1,
-                        help="processes encoding positions beside the network (0: in-process)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--resume", action="store_true",
-                        help="continue RUN_DIR/checkpoint.pt where it stopped")
+                        help="passes over the training positions (at --sample-rate), "
+                             "instead of --steps")
+    for option in dataclasses.fields(TrainConfig):
+        if not option.metadata.get("command_line", True):
+            continue
+        flag = option.metadata.get("flag", "--" + option.name.replace("_", "-"))
+        help_text = option.metadata["help"]
+        required = option.default is dataclasses.MISSING
+        hint = hints[option.name]
+        if hint is bool:
+            kind = {"action": "store_true"}
+        else:  # int, float or str, or one of them | None
+            value_type = next(t for t in (typing.get_args(hint) or (hint,)) if t is not type(None))
+            kind = {"type": value_type, "metavar": option.metadata.get("metavar")}
+            if not required and option.default is not None:
+                help_text += f" (default: {option.default})"
+        group = length if option.name == "steps" else parser
+        # None when not given, so that TrainConfig's own default applies.
+        group.add_argument(flag, dest=option.name, required=required, default=None,
+                           help=help_text, **kind)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from goai.data import GameStore
-    from goai.train import TrainConfig, train
+    import dataclasses
 
-    steps = args.steps or 10_000
-    if args.epochs is not None:
-        positions = GameStore(Path(args.data) / "train.npz").num_positions * args.sample_rate
-        steps = max(1, int(args.epochs * positions / args.batch_size))
-    config = TrainConfig(
-        data=args.data, out=args.out, preset=args.preset, feature_set=args.features,
-        steps=steps, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
-        weight_decay=args.weight_decay, value_weight=args.value_weight,
-        sample_rate=args.sample_rate, games_per_chunk=args.games_per_chunk,
-        eval_every=args.eval_every,
-        checkpoint_every=args.checkpoint_every, val_positions=args.val_positions,
-        loader_workers=args.loader_workers, device=args.device, threads=args.threads,
-        seed=args.seed, resume=args.resume,
-    )
-    metrics = train(config)
+    from goai.run import CPU_DEFAULT_MINUTES, RunError, TrainConfig
+    from goai.store import StoreError, load_split
+
+    given = {option.name: getattr(args, option.name) for option in dataclasses.fields(TrainConfig)
+             if getattr(args, option.name, None) is not None}
+    try:
+        config = TrainConfig(**given)
+        train_store = load_split(config.data)  # before any note: bad data is the one line
+        if args.epochs is not None:
+            positions = train_store.num_positions * config.sample_rate
+            steps = max(1, int(args.epochs * positions / config.batch_size))
+            config = dataclasses.replace(config, steps=steps)
+        elif not {"steps", "minutes"} & set(given):
+            from goai.train import pick_device
+
+            if pick_device(config.device).type == "cpu":
+                config = dataclasses.replace(config, minutes=CPU_DEFAULT_MINUTES)
+                print(f"goai train: on the CPU; stopping after {CPU_DEFAULT_MINUTES:g} minutes "
+                      "(set --steps or --minutes to choose)", file=sys.stderr)
+        from goai.train import train
+
+        metrics = train(config)
+    except (StoreError, RunError, ValueError) as error:
+        raise SystemExit(f"goai train: {error}") from None
     print(json.dumps(metrics))
     return 0
 

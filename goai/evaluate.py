@@ -22,11 +22,11 @@ import numpy as np
 
 from goai.board import IllegalMoveError
 from goai.coords import NETWORK_SIZE, PASS, PASS_INDEX, move_to_gtp
-from goai.data import GameStore
 from goai.features import encode_into, get_feature_set
 from goai.policy import Policy
 from goai.progress import Progress
 from goai.sgf import GameRecord, Problem, iter_games
+from goai.store import GameStore
 
 PHASES = (("1-50", 1, 50), ("51-150", 51, 150), ("151+", 151, 10_000))
 TOP_K = (1, 5, 10)

@@ -44,6 +44,7 @@ __all__ = [
     "NUM_SYMMETRIES",
     "inverse",
     "transform_move_index",
+    "transform_move_indices",
     "transform_planes",
     "transform_policy",
 ]
@@ -109,6 +110,16 @@ def transform_move_index(index: int, k: int) -> int:
     if not 0 <= index < NUM_MOVES:
         raise ValueError(f"move index must be 0..{NUM_MOVES - 1}, not {index}")
     return int(_TARGET[k, index])
+
+
+def transform_move_indices(indices: np.ndarray, k: int) -> np.ndarray:
+    """``transform_move_index`` for a whole array of move indices, in one indexing operation.
+
+    Returns a new int array of ``indices``' shape. The indices are not checked
+    (a data path moves every move it replays): they must lie in 0..361.
+    """
+    _check(k)
+    return _TARGET[k, indices]
 
 
 def transform_policy(policy: Array, k: int) -> Array:

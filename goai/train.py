@@ -1,20 +1,18 @@
 """Supervised training of the policy network on a prepared game store.
 
 ``train(config)`` reads top to bottom: set up (device, distributed, data,
-model, optimizer), maybe resume, then loop: batch -> loss -> step, with
-validation, metrics and checkpoints at intervals.
-
-Run directory layout::
-
-    RUN_DIR/checkpoint.pt    training checkpoint: weights + optimizer + step + data position
-    RUN_DIR/model.pt         the latest weights alone (what goai predict / gtp load)
-    RUN_DIR/metrics.jsonl    one JSON object per log interval and per validation
-    RUN_DIR/config.json      the TrainConfig of the run
+model, optimizer, run folder), maybe resume, then loop: batch -> loss ->
+step, with metrics (and validation) and checkpoints at intervals. ``_Run``
+holds what changes as the run goes (step, positions, time, the metrics
+window) and does the resuming, logging and saving; ``goai.run`` holds the
+config and the run folder (layout, lock, metrics log).
 
 Resuming (``resume=True``) restores weights, optimizer, step, elapsed time,
 learning-rate progress and the data stream's position, and drops metrics lines
 written after the checkpoint, so a run killed at any moment (even by SIGKILL)
-continues as if it had paused at its last checkpoint.
+continues as if it had paused at its last checkpoint. The step that ends a run
+(by ``steps`` or ``minutes``) is always logged with a validation; resuming a
+finished run trains and logs nothing.
 
 Distributed: under ``torchrun`` (``WORLD_SIZE`` > 1) each process trains on
 its own share of the games with DistributedDataParallel (NCCL on CUDA, gloo
@@ -23,12 +21,10 @@ on CPU); rank 0 validates and writes the run directory.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,41 +33,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from goai.checkpoint import read_checkpoint, save_checkpoint
-from goai.data import Batch, GameStore, LoaderStreams, fixed_positions
 from goai.features import get_feature_set
-from goai.model import ModelConfig, PolicyNet, config_from_preset, count_parameters
+from goai.model import PolicyNet, config_from_preset, count_parameters
 from goai.progress import Progress
+from goai.run import RunFolder, TrainConfig
+from goai.store import GameStore, load_split
+from goai.stream import Batch, LoaderStreams, fixed_positions
 
-
-@dataclass
-class TrainConfig:
-    """Everything a training run needs; stored as RUN_DIR/config.json."""
-
-    data: str
-    out: str
-    preset: str = "b6c64"
-    feature_set: str = "default"
-    steps: int = 10_000
-    minutes: float | None = None  # wall-clock budget; the LR schedule follows it when set
-    batch_size: int = 256
-    lr: float = 2e-3
-    min_lr_fraction: float = 0.02
-    warmup_steps: int = 100
-    weight_decay: float = 1e-4
-    value_weight: float = 0.1
-    sample_rate: float = 0.5
-    games_per_chunk: int = 64
-    loader_workers: int = 1  # processes encoding positions beside the network; 0: in-process
-    eval_every: int = 500
-    log_every: int = 50
-    checkpoint_every: int = 200
-    val_positions: int = 4096
-    seed: int = 0
-    device: str = "auto"
-    threads: int = 0
-    resume: bool = False
-    show_progress: bool = True
-    extra: dict = field(default_factory=dict)
+__all__ = ["TrainConfig", "learning_rate", "pick_device", "synthetic_throughput", "train"]
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -151,10 +120,8 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), world
 
 
-def train(config: TrainConfig) -> dict:
-    """Train as configured; returns the last metrics record."""
-    # --- set up
-    rank, world = _distributed()
+def _device(config: TrainConfig, world: int) -> torch.device:
+    """The device to train on, with torch's threads and kernel choice set for it."""
     device = pick_device(config.device)
     if world > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
@@ -164,154 +131,242 @@ def train(config: TrainConfig) -> dict:
     if device.type == "cuda":
         # Every batch has the same shape: let cuDNN time its kernels once and keep the fastest.
         torch.backends.cudnn.benchmark = True
+    return device
+
+
+def train(config: TrainConfig) -> dict:
+    """Train as configured; returns the last metrics record.
+
+    Raises ``store.StoreError`` (``data`` is no usable store), ``ValueError``
+    (unknown preset or feature set; on resume, a preset other than the run's)
+    and ``run.RunError`` (``out`` holds a run, or another training uses it)
+    before anything is written.
+    """
+    # --- set up
+    rank, world = _distributed()
+    device = _device(config, world)
     torch.manual_seed(config.seed + rank)
     random.seed(config.seed + rank)
-    out = Path(config.out)
-    is_main = rank == 0
-    if is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
+    train_store = load_split(config.data, "train")
+    model_config = config_from_preset(config.preset,
+                                      get_feature_set(config.feature_set).num_channels)
+    folder = RunFolder(config.out)
+    if rank == 0:
+        folder.open(config)
+    try:
+        model = PolicyNet(model_config).to(device).to(memory_format=torch.channels_last)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
+                                      weight_decay=config.weight_decay)
+        run = _Run(config, folder, device, rank, world, len(train_store))
+        data_state = run.resume(model, optimizer) if config.resume else None
+        if rank == 0:
+            folder.write_config(config)
+        streams = LoaderStreams(train_store, config.feature_set, config.batch_size,
+                                workers=config.loader_workers, rank=rank, world=world,
+                                states=data_state, seed=config.seed,
+                                games_per_chunk=config.games_per_chunk,
+                                sample_rate=config.sample_rate)
+        run.stream_states = list(streams.states)
+        val_batch = _validation_batch(config) if rank == 0 else None
+        training_model = _parallel(model, device, world)
 
-    data = Path(config.data)
-    train_store = GameStore(data / "train.npz")
-    channels = get_feature_set(config.feature_set).num_channels
-    model_config: ModelConfig = config_from_preset(config.preset, channels)
-    model = PolicyNet(model_config).to(device).to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
-                                  weight_decay=config.weight_decay)
-    step, positions, elapsed_before, data_state = 0, 0, 0.0, None
-
-    # --- resume
-    checkpoint_path = out / "checkpoint.pt"
-    if config.resume and checkpoint_path.exists():
-        saved = read_checkpoint(checkpoint_path)
-        if saved["model_config"] != model_config.to_dict():
-            raise ValueError(f"{checkpoint_path}: model config differs from --preset "
-                             f"{config.preset}; resume with the run's own settings")
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        step = saved["training"]["step"]
-        positions = saved["training"]["positions"]
-        elapsed_before = saved["training"]["elapsed_seconds"]
-        data_state = saved["data_state"]
-        if is_main:
-            _truncate_metrics(out / "metrics.jsonl", step)
-
-    training_model: nn.Module = model
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        training_model = DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
-
-    streams = LoaderStreams(train_store, config.feature_set, config.batch_size,
-                            workers=config.loader_workers, rank=rank, world=world,
-                            states=data_state, seed=config.seed,
-                            games_per_chunk=config.games_per_chunk,
-                            sample_rate=config.sample_rate)
-    stream_states = list(streams.states)
-    val_batch = None
-    if is_main and (data / "val.npz").exists():
-        val_store = GameStore(data / "val.npz")
-        if len(val_store):
-            val_batch = fixed_positions(val_store, config.feature_set, config.val_positions)
-
-    use_amp = device.type == "cuda"
-    started = time.perf_counter()
-    metrics: dict = {}
-    running_loss, running_count, window_start, window_positions = 0.0, 0, started, 0
-    last_val_top1 = float("nan")
-
-    def elapsed() -> float:
-        return elapsed_before + time.perf_counter() - started
-
-    def progress() -> float:
-        by_steps = step / config.steps
-        if config.minutes:
-            return max(by_steps, elapsed() / (60 * config.minutes))
-        return by_steps
-
-    def save() -> None:
-        training = {
-            "step": step, "positions": positions, "elapsed_seconds": elapsed(),
-            "preset": config.preset, "data": str(data), "train_games": len(train_store),
-            "device": str(device), "world_size": world, "batch_size": config.batch_size,
-            "parameters": count_parameters(model), "last_metrics": metrics,
-        }
-        save_checkpoint(checkpoint_path, model, config.feature_set, training,
-                        optimizer=optimizer.state_dict(), data_state=stream_states)
-        save_checkpoint(out / "model.pt", model, config.feature_set, training)
-
-    bar = Progress("train", total=config.steps, unit="steps",
-                   enabled=config.show_progress and is_main)
-    bar.update(step)
-    model.train()
-
-    # --- the loop
-    for batch in streams.loader():
-        if step >= config.steps or progress() >= 1.0:
-            break
-        state = dict(batch.stream_state)
-        stream_states[state.pop("worker")] = state
-        lr = learning_rate(config, step, progress())
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        planes, moves, values = to_tensors(batch, device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            loss, policy_loss, _ = losses(training_model, planes, moves, values,
-                                          config.value_weight)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        step += 1
-        positions += len(moves) * world
-        window_positions += len(moves) * world
-        running_loss += policy_loss.item()
-        running_count += 1
-
-        if step % config.log_every == 0 or step == config.steps:
-            now = time.perf_counter()
-            metrics = {"step": step, "positions": positions, "lr": lr,
-                       "train_policy_loss": running_loss / running_count,
-                       "positions_per_second": window_positions / (now - window_start),
-                       "elapsed_seconds": elapsed()}
-            running_loss, running_count, window_start, window_positions = 0.0, 0, now, 0
-            if val_batch is not None and (step % config.eval_every == 0
-                                          or step == config.steps):
-                metrics |= validate(model, val_batch, device)
-            if is_main:
-                with (out / "metrics.jsonl").open("a") as log:
-                    log.write(json.dumps(metrics) + "\n")
-        if "val_top1" in metrics:
-            last_val_top1 = metrics["val_top1"]
-        bar.update(1, loss=f"{policy_loss.item():.3f}",
-                   pos_s=f"{metrics.get('positions_per_second', 0):.0f}",
-                   val_top1=f"{last_val_top1:.3f}")
-        if is_main and step % config.checkpoint_every == 0:
-            save()
-
-    # --- finish
-    if val_batch is not None and "val_top1" not in metrics:
-        metrics |= {"step": step, "positions": positions} | validate(model, val_batch, device)
-        with (out / "metrics.jsonl").open("a") as log:
-            log.write(json.dumps(metrics) + "\n")
-    bar.close()
-    if is_main:
-        save()
+        # --- the loop
+        bar = Progress("train", total=None if config.minutes else config.steps, unit="steps",
+                       enabled=config.show_progress and rank == 0)
+        bar.update(run.step)
+        model.train()
+        batches = iter(streams.loader()) if not run.finished() else iter(())
+        for batch in batches:
+            state = dict(batch.stream_state)
+            run.stream_states[state.pop("worker")] = state
+            lr = learning_rate(config, run.step, run.progress())
+            policy_loss = _step(training_model, optimizer, batch, device, lr, config)
+            done = run.count_step(len(batch.moves), policy_loss, lr)
+            validate_now = done or run.step % config.eval_every == 0
+            if validate_now or run.step % config.log_every == 0:
+                run.log(model if validate_now else None, val_batch)
+            bar.update(1, **run.progress_fields())
+            if rank == 0 and (done or run.step % config.checkpoint_every == 0):
+                run.save(model, optimizer)
+            if done:
+                break
+        bar.close()
+    finally:
+        folder.close()
     if world > 1:
         import torch.distributed as dist
 
         dist.destroy_process_group()
-    return metrics
+    return run.metrics
 
 
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop metrics written after the checkpoint we resume from."""
-    if not path.exists():
-        return
-    kept = [line for line in path.read_text().splitlines()
-            if line.strip() and json.loads(line).get("step", 0) <= step]
-    path.write_text("".join(line + "\n" for line in kept))
+def _validation_batch(config: TrainConfig) -> Batch | None:
+    """Fixed positions of the store's val split, or None (no split, no games, or 0 asked)."""
+    path = Path(config.data) / "val.npz"
+    if config.val_positions == 0 or not path.exists():
+        return None
+    store = GameStore(path)
+    return fixed_positions(store, config.feature_set, config.val_positions) if len(store) else None
+
+
+def _parallel(model: nn.Module, device: torch.device, world: int) -> nn.Module:
+    """``model`` wrapped in DistributedDataParallel when ``world`` > 1, else itself."""
+    if world == 1:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
+                                   else None)
+
+
+def _step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: Batch, device: torch.device,
+          lr: float, config: TrainConfig) -> float:
+    """One optimizer step on ``batch`` at learning rate ``lr``; returns the policy loss.
+
+    bf16 autocast on CUDA (the loss is taken in float32 either way).
+    """
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    planes, moves, values = to_tensors(batch, device)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        loss, policy_loss, _ = losses(model, planes, moves, values, config.value_weight)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return policy_loss.item()
+
+
+class _Run:
+    """What changes as a run goes, and the resuming, logging and saving of it.
+
+    ``metrics`` is the last metrics record (what ``train`` returns); the
+    window sums (loss, steps, positions, start time) cover the steps since it.
+    """
+
+    def __init__(self, config: TrainConfig, folder: RunFolder, device: torch.device, rank: int,
+                 world: int, train_games: int) -> None:
+        self.config, self.folder, self.device = config, folder, device
+        self.is_main, self.world, self.train_games = rank == 0, world, train_games
+        self.step, self.positions, self.elapsed_before, self.lr = 0, 0, 0.0, config.lr
+        self.stream_states: list[dict | None] = []
+        self.metrics: dict = {}
+        self.started = time.perf_counter()
+        self.session_start_step = 0
+        self._window_loss, self._window_steps, self._window_positions = 0.0, 0, 0
+        self._window_start = self.started
+
+    def elapsed(self) -> float:
+        """Seconds of training in this run, earlier sessions included."""
+        return self.elapsed_before + time.perf_counter() - self.started
+
+    def progress(self) -> float:
+        """0 -> 1 over the run: by steps, or by time when ``minutes`` is set and ahead."""
+        by_steps = self.step / self.config.steps
+        if self.config.minutes:
+            return max(by_steps, self.elapsed() / (60 * self.config.minutes))
+        return by_steps
+
+    def finished(self) -> bool:
+        return self.progress() >= 1.0
+
+    def resume(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> list | None:
+        """Restore from the folder's checkpoint; return the data streams' states (None: fresh).
+
+        Without a checkpoint (killed before the first) the run starts over, and
+        metrics from that attempt are dropped.
+        """
+        checkpoint = self.folder.checkpoint
+        if not checkpoint.exists():
+            if self.is_main:
+                self.folder.keep_metrics_until(0)
+            return None
+        saved = read_checkpoint(checkpoint)
+        if saved["model_config"] != model.config.to_dict():
+            raise ValueError(f"{checkpoint}: model config differs from --preset "
+                             f"{self.config.preset}; resume with the run's own settings")
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        training = saved["training"]
+        self.step = self.session_start_step = training["step"]
+        self.positions = training["positions"]
+        self.elapsed_before = training["elapsed_seconds"]
+        self.metrics = training.get("last_metrics") or {}
+        if self.is_main:
+            self.metrics = self.folder.keep_metrics_until(self.step) or self.metrics
+        return saved["data_state"]
+
+    def count_step(self, batch_positions: int, policy_loss: float, lr: float) -> bool:
+        """Count one optimizer step, taken at learning rate ``lr``; True when it ends the run."""
+        self.step += 1
+        self.lr = lr
+        self.positions += batch_positions * self.world
+        self._window_positions += batch_positions * self.world
+        self._window_loss += policy_loss
+        self._window_steps += 1
+        return self.finished()
+
+    def log(self, model: nn.Module | None, val_batch: Batch | None) -> None:
+        """Close the metrics window into a record (validating ``model`` when given) and write it."""
+        now = time.perf_counter()
+        self.metrics = {"step": self.step, "positions": self.positions,
+                        "lr": self.lr,
+                        "train_policy_loss": self._window_loss / max(self._window_steps, 1),
+                        "positions_per_second": self._window_positions / (now - self._window_start),
+                        "elapsed_seconds": self.elapsed()}
+        self._window_loss, self._window_steps, self._window_positions = 0.0, 0, 0
+        self._window_start = now
+        if model is not None and val_batch is not None:
+            self.metrics |= validate(model, val_batch, self.device)
+        if self.is_main:
+            self.folder.append_metrics(self.metrics)
+
+    def progress_fields(self) -> dict[str, str]:
+        """The progress bar's figures: only those measured so far, the loss as logged."""
+        fields = {}
+        if "train_policy_loss" in self.metrics:
+            fields["loss"] = f"{self.metrics['train_policy_loss']:.3f}"
+            fields["pos_s"] = f"{self.metrics['positions_per_second']:.0f}"
+        if "val_top1" in self.metrics:
+            fields["val_top1"] = f"{self.metrics['val_top1']:.3f}"
+        left = self.seconds_left()
+        if left is not None:
+            fields["left"] = _duration(left)
+        return fields
+
+    def seconds_left(self) -> float | None:
+        """Time to the end of the run, at this session's pace (None before its first step)."""
+        done = self.step - self.session_start_step
+        if done <= 0:
+            return None
+        session = time.perf_counter() - self.started
+        left = (self.config.steps - self.step) * session / done
+        if self.config.minutes:
+            left = min(left, 60 * self.config.minutes - self.elapsed())
+        return max(left, 0.0)
+
+    def save(self, model: PolicyNet, optimizer: torch.optim.Optimizer) -> None:
+        """Write the checkpoint (weights, optimizer, progress, data position) and the model."""
+        config = self.config
+        training = {
+            "step": self.step, "positions": self.positions, "elapsed_seconds": self.elapsed(),
+            "preset": config.preset, "data": config.data, "train_games": self.train_games,
+            "device": str(self.device), "world_size": self.world,
+            "batch_size": config.batch_size, "parameters": count_parameters(model),
+            "last_metrics": self.metrics,
+        }
+        save_checkpoint(self.folder.checkpoint, model, config.feature_set, training,
+                        optimizer=optimizer.state_dict(), data_state=self.stream_states)
+        save_checkpoint(self.folder.model, model, config.feature_set, training)
+
+
+def _duration(seconds: float) -> str:
+    """``3725`` -> ``"1h02m"``, ``200`` -> ``"3m20s"``, ``42`` -> ``"42s"``."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
 
 
 def synthetic_throughput(preset: str, feature_set: str, batch_size: int, steps: int,

@@ -10,8 +10,9 @@ loss and top-1 accuracy.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
+
+from goai.run import RunFolder
 
 
 def main() -> None:
@@ -19,7 +20,7 @@ def main() -> None:
     parser.add_argument("run", type=Path, help="the training run folder")
     parser.add_argument("--every", type=int, default=1, help="print every Nth validation")
     args = parser.parse_args()
-    rows = [json.loads(line) for line in (args.run / "metrics.jsonl").read_text().splitlines()]
+    rows = RunFolder(args.run).read_metrics()  # without a line cut off by a kill
     validations = [row for row in rows if "val_top1" in row]
     print("| step | positions seen | minutes | train loss | val loss | val top-1 |")
     print("|---:|---:|---:|---:|---:|---:|")

@@ -7,7 +7,9 @@
 # prepared/pro). To train on a fresh machine, put the store inside the
 # repository tree, which is what gets copied there: the version-2 store of all
 # of Tom + Tygem is ~39 MB (train/val/test.npz; the parts/ cache is not needed).
-# Options after "--" go to goai train as they are (e.g. -- --lr 4e-3 --batch-size 2048).
+# Options after "--" go to goai train as they are (e.g. -- --lr 4e-3 --batch-size 2048;
+# -- --resume to continue a run in RUN_DIR, -- --force to replace it: goai train refuses
+# a RUN_DIR that holds a run otherwise).
 #
 # What it does:
 #   1. installs what is missing, and only that: goai (pip install -e .) and

@@ -43,18 +43,42 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture
+def run_goai(capsys: pytest.CaptureFixture[str]):
+    """``run_goai(*argv) -> (exit code, stdout, stderr)`` of ``goai.cli.main`` in this process.
+
+    A ``SystemExit`` with a message (how the commands refuse bad input) counts as
+    its exit code 1 with the message on stderr, as the shell would see it.
+    """
+    import sys
+
+    from goai.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(argv))
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+            if isinstance(exit_.code, str):
+                print(exit_.code, file=sys.stderr)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def make_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
     """``make_store(games, val=, test=, duplicate_first=False)``: a prepared store folder.
 
     The first ``games`` sample games (``../shared/data/sample``, sorted by name)
-    go through ``goai.data.prepare`` with the given val/test fractions (split by
+    go through ``goai.prepare.prepare`` with the given val/test fractions (split by
     hash, as always); ``duplicate_first`` adds a copy of the first game, which
     prepare must drop.
     """
     import shutil
 
-    from goai.data import PrepareConfig, prepare
+    from goai.prepare import PrepareConfig, prepare
 
     def make(games: int, *, val: float, test: float, duplicate_first: bool = False) -> Path:
         sources = tmp_path_factory.mktemp("sources")

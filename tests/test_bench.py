@@ -14,7 +14,7 @@ import pytest
 
 from goai.bench import bench_data, bench_inference, bench_training, peak_rss
 from goai.cli import main
-from goai.data import PrepareConfig, prepare
+from goai.prepare import PrepareConfig, prepare
 
 
 @pytest.fixture(scope="module")

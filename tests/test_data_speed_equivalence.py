@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 from goai.coords import PASS, PASS_INDEX
-from goai.data import GameStore, PositionStream, fixed_positions
 from goai.features import encode
+from goai.store import GameStore
+from goai.stream import PositionStream, fixed_positions
 from goai.symmetry import NUM_SYMMETRIES, transform_move_index, transform_planes
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from goai.data import GameStore, LoaderStreams, PositionStream
+from goai.store import GameStore
+from goai.stream import LoaderStreams, PositionStream
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_gpu.sh"
 

@@ -21,19 +21,10 @@ import pytest
 from goai.board import BLACK, WHITE
 from goai.cli import main
 from goai.coords import PASS, PASS_INDEX
-from goai.data import (
-    GameStore,
-    PositionStream,
-    PrepareConfig,
-    decode_move,
-    encode_move,
-    fixed_positions,
-    prepare,
-    rank_value,
-    result_value,
-    split_of,
-)
 from goai.features import get_feature_set
+from goai.prepare import PrepareConfig, prepare, rank_value, split_of
+from goai.store import GameStore, decode_move, encode_move, result_value
+from goai.stream import PositionStream, fixed_positions
 from goai.train import TrainConfig, train
 
 
@@ -66,7 +57,7 @@ def test_prepare_rerun_reuses_parts_and_gives_the_same_store(prepared: Path) -> 
     manifest = json.loads((prepared / "manifest.json").read_text())
     source = manifest["sources"][0]["path"].split(" (")[0]
     prepare([source], prepared, PrepareConfig(val_fraction=0.2, test_fraction=0.2, workers=1),
-            show_progress=False)
+            overwrite=True, show_progress=False)
     assert [p.stat().st_mtime_ns for p in sorted((prepared / "parts").iterdir())] == stamps
     assert (prepared / "train.npz").read_bytes() == before
 
@@ -199,6 +190,8 @@ def test_resume_after_sigkill_continues_from_the_checkpoint(prepared: Path,
         process.send_signal(signal.SIGKILL)
         process.wait()
     killed_at = _step(checkpoint)
+    # The killed trainer held the folder's lock; the kernel released it with the process.
+    assert (run / "lock").exists()
     resumed = train(_tiny_config(prepared, run, batch_size=8, steps=killed_at + 4,
                                  log_every=1, eval_every=1000, resume=True))
     assert resumed["step"] == killed_at + 4

@@ -16,6 +16,7 @@ from goai.symmetry import (
     NUM_SYMMETRIES,
     inverse,
     transform_move_index,
+    transform_move_indices,
     transform_planes,
     transform_policy,
 )
@@ -57,6 +58,14 @@ def test_move_index_agrees_with_planes_for_every_point(k: int) -> None:
     moved = transform_planes(every_point, k).reshape(361, 361)
     assert moved.argmax(axis=1).tolist() == [transform_move_index(i, k) for i in range(361)]
     assert transform_move_index(PASS_INDEX, k) == PASS_INDEX
+
+
+@pytest.mark.parametrize("k", SYMMETRIES)
+def test_move_indices_of_an_array_move_as_each_index_does(k: int) -> None:
+    indices = np.array([[0, 18, 360], [PASS_INDEX, 20, 7]])
+    moved = transform_move_indices(indices, k)
+    assert moved.shape == indices.shape
+    assert moved.tolist() == [[transform_move_index(int(i), k) for i in row] for row in indices]
 
 
 @pytest.mark.parametrize("k", SYMMETRIES)

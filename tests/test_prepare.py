@@ -1,0 +1,142 @@
+"""goai prepare on small generated collections: refusals, small splits, bad options, no torch.
+
+Games here are written on the spot (a few dozen moves each), so each test says
+what it feeds prepare; the sample collection is covered by test_pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from games import write_collection
+
+from goai.prepare import PrepareConfig, PrepareError, prepare
+from goai.store import GameStore
+
+
+def test_importing_prepare_and_store_loads_no_torch() -> None:
+    code = ("import sys, goai.prepare, goai.store, goai.cli; "
+            "sys.exit('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_prepare_command_and_its_workers_run_without_torch(tmp_path: Path) -> None:
+    sources = write_collection(tmp_path / "sgf", 4)
+    code = ("import sys\n"
+            "from goai.cli import main\n"
+            f"main(['prepare', {str(sources)!r}, '--out', {str(tmp_path / 'out')!r}, "
+            "'--workers', '2', '--json'])\n"
+            "sys.exit(3 if 'torch' in sys.modules else 0)\n")
+    # The workers run prepare's own module (forked from this parent, or importing it
+    # afresh under spawn), so a parent without torch means workers without it.
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+
+
+def test_a_small_collection_gets_a_game_in_val_and_test(tmp_path: Path) -> None:
+    # 10 games at the default fractions (0.5% val, 1% test) hash, almost surely, all to train.
+    manifest = prepare([write_collection(tmp_path / "sgf", 10)], tmp_path / "out",
+                       PrepareConfig(workers=1), show_progress=False)
+    counts = {name: split["games"] for name, split in manifest["splits"].items()}
+    assert counts["val"] >= 1 and counts["test"] >= 1 and sum(counts.values()) == 10
+    assert len(GameStore(tmp_path / "out" / "test.npz")) == counts["test"]
+    assert any("test split" in warning for warning in manifest["warnings"])
+
+
+def test_two_games_leave_one_to_train_and_say_val_is_empty(tmp_path: Path) -> None:
+    manifest = prepare([write_collection(tmp_path / "sgf", 2)], tmp_path / "out",
+                       PrepareConfig(workers=1), show_progress=False)
+    assert {name: split["games"] for name, split in manifest["splits"].items()} == {
+        "train": 1, "val": 0, "test": 1}
+    assert any("val split is empty" in warning for warning in manifest["warnings"])
+
+
+def test_zero_fractions_are_respected(tmp_path: Path) -> None:
+    manifest = prepare([write_collection(tmp_path / "sgf", 5)], tmp_path / "out",
+                       PrepareConfig(val_fraction=0, test_fraction=0, workers=1),
+                       show_progress=False)
+    assert manifest["splits"]["train"]["games"] == 5 and manifest["warnings"] == []
+
+
+def test_no_games_is_an_error_and_leaves_no_folder(tmp_path: Path, run_goai) -> None:
+    only_9x9 = write_collection(tmp_path / "nine", 3, size=9)
+    out = tmp_path / "out"
+    code, _, err = run_goai("prepare", str(only_9x9), "--out", str(out), "--workers", "1")
+    assert code != 0 and "no games to store" in err and "not 19x19 3" in err
+    assert not out.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run_goai("prepare", str(empty), "--out", str(out))
+    assert code != 0 and "no SGF files" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_prepare_into_a_store_refuses_unless_forced(tmp_path: Path, run_goai) -> None:
+    sources = write_collection(tmp_path / "sgf", 6)
+    out = tmp_path / "store"
+    assert run_goai("prepare", str(sources), "--out", str(out), "--workers", "1")[0] == 0
+    before = (out / "train.npz").read_bytes()
+    # The reproduction: a folder without SGF into the store. Refused, store untouched.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run_goai("prepare", str(empty), "--out", str(out))
+    assert code != 0 and "already holds a game store" in err and "--force" in err
+    assert (out / "train.npz").read_bytes() == before
+    # --force still never replaces a store with an empty one.
+    code, _, err = run_goai("prepare", str(empty), "--out", str(out), "--force")
+    assert code != 0 and (out / "train.npz").read_bytes() == before
+    # A store prepared into its own source folder: refused (the folder holds SGF files).
+    code, _, err = run_goai("prepare", str(sources), "--out", str(sources))
+    assert code != 0 and "not empty" in err
+    # --force with games replaces it.
+    more = write_collection(tmp_path / "more", 9)
+    assert run_goai("prepare", str(more), "--out", str(out), "--force",
+                "--workers", "1")[0] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert sum(split["games"] for split in manifest["splits"].values()) == 9
+
+
+def test_an_interrupted_preparation_resumes_without_force(tmp_path: Path) -> None:
+    sources = write_collection(tmp_path / "sgf", 4)
+    out = tmp_path / "store"
+    prepare([sources], out, PrepareConfig(workers=1), show_progress=False)
+    for name in ("manifest.json", "train.npz", "val.npz", "test.npz"):
+        (out / name).unlink()  # as if killed after the parts were written
+    manifest = prepare([sources], out, PrepareConfig(workers=1), show_progress=False)
+    assert sum(split["games"] for split in manifest["splits"].values()) == 4
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    (["--workers", "-1"], "workers -1"),
+    (["--min-rank", "zzz"], "'zzz' is not a rank"),
+    (["--test-fraction", "5"], "test fraction 5 is not between 0 and 1"),
+    (["--val-fraction", "0.6", "--test-fraction", "0.5"], "add up to 1 or more"),
+    (["--min-moves", "-3"], "min moves -3"),
+])
+def test_bad_options_are_refused_in_one_line(tmp_path: Path, run_goai, option: list[str],
+                                             message: str) -> None:
+    sources = write_collection(tmp_path / "sgf", 2)
+    code, _, err = run_goai("prepare", str(sources), "--out", str(tmp_path / "out"), *option)
+    assert code != 0 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_out_that_is_a_file_is_refused(tmp_path: Path, run_goai) -> None:
+    sources = write_collection(tmp_path / "sgf", 2)
+    target = tmp_path / "store.npz"
+    target.write_bytes(b"not a folder")
+    code, _, err = run_goai("prepare", str(sources), "--out", str(target))
+    assert code != 0 and "is a file" in err and len(err.strip().splitlines()) == 1
+    assert target.read_bytes() == b"not a folder"
+
+
+def test_the_python_interface_raises_prepare_error(tmp_path: Path) -> None:
+    out = tmp_path / "store"
+    prepare([write_collection(tmp_path / "sgf", 3)], out, PrepareConfig(workers=1),
+            show_progress=False)
+    with pytest.raises(PrepareError, match="already holds"):
+        prepare([tmp_path / "sgf"], out, PrepareConfig(workers=1), show_progress=False)
