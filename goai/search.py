@@ -224,7 +224,7 @@ class SearchConfig:
     c_puct: float = 1.6
     fpu_reduction: float = 0.5
     batch_size: int = 16
-    virtual_loss: int = 3
+    virtual_loss: int = 1
     avoid_own_eyes: bool = True
     pass_value: float = 0.6
     lcb_alpha: float = 1e-5
