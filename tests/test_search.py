@@ -134,7 +134,7 @@ SEMEAI = """
 @pytest.mark.parametrize("drawing, favourite, right", [
     (ATARI, "B2", {"E4"}),
     (SEMEAI, "E3", {"C1", "E2"}),
-])
+], ids=["save-the-group-in-atari", "semeai"])
 def test_a_short_search_overrules_a_wrong_first_choice(drawing, favourite, right):
     state = position(drawing, BLACK, komi=0.5)
     evaluator = Tactics(move(favourite, state.size))
