@@ -68,8 +68,12 @@ statistics; anything else starts a fresh tree.
 
 Costs: every playout copies the root state and replays its path (a ``GameState``
 copy is tens of microseconds; positions are not stored in nodes, which would
-cost kilobytes each). A node holds about 40 bytes per child, so a 19x19 tree
-takes roughly 10 KB per visit: 100,000 visits is about 1 GB.
+cost kilobytes each). A node holds 48 bytes per child (six 8-byte arrays), about
+15 KB on an open 19x19 board, and each visit adds at most one node: 100,000
+visits can take 1.5 GB. Long analyses on a GPU would want float32 statistics or
+children kept only for the moves with a real prior; neither is done. The pass
+rule's area count (``GameState.score``, a Python flood fill, about 0.5 ms on
+19x19) runs at an expansion only when the value already says the mover wins.
 """
 
 from __future__ import annotations
