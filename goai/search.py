@@ -817,17 +817,23 @@ def _own_eyes(state: GameState) -> np.ndarray:
 
     The rule of ``goai.player.is_eye``, for all points at once: empty, every
     neighbour an own stone, and no enemy diagonal (on the edge) or at most one
-    (in the middle). A false eye is not an eye, so connecting through it stays allowed.
+    (in the middle). A false eye is not an eye, so connecting through it stays
+    allowed. The diagonals are looked at only for the few points that pass the
+    first test (this runs at every expansion).
     """
-    size = state.size
-    orthogonal, diagonal, off_board = _eye_tables(size)
+    orthogonal, diagonal, off_board = _eye_tables(state.size)
     stones = np.frombuffer(bytearray(state.board.stones) + bytes([_OFF_BOARD]), dtype=np.uint8)
     color = state.to_play
-    around = stones[orthogonal]
-    surrounded = ((around == color) | (around == _OFF_BOARD)).all(axis=1)
-    enemy_diagonals = (stones[diagonal] == opponent(color)).sum(axis=1)
-    allowed = np.where(off_board > 0, 0, 1)
-    return (stones[:-1] == EMPTY) & surrounded & (enemy_diagonals <= allowed)
+    own = (stones == color) | (stones == _OFF_BOARD)
+    eyes = stones[:-1] == EMPTY
+    for side in range(4):
+        eyes &= own[orthogonal[:, side]]
+    points = np.flatnonzero(eyes)
+    if len(points):
+        enemy = stones == opponent(color)
+        allowed = np.where(off_board[points] > 0, 0, 1)
+        eyes[points[enemy[diagonal[points]].sum(axis=1) > allowed]] = False
+    return eyes
 
 
 @cache
