@@ -204,6 +204,7 @@ def test_the_tree_is_reused_after_our_move_and_the_reply():
     state = position(SEMEAI, BLACK, komi=0.5)
     search = Search(Tactics(move("E3", 6)), SearchConfig(batch_size=4))
     first = search.run(state, SearchLimits(visits=300))
+    assert state.history == [] and state.to_play == BLACK  # the caller's state is untouched
     ours = first.best_move
     node = search.root.children[int(np.flatnonzero(search.root.moves == ours)[0])]
     reply_index = int(np.argmax(node.visits))
