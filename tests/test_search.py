@@ -117,7 +117,7 @@ ATARI = """
     . . . . . . .
     """
 
-# A capturing race, two liberties each (black A3-D3+A2: D3's E3 and A1; white
+# A capturing race, two liberties each (black A3-D3 and A2: E3 and A1; white
 # B2-D2: C1 and E2), Black to move: taking a white liberty (C1 or E2) wins the
 # race. The favourite, E3, extends the black group to three liberties but leaves
 # White to move: White E2 takes one and gains two, and White wins.
