@@ -322,11 +322,53 @@ def test_never_passes_early_and_never_fills_its_own_eyes():
     assert move_to_gtp(result.best_move, 7) not in {"A7", "C7"}
 
 
-def test_pass_is_searched_when_the_policy_ranks_it_first():
+def test_pass_is_searched_when_the_policy_ranks_it_first_but_never_played_to_lose():
     state = GameState(9, 7.5)
     search = Search(Tactics(pass_weight=500.0))
-    search.run(state, SearchLimits(visits=10))
+    result = search.run(state, SearchLimits(visits=40))
     assert "pass" in children(search)
+    # Black is behind by komi: after a pass White passes and wins, and the search sees it.
+    assert result.best_move != PASS
+    passing = next(m for m in result.moves if m.move == PASS)
+    assert passing.visits > 0 and passing.winrate < result.moves[0].winrate
+
+
+# Black's wall on the fifth column: Black 45 points by area, White 36.
+WALL = """
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    """
+
+
+class Confident(Tactics):
+    """``Tactics`` with one value for every position, from every side's view."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = value
+
+    def evaluate(self, states):
+        priors, _ = super().evaluate(states)
+        return priors, np.full(len(states), self.value)
+
+
+@pytest.mark.parametrize("komi, value, searched", [
+    (7.5, 0.9, True),   # ahead by area (45 - 36 - 7.5) and by the value: pass is searched
+    (9.5, 0.9, False),  # behind by area after komi
+    (7.5, 0.2, False),  # the value does not say Black wins
+])
+def test_pass_is_searched_only_by_a_side_that_wins_already(komi, value, searched):
+    state = position(WALL, BLACK, komi=komi)
+    search = Search(Confident(value))
+    search.run(state, SearchLimits(visits=1))
+    assert ("pass" in children(search)) == searched
 
 
 def test_after_the_opponent_passes_a_player_ahead_passes_and_wins():
