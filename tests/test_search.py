@@ -333,6 +333,25 @@ def test_pass_is_searched_when_the_policy_ranks_it_first_but_never_played_to_los
     assert passing.visits > 0 and passing.winrate < result.moves[0].winrate
 
 
+class BlackLovesPass(Tactics):
+    """Black's policy wants to pass everywhere; White's never does; every value is 0."""
+
+    def evaluate(self, states):
+        priors, _ = super().evaluate(states)
+        for row, state in enumerate(states):
+            if state.to_play == BLACK:
+                priors[row, -1] = 50.0
+                priors[row] /= priors[row].sum()
+        return priors, np.zeros(len(states))
+
+
+def test_a_pass_that_loses_by_area_is_not_played_even_when_most_visited():
+    state = GameState(9, 7.5)  # Black is behind by komi on the empty board
+    result = Search(BlackLovesPass()).run(state, SearchLimits(visits=40))
+    assert result.moves[0].move == PASS
+    assert result.best_move == result.moves[1].move != PASS
+
+
 # Black's wall on the fifth column: Black 45 points by area, White 36.
 WALL = """
     . . . . X O . . .
