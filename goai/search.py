@@ -74,6 +74,11 @@ visits can take 1.5 GB. Long analyses on a GPU would want float32 statistics or
 children kept only for the moves with a real prior; neither is done. The pass
 rule's area count (``GameState.score``, a Python flood fill, about 0.5 ms on
 19x19) runs at an expansion only when the value already says the mover wins.
+Nodes are objects the garbage collector tracks, so a search now and then
+triggers a full collection, which with torch loaded walks some 170,000 objects
+(0.2-0.5 s on the shared 2-core machine; ``scripts/bench_search.py`` shows it
+as one run with 2-4 times the tree time). An engine can call ``gc.freeze()``
+once its model is loaded, so that collections skip everything older.
 """
 
 from __future__ import annotations
