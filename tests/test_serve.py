@@ -12,6 +12,7 @@ import json
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +23,9 @@ from boards import move
 
 pytest.importorskip("starlette")
 httpx = pytest.importorskip("httpx")
-from starlette.testclient import TestClient  # noqa: E402
+with warnings.catch_warnings():  # Starlette >= 1.10 prefers httpx2 but works with httpx
+    warnings.filterwarnings("ignore", message="Using `httpx`")
+    from starlette.testclient import TestClient
 
 from goai import cli  # noqa: E402
 from goai.board import EMPTY  # noqa: E402
