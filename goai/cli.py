@@ -615,14 +615,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise ValueError(f"--think-seconds must be positive, not {args.think_seconds}")
     except ValueError as error:
         raise SystemExit(f"goai serve: {error}") from None
-    policy = _policy(args.model, threads=args.threads)
-    engine = Engine(policy, name=f"goai ({policy.path.stem})", think_seconds=args.think_seconds)
+    if args.model is not None and not Path(args.model).is_file():
+        raise SystemExit(f"goai serve: no such model file: {args.model}")
+    name = f"goai ({Path(args.model).stem if args.model else 'default'})"
+    # The model loads while the page is already served: torch takes seconds to import.
+    engine = Engine(load=lambda: _load_policy(args.model, args.threads), name=name,
+                    think_seconds=args.think_seconds)
     try:
         run_server(engine, config, announce=lambda line: print(line, flush=True))
+    except _ModelError as error:
+        raise SystemExit(f"goai serve: {error}") from None
     except OSError as error:
         raise SystemExit(f"goai serve: cannot listen on {args.host}:{args.port}: "
                          f"{error.strerror or error}") from None
     return 0
+
+
+class _ModelError(Exception):
+    """The model of ``goai serve`` could not be loaded (raised in its loading thread)."""
+
+
+def _load_policy(model: str | None, threads: int):
+    from goai.checkpoint import CheckpointError
+    from goai.policy import Policy
+
+    try:
+        return Policy(model, threads=threads)
+    except (CheckpointError, OSError, ValueError) as error:
+        raise _ModelError(f"cannot load the model {model or '(bundled)'}: {error}") from None
 
 
 # ----------------------------------------------------------------- main

@@ -64,7 +64,15 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from goai.board import BLACK, WHITE
-from goai.serve_session import Engine, GameSession, NewGame, RequestError, ReviewSession
+from goai.serve_session import (
+    Analysis,
+    Engine,
+    EngineUnavailable,
+    GameSession,
+    NewGame,
+    RequestError,
+    ReviewSession,
+)
 
 COOKIE = "goai_session"
 MAX_JSON_BYTES = 4096
@@ -197,7 +205,7 @@ def _new_game(data: dict) -> NewGame:
     return NewGame(colors[color], handicap, float(komi))
 
 
-Handler = Callable[[Request, GameSession], Awaitable[object]]
+Handler = Callable[[Request, "_Slot"], Awaitable[object]]
 
 
 def _error(status: int, message: str, reason: str = "bad-request") -> JSONResponse:
@@ -213,10 +221,10 @@ class App:
         self.sessions = SessionStore(engine, config)
         self.files = _web_files()
 
-    def _endpoint(self, handler: Handler, *, changes: bool) -> Callable:
-        """A route around ``handler(request, session)``: finds or starts the session, runs one
-        request of a session at a time (``changes``: refuse with 409 while one runs), turns
-        ``RequestError`` into 400 and a dict into JSON.
+    def _endpoint(self, handler: Handler, kind: str) -> Callable:
+        """A route around ``handler(request, slot)``: finds or starts the session, runs one
+        request of a session at a time (see ``routes`` for ``kind``), turns ``RequestError``
+        into 400 and a dict into JSON.
         """
 
         async def endpoint(request: Request) -> Response:
@@ -224,13 +232,16 @@ class App:
             fresh = slot is None
             if slot is None:
                 slot = self.sessions.create()
-            if changes and slot.lock.locked():
+            if kind == "change" and slot.lock.locked():
                 return _error(409, "busy: the engine is thinking", "busy")
-            async with slot.lock:
-                try:
-                    result = await handler(request, slot.session)
-                except RequestError as error:
-                    return _error(400, str(error), error.reason)
+            try:
+                if kind != "free":
+                    async with slot.lock:
+                        result = await handler(request, slot)
+                else:
+                    result = await handler(request, slot)
+            except RequestError as error:
+                return _error(400, str(error), error.reason)
             response = result if isinstance(result, Response) else JSONResponse(result)
             if fresh:
                 response.set_cookie(COOKIE, slot.session.id, httponly=True, samesite="strict")
@@ -240,49 +251,70 @@ class App:
 
     # ------------------------------------------------------------- the game
 
-    async def state(self, request: Request, session: GameSession) -> object:
-        return session.state_json()
+    async def state(self, request: Request, slot: _Slot) -> object:
+        return slot.session.state_json()
 
-    async def new(self, request: Request, session: GameSession) -> object:
+    async def new(self, request: Request, slot: _Slot) -> object:
+        session = slot.session
         setup = _new_game(await _read_json(request))
         session.new_game(setup)
         return session.state_json()
 
-    async def play(self, request: Request, session: GameSession) -> object:
+    async def play(self, request: Request, slot: _Slot) -> object:
+        session = slot.session
         move = (await _read_json(request)).get("move")
         if not isinstance(move, str):
             raise RequestError("send {\"move\": \"D4\"} or {\"move\": \"pass\"}", "not-a-move")
         session.play(move)
         return session.state_json()
 
-    async def genmove(self, request: Request, session: GameSession) -> object:
+    async def genmove(self, request: Request, slot: _Slot) -> object:
+        session = slot.session
         await run_in_threadpool(session.engine_move)
         return session.state_json()
 
-    async def resign(self, request: Request, session: GameSession) -> object:
+    async def resign(self, request: Request, slot: _Slot) -> object:
+        session = slot.session
         session.resign()
         return session.state_json()
 
-    async def undo(self, request: Request, session: GameSession) -> object:
+    async def undo(self, request: Request, slot: _Slot) -> object:
+        session = slot.session
         session.undo()
         return session.state_json()
 
-    async def analysis(self, request: Request, session: GameSession) -> object:
-        return (await run_in_threadpool(session.analysis)).as_json()
+    async def analysis(self, request: Request, slot: _Slot) -> object:
+        return (await self._analyze(slot)).as_json()
 
-    async def game_sgf(self, request: Request, session: GameSession) -> object:
-        return _download(session.sgf(), "goai-game.sgf")
+    async def _analyze(self, slot: _Slot) -> Analysis:
+        """The current position's analysis: the cached one, or computed on a copy of the
+        position without holding the session (a move may come in meanwhile).
+        """
+        async with slot.lock:
+            cached = slot.session.cached_analysis()
+            if cached is not None:
+                return cached
+            version, position = slot.session.position()
+        analysis = await run_in_threadpool(self.engine.analyze, position)
+        async with slot.lock:
+            slot.session.store_analysis(version, analysis)
+        return analysis
+
+    async def game_sgf(self, request: Request, slot: _Slot) -> object:
+        return _download(slot.session.sgf(), "goai-game.sgf")
 
     # ------------------------------------------------------------- review
 
-    async def review(self, request: Request, session: GameSession) -> object:
+    async def review(self, request: Request, slot: _Slot) -> object:
+        session = slot.session
         data = await _read_body(request, self.config.max_upload_bytes)
         reviewed = await run_in_threadpool(ReviewSession.from_upload, self.engine, data,
                                            max_moves=self.config.max_review_moves)
         session.review = reviewed
         return reviewed.as_json()
 
-    async def review_sgf(self, request: Request, session: GameSession) -> object:
+    async def review_sgf(self, request: Request, slot: _Slot) -> object:
+        session = slot.session
         if session.review is None:
             raise RequestError("no game reviewed yet: upload one first", "no-review")
         return _download(session.review.annotated_sgf(), "goai-review.sgf")
@@ -317,9 +349,7 @@ class App:
                     await websocket.send_json({"type": "error",
                                                "error": "unknown op: send {\"op\": \"analyze\"}"})
                     continue
-                async with slot.lock:
-                    analysis = await run_in_threadpool(slot.session.analysis)
-                await websocket.send_json(analysis.as_json())
+                await websocket.send_json((await self._analyze(slot)).as_json())
         except WebSocketDisconnect:
             return
 
@@ -334,17 +364,21 @@ class App:
                         headers={"cache-control": "no-cache"})
 
     def routes(self) -> list:
-        game = [("/api/state", self.state, "GET", False), ("/api/new", self.new, "POST", True),
-                ("/api/play", self.play, "POST", True),
-                ("/api/genmove", self.genmove, "POST", True),
-                ("/api/resign", self.resign, "POST", True), ("/api/undo", self.undo, "POST", True),
-                ("/api/analysis", self.analysis, "GET", False),
-                ("/api/game.sgf", self.game_sgf, "GET", False),
-                ("/api/review", self.review, "POST", True),
-                ("/api/review.sgf", self.review_sgf, "GET", False)]
+        # (path, handler, method, kind): "read" waits for the session's running request,
+        # "change" is refused with 409 while one runs, "free" takes the lock itself.
+        game = [("/api/state", self.state, "GET", "read"),
+                ("/api/new", self.new, "POST", "change"),
+                ("/api/play", self.play, "POST", "change"),
+                ("/api/genmove", self.genmove, "POST", "change"),
+                ("/api/resign", self.resign, "POST", "change"),
+                ("/api/undo", self.undo, "POST", "change"),
+                ("/api/analysis", self.analysis, "GET", "free"),
+                ("/api/game.sgf", self.game_sgf, "GET", "read"),
+                ("/api/review", self.review, "POST", "change"),
+                ("/api/review.sgf", self.review_sgf, "GET", "read")]
         return [Route("/", self.page), Route("/static/{name}", self.page),
-                *(Route(path, self._endpoint(handler, changes=changes), methods=[method])
-                  for path, handler, method, changes in game),
+                *(Route(path, self._endpoint(handler, kind), methods=[method])
+                  for path, handler, method, kind in game),
                 WebSocketRoute("/api/ws", self.websocket)]
 
 
@@ -366,6 +400,10 @@ def _web_files() -> dict[str, tuple[bytes, str]]:
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     return _error(error.status_code, str(error.detail), "http")
+
+
+async def _engine_unavailable(request: Request, error: Exception) -> Response:
+    return _error(503, str(error), "no-model")
 
 
 async def _server_error(request: Request, error: Exception) -> Response:
@@ -396,7 +434,8 @@ def create_app(engine: Engine, config: ServeConfig | None = None) -> Starlette:
         routes=routes.routes(),
         middleware=[Middleware(_SecurityHeaders),
                     Middleware(TrustedHostMiddleware, allowed_hosts=config.trusted_hosts())],
-        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        exception_handlers={HTTPException: _http_error, EngineUnavailable: _engine_unavailable,
+                            Exception: _server_error},
     )
 
 
@@ -405,6 +444,8 @@ def run_server(engine: Engine, config: ServeConfig, *, announce: Callable[[str],
 
     The socket is bound here, before uvicorn starts, so that a port in use is
     one ``OSError`` for the caller and port 0 can announce the port it got.
+    The model loads in a thread while the page is already served; if it
+    cannot be loaded the server stops and the loading error is raised here.
     ``announce`` receives the address line (and the warning when exposed).
     """
     import uvicorn
@@ -422,8 +463,18 @@ def run_server(engine: Engine, config: ServeConfig, *, announce: Callable[[str],
     if not config.is_loopback:
         announce(f"warning: listening on {config.host}, not only this machine: anyone who can "
                  "reach it can play and upload games")
-    announce(f"goai serve: open http://{shown}:{port}/ (Ctrl-C stops)")
     server = uvicorn.Server(uvicorn.Config(
         create_app(engine, config), log_level="warning", ws_max_size=64 * 1024,
         limit_concurrency=8 * config.max_sessions + 16, server_header=False))
+    failed: list[BaseException] = []
+
+    def loaded(error: BaseException | None) -> None:
+        if error is not None:
+            failed.append(error)
+            server.should_exit = True
+
+    engine.start_loading(loaded)
+    announce(f"goai serve: open http://{shown}:{port}/ (Ctrl-C stops)")
     server.run(sockets=[sock])
+    if failed:
+        raise failed[0]

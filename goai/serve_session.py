@@ -21,6 +21,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -37,6 +38,10 @@ from goai.sgf import GameRecord, Problem, parse_sgf, write_sgf
 CANDIDATES = 10  # candidates listed per analysis (the heat map has all 361 points)
 TURNING_POINTS = 5
 STONE_CHARS = {EMPTY: ".", BLACK: "X", WHITE: "O"}
+
+
+class EngineUnavailable(RuntimeError):
+    """The model could not be loaded; the message says why (the server answers 503)."""
 
 
 class RequestError(ValueError):
@@ -131,26 +136,51 @@ class EngineMove:
     analysis: Analysis
 
 
-class _LockedPolicy:
-    """The shared policy with one lock around each forward pass.
+class _SharedPolicy:
+    """The one policy of the server: loaded once, then used with a lock around each forward pass.
 
-    The model is loaded once and used from the server's worker threads; one
+    ``load`` runs once (``Engine.start_loading`` runs it in a thread while the
+    server already answers, so that the page is up before torch is); every
+    evaluation waits for it and raises ``EngineUnavailable`` if it failed. One
     position at a time is plenty for a b4c48 net (milliseconds), and the lock
     covers only the forward pass, so a long search would interleave with
     other sessions' calls instead of holding them for its whole time.
     """
 
-    def __init__(self, policy: MovePolicy) -> None:
-        self._policy = policy
+    def __init__(self, load: Callable[[], MovePolicy]) -> None:
+        self._load = load
+        self._policy: MovePolicy | None = None
+        self._error: BaseException | None = None
+        self._loaded = threading.Event()
         self._lock = threading.Lock()
+
+    def load(self) -> BaseException | None:
+        """Load the policy unless done already; the loading error, or None."""
+        with self._lock:
+            if not self._loaded.is_set():
+                try:
+                    self._policy = self._load()
+                except Exception as error:  # reported to the pages and to the command
+                    self._error = error
+                finally:
+                    self._loaded.set()
+        return self._error
+
+    def _ready(self) -> MovePolicy:
+        if not self._loaded.is_set():
+            self.load()  # waits while the loading thread holds the lock
+        if self._policy is None:
+            raise EngineUnavailable(f"the model could not be loaded: {self._error}")
+        return self._policy
 
     @property
     def has_value_head(self) -> bool:
-        return self._policy.has_value_head
+        return self._ready().has_value_head
 
     def analyze(self, state: GameState) -> tuple[np.ndarray, float | None]:
+        policy = self._ready()
         with self._lock:
-            return self._policy.analyze(state)
+            return policy.analyze(state)
 
     def move_probabilities(self, state: GameState) -> np.ndarray:
         return self.analyze(state)[0]
@@ -166,7 +196,7 @@ class _ValueRecorder:
     the same forward pass gives, so the review's win-rate graph costs nothing.
     """
 
-    def __init__(self, policy: _LockedPolicy) -> None:
+    def __init__(self, policy: _SharedPolicy) -> None:
         self._policy = policy
         self.values: list[tuple[int, float | None]] = []  # (side to move, value) per call
 
@@ -199,18 +229,22 @@ class Engine:
     Thread-safe: the sessions call it from worker threads.
     """
 
-    def __init__(self, policy: MovePolicy, *, name: str = "goai",
+    def __init__(self, policy: MovePolicy | None = None, *,
+                 load: Callable[[], MovePolicy] | None = None, name: str = "goai",
                  config: PlayerConfig | None = None, think_seconds: float = 10.0) -> None:
+        if (policy is None) == (load is None):
+            raise ValueError("give the engine a policy or a function that loads one")
         if not think_seconds > 0:
             raise ValueError(f"thinking time must be positive, not {think_seconds}")
-        self.policy = _LockedPolicy(policy)
+        self.policy = _SharedPolicy(load or (lambda: policy))
         self.name = name
         self.config = config or PlayerConfig()
         self.think_seconds = think_seconds
 
-    @property
-    def has_value_head(self) -> bool:
-        return self.policy.has_value_head
+    def start_loading(self, done: Callable[[BaseException | None], None]) -> None:
+        """Load the policy in a background thread; ``done(error or None)`` is called after."""
+        threading.Thread(target=lambda: done(self.policy.load()), name="goai-load-model",
+                         daemon=True).start()
 
     def new_game(self) -> Player:
         """The per-game memory the engine keeps (the resignation counters); one per session."""
@@ -273,7 +307,9 @@ class GameSession:
     """One browser's game against the engine, and the last record it reviewed.
 
     Not thread-safe by itself: ``serve`` runs one request of a session at a
-    time (a per-session lock) and the engine work in a worker thread.
+    time (a per-session lock) and the engine work in a worker thread. An
+    analysis runs on a copy of the position outside that lock (``position``,
+    then ``store_analysis``), so that it never holds up the human's move.
     ``analyses`` caches one ``Analysis`` per position (index = moves played),
     for the heat map and the win-rate graph; undo cuts it back.
     """
@@ -295,6 +331,7 @@ class GameSession:
         self.result: str | None = None
         self.result_text: str | None = None
         self.analyses: list[Analysis | None] = [None]
+        self.version = getattr(self, "version", 0) + 1
 
     @property
     def engine_color(self) -> int:
@@ -352,21 +389,35 @@ class GameSession:
         state.undo()
         self.player.reset()
         self.result = self.result_text = None
+        self.version += 1
         del self.analyses[len(self.state.history) + 1:]
 
     def _after_move(self) -> None:
+        self.version += 1
         self.analyses.append(None)
         if self.state.is_over:
             dead = dead_stones(self.state.board)
             self.result = format_result(estimated_score(self.state, dead))
             self.result_text = score_text(self.state)
 
-    def analysis(self) -> Analysis:
-        """The current position's analysis, computed once (engine work: call from a worker)."""
-        current = self.analyses[-1]
-        if current is None:
-            current = self.analyses[-1] = self.engine.analyze(self.state)
-        return current
+    def cached_analysis(self) -> Analysis | None:
+        """The current position's analysis if it has been computed."""
+        return self.analyses[-1]
+
+    def position(self) -> tuple[int, GameState]:
+        """``(version, a copy of the position)``: what an analysis outside the lock works on.
+
+        The version changes with every move, undo and new game, so that
+        ``store_analysis`` can drop an answer about a position already left.
+        """
+        return self.version, self.state.copy()
+
+    def store_analysis(self, version: int, analysis: Analysis) -> bool:
+        """Keep ``analysis`` if the game is still at ``version``; says whether it was kept."""
+        if version != self.version:
+            return False
+        self.analyses[-1] = analysis
+        return True
 
     # ------------------------------------------------------------- output
 

@@ -390,6 +390,20 @@ def test_a_slow_engine_holds_only_its_own_session(live_server):
             assert thinking.result(10).json()["last_move"] == "Q16"
 
 
+def test_an_analysis_in_progress_does_not_hold_up_the_human_move(live_server):
+    gate = threading.Event()
+    base = live_server(ScriptedPolicy("Q16", gate=gate))
+    with httpx.Client(base_url=base) as client, ThreadPoolExecutor(1) as pool:
+        client.get("/api/state")
+        analysing = pool.submit(client.get, "/api/analysis")
+        time.sleep(0.2)
+        assert not analysing.done()
+        assert client.post("/api/play", json={"move": "D4"}).json()["move_number"] == 1
+        gate.set()
+        assert analysing.result(10).json()["move_number"] == 0  # about the position it began on
+        assert client.get("/api/state").json()["winrates"] == [None, None]  # not kept
+
+
 def test_concurrent_sessions_play_their_own_games(live_server, tiny_policy: Policy):
     base = live_server(tiny_policy)
     openings = [("D4", "C3"), ("Q16", "R17"), ("K10", "K11"), ("C16", "D17")]
@@ -419,3 +433,32 @@ def test_goai_serve_refuses_bad_options_and_a_busy_port(tiny_model_path: Path, c
         port = taken.getsockname()[1]
         with pytest.raises(SystemExit, match=f"cannot listen on 127.0.0.1:{port}"):
             cli.main(["serve", "--port", str(port), "--model", str(tiny_model_path)])
+
+
+def test_goai_serve_stops_with_one_line_when_the_model_cannot_load(tmp_path: Path, capsys):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit, match="goai serve: cannot load the model .*junk.pt"):
+        cli.main(["serve", "--port", "0", "--model", str(junk)])
+    assert "goai serve: open http://127.0.0.1:" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="no such model file"):
+        cli.main(["serve", "--model", str(tmp_path / "missing.pt")])
+
+
+def test_the_model_loads_once_in_the_background_and_pages_wait_for_it(tiny_model_path: Path):
+    loads = []
+
+    def load() -> Policy:
+        loads.append(1)
+        return Policy(tiny_model_path)
+
+    engine = Engine(load=load)
+    done = threading.Event()
+    engine.start_loading(lambda error: done.set())
+    client = TestClient(create_app(engine, ServeConfig(allowed_hosts=("testserver",))))
+    assert client.get("/api/analysis").json()["move_number"] == 0
+    assert done.wait(10) and loads == [1]
+    failing = Engine(load=lambda: Policy(tiny_model_path.parent / "missing.pt"))
+    client = TestClient(create_app(failing, ServeConfig(allowed_hosts=("testserver",))))
+    response = client.get("/api/analysis")
+    assert response.status_code == 503 and "could not be loaded" in response.json()["error"]

@@ -138,7 +138,7 @@ function showGame() {
       list.appendChild(item);
     }
   }
-  const captures = `captures: Black ${game.captures.B}, White ${game.captures.W}`;
+  const captures = `Captures: Black ${game.captures.B}, White ${game.captures.W}`;
   const last = game.last_move ? `; last ${game.last_move}` : "";
   let status;
   if (game.over) {

@@ -7,7 +7,8 @@ const SVG = "http://www.w3.org/2000/svg";
 export const SIZE = 19;
 export const COLUMNS = "ABCDEFGHJKLMNOPQRST";
 const STARS = [3, 9, 15];
-const OFFSET = 1.5; // point (0, 0) sits at (1.5, 1.5): room for the coordinates around it
+const OFFSET = 1.5;
+const HEAT_POINTS = 40; // point (0, 0) sits at (1.5, 1.5): room for the coordinates around it
 
 export function vertexOf(col, row) {
   return COLUMNS[col] + String(SIZE - row);
@@ -140,8 +141,10 @@ export class Board {
     this.variations = new Map();
     if (!priors) return;
     const top = Math.max(...priors, 1e-9);
+    // At most HEAT_POINTS discs: a flat policy would otherwise paint the whole board.
+    const floor = [...priors].sort((a, b) => b - a)[HEAT_POINTS - 1];
     priors.forEach((p, index) => {
-      if (p <= 0 || p / top < 0.02 || this.stones[index] !== ".") return;
+      if (p <= 0 || p < floor || p / top < 0.02 || this.stones[index] !== ".") return;
       const row = Math.floor(index / SIZE);
       const col = index % SIZE;
       element("circle", {
@@ -152,8 +155,9 @@ export class Board {
     for (const candidate of candidates.slice(0, 5)) {
       const point = pointOf(candidate.move);
       if (!point) continue;
-      const text = candidate.visits != null
-        ? `${candidate.visits}` : `${Math.round(100 * candidate.prior)}`;
+      const percent = 100 * candidate.prior;
+      const text = candidate.visits != null ? `${candidate.visits}`
+        : percent >= 9.5 ? `${Math.round(percent)}` : percent.toFixed(1);
       element("text", {
         class: "heat-label", x: point[0] + OFFSET, y: point[1] + OFFSET + 0.15,
       }, this.heatLayer).textContent = text;
