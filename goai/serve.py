@@ -397,9 +397,14 @@ def _web_files() -> dict[str, tuple[bytes, str]]:
     return files
 
 
+HTTP_REASONS = {400: "bad-request", 404: "not-found", 405: "method-not-allowed",
+                413: "too-large", 503: "full"}
+
+
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
-    return _error(error.status_code, str(error.detail), "http")
+    reason = HTTP_REASONS.get(error.status_code, "http")
+    return _error(error.status_code, str(error.detail), reason)
 
 
 async def _engine_unavailable(request: Request, error: Exception) -> Response:
@@ -473,8 +478,16 @@ def run_server(engine: Engine, config: ServeConfig, *, announce: Callable[[str],
             failed.append(error)
             server.should_exit = True
 
-    engine.start_loading(loaded)
+    async def serve_then_load() -> None:
+        # Loading imports torch, which holds the interpreter for seconds: begun only once
+        # the server listens, it delays the first page less.
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        engine.start_loading(loaded)
+        await serving
+
     announce(f"goai serve: open http://{shown}:{port}/ (Ctrl-C stops)")
-    server.run(sockets=[sock])
+    asyncio.run(serve_then_load())
     if failed:
         raise failed[0]

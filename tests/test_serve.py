@@ -440,7 +440,11 @@ def test_goai_serve_stops_with_one_line_when_the_model_cannot_load(tmp_path: Pat
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(SystemExit, match="goai serve: cannot load the model .*junk.pt"):
         cli.main(["serve", "--port", "0", "--model", str(junk)])
-    assert "goai serve: open http://127.0.0.1:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith("goai serve: open http://127.0.0.1:") and "warning" not in out
+    with pytest.raises(SystemExit, match="cannot load the model"):
+        cli.main(["serve", "--host", "0.0.0.0", "--port", "0", "--model", str(junk)])
+    assert capsys.readouterr().out.startswith("warning: listening on 0.0.0.0, not only this")
     with pytest.raises(SystemExit, match="no such model file"):
         cli.main(["serve", "--model", str(tmp_path / "missing.pt")])
 

@@ -158,8 +158,10 @@ export class Board {
       const percent = 100 * candidate.prior;
       const text = candidate.visits != null ? `${candidate.visits}`
         : percent >= 9.5 ? `${Math.round(percent)}` : percent.toFixed(1);
+      // White on a strong disc, dark on a faint one (the disc's opacity follows p / max p).
+      const faint = candidate.prior / top < 0.4 ? " faint" : "";
       element("text", {
-        class: "heat-label", x: point[0] + OFFSET, y: point[1] + OFFSET + 0.15,
+        class: `heat-label${faint}`, x: point[0] + OFFSET, y: point[1] + OFFSET + 0.15,
       }, this.heatLayer).textContent = text;
       if (candidate.pv && candidate.pv.length) this.variations.set(candidate.move, candidate.pv);
     }
