@@ -196,7 +196,7 @@ def _new_game(data: dict) -> NewGame:
     color = data.get("color", "black")
     handicap = data.get("handicap", 0)
     komi = data.get("komi", 7.5)
-    if color not in colors:
+    if not isinstance(color, str) or color not in colors:
         raise RequestError("color must be \"black\" or \"white\"")
     if isinstance(handicap, bool) or not isinstance(handicap, int):
         raise RequestError("handicap must be a whole number")

@@ -214,6 +214,7 @@ def test_new_game_with_colour_handicap_and_komi():
 
 @pytest.mark.parametrize("body, message", [
     ({"color": "red"}, "color must be"),
+    ({"color": ["black"]}, "color must be"),
     ({"handicap": 1}, "handicap must be 0 or 2 to 9"),
     ({"handicap": "4"}, "whole number"),
     ({"komi": "six"}, "komi must be a number"),
