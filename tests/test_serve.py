@@ -346,6 +346,17 @@ def test_sessions_are_isolated_and_capped():
     assert full.status_code == 503 and "full" in full.json()["error"]
 
 
+def test_an_idle_session_makes_room_for_a_new_one():
+    app = create_app(Engine(ScriptedPolicy()), ServeConfig(
+        allowed_hosts=("testserver",), max_sessions=1, idle_minutes=0.001))
+    first, second = TestClient(app), TestClient(app)
+    first.post("/api/play", json={"move": "D4"})
+    time.sleep(0.1)
+    assert stones(second.get("/api/state").json()) == {}
+    # The first browser's game is gone, and the one place is now taken.
+    assert first.get("/api/state").status_code == 503
+
+
 @pytest.fixture
 def live_server() -> Iterator:
     """``start(policy)`` -> base URL of a real uvicorn serving the app in a thread."""
