@@ -435,13 +435,15 @@ def create_app(engine: Engine, config: ServeConfig | None = None) -> Starlette:
     """The ASGI app: ``goai serve``'s page and API for ``engine`` under ``config``'s bounds."""
     config = config or ServeConfig()
     routes = App(engine, config)
-    return Starlette(
+    app = Starlette(
         routes=routes.routes(),
         middleware=[Middleware(_SecurityHeaders),
                     Middleware(TrustedHostMiddleware, allowed_hosts=config.trusted_hosts())],
         exception_handlers={HTTPException: _http_error, EngineUnavailable: _engine_unavailable,
                             Exception: _server_error},
     )
+    app.state.goai = routes  # the sessions, for tests and for an embedding program
+    return app
 
 
 def run_server(engine: Engine, config: ServeConfig, *, announce: Callable[[str], None]) -> None:

@@ -348,10 +348,12 @@ def test_sessions_are_isolated_and_capped():
 
 def test_an_idle_session_makes_room_for_a_new_one():
     app = create_app(Engine(ScriptedPolicy()), ServeConfig(
-        allowed_hosts=("testserver",), max_sessions=1, idle_minutes=0.001))
+        allowed_hosts=("testserver",), max_sessions=1, idle_minutes=60))
     first, second = TestClient(app), TestClient(app)
     first.post("/api/play", json={"move": "D4"})
-    time.sleep(0.1)
+    assert second.get("/api/state").status_code == 503
+    for slot in app.state.goai.sessions.slots.values():
+        slot.session.last_used -= 61 * 60  # an hour and a minute ago
     assert stones(second.get("/api/state").json()) == {}
     # The first browser's game is gone, and the one place is now taken.
     assert first.get("/api/state").status_code == 503
