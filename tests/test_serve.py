@@ -386,14 +386,23 @@ def live_server() -> Iterator:
         thread.join(5)
 
 
+def wait_for_engine(policy: ScriptedPolicy) -> None:
+    """Until a request has reached the (gated) engine."""
+    deadline = time.monotonic() + 10
+    while policy.calls == 0:
+        assert time.monotonic() < deadline, "no request reached the engine"
+        time.sleep(0.01)
+
+
 def test_a_slow_engine_holds_only_its_own_session(live_server):
     gate = threading.Event()
-    base = live_server(ScriptedPolicy("Q16", gate=gate))
+    policy = ScriptedPolicy("Q16", gate=gate)
+    base = live_server(policy)
     with httpx.Client(base_url=base) as slow, httpx.Client(base_url=base) as other:
         slow.post("/api/play", json={"move": "D4"})
         with ThreadPoolExecutor(1) as pool:
             thinking = pool.submit(slow.post, "/api/genmove")
-            time.sleep(0.2)
+            wait_for_engine(policy)
             assert not thinking.done()
             # The other browser's page and game go on; the thinking session refuses moves.
             assert other.get("/").status_code == 200
@@ -406,11 +415,12 @@ def test_a_slow_engine_holds_only_its_own_session(live_server):
 
 def test_an_analysis_in_progress_does_not_hold_up_the_human_move(live_server):
     gate = threading.Event()
-    base = live_server(ScriptedPolicy("Q16", gate=gate))
+    policy = ScriptedPolicy("Q16", gate=gate)
+    base = live_server(policy)
     with httpx.Client(base_url=base) as client, ThreadPoolExecutor(1) as pool:
         client.get("/api/state")
         analysing = pool.submit(client.get, "/api/analysis")
-        time.sleep(0.2)
+        wait_for_engine(policy)
         assert not analysing.done()
         assert client.post("/api/play", json={"move": "D4"}).json()["move_number"] == 1
         gate.set()
