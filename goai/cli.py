@@ -613,6 +613,69 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------- serve
+
+
+def add_serve(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("Open the address it prints. One game per browser; the JSON API the page "
+                     "uses is in the README (Play in the browser).")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only; "
+                             "0.0.0.0 exposes it, with a warning)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
+    parser.add_argument("--model", default=None, metavar="PATH",
+                        help="checkpoint (default: the bundled model)")
+    parser.add_argument("--threads", type=int, default=1, metavar="N",
+                        help="torch CPU threads (default 1, fastest for one position)")
+    parser.add_argument("--max-sessions", type=int, default=32, metavar="N",
+                        help="browser sessions at once (default 32; idle ones go after an hour)")
+    parser.add_argument("--max-upload-kb", type=int, default=1000, metavar="KB",
+                        help="largest SGF accepted for review (default 1000 KB)")
+    parser.add_argument("--think-seconds", type=float, default=10.0, metavar="S",
+                        help="thinking time limit per engine move (default 10)")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from goai.serve import ServeConfig, run_server
+    from goai.serve_session import Engine
+
+    try:
+        config = ServeConfig(host=args.host, port=args.port, max_sessions=args.max_sessions,
+                             max_upload_bytes=1000 * args.max_upload_kb)
+        if not args.think_seconds > 0:
+            raise ValueError(f"--think-seconds must be positive, not {args.think_seconds}")
+    except ValueError as error:
+        raise SystemExit(f"goai serve: {error}") from None
+    if args.model is not None and not Path(args.model).is_file():
+        raise SystemExit(f"goai serve: no such model file: {args.model}")
+    name = f"goai ({Path(args.model).stem if args.model else 'default'})"
+    # The model loads while the page is already served: torch takes seconds to import.
+    engine = Engine(load=lambda: _load_policy(args.model, args.threads), name=name,
+                    think_seconds=args.think_seconds)
+    try:
+        run_server(engine, config, announce=lambda line: print(line, flush=True))
+    except _ModelError as error:
+        raise SystemExit(f"goai serve: {error}") from None
+    except OSError as error:
+        raise SystemExit(f"goai serve: cannot listen on {args.host}:{args.port}: "
+                         f"{error.strerror or error}") from None
+    return 0
+
+
+class _ModelError(Exception):
+    """The model of ``goai serve`` could not be loaded (raised in its loading thread)."""
+
+
+def _load_policy(model: str | None, threads: int):
+    from goai.checkpoint import CheckpointError
+    from goai.policy import Policy
+
+    try:
+        return Policy(model, threads=threads)
+    except (CheckpointError, OSError, ValueError) as error:
+        raise _ModelError(f"cannot load the model {model or '(bundled)'}: {error}") from None
+
+
 # ----------------------------------------------------------------- main
 
 COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
@@ -628,6 +691,7 @@ COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "play": (add_play, cmd_play, "play a game against the model in the terminal"),
     "review": (add_review, cmd_review, "the model's probability and rank of every move of a "
                                        "game; annotated SGF"),
+    "serve": (add_serve, cmd_serve, "play and review in the browser: a local web page"),
 }
 
 

@@ -1,0 +1,495 @@
+"""``goai serve``: play and review in the browser; the HTTP/WebSocket app around ``serve_session``.
+
+Why Starlette + uvicorn and not the standard library: the page streams
+analysis over a WebSocket (a search reports as it runs), which
+``http.server`` cannot speak; engine work must run in a thread pool while
+other sessions' requests go on (``run_in_threadpool`` on an event loop,
+where ``ThreadingHTTPServer`` gives every connection a thread and no
+bounds); and the framework's test client exercises the app in-process.
+The cost is five small pure-Python packages (starlette, anyio, uvicorn,
+h11, click) and ``websockets`` for uvicorn's WebSocket support.
+
+The page (``goai/web``: plain JavaScript modules, SVG and CSS, no build step,
+nothing fetched from elsewhere) talks to the JSON API below, which scripts can
+use too; the README documents it. ``{...}`` bodies are JSON, answers are JSON
+unless noted; an error is ``{"error": "one line", "reason": "code"}`` with a
+4xx status, never a traceback page.
+
+=============================  ===============================================================
+``GET /api/state``             the game object (a session and its game start on first call)
+``POST /api/new``              ``{"color": "black", "handicap": 0, "komi": 7.5}``: a new game
+``POST /api/play``             ``{"move": "D4"}`` (or ``"pass"``): the human's move
+``POST /api/genmove``          the engine's move (the page calls it when ``engine_to_play``)
+``POST /api/resign``           the human resigns
+``POST /api/undo``             take back the human's last move and the engine's replies
+``GET /api/analysis``          the analysis object of the current position
+``GET /api/game.sgf``          the game as SGF (a download)
+``POST /api/review``           body: SGF text (at most ``max_upload_bytes``): the review object
+``GET /api/review.sgf``        the last review as an annotated SGF (a download)
+``WS /api/ws``                 send ``{"op": "analyze"}``; analysis objects stream back,
+                               the last with ``"final": true``
+=============================  ===============================================================
+
+Sessions: a random id in an HttpOnly, SameSite=Strict cookie; at most
+``max_sessions`` live at once (an idle one is dropped after
+``idle_minutes``; when all are in use a new browser gets 503). Requests of one
+session run one at a time: a move sent while the engine is thinking gets
+409. Engine work runs in worker threads, so one session's thinking never
+holds another's page. Nothing from the client is ever a file path: the page's
+files are a fixed table read at start, and uploads are parsed in memory.
+With a loopback host only ``localhost``/loopback Host headers are accepted,
+so a web page elsewhere cannot reach the server by DNS rebinding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib import resources
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from goai.board import BLACK, WHITE
+from goai.serve_session import (
+    Analysis,
+    Engine,
+    EngineUnavailable,
+    GameSession,
+    NewGame,
+    RequestError,
+    ReviewSession,
+)
+
+COOKIE = "goai_session"
+MAX_JSON_BYTES = 4096
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                 ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+log = logging.getLogger("goai.serve")
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Where to listen and the bounds on what clients may use.
+
+    ``allowed_hosts`` are the Host headers accepted; None: the loopback names
+    when ``host`` is a loopback address, any otherwise.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_sessions: int = 32
+    idle_minutes: float = 60.0
+    max_upload_bytes: int = 1_000_000
+    max_review_moves: int = 1000
+    allowed_hosts: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be 0 to 65535, not {self.port}")
+        if self.max_sessions < 1 or self.max_upload_bytes < 1 or self.max_review_moves < 1:
+            raise ValueError("the session, upload and review limits must be at least 1")
+        if not self.idle_minutes > 0:
+            raise ValueError(f"idle minutes must be positive, not {self.idle_minutes}")
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS
+
+    def trusted_hosts(self) -> list[str]:
+        if self.allowed_hosts is not None:
+            return list(self.allowed_hosts)
+        return list(LOOPBACK_HOSTS) if self.is_loopback else ["*"]
+
+
+# ----------------------------------------------------------------- sessions
+
+
+@dataclass
+class _Slot:
+    session: GameSession
+    lock: asyncio.Lock
+
+
+class SessionStore:
+    """The live sessions, by cookie id. Used from the event loop only, so it needs no lock."""
+
+    def __init__(self, engine: Engine, config: ServeConfig) -> None:
+        self.engine = engine
+        self.config = config
+        self.slots: dict[str, _Slot] = {}
+
+    def get(self, session_id: str | None) -> _Slot | None:
+        slot = self.slots.get(session_id or "")
+        if slot is not None:
+            slot.session.last_used = time.monotonic()
+        return slot
+
+    def create(self) -> _Slot:
+        """A new session; raises 503 when ``max_sessions`` are live and none is idle long."""
+        cutoff = time.monotonic() - 60 * self.config.idle_minutes
+        for key, slot in list(self.slots.items()):
+            if slot.session.last_used < cutoff and not slot.lock.locked():
+                del self.slots[key]
+        if len(self.slots) >= self.config.max_sessions:
+            raise HTTPException(503, f"the server is full ({self.config.max_sessions} sessions); "
+                                     "try again later")
+        session = GameSession(self.engine)
+        slot = self.slots[session.id] = _Slot(session, asyncio.Lock())
+        return slot
+
+
+# ----------------------------------------------------------------- requests
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 past ``limit`` bytes (read no further than that)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the request is over the limit of {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"the request is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_json(request: Request) -> dict:
+    body = await _read_body(request, MAX_JSON_BYTES)
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise HTTPException(400, "the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise HTTPException(400, "the body must be a JSON object")
+    return data
+
+
+def _new_game(data: dict) -> NewGame:
+    """The new-game form from JSON; 400 for wrong types (``NewGame`` checks the ranges)."""
+    colors = {"black": BLACK, "white": WHITE}
+    color = data.get("color", "black")
+    handicap = data.get("handicap", 0)
+    komi = data.get("komi", 7.5)
+    if not isinstance(color, str) or color not in colors:
+        raise RequestError("color must be \"black\" or \"white\"")
+    if isinstance(handicap, bool) or not isinstance(handicap, int):
+        raise RequestError("handicap must be a whole number")
+    if isinstance(komi, bool) or not isinstance(komi, int | float):
+        raise RequestError("komi must be a number")
+    return NewGame(colors[color], handicap, float(komi))
+
+
+Handler = Callable[[Request, "_Slot"], Awaitable[object]]
+
+
+def _error(status: int, message: str, reason: str = "bad-request") -> JSONResponse:
+    return JSONResponse({"error": message, "reason": reason}, status_code=status)
+
+
+class App:
+    """The routes; ``create_app`` wraps them in Starlette with the middleware."""
+
+    def __init__(self, engine: Engine, config: ServeConfig) -> None:
+        self.engine = engine
+        self.config = config
+        self.sessions = SessionStore(engine, config)
+        self.files = _web_files()
+
+    def _endpoint(self, handler: Handler, kind: str) -> Callable:
+        """A route around ``handler(request, slot)``: finds or starts the session, runs one
+        request of a session at a time (see ``routes`` for ``kind``), turns ``RequestError``
+        into 400 and a dict into JSON.
+        """
+
+        async def endpoint(request: Request) -> Response:
+            slot = self.sessions.get(request.cookies.get(COOKIE))
+            fresh = slot is None
+            if slot is None:
+                slot = self.sessions.create()
+            if kind == "change" and slot.lock.locked():
+                return _error(409, "busy: the engine is thinking", "busy")
+            try:
+                if kind != "free":
+                    async with slot.lock:
+                        result = await handler(request, slot)
+                else:
+                    result = await handler(request, slot)
+            except RequestError as error:
+                return _error(400, str(error), error.reason)
+            response = result if isinstance(result, Response) else JSONResponse(result)
+            if fresh:
+                response.set_cookie(COOKIE, slot.session.id, httponly=True, samesite="strict")
+            return response
+
+        return endpoint
+
+    # ------------------------------------------------------------- the game
+
+    async def state(self, request: Request, slot: _Slot) -> object:
+        return slot.session.state_json()
+
+    async def new(self, request: Request, slot: _Slot) -> object:
+        session = slot.session
+        setup = _new_game(await _read_json(request))
+        session.new_game(setup)
+        return session.state_json()
+
+    async def play(self, request: Request, slot: _Slot) -> object:
+        session = slot.session
+        move = (await _read_json(request)).get("move")
+        if not isinstance(move, str):
+            raise RequestError("send {\"move\": \"D4\"} or {\"move\": \"pass\"}", "not-a-move")
+        session.play(move)
+        return session.state_json()
+
+    async def genmove(self, request: Request, slot: _Slot) -> object:
+        session = slot.session
+        await run_in_threadpool(session.engine_move)
+        return session.state_json()
+
+    async def resign(self, request: Request, slot: _Slot) -> object:
+        session = slot.session
+        session.resign()
+        return session.state_json()
+
+    async def undo(self, request: Request, slot: _Slot) -> object:
+        session = slot.session
+        session.undo()
+        return session.state_json()
+
+    async def analysis(self, request: Request, slot: _Slot) -> object:
+        return (await self._analyze(slot)).as_json()
+
+    async def _analyze(self, slot: _Slot) -> Analysis:
+        """The current position's analysis: the cached one, or computed on a copy of the
+        position without holding the session (a move may come in meanwhile).
+        """
+        async with slot.lock:
+            cached = slot.session.cached_analysis()
+            if cached is not None:
+                return cached
+            version, position = slot.session.position()
+        analysis = await run_in_threadpool(self.engine.analyze, position)
+        async with slot.lock:
+            slot.session.store_analysis(version, analysis)
+        return analysis
+
+    async def game_sgf(self, request: Request, slot: _Slot) -> object:
+        return _download(slot.session.sgf(), "goai-game.sgf")
+
+    # ------------------------------------------------------------- review
+
+    async def review(self, request: Request, slot: _Slot) -> object:
+        session = slot.session
+        data = await _read_body(request, self.config.max_upload_bytes)
+        reviewed = await run_in_threadpool(ReviewSession.from_upload, self.engine, data,
+                                           max_moves=self.config.max_review_moves)
+        session.review = reviewed
+        return reviewed.as_json()
+
+    async def review_sgf(self, request: Request, slot: _Slot) -> object:
+        session = slot.session
+        if session.review is None:
+            raise RequestError("no game reviewed yet: upload one first", "no-review")
+        return _download(session.review.annotated_sgf(), "goai-review.sgf")
+
+    # ------------------------------------------------------------- streaming
+
+    async def websocket(self, websocket: WebSocket) -> None:
+        """Analysis on request: ``{"op": "analyze"}`` -> analysis objects, the last ``final``.
+
+        The session is the page's (its cookie); a socket without one is closed
+        with code 4401. Bad messages get ``{"type": "error", ...}`` and the
+        socket stays open.
+        """
+        origin = websocket.headers.get("origin")
+        host = websocket.headers.get("host", "")
+        if origin is not None and urlsplit(origin).netloc != host:
+            await websocket.close(code=4403)
+            return
+        slot = self.sessions.get(websocket.cookies.get(COOKIE))
+        if slot is None:
+            await websocket.close(code=4401)
+            return
+        await websocket.accept()
+        try:
+            while True:
+                try:
+                    message = json.loads(await websocket.receive_text())
+                except (ValueError, KeyError):
+                    await websocket.send_json({"type": "error", "error": "send JSON text"})
+                    continue
+                if not isinstance(message, dict) or message.get("op") != "analyze":
+                    await websocket.send_json({"type": "error",
+                                               "error": "unknown op: send {\"op\": \"analyze\"}"})
+                    continue
+                await websocket.send_json((await self._analyze(slot)).as_json())
+        except WebSocketDisconnect:
+            return
+
+    # ------------------------------------------------------------- the page
+
+    async def page(self, request: Request) -> Response:
+        name = request.path_params.get("name", "index.html")
+        if name not in self.files:
+            raise HTTPException(404, f"no such file: {name[:40]}")
+        body, content_type = self.files[name]
+        return Response(body, media_type=content_type,
+                        headers={"cache-control": "no-cache"})
+
+    def routes(self) -> list:
+        # (path, handler, method, kind): "read" waits for the session's running request,
+        # "change" is refused with 409 while one runs, "free" takes the lock itself.
+        game = [("/api/state", self.state, "GET", "read"),
+                ("/api/new", self.new, "POST", "change"),
+                ("/api/play", self.play, "POST", "change"),
+                ("/api/genmove", self.genmove, "POST", "change"),
+                ("/api/resign", self.resign, "POST", "change"),
+                ("/api/undo", self.undo, "POST", "change"),
+                ("/api/analysis", self.analysis, "GET", "free"),
+                ("/api/game.sgf", self.game_sgf, "GET", "read"),
+                ("/api/review", self.review, "POST", "change"),
+                ("/api/review.sgf", self.review_sgf, "GET", "read")]
+        return [Route("/", self.page), Route("/static/{name}", self.page),
+                *(Route(path, self._endpoint(handler, kind), methods=[method])
+                  for path, handler, method, kind in game),
+                WebSocketRoute("/api/ws", self.websocket)]
+
+
+def _download(text: str, filename: str) -> Response:
+    return Response(text.encode("utf-8"), media_type="application/x-go-sgf",
+                    headers={"content-disposition": f'attachment; filename="{filename}"'})
+
+
+def _web_files() -> dict[str, tuple[bytes, str]]:
+    """The page's files, read once from the package: name -> (bytes, content type)."""
+    files = {}
+    for entry in (resources.files("goai") / "web").iterdir():
+        suffix = "." + entry.name.rsplit(".", 1)[-1]
+        if entry.is_file() and suffix in CONTENT_TYPES:
+            files[entry.name] = (entry.read_bytes(), CONTENT_TYPES[suffix])
+    return files
+
+
+HTTP_REASONS = {400: "bad-request", 404: "not-found", 405: "method-not-allowed",
+                413: "too-large", 503: "full"}
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    reason = HTTP_REASONS.get(error.status_code, "http")
+    return _error(error.status_code, str(error.detail), reason)
+
+
+async def _engine_unavailable(request: Request, error: Exception) -> Response:
+    return _error(503, str(error), "no-model")
+
+
+async def _server_error(request: Request, error: Exception) -> Response:
+    log.error("internal error on %s %s", request.method, request.url.path, exc_info=error)
+    return _error(500, "internal error: the server's log has the details", "internal")
+
+
+class _SecurityHeaders:
+    """Adds ``SECURITY_HEADERS`` to every HTTP response (the page's own code only, no framing)."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
+
+
+def create_app(engine: Engine, config: ServeConfig | None = None) -> Starlette:
+    """The ASGI app: ``goai serve``'s page and API for ``engine`` under ``config``'s bounds."""
+    config = config or ServeConfig()
+    routes = App(engine, config)
+    app = Starlette(
+        routes=routes.routes(),
+        middleware=[Middleware(_SecurityHeaders),
+                    Middleware(TrustedHostMiddleware, allowed_hosts=config.trusted_hosts())],
+        exception_handlers={HTTPException: _http_error, EngineUnavailable: _engine_unavailable,
+                            Exception: _server_error},
+    )
+    app.state.goai = routes  # the sessions, for tests and for an embedding program
+    return app
+
+
+def run_server(engine: Engine, config: ServeConfig, *, announce: Callable[[str], None]) -> None:
+    """Listen on ``config.host:config.port`` until interrupted.
+
+    The socket is bound here, before uvicorn starts, so that a port in use is
+    one ``OSError`` for the caller and port 0 can announce the port it got.
+    The model loads in a thread while the page is already served; if it
+    cannot be loaded the server stops and the loading error is raised here.
+    ``announce`` receives the address line (and the warning when exposed).
+    """
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError:
+        sock.close()
+        raise
+    port = sock.getsockname()[1]
+    shown = f"[{config.host}]" if family == socket.AF_INET6 else config.host
+    if not config.is_loopback:
+        announce(f"warning: listening on {config.host}, not only this machine: anyone who can "
+                 "reach it can play and upload games")
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(engine, config), log_level="warning", ws_max_size=64 * 1024,
+        limit_concurrency=8 * config.max_sessions + 16, server_header=False))
+    failed: list[BaseException] = []
+
+    def loaded(error: BaseException | None) -> None:
+        if error is not None:
+            failed.append(error)
+            server.should_exit = True
+
+    async def serve_then_load() -> None:
+        # Loading imports torch, which holds the interpreter for seconds: begun only once
+        # the server listens, it delays the first page less.
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        engine.start_loading(loaded)
+        await serving
+
+    announce(f"goai serve: open http://{shown}:{port}/ (Ctrl-C stops)")
+    asyncio.run(serve_then_load())
+    if failed:
+        raise failed[0]

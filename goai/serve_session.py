@@ -1,0 +1,547 @@
+"""What ``goai serve`` keeps per browser: one game (or one reviewed record) per session.
+
+No web framework here: ``serve`` turns HTTP and WebSocket requests into calls
+on a ``GameSession`` and its answers into JSON. Every use of the model goes
+through one ``Engine``, the adapter between the web page and the playing
+modules, so that a new move chooser (a search) is plugged in at one place.
+
+The JSON shapes (``GameSession.state_json``, ``Analysis.as_json``,
+``ReviewSession.as_json``) are the API documented in the README; points are
+GTP vertices (``D4``, ``pass``) and colours ``"B"``/``"W"``. A board is one
+string of ``size * size`` characters, row 19 first (the top row, as drawn),
+``.`` empty, ``X`` black, ``O`` white: 361 bytes instead of a nested list.
+
+Win rates are Black's win probability from the value head, ``(v + 1) / 2``
+for a side-to-move value ``v`` in [-1, 1], so that a graph of them along the
+game does not flip every move.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from goai.board import BLACK, EMPTY, WHITE, opponent
+from goai.coords import NETWORK_SIZE, NUM_MOVES, CoordinateError, move_from_gtp, move_to_gtp
+from goai.game import GameState, fixed_handicap, format_result
+from goai.play import ILLEGAL_REASONS, score_text
+from goai.player import MovePolicy, Player, PlayerConfig, dead_stones, estimated_score
+from goai.review import COLOR_LETTERS, GameReview, annotated_sgf, review_game, top_moves
+from goai.sgf import GameRecord, Problem, parse_sgf, write_sgf
+
+CANDIDATES = 10  # candidates listed per analysis (the heat map has all 361 points)
+TURNING_POINTS = 5
+STONE_CHARS = {EMPTY: ".", BLACK: "X", WHITE: "O"}
+
+
+class EngineUnavailable(RuntimeError):
+    """The model could not be loaded; the message says why (the server answers 503)."""
+
+
+class RequestError(ValueError):
+    """A request the game cannot carry out; ``str()`` is the one-line reason for the page.
+
+    ``reason`` is a short machine-readable code (``occupied``, ``not-your-turn`` ...).
+    """
+
+    def __init__(self, message: str, reason: str = "bad-request") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def vertex(move: int) -> str:
+    return move_to_gtp(move, NETWORK_SIZE)
+
+
+def board_string(state: GameState) -> str:
+    """The stones as one string, row 0 (GTP row 19, the top) first; see the module docstring."""
+    return "".join(STONE_CHARS[stone] for stone in state.board.stones)
+
+
+def black_winrate(value: float | None, to_play: int) -> float | None:
+    """Black's win probability from a value for the side to move ``to_play`` (None stays None)."""
+    if value is None:
+        return None
+    win = (value + 1) / 2
+    return win if to_play == BLACK else 1 - win
+
+
+# ----------------------------------------------------------------- the engine adapter
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One move the engine considers: the policy's prior, and the search's figures when searched.
+
+    ``visits``, ``winrate`` (for the side to move) and ``pv`` (moves from this
+    one on) stay None / empty while no search runs.
+    """
+
+    move: int
+    prior: float
+    visits: int | None = None
+    winrate: float | None = None
+    pv: tuple[int, ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        return {"move": vertex(self.move), "prior": round(self.prior, 5), "visits": self.visits,
+                "winrate": self.winrate, "pv": [vertex(move) for move in self.pv]}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the engine thinks of one position.
+
+    ``priors`` (362,) are the policy's legal-masked probabilities (points in
+    ``coords`` order, then pass); ``value`` the side to move's expected result
+    in [-1, 1] (None without a value head); ``candidates`` the best moves, best
+    first. ``final`` is False for an intermediate snapshot of a running search.
+    """
+
+    move_number: int
+    to_play: int
+    priors: np.ndarray
+    value: float | None
+    candidates: tuple[Candidate, ...]
+    search: bool = False
+    final: bool = True
+
+    @property
+    def black_winrate(self) -> float | None:
+        return black_winrate(self.value, self.to_play)
+
+    def as_json(self) -> dict[str, object]:
+        """The API's analysis object (see the README): priors rounded to 4 decimals."""
+        return {"type": "analysis", "move_number": self.move_number,
+                "to_play": COLOR_LETTERS[self.to_play], "value": self.value,
+                "black_winrate": self.black_winrate, "search": self.search,
+                "final": self.final,
+                "priors": [round(float(p), 4) for p in self.priors[: NUM_MOVES - 1]],
+                "pass_prior": round(float(self.priors[NUM_MOVES - 1]), 4),
+                "candidates": [candidate.as_json() for candidate in self.candidates]}
+
+
+@dataclass(frozen=True)
+class EngineMove:
+    """The engine's turn: ``move`` (meaningless when ``resign``) and the analysis it chose by."""
+
+    move: int
+    resign: bool
+    analysis: Analysis
+
+
+class _SharedPolicy:
+    """The one policy of the server: loaded once, then used with a lock around each forward pass.
+
+    ``load`` runs once (``Engine.start_loading`` runs it in a thread while the
+    server already answers, so that the page is up before torch is); every
+    evaluation waits for it and raises ``EngineUnavailable`` if it failed. One
+    position at a time is plenty for a b4c48 net (milliseconds), and the lock
+    covers only the forward pass, so a long search would interleave with
+    other sessions' calls instead of holding them for its whole time.
+    """
+
+    def __init__(self, load: Callable[[], MovePolicy]) -> None:
+        self._load = load
+        self._policy: MovePolicy | None = None
+        self._error: BaseException | None = None
+        self._loaded = threading.Event()
+        self._lock = threading.Lock()
+
+    def load(self) -> BaseException | None:
+        """Load the policy unless done already; the loading error, or None."""
+        with self._lock:
+            if not self._loaded.is_set():
+                try:
+                    self._policy = self._load()
+                except Exception as error:  # reported to the pages and to the command
+                    self._error = error
+                finally:
+                    self._loaded.set()
+        return self._error
+
+    def _ready(self) -> MovePolicy:
+        if not self._loaded.is_set():
+            self.load()  # waits while the loading thread holds the lock
+        if self._policy is None:
+            raise EngineUnavailable(f"the model could not be loaded: {self._error}")
+        return self._policy
+
+    @property
+    def has_value_head(self) -> bool:
+        return self._ready().has_value_head
+
+    def analyze(self, state: GameState) -> tuple[np.ndarray, float | None]:
+        policy = self._ready()
+        with self._lock:
+            return policy.analyze(state)
+
+    def move_probabilities(self, state: GameState) -> np.ndarray:
+        return self.analyze(state)[0]
+
+    def value(self, state: GameState) -> float | None:
+        return self.analyze(state)[1]
+
+
+class _ValueRecorder:
+    """A policy that remembers the value of every position it is asked about, in order.
+
+    ``review_game`` asks only for probabilities; this keeps the value that
+    the same forward pass gives, so the review's win-rate graph costs nothing.
+    """
+
+    def __init__(self, policy: _SharedPolicy) -> None:
+        self._policy = policy
+        self.values: list[tuple[int, float | None]] = []  # (side to move, value) per call
+
+    @property
+    def has_value_head(self) -> bool:
+        return self._policy.has_value_head
+
+    def analyze(self, state: GameState) -> tuple[np.ndarray, float | None]:
+        probabilities, value = self._policy.analyze(state)
+        self.values.append((state.to_play, value))
+        return probabilities, value
+
+    def move_probabilities(self, state: GameState) -> np.ndarray:
+        return self.analyze(state)[0]
+
+    def value(self, state: GameState) -> float | None:
+        return self.analyze(state)[1]
+
+
+class Engine:
+    """The one adapter between ``goai serve`` and the playing modules.
+
+    Everything the server asks of the model goes through here: ``analyze`` a
+    position, ``choose`` the engine's move, ``review`` a record. Today a move
+    is ``player.Player.decide`` (one forward pass, the policy's best move with
+    the player's rules for passing and resigning) and the analysis is the
+    policy's priors and the value head; a search plugs in here and fills the
+    candidates' visits, win rates and variations. ``think_seconds`` is the
+    limit a search gets per move (the policy alone never comes near it).
+    Thread-safe: the sessions call it from worker threads.
+    """
+
+    def __init__(self, policy: MovePolicy | None = None, *,
+                 load: Callable[[], MovePolicy] | None = None, name: str = "goai",
+                 config: PlayerConfig | None = None, think_seconds: float = 10.0) -> None:
+        if (policy is None) == (load is None):
+            raise ValueError("give the engine a policy or a function that loads one")
+        if not think_seconds > 0:
+            raise ValueError(f"thinking time must be positive, not {think_seconds}")
+        self.policy = _SharedPolicy(load or (lambda: policy))
+        self.name = name
+        self.config = config or PlayerConfig()
+        self.think_seconds = think_seconds
+
+    def start_loading(self, done: Callable[[BaseException | None], None]) -> None:
+        """Load the policy in a background thread; ``done(error or None)`` is called after."""
+        threading.Thread(target=lambda: done(self.policy.load()), name="goai-load-model",
+                         daemon=True).start()
+
+    def new_game(self) -> Player:
+        """The per-game memory the engine keeps (the resignation counters); one per session."""
+        return Player(self.policy, self.config)
+
+    def analyze(self, state: GameState) -> Analysis:
+        priors, value = self.policy.analyze(state)
+        return self._analysis(state, priors, value)
+
+    def choose(self, game: Player, state: GameState) -> EngineMove:
+        """The engine's move for ``state.to_play``, or a resignation."""
+        decision = game.decide(state)
+        analysis = self._analysis(state, decision.probabilities, decision.value)
+        return EngineMove(decision.move, decision.resign, analysis)
+
+    def review(self, record: GameRecord) -> tuple[GameReview, list[float | None]]:
+        """``review.review_game`` of ``record`` and Black's win rate before each reviewed move.
+
+        Raises ``ValueError`` as ``review_game`` does (not 19x19, no moves).
+        """
+        recorder = _ValueRecorder(self.policy)
+        review = review_game(recorder, record, model=self.name)
+        return review, [black_winrate(value, color) for color, value in recorder.values]
+
+    @staticmethod
+    def _analysis(state: GameState, priors: np.ndarray, value: float | None) -> Analysis:
+        candidates = tuple(Candidate(move, probability)
+                           for move, probability in top_moves(priors, CANDIDATES)
+                           if probability > 0)
+        return Analysis(len(state.history), state.to_play, priors, value, candidates)
+
+
+# ----------------------------------------------------------------- a game
+
+
+@dataclass(frozen=True)
+class NewGame:
+    """The page's new-game form: the human's colour, handicap (0 or 2-9) and komi.
+
+    Raises ``RequestError`` for values out of range.
+    """
+
+    human: int = BLACK
+    handicap: int = 0
+    komi: float = 7.5
+
+    def __post_init__(self) -> None:
+        if self.human not in (BLACK, WHITE):
+            raise RequestError("colour must be black or white")
+        if self.handicap:
+            try:
+                fixed_handicap(self.handicap)
+            except ValueError as error:
+                raise RequestError(str(error)) from None
+        if not -150 <= self.komi <= 150 or self.komi * 2 != int(self.komi * 2):
+            raise RequestError(f"komi must be a multiple of 0.5 within ±150, not {self.komi:g}")
+
+
+class GameSession:
+    """One browser's game against the engine, and the last record it reviewed.
+
+    Not thread-safe by itself: ``serve`` runs one request of a session at a
+    time (a per-session lock) and the engine work in a worker thread. An
+    analysis runs on a copy of the position outside that lock (``position``,
+    then ``store_analysis``), so that it never holds up the human's move.
+    ``analyses`` caches one ``Analysis`` per position (index = moves played),
+    for the heat map and the win-rate graph; undo cuts it back.
+    """
+
+    def __init__(self, engine: Engine, setup: NewGame | None = None) -> None:
+        self.engine = engine
+        self.id = secrets.token_urlsafe(18)
+        self.last_used = time.monotonic()
+        self.review: ReviewSession | None = None
+        self.new_game(setup or NewGame())
+
+    def new_game(self, setup: NewGame) -> None:
+        self.setup = setup
+        self.human = setup.human
+        self.state = GameState(NETWORK_SIZE, setup.komi)
+        if setup.handicap:
+            self.state.setup(black=fixed_handicap(setup.handicap), handicap=setup.handicap)
+        self.player = self.engine.new_game()
+        self.result: str | None = None
+        self.result_text: str | None = None
+        self.analyses: list[Analysis | None] = [None]
+        self.version = getattr(self, "version", 0) + 1
+
+    @property
+    def engine_color(self) -> int:
+        return opponent(self.human)
+
+    @property
+    def engine_to_play(self) -> bool:
+        return self.result is None and self.state.to_play == self.engine_color
+
+    # ------------------------------------------------------------- moves
+
+    def play(self, text: str) -> None:
+        """The human's move, a GTP vertex or ``pass``. Raises ``RequestError`` with the reason."""
+        if self.result is not None:
+            raise RequestError("the game is over: start a new game or undo", "game-over")
+        if self.state.to_play != self.human:
+            raise RequestError("it is the engine's turn", "not-your-turn")
+        try:
+            move = move_from_gtp(text, NETWORK_SIZE)
+        except CoordinateError:
+            raise RequestError(f"{text[:12]!r} is not a move: use A1 to T19 (no I) or pass",
+                               "not-a-move") from None
+        reason = self.state.illegal_reason(move)
+        if reason is not None:
+            raise RequestError(f"illegal move {vertex(move)}: {ILLEGAL_REASONS[reason]}", reason)
+        self.state.play(move)
+        self._after_move()
+
+    def engine_move(self) -> None:
+        """The engine plays (or resigns). Raises ``RequestError`` when it is not its turn."""
+        if not self.engine_to_play:
+            raise RequestError("it is not the engine's turn", "not-engine-turn")
+        chosen = self.engine.choose(self.player, self.state)
+        self.analyses[-1] = chosen.analysis
+        if chosen.resign:
+            self.result = f"{COLOR_LETTERS[self.human]}+R"
+            self.result_text = f"{self.engine.name} resigns"
+            return
+        self.state.play(chosen.move)
+        self._after_move()
+
+    def resign(self) -> None:
+        if self.result is not None:
+            raise RequestError("the game is over already", "game-over")
+        self.result = f"{COLOR_LETTERS[self.engine_color]}+R"
+        self.result_text = "you resign"
+
+    def undo(self) -> None:
+        """Take back the human's last move and the engine's moves after it; reopens the game."""
+        state = self.state
+        if all(color != self.human for color, _ in state.history):
+            raise RequestError("nothing to undo: you have not played a move yet", "no-undo")
+        while state.history[-1][0] != self.human:  # undo() replaces the history list
+            state.undo()
+        state.undo()
+        self.player.reset()
+        self.result = self.result_text = None
+        self.version += 1
+        del self.analyses[len(self.state.history) + 1:]
+
+    def _after_move(self) -> None:
+        self.version += 1
+        self.analyses.append(None)
+        if self.state.is_over:
+            dead = dead_stones(self.state.board)
+            self.result = format_result(estimated_score(self.state, dead))
+            self.result_text = score_text(self.state)
+
+    def cached_analysis(self) -> Analysis | None:
+        """The current position's analysis if it has been computed."""
+        return self.analyses[-1]
+
+    def position(self) -> tuple[int, GameState]:
+        """``(version, a copy of the position)``: what an analysis outside the lock works on.
+
+        The version changes with every move, undo and new game, so that
+        ``store_analysis`` can drop an answer about a position already left.
+        """
+        return self.version, self.state.copy()
+
+    def store_analysis(self, version: int, analysis: Analysis) -> bool:
+        """Keep ``analysis`` if the game is still at ``version``; says whether it was kept."""
+        if version != self.version:
+            return False
+        self.analyses[-1] = analysis
+        return True
+
+    # ------------------------------------------------------------- output
+
+    def record(self) -> GameRecord:
+        names = {self.human: "human", self.engine_color: self.engine.name}
+        return GameRecord.from_state(self.state, source="goai serve", result=self.result,
+                                     black_name=names[BLACK], white_name=names[WHITE],
+                                     date=date.today().isoformat())
+
+    def sgf(self) -> str:
+        return write_sgf(self.record())
+
+    def state_json(self) -> dict[str, object]:
+        """The API's game object (see the README)."""
+        state = self.state
+        captures = state.board.captures
+        return {
+            "type": "game", "size": state.size, "komi": state.komi, "handicap": state.handicap,
+            "human": COLOR_LETTERS[self.human], "engine": COLOR_LETTERS[self.engine_color],
+            "engine_name": self.engine.name, "to_play": COLOR_LETTERS[state.to_play],
+            "move_number": len(state.history), "board": board_string(state),
+            "last_move": None if state.last_move is None else vertex(state.last_move),
+            "captures": {"B": captures[BLACK], "W": captures[WHITE]},
+            "moves": [f"{COLOR_LETTERS[color]} {vertex(move)}" for color, move in state.history],
+            "over": self.result is not None, "result": self.result,
+            "result_text": self.result_text, "engine_to_play": self.engine_to_play,
+            "winrates": [None if item is None else item.black_winrate
+                         for item in self.analyses],
+        }
+
+
+# ----------------------------------------------------------------- a review
+
+
+@dataclass
+class ReviewSession:
+    """An uploaded record, reviewed: the boards to step through and the review's figures."""
+
+    record: GameRecord
+    review: GameReview
+    winrates: list[float | None]
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_upload(cls, engine: Engine, data: bytes, *, max_moves: int) -> ReviewSession:
+        """Read the first game of SGF ``data`` and review it.
+
+        Raises ``RequestError`` for data without a readable 19x19 game, a game
+        without moves or one longer than ``max_moves``. Truncated or partly
+        ignored records are reviewed, with the reader's notes in ``notes``.
+        """
+        notes: list[str] = []
+        record = None
+        for item in parse_sgf(data, source="upload"):
+            if isinstance(item, Problem):
+                if not item.record_follows:
+                    raise RequestError(f"unreadable SGF: {item.reason}", "bad-sgf")
+                notes.append(f"{item.kind}: {item.reason}")
+            else:
+                record = item
+                break
+        if record is None:
+            raise RequestError("unreadable SGF: no game found", "bad-sgf")
+        if record.size != NETWORK_SIZE:
+            raise RequestError(f"the game is {record.size}x{record.size}; the model plays "
+                               "19x19 only", "bad-size")
+        if len(record.moves) > max_moves:
+            raise RequestError(f"the game has {len(record.moves)} moves; at most {max_moves} "
+                               "are reviewed", "too-long")
+        try:
+            review, winrates = engine.review(record)
+        except ValueError as error:
+            raise RequestError(str(error), "bad-sgf") from None
+        if review.stopped:
+            notes.append(f"review stopped: {review.stopped}")
+        return cls(record, review, winrates, notes)
+
+    def turning_points(self) -> list[dict[str, object]]:
+        """The least likely moves (the review's summary) and, with a value head, the biggest
+        win-rate swings against the mover, each as ``{number, move, why}``.
+        """
+        points = [{"number": item.number, "move": f"{COLOR_LETTERS[item.color]} "
+                   f"{vertex(item.move)}", "why": f"unlikely: {100 * item.probability:.2g}%, "
+                   f"rank {item.rank}"} for item in self.review.least_likely(TURNING_POINTS)]
+        rates = self.winrates
+        swings = []
+        for index, item in enumerate(self.review.moves[:-1]):
+            before, after = rates[index], rates[index + 1]
+            if before is None or after is None:
+                continue
+            sign = 1 if item.color == BLACK else -1
+            swings.append((sign * (before - after), item))
+        swings.sort(key=lambda pair: (-pair[0], pair[1].number))
+        for drop, item in swings[:TURNING_POINTS]:
+            if drop > 0:
+                points.append({"number": item.number, "move": f"{COLOR_LETTERS[item.color]} "
+                               f"{vertex(item.move)}",
+                               "why": f"win rate fell {100 * drop:.0f} points"})
+        return points
+
+    def as_json(self) -> dict[str, object]:
+        """The API's review object (see the README): the figures and every board to step to."""
+        record = self.record
+        boards, last_moves, captures = [], [], []
+        state = record.to_state(0)
+        boards.append(board_string(state))
+        last_moves.append(None)
+        captures.append({"B": 0, "W": 0})
+        for color, move in self.record.moves[: len(self.review.moves)]:
+            state.play(move, color)
+            boards.append(board_string(state))
+            last_moves.append(vertex(move))
+            captures.append({"B": state.board.captures[BLACK], "W": state.board.captures[WHITE]})
+        review = self.review
+        return {
+            "type": "review", "black": record.black_name, "white": record.white_name,
+            "komi": record.komi, "handicap": record.handicap, "result": record.result,
+            "model": review.model, "moves_in_game": len(record.moves),
+            "match_rate": review.match_rate, "mean_probability": review.mean_probability,
+            "stopped": review.stopped, "notes": self.notes,
+            "moves": [item.as_dict() for item in review.moves],
+            "winrates": self.winrates, "turning_points": self.turning_points(),
+            "boards": boards, "last_moves": last_moves, "captures": captures,
+        }
+
+    def annotated_sgf(self) -> str:
+        return annotated_sgf(self.review)

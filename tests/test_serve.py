@@ -1,0 +1,492 @@
+"""``goai serve``'s JSON/WebSocket API through Starlette's test client and a live uvicorn.
+
+A scripted policy (``ScriptedPolicy``: the engine plays the first empty point
+of its script, then passes) makes every engine move known, so games can be
+steered into a ko, a suicide or a known final score; the tiny untrained model
+plays a whole game where only consistency can be checked.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from boards import move
+
+pytest.importorskip("starlette")
+httpx = pytest.importorskip("httpx")
+with warnings.catch_warnings():  # Starlette >= 1.10 prefers httpx2 but works with httpx
+    warnings.filterwarnings("ignore", message="Using `httpx`")
+    from starlette.testclient import TestClient
+
+from goai import cli  # noqa: E402
+from goai.board import EMPTY  # noqa: E402
+from goai.coords import PASS_INDEX  # noqa: E402
+from goai.player import estimated_score  # noqa: E402
+from goai.policy import Policy  # noqa: E402
+from goai.serve import ServeConfig, create_app  # noqa: E402
+from goai.serve_session import Engine  # noqa: E402
+from goai.sgf import GameRecord, parse_sgf  # noqa: E402
+
+SAMPLE_GAME = Path(__file__).resolve().parents[1] / "data" / "sample-game.sgf"
+
+
+class ScriptedPolicy:
+    """All probability on the first point of ``script`` that is empty, else on pass.
+
+    ``gate``, when given, is waited on inside every evaluation: a slow engine.
+    """
+
+    has_value_head = False
+
+    def __init__(self, *script: str, gate: threading.Event | None = None) -> None:
+        self.script = [move(vertex, 19) for vertex in script]
+        self.gate = gate
+        self.calls = 0
+
+    def analyze(self, state):
+        self.calls += 1
+        if self.gate is not None:
+            assert self.gate.wait(10), "the test never opened the gate"
+        probabilities = np.zeros(362)
+        empty = [point for point in self.script if state.board.stones[point] == EMPTY
+                 and state.is_legal(point)]
+        probabilities[empty[0] if empty else PASS_INDEX] = 1.0
+        return probabilities, None
+
+    def move_probabilities(self, state):
+        return self.analyze(state)[0]
+
+    def value(self, state):
+        return None
+
+
+def client_for(policy, **limits) -> TestClient:
+    config = ServeConfig(allowed_hosts=("testserver",), **limits)
+    return TestClient(create_app(Engine(policy, name="scripted"), config))
+
+
+def play(client: TestClient, *vertices: str) -> dict:
+    """Each human move followed by the engine's reply; the last game object."""
+    state = {}
+    for vertex in vertices:
+        response = client.post("/api/play", json={"move": vertex})
+        assert response.status_code == 200, response.json()
+        state = client.post("/api/genmove").json()
+    return state
+
+
+def stones(state: dict) -> dict[str, str]:
+    """The game object's board as {vertex: "X" or "O"}."""
+    columns = "ABCDEFGHJKLMNOPQRST"
+    return {f"{columns[i % 19]}{19 - i // 19}": stone
+            for i, stone in enumerate(state["board"]) if stone != "."}
+
+
+@pytest.fixture(scope="module")
+def tiny_policy(tiny_model_path: Path) -> Policy:
+    return Policy(tiny_model_path)
+
+
+# ----------------------------------------------------------------- the page
+
+
+def test_the_page_and_its_files_are_served_with_safe_headers():
+    client = client_for(ScriptedPolicy())
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'src="/static/app.js"' in page.text and "http" not in page.text.split("<body>")[0]
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    for name in ("app.js", "board.js", "graph.js", "style.css"):
+        response = client.get(f"/static/{name}")
+        assert response.status_code == 200 and response.text
+    assert "import" in client.get("/static/app.js").text  # a module, no bundle
+
+
+@pytest.mark.parametrize("path", ["/static/serve.py", "/static/..%2Fserve.py",
+                                  "/static/%2Fetc%2Fpasswd", "/api/nothing"])
+def test_no_file_path_comes_from_the_client(path: str):
+    response = client_for(ScriptedPolicy()).get(path)
+    assert response.status_code == 404
+    assert "error" in response.json() and "Traceback" not in response.text
+
+
+def test_other_host_names_are_refused_on_loopback():
+    app = create_app(Engine(ScriptedPolicy()), ServeConfig())  # loopback: no "testserver"
+    assert TestClient(app).get("/api/state").status_code == 400
+    assert TestClient(app, base_url="http://localhost:8000").get("/api/state").status_code == 200
+
+
+# ----------------------------------------------------------------- a game
+
+
+def test_a_game_to_the_end_is_scored_as_goai_play_scores_it():
+    # The engine passes throughout; Black's wall on the K line is alive and owns the board.
+    client = client_for(ScriptedPolicy())
+    state = client.get("/api/state").json()
+    assert (state["human"], state["to_play"], state["move_number"]) == ("B", "B", 0)
+    for row in range(1, 20, 2):
+        state = play(client, f"K{row}")
+        assert state["last_move"] == "pass" and not state["over"]
+    response = client.post("/api/play", json={"move": "pass"})
+    state = response.json()
+    assert state["over"] and state["result"] == "B+353.5"
+    assert state["result_text"].startswith("B+353.5 by area with komi 7.5, 0 stones estimated")
+    assert not state["engine_to_play"]
+    refused = client.post("/api/play", json={"move": "A1"})
+    assert refused.status_code == 400 and refused.json()["reason"] == "game-over"
+
+
+def test_a_game_with_the_tiny_model_ends_with_the_estimated_area_score(tiny_policy: Policy):
+    client = client_for(tiny_policy)
+    state = play(client, "D4", "Q16", "D16", "Q4", "K10")
+    assert state["move_number"] == 10 and len(stones(state)) >= 8
+    for _ in range(100):
+        if state["over"]:
+            break
+        assert client.post("/api/play", json={"move": "pass"}).status_code == 200
+        state = client.get("/api/state").json()
+        if not state["over"]:
+            state = client.post("/api/genmove").json()
+    assert state["over"]
+    record = next(parse_sgf(client.get("/api/game.sgf").content))
+    assert isinstance(record, GameRecord) and record.result == state["result"]
+    final = record.to_state()
+    margin = estimated_score(final)
+    assert state["result"] == (f"B+{margin:g}" if margin > 0 else f"W+{-margin:g}")
+
+
+@pytest.mark.parametrize("script, moves, refused, reason", [
+    # White (the engine) walls A1 off: A1 is suicide for Black.
+    (("A2", "B1"), ("K10", "K11"), "A1", "suicide"),
+    # White takes E5 from the ko; Black may not take back at once.
+    (("E6", "D5", "E4", "F5"), ("F6", "E5", "G5", "F4"), "E5", "ko"),
+    ((), ("D4",), "D4", "occupied"),
+    ((), (), "Z99", "not-a-move"),
+    ((), (), "I5", "not-a-move"),
+])
+def test_illegal_moves_are_refused_with_the_reason(script, moves, refused, reason):
+    client = client_for(ScriptedPolicy(*script))
+    before = play(client, *moves) or client.get("/api/state").json()
+    response = client.post("/api/play", json={"move": refused})
+    assert response.status_code == 400
+    assert response.json()["reason"] == reason
+    assert reason.split("-")[0] in response.json()["error"] or reason == "not-a-move"
+    assert client.get("/api/state").json()["board"] == before["board"]  # nothing changed
+
+
+def test_the_engine_moves_only_in_its_turn_and_the_human_only_in_theirs():
+    client = client_for(ScriptedPolicy("Q16"))
+    assert client.post("/api/genmove").json()["reason"] == "not-engine-turn"
+    client.post("/api/play", json={"move": "D4"})
+    assert client.post("/api/play", json={"move": "C3"}).json()["reason"] == "not-your-turn"
+    assert client.post("/api/genmove").json()["last_move"] == "Q16"
+
+
+def test_undo_takes_back_the_human_move_and_the_reply_and_reopens_the_game():
+    client = client_for(ScriptedPolicy("Q16", "Q4"))
+    assert client.post("/api/undo").json()["reason"] == "no-undo"
+    play(client, "D4", "D16")
+    state = client.post("/api/undo").json()
+    assert state["moves"] == ["B D4", "W Q16"] and state["to_play"] == "B"
+    assert client.post("/api/resign").json()["result"] == "W+R"
+    state = client.post("/api/undo").json()
+    assert not state["over"] and state["moves"] == [] and state["board"] == "." * 361
+
+
+def test_new_game_with_colour_handicap_and_komi():
+    client = client_for(ScriptedPolicy("Q16", "D4"))
+    state = client.post("/api/new", json={"color": "white", "komi": 6.5}).json()
+    assert (state["human"], state["engine_to_play"], state["komi"]) == ("W", True, 6.5)
+    assert client.post("/api/genmove").json()["moves"] == ["B Q16"]
+    state = client.post("/api/new", json={"color": "black", "handicap": 4, "komi": 0.5}).json()
+    assert sorted(stones(state)) == ["D16", "D4", "Q16", "Q4"] and state["to_play"] == "W"
+    assert state["engine_to_play"] and state["handicap"] == 4
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"color": "red"}, "color must be"),
+    ({"color": ["black"]}, "color must be"),
+    ({"handicap": 1}, "handicap must be 0 or 2 to 9"),
+    ({"handicap": "4"}, "whole number"),
+    ({"komi": "six"}, "komi must be a number"),
+    ({"komi": 7.3}, "multiple of 0.5"),
+    ({"komi": 1e9}, "within"),
+    ([1, 2], "JSON object"),
+    ("{not json", "not JSON"),
+])
+def test_bad_new_game_requests_get_400_with_a_message(body, message):
+    client = client_for(ScriptedPolicy())
+    content = body if isinstance(body, str) else json.dumps(body)
+    response = client.post("/api/new", content=content)
+    assert response.status_code == 400 and message in response.json()["error"]
+
+
+def test_oversized_json_is_refused_unread():
+    response = client_for(ScriptedPolicy()).post("/api/play", content=b"{" + b" " * 10_000)
+    assert response.status_code == 413 and "limit" in response.json()["error"]
+
+
+# ----------------------------------------------------------------- analysis
+
+
+def test_analysis_by_http_and_websocket_carries_priors_and_search_fields():
+    client = client_for(ScriptedPolicy("Q16", "D4"))
+    analysis = client.get("/api/analysis").json()
+    assert analysis["move_number"] == 0 and analysis["to_play"] == "B" and analysis["final"]
+    assert len(analysis["priors"]) == 361 and analysis["priors"][move("Q16", 19)] == 1.0
+    assert analysis["candidates"] == [{"move": "Q16", "prior": 1.0, "visits": None,
+                                       "winrate": None, "pv": []}]
+    assert analysis["value"] is None and analysis["search"] is False
+    with client.websocket_connect("/api/ws") as socket_:
+        socket_.send_text("not json")
+        assert socket_.receive_json()["type"] == "error"
+        socket_.send_json({"op": "explode"})
+        assert "unknown op" in socket_.receive_json()["error"]
+        socket_.send_json({"op": "analyze"})
+        assert socket_.receive_json() == analysis
+
+
+def test_a_websocket_without_a_session_or_from_another_origin_is_closed():
+    client = client_for(ScriptedPolicy())
+    with pytest.raises(Exception) as closed, client.websocket_connect("/api/ws"):
+        pass
+    assert getattr(closed.value, "code", None) == 4401
+    client.get("/api/state")
+    with pytest.raises(Exception) as closed, client.websocket_connect(
+            "/api/ws", headers={"origin": "http://evil.example"}):
+        pass
+    assert getattr(closed.value, "code", None) == 4403
+
+
+def test_win_rates_are_black_s_along_the_game(tiny_policy: Policy):
+    client = client_for(tiny_policy)
+    play(client, "D4")
+    client.get("/api/analysis")
+    rates = client.get("/api/state").json()["winrates"]
+    assert len(rates) == 3 and all(0 <= rate <= 1 for rate in rates[1:])
+    black_to_move = (tiny_policy.value(GameRecord.to_state(
+        next(parse_sgf(client.get("/api/game.sgf").content)))) + 1) / 2
+    assert rates[2] == pytest.approx(black_to_move, abs=1e-6)
+
+
+# ----------------------------------------------------------------- SGF and review
+
+
+def test_the_game_saved_as_sgf_reads_back_and_reviews_to_the_same_board(tiny_policy: Policy):
+    client = client_for(tiny_policy)
+    state = play(client, "D4", "Q16", "C3")
+    response = client.get("/api/game.sgf")
+    assert response.headers["content-disposition"].startswith("attachment")
+    record = next(parse_sgf(response.content))
+    assert len(record.moves) == state["move_number"] == 6
+    review = client.post("/api/review", content=response.content).json()
+    assert review["boards"][-1] == state["board"] and len(review["moves"]) == 6
+    assert review["last_moves"][1] == "D4" and review["moves"][0]["move"] == "D4"
+    annotated = client.get("/api/review.sgf")
+    assert b"rank" in annotated.content and b"LB[" in annotated.content
+
+
+def test_review_of_the_sample_game_has_the_figures_and_turning_points(tiny_policy: Policy):
+    client = client_for(tiny_policy)
+    review = client.post("/api/review", content=SAMPLE_GAME.read_bytes()).json()
+    moves = review["moves"]
+    assert review["moves_in_game"] == len(moves) == len(review["boards"]) - 1
+    first = moves[0]
+    assert set(first) == {"number", "color", "move", "probability", "rank", "top"}
+    assert len(first["top"]) == 3 and 1 <= first["rank"] <= 362
+    assert len(review["winrates"]) == len(moves)
+    reasons = [point["why"] for point in review["turning_points"]]
+    assert sum(why.startswith("unlikely") for why in reasons) == 5
+    assert any(why.startswith("win rate fell") for why in reasons)
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"", "bad-sgf"),
+    (b"\x00\xff garbage \x89PNG", "bad-sgf"),
+    (b"(;", "bad-sgf"),
+    (b"(;GM[1]SZ[9];B[ee])", "bad-size"),
+    (b"(;GM[1]SZ[52];B[ee])", "bad-sgf"),
+    (b"(;GM[1]SZ[19]KM[7.5])", "bad-sgf"),  # no moves
+    (b"(;SZ[19]" + b";B[aa];W[bb]" * 600 + b")", "too-long"),
+])
+def test_hostile_uploads_get_400_with_a_reason(data: bytes, reason: str):
+    response = client_for(ScriptedPolicy()).post("/api/review", content=data)
+    assert response.status_code == 400, response.text
+    assert response.json()["reason"] == reason and response.json()["error"]
+
+
+def test_uploads_over_the_limit_are_refused_and_damaged_games_reviewed_up_to_the_damage():
+    client = client_for(ScriptedPolicy(), max_upload_bytes=1000)
+    assert client.post("/api/review", content=b"(;SZ[19]" + b" " * 2000).status_code == 413
+    # Deep nesting is no danger to the iterative reader; a repeated point stops the review.
+    review = client.post("/api/review", content=b"(;SZ[19];B[dd];W[dd]" + b"(;B[aa]" * 100).json()
+    assert len(review["moves"]) == 1 and "illegal" in review["stopped"]
+
+
+# ----------------------------------------------------------------- sessions
+
+
+def test_sessions_are_isolated_and_capped():
+    app = create_app(Engine(ScriptedPolicy("Q16")),
+                     ServeConfig(allowed_hosts=("testserver",), max_sessions=2))
+    first, second, third = TestClient(app), TestClient(app), TestClient(app)
+    play(first, "D4")
+    assert stones(second.get("/api/state").json()) == {}
+    assert sorted(stones(first.get("/api/state").json())) == ["D4", "Q16"]
+    full = third.get("/api/state")
+    assert full.status_code == 503 and "full" in full.json()["error"]
+
+
+def test_an_idle_session_makes_room_for_a_new_one():
+    app = create_app(Engine(ScriptedPolicy()), ServeConfig(
+        allowed_hosts=("testserver",), max_sessions=1, idle_minutes=60))
+    first, second = TestClient(app), TestClient(app)
+    first.post("/api/play", json={"move": "D4"})
+    assert second.get("/api/state").status_code == 503
+    for slot in app.state.goai.sessions.slots.values():
+        slot.session.last_used -= 61 * 60  # an hour and a minute ago
+    assert stones(second.get("/api/state").json()) == {}
+    # The first browser's game is gone, and the one place is now taken.
+    assert first.get("/api/state").status_code == 503
+
+
+@pytest.fixture
+def live_server() -> Iterator:
+    """``start(policy)`` -> base URL of a real uvicorn serving the app in a thread."""
+    import uvicorn
+
+    servers = []
+
+    def start(policy, **limits) -> str:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        config = ServeConfig(port=sock.getsockname()[1], **limits)
+        server = uvicorn.Server(uvicorn.Config(create_app(Engine(policy), config),
+                                               log_level="warning"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return f"http://127.0.0.1:{config.port}"
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(5)
+
+
+def wait_for_engine(policy: ScriptedPolicy) -> None:
+    """Until a request has reached the (gated) engine."""
+    deadline = time.monotonic() + 10
+    while policy.calls == 0:
+        assert time.monotonic() < deadline, "no request reached the engine"
+        time.sleep(0.01)
+
+
+def test_a_slow_engine_holds_only_its_own_session(live_server):
+    gate = threading.Event()
+    policy = ScriptedPolicy("Q16", gate=gate)
+    base = live_server(policy)
+    with httpx.Client(base_url=base) as slow, httpx.Client(base_url=base) as other:
+        slow.post("/api/play", json={"move": "D4"})
+        with ThreadPoolExecutor(1) as pool:
+            thinking = pool.submit(slow.post, "/api/genmove")
+            wait_for_engine(policy)
+            assert not thinking.done()
+            # The other browser's page and game go on; the thinking session refuses moves.
+            assert other.get("/").status_code == 200
+            assert other.post("/api/play", json={"move": "C3"}).json()["move_number"] == 1
+            busy = slow.post("/api/play", json={"move": "C3"})
+            assert busy.status_code == 409 and busy.json()["reason"] == "busy"
+            gate.set()
+            assert thinking.result(10).json()["last_move"] == "Q16"
+
+
+def test_an_analysis_in_progress_does_not_hold_up_the_human_move(live_server):
+    gate = threading.Event()
+    policy = ScriptedPolicy("Q16", gate=gate)
+    base = live_server(policy)
+    with httpx.Client(base_url=base) as client, ThreadPoolExecutor(1) as pool:
+        client.get("/api/state")
+        analysing = pool.submit(client.get, "/api/analysis")
+        wait_for_engine(policy)
+        assert not analysing.done()
+        assert client.post("/api/play", json={"move": "D4"}).json()["move_number"] == 1
+        gate.set()
+        assert analysing.result(10).json()["move_number"] == 0  # about the position it began on
+        assert client.get("/api/state").json()["winrates"] == [None, None]  # not kept
+
+
+def test_concurrent_sessions_play_their_own_games(live_server, tiny_policy: Policy):
+    base = live_server(tiny_policy)
+    openings = [("D4", "C3"), ("Q16", "R17"), ("K10", "K11"), ("C16", "D17")]
+
+    def one_game(moves: tuple[str, ...]) -> tuple[list[str], dict]:
+        with httpx.Client(base_url=base) as client:
+            for vertex in moves:
+                client.post("/api/play", json={"move": vertex}).raise_for_status()
+                client.post("/api/genmove").raise_for_status()
+            return list(moves), client.get("/api/state").json()
+
+    with ThreadPoolExecutor(4) as pool:
+        for moves, state in pool.map(one_game, openings):
+            assert [entry.split()[1] for entry in state["moves"][::2]] == moves
+            assert state["move_number"] == 4
+
+
+# ----------------------------------------------------------------- the command
+
+
+def test_goai_serve_refuses_bad_options_and_a_busy_port(tiny_model_path: Path, capsys):
+    with pytest.raises(SystemExit, match="port must be"):
+        cli.main(["serve", "--port", "70000"])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit, match=f"cannot listen on 127.0.0.1:{port}"):
+            cli.main(["serve", "--port", str(port), "--model", str(tiny_model_path)])
+
+
+def test_goai_serve_stops_with_one_line_when_the_model_cannot_load(tmp_path: Path, capsys):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit, match="goai serve: cannot load the model .*junk.pt"):
+        cli.main(["serve", "--port", "0", "--model", str(junk)])
+    out = capsys.readouterr().out
+    assert out.startswith("goai serve: open http://127.0.0.1:") and "warning" not in out
+    with pytest.raises(SystemExit, match="cannot load the model"):
+        cli.main(["serve", "--host", "0.0.0.0", "--port", "0", "--model", str(junk)])
+    assert capsys.readouterr().out.startswith("warning: listening on 0.0.0.0, not only this")
+    with pytest.raises(SystemExit, match="no such model file"):
+        cli.main(["serve", "--model", str(tmp_path / "missing.pt")])
+
+
+def test_the_model_loads_once_in_the_background_and_pages_wait_for_it(tiny_model_path: Path):
+    loads = []
+
+    def load() -> Policy:
+        loads.append(1)
+        return Policy(tiny_model_path)
+
+    engine = Engine(load=load)
+    done = threading.Event()
+    engine.start_loading(lambda error: done.set())
+    client = TestClient(create_app(engine, ServeConfig(allowed_hosts=("testserver",))))
+    assert client.get("/api/analysis").json()["move_number"] == 0
+    assert done.wait(10) and loads == [1]
+    failing = Engine(load=lambda: Policy(tiny_model_path.parent / "missing.pt"))
+    client = TestClient(create_app(failing, ServeConfig(allowed_hosts=("testserver",))))
+    response = client.get("/api/analysis")
+    assert response.status_code == 503 and "could not be loaded" in response.json()["error"]

@@ -1,0 +1,191 @@
+"""``goai serve`` in a real browser: headless Chromium, driven by Selenium, against a real server.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (the README's test command
+installs them) and the ``selenium`` package; skips, saying which is missing,
+when they are absent. Selenium is pointed at the system chromedriver, so it
+never downloads a browser or a driver.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_GAME = ROOT / "data" / "sample-game.sgf"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+# Human moves to click, in order; one the engine has taken already is skipped.
+CLICKS = ["D4", "Q16", "D16", "Q4", "C10", "K10", "R10", "K3", "K17", "F3", "O3", "C6", "R14"]
+
+if CHROMIUM is None or CHROMEDRIVER is None:
+    pytest.skip("the real-browser test needs Debian's chromium and chromium-driver "
+                "(apt-get install chromium chromium-driver)", allow_module_level=True)
+webdriver = pytest.importorskip("selenium.webdriver", reason="needs the selenium package")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_path: Path) -> Iterator[str]:
+    """A real ``goai serve`` on a free port with the tiny model; yields its address."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "goai", "serve", "--port", str(port),
+         "--model", str(tiny_model_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy())
+    address = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"goai serve exited: {process.stdout.read()}")
+        try:
+            with urllib.request.urlopen(address + "/", timeout=2):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("goai serve did not answer within 60 s")
+            time.sleep(0.1)
+    yield address
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--disable-gpu", "--window-size=1100,1000"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options,
+                              service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    driver.set_script_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def wait_until(driver, condition, timeout: float = 30):
+    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(lambda _: condition())
+
+
+def idle_at(driver, move_number: int) -> bool:
+    body = driver.find_element(By.TAG_NAME, "body")
+    return (body.get_attribute("data-busy") == "false"
+            and body.get_attribute("data-move-number") == str(move_number))
+
+
+def page_stones(driver) -> dict[str, str]:
+    """The stones drawn on the page, read from the SVG: {vertex: "B" or "W"}."""
+    return {stone.get_attribute("data-vertex"): stone.get_attribute("data-color")
+            for stone in driver.find_elements(By.CSS_SELECTOR, "#board circle.stone")}
+
+
+def server_state(driver) -> dict:
+    """The session's game object, fetched by the page itself (its cookie is the session)."""
+    text = driver.execute_async_script(
+        "const done = arguments[0]; fetch('/api/state').then(r => r.text()).then(done);")
+    return json.loads(text)
+
+
+def test_play_ten_moves_by_clicking_then_heat_map_and_review(server: str, browser,
+                                                             tmp_path: Path):
+    driver = browser
+    driver.get(server + "/")
+    wait_until(driver, lambda: driver.find_element(By.TAG_NAME, "body")
+               .get_attribute("data-ready") == "true")
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#board rect.hit")) == 361
+    labels = [text.text for text in driver.find_elements(By.CSS_SELECTOR, "#board .coord text")]
+    assert labels[:2] == ["A", "A"] and "I" not in labels and labels[2:4] == ["19", "19"]
+
+    clicked: list[str] = []
+    for vertex in CLICKS:
+        if len(clicked) == 10:
+            break
+        if vertex in page_stones(driver):
+            continue
+        driver.find_element(By.CSS_SELECTOR, f'#board rect.hit[data-vertex="{vertex}"]').click()
+        clicked.append(vertex)
+        wait_until(driver, lambda: idle_at(driver, 2 * len(clicked)))
+    assert len(clicked) == 10
+
+    stones = page_stones(driver)
+    assert all(stones[vertex] == "B" for vertex in clicked)
+    assert sum(color == "W" for color in stones.values()) >= 9  # captures aside
+    state = server_state(driver)
+    columns = "ABCDEFGHJKLMNOPQRST"
+    drawn = {f"{columns[i % 19]}{19 - i // 19}": "B" if stone == "X" else "W"
+             for i, stone in enumerate(state["board"]) if stone != "."}
+    assert stones == drawn
+    last = driver.find_elements(By.CSS_SELECTOR, "#board circle.last")
+    assert len(last) == 1 and state["last_move"] not in clicked
+    status = driver.find_element(By.ID, "status").text
+    assert "You (Black) to play, move 21" in status and "Captures" in status
+
+    # An occupied point is refused with the reason, and nothing changes.
+    driver.find_element(By.CSS_SELECTOR, f'#board rect.hit[data-vertex="{clicked[0]}"]').click()
+    wait_until(driver, lambda: "occupied" in driver.find_element(By.ID, "message").text)
+    assert page_stones(driver) == stones
+
+    # The heat map: translucent discs on empty points, the best ones labelled and listed.
+    driver.find_element(By.ID, "heat-toggle").click()
+    wait_until(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#board .heat-point"))
+    heat = driver.find_elements(By.CSS_SELECTOR, "#board .heat-point")
+    assert not {disc.get_attribute("data-vertex") for disc in heat} & set(stones)
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#candidates li")) == 5
+    assert driver.find_elements(By.CSS_SELECTOR, "#graph path.graph-line")
+    driver.save_screenshot(str(tmp_path / "serve-game.png"))
+    assert (tmp_path / "serve-game.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    driver.find_element(By.ID, "heat-toggle").click()
+    wait_until(driver, lambda: not driver.find_elements(By.CSS_SELECTOR, "#board .heat-point"))
+
+    # Keyboard play: the move box takes a coordinate.
+    driver.find_element(By.ID, "move-input").send_keys("T1\n")
+    wait_until(driver, lambda: idle_at(driver, 22))
+    assert page_stones(driver)["T1"] == "B"
+
+    # Review: upload the sample game and step into it with the arrow keys.
+    driver.find_element(By.ID, "mode-review").click()
+    driver.find_element(By.ID, "review-file").send_keys(str(SAMPLE_GAME))
+    wait_until(driver, lambda: driver.find_element(By.ID, "review-body").is_displayed(), 120)
+    body = driver.find_element(By.TAG_NAME, "body")
+    for _ in range(3):
+        body.send_keys("\ue014")  # the right arrow key
+    wait_until(driver, lambda: body.get_attribute("data-move-number") == "3")
+    assert len(page_stones(driver)) == 3
+    assert "Move 3" in driver.find_element(By.ID, "review-move").text
+    # Labels A, B, C: the model's top 3 for the next move, except a pass (no point to mark).
+    letters = {label.text for label in driver.find_elements(By.CSS_SELECTOR, "#board .label")}
+    listed = re.findall(r"([ABC]) (\S+) [\d.]+%",
+                        driver.find_element(By.ID, "review-next-text").text)
+    assert len(listed) == 3 and letters == {letter for letter, move in listed if move != "pass"}
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#turning-points li")) >= 5
+    driver.save_screenshot(str(tmp_path / "serve-review.png"))
+
+    # Phone width: the board fits without sideways scrolling.
+    driver.set_window_size(390, 844)
+    wait_until(driver, lambda: driver.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth"))
+    width = driver.execute_script("return document.getElementById('board')"
+                                  ".getBoundingClientRect().width")
+    assert 300 <= width <= 390
+    driver.save_screenshot(str(tmp_path / "serve-phone.png"))
+    driver.set_window_size(1100, 1000)
