@@ -77,6 +77,9 @@ FIELDS = [
                                                  "setup_black": (p("dd"), p("pd"), p("dp"))}),
     ("(;B[];W[tt])",                            {"moves": ((BLACK, PASS), (WHITE, PASS))}),
     ("(;SZ[9];B[tt])",                          {"moves": ((BLACK, PASS),)}),
+    ("(;B[aa];;;W[bb];)",                       {"moves": ((BLACK, 0), (WHITE, 20))}),
+    ("(;;SZ[9];B[aa])",                         {"size": 19}),  # SZ outside the root
+    ("(;GM[1]SZ[9])",                           {"size": 9}),
     ("(;SZ[21];B[tt])",                         {"moves": ((BLACK, 19 * 21 + 19),)}),
     ("(;B[PD];W[ dd ])",                        {"moves": ((BLACK, p("pd")), (WHITE, p("dd")))}),
     ("(;AB[aa:bb])",                            {"setup_black": (0, 1, 19, 20)}),
@@ -125,7 +128,9 @@ DAMAGED = [
     ("(;AB[zz])",                    [ProblemKind.SKIPPED],   None, "off a 19x19 board"),
     ("(;AB[cc:aa])",                 [ProblemKind.SKIPPED],   None, "bad setup rectangle"),
     ("(;GM[1]x;B[aa])",              [ProblemKind.SKIPPED],   None, "unreadable SGF"),
-    ("(;SZ[19",                      [ProblemKind.SKIPPED],   None, "unreadable SGF"),
+    ("(;SZ[19",                      [ProblemKind.SKIPPED],   None, "inside a property value"),
+    ("(;GM[2]SZ[8];B[dd])",          [ProblemKind.SKIPPED],   None, "GM[2] is not a game of Go"),
+    ("(;GM[ 1 ];B[dd]",              [ProblemKind.TRUNCATED], 1,    "ends inside"),
     ("(;KM[abc];B[aa])",             [ProblemKind.IGNORED],   1,    "komi 0 used"),
     ("(;KM[nan];B[aa])",             [ProblemKind.IGNORED],   1,    "KM value 'nan'"),
     ("(;KM[7.5]HA[7.5];B[aa])",      [ProblemKind.IGNORED],   1,    "handicap 0 used"),
@@ -135,7 +140,8 @@ DAMAGED = [
     ("(;B[aa];W[bb]AE[aa])",         [ProblemKind.TRUNCATED], 1,    "setup stones"),
     ("(;B[aa];B[bb]W[cc])",          [ProblemKind.TRUNCATED], 1,    "more than one move"),
     ("(;B[aa];W[bb]",                [ProblemKind.TRUNCATED], 2,    "ends inside"),
-    ("(;B[aa];W[b",                  [ProblemKind.TRUNCATED], 1,    "unreadable SGF"),
+    ("(;B[aa];W[b",                  [ProblemKind.TRUNCATED], 1,    "inside a property value"),
+    ("(;B[aa];C[x\\",                [ProblemKind.TRUNCATED], 1,    "inside a property value"),
     ("(;B[aa];W[bb]%;B[cc])",        [ProblemKind.TRUNCATED], 1,    "unreadable SGF"),
     ("(;KM[x];B[aa];W[zz])",         [ProblemKind.IGNORED, ProblemKind.TRUNCATED], 1, "KM"),
     ("(B[aa])",                      [ProblemKind.NO_GAME],   None, "no SGF game tree"),
@@ -184,10 +190,9 @@ def test_random_damage_never_raises() -> None:
 
 def test_deep_nesting_is_read_without_recursion() -> None:
     depth = 100_000
-    main_line = "".join("(;B[aa]" if i % 2 == 0 else "(;W[bb]" for i in range(depth))
-    record = only_record(main_line + ")" * depth)
-    assert len(record.moves) == depth
-    assert record.moves[:2] == ((BLACK, 0), (WHITE, p("bb")))
+    main_line = "(;B[aa](;W[bb]" + "(;" * depth + "(;B[cc]"
+    record = only_record(main_line + ")" * (depth + 3))
+    assert record.moves == ((BLACK, 0), (WHITE, p("bb")), (BLACK, p("cc")))
 
     side_lines = "(;B[aa](;W[bb])" + "(;W[cc]" * depth + ")" * depth + ")"
     assert only_record(side_lines).moves == ((BLACK, 0), (WHITE, p("bb")))
@@ -220,9 +225,22 @@ def test_charsets(
     data = f"(;FF[4]{declared}PB[".encode() + name.encode(encoding) + b"]KM[750];B[pd];W[dd])"
     path = tmp_path / "game.sgf"
     path.write_bytes(data)
-    (record,) = iter_games(path)
+    *notes, record = iter_games(path)
     assert isinstance(record, GameRecord)
     assert expected in record.black_name and (record.komi, len(record.moves)) == (7.5, 2)
+    assert [note.kind for note in notes] == ([ProblemKind.IGNORED] if "no-such" in declared else [])
+
+
+@pytest.mark.parametrize("charset", ["hex", "base64", "rot13", "uu", "zlib", "bz2", "undefined",
+                                     "punycode", "idna", "unicode_escape", "utf-8\0", "x" * 300])
+def test_a_codec_that_is_not_a_charset_is_noted_not_fatal(tmp_path: Path, charset: str) -> None:
+    # One CA[hex] file among good ones used to end `goai prepare` in a LookupError traceback.
+    (tmp_path / "a.sgf").write_bytes(f"(;CA[{charset}]PB[Lee];B[pd])".encode())
+    (tmp_path / "b.sgf").write_bytes(b"(;PB[Cho];B[dd])")
+    items = list(iter_games(tmp_path))
+    note, first, second = items
+    assert note.kind == ProblemKind.IGNORED and "not a known text encoding" in note.reason
+    assert (first.black_name, second.black_name) == ("Lee", "Cho")
 
 
 def test_byte_order_mark_means_utf8() -> None:
@@ -344,7 +362,7 @@ def test_archive_cut_short_keeps_the_games_before_the_cut(
     assert [r.index for r in records(items)] == [0] * len(records(items))
     (problem,) = problems(items)
     assert problem == Problem(str(path), None, ProblemKind.UNREADABLE, problem.reason)
-    assert "unreadable after" in problem.reason and "\n" not in problem.reason
+    assert "cut short or damaged, after" in problem.reason and "\n" not in problem.reason
 
 
 @pytest.mark.parametrize(
@@ -352,8 +370,8 @@ def test_archive_cut_short_keeps_the_games_before_the_cut(
     [
         ("fake.zip", b"(;B[aa]) is text, not a zip", "not a readable zip"),
         ("cut.zip", None, "not a readable zip"),
-        ("fake.tar.gz", b"(;B[aa]) is text, not gzip", "not a gz tar"),
-        ("fake.tar.bz2", b"(;B[aa]) is text, not bzip2", "not a bz2 tar"),
+        ("fake.tar.gz", b"(;B[aa]) is text, not gzip", "not a tar.gz archive"),
+        ("fake.tar.bz2", b"(;B[aa]) is text, not bzip2", "not a tar.bz2 archive"),
         ("notes.txt", b"(;B[aa])", "not an .sgf file or a known archive"),
         ("missing.sgf", None, "cannot read file"),
     ],
