@@ -56,9 +56,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 DEFAULT_MAX_MEMBER_BYTES = 16 * 1024 * 1024
-_CHUNK = 1 << 20  # bytes read or decompressed at a time
+_CHUNK = 1 << 18  # bytes read or decompressed at a time
 _TAR_BLOCK = 512
 _TAR_META_LIMIT = 1 << 20  # a GNU long name or pax header larger than this is damage
+_XZ_MEMORY_LIMIT = 128 << 20  # xz -9 needs 65 MiB to decompress; a header may ask for GiBs
 NO_SGF_FOUND = "no SGF games found"
 
 
@@ -207,7 +208,7 @@ def _read_tar(path: Path, compression: str, max_bytes: int) -> Iterator[SgfData 
         "tar": lambda raw: raw,
         "gz": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
         "bz2": lambda raw: bz2.BZ2File(raw),
-        "xz": lambda raw: lzma.LZMAFile(raw),
+        "xz": lambda raw: _XzStream(raw),
     }
     members = sgf_members = 0
     with path.open("rb") as raw:
@@ -231,6 +232,29 @@ def _read_tar(path: Path, compression: str, max_bytes: int) -> Iterator[SgfData 
             return
     if not sgf_members:
         yield _no_sgf(str(path), members)
+
+
+class _XzStream:
+    """Read-only .xz data as a stream, decompressed under a memory limit.
+
+    ``lzma.LZMAFile`` takes no memory limit, and an xz header may ask for a
+    dictionary of gigabytes. One xz stream only (what ``xz`` writes).
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.decompressor = lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=_XZ_MEMORY_LIMIT)
+
+    def read(self, size: int) -> bytes:
+        decompressor = self.decompressor
+        while not decompressor.eof:
+            data = self.raw.read(_CHUNK) if decompressor.needs_input else b""
+            if decompressor.needs_input and not data:
+                raise EOFError("the compressed data ends early")
+            piece = decompressor.decompress(data, size)
+            if piece:
+                return piece
+        return b""
 
 
 class _TarReader:
@@ -279,7 +303,9 @@ class _TarReader:
         while True:
             self._skip(self.left, "a member")
             self.left = 0
-            header = self.stream.read(_TAR_BLOCK)
+            header = b""
+            while len(header) < _TAR_BLOCK and (part := self.stream.read(_TAR_BLOCK - len(header))):
+                header += part
             if len(header) < _TAR_BLOCK:
                 where = "without its end-of-archive block" if not header else "inside a header"
                 raise _Damaged(f"the archive ends {where} (cut short at byte "
@@ -455,10 +481,11 @@ def _zip_member(raw: BinaryIO, info: zipfile.ZipInfo, max_bytes: int) -> bytes:
     elif method == _ZIP_LZMA:
         if left < 4:
             raise _Damaged("bad lzma header")
-        properties_size = struct.unpack("<2xH", raw.read(4))[1]
+        properties_size = struct.unpack("<2xH", raw.read(4))[0]
         properties = raw.read(properties_size)
         left -= 4 + properties_size
-        decompressor = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[_lzma1(properties)])
+        filters = [_lzma1(properties, max_bytes)]
+        decompressor = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=filters)
         pieces = _unpack(chunks(), decompressor, max_bytes, must_end=False)
     else:
         raise _Damaged(f"unsupported compression method {method}")
@@ -511,12 +538,17 @@ def _unpack(chunks: Iterator[bytes], decompressor: bz2.BZ2Decompressor | lzma.LZ
         raise _Damaged("the compressed data ends early")
 
 
-def _lzma1(properties: bytes) -> dict[str, int]:
-    """The LZMA1 filter of a zip member's 5 property bytes (lc/lp/pb, dictionary size)."""
+def _lzma1(properties: bytes, max_bytes: int) -> dict[str, int]:
+    """The LZMA1 filter of a zip member's 5 property bytes (lc/lp/pb, dictionary size).
+
+    The dictionary is allocated whole, and a header may ask for 4 GiB; no more
+    than ``max_bytes + 1`` bytes are decompressed, so no match reaches further
+    back than that and a dictionary of that size decodes the same data.
+    """
     if len(properties) != 5:
         raise _Damaged("bad lzma properties")
     packed, dict_size = properties[0], int.from_bytes(properties[1:], "little")
     if packed >= 9 * 5 * 5:
         raise _Damaged("bad lzma properties")
     return {"id": lzma.FILTER_LZMA1, "lc": packed % 9, "lp": packed // 9 % 5,
-            "pb": packed // 45, "dict_size": dict_size}
+            "pb": packed // 45, "dict_size": max(4096, min(dict_size, max_bytes + 1))}
