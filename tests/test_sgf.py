@@ -23,11 +23,13 @@ from sgfmill import sgf, sgf_moves
 from goai.board import BLACK, WHITE
 from goai.coords import PASS, move_from_sgf
 from goai.sgf import (
+    _TOKEN_RE,
     GameRecord,
     Problem,
     ProblemKind,
     ReadSummary,
     iter_games,
+    max_moves,
     parse_sgf,
     write_sgf,
 )
@@ -186,6 +188,84 @@ def test_random_damage_never_raises() -> None:
             data[position] = rng.choice(b"()[];\\:BWABxz \n\xff\xe4")
         data = data[: rng.randint(0, len(data))] if rng.random() < 0.3 else data
         assert all(isinstance(item, GameRecord | Problem) for item in read(bytes(data)))
+
+
+# Inputs that made the old token regex quadratic (issue 13.1): it retried at every offset
+# and backtracked to the end of the data on each try.
+HOSTILE = {
+    "letters": b"(;" + b"a" * 20,
+    "line breaks after a move": b"(;SZ[19];B[pd]" + b"\r\n" * 20,
+    "an unclosed value": b"(;C[" + b"a" * 20,
+    "many unclosed values": b"(;SZ[19]" + b"C[" * 20,
+    "a value ending in a backslash": b"(;C[ab\\" + b"\\" * 20,
+    "moves without a closing parenthesis": b"(;SZ[19]" + b";B[pd]  " * 20,
+    "letters and brackets": b"(;" + b"a]" * 20 + b"[b" * 20,
+    "white space before a value": b"(;B" + b" " * 20 + b"x" + b"W" + b"\t" * 20,
+    "semicolons and white space": b"(;B[aa]" + b"; " * 20,
+}
+
+
+@pytest.mark.parametrize("data", HOSTILE.values(), ids=HOSTILE.keys())
+def test_the_scanner_matches_a_token_at_every_offset(data: bytes) -> None:
+    """A token (possibly the end of the data) starts at every offset.
+
+    So ``finditer`` never fails at an offset and retries at the next one (the old
+    regex did, at trailing white space). The other half of linearity, that no
+    token backtracks, comes from possessive quantifiers; the next test checks it
+    on the same inputs a megabyte long.
+    """
+    for offset in range(len(data) + 1):
+        assert _TOKEN_RE.match(data, offset) is not None, offset
+
+
+SCALED_UP = """
+import sys, time
+from goai.sgf import parse_sgf
+n = int(sys.argv[1])
+for data in [b"(;" + b"a" * n, b"(;SZ[19];B[pd]" + b"\\r\\n" * (n // 2), b"(;C[" + b"a" * n,
+             b"(;SZ[19]" + b"C[" * (n // 2), b"(;SZ[19]" + b";B[pd]  " * (n // 8),
+             b"(;" + b"a]" * (n // 4) + b"[b" * (n // 4), b"(;B[aa]" + b"; " * (n // 2)]:
+    list(parse_sgf(data))
+print("ok")
+"""
+
+
+def test_hostile_megabytes_parse_in_one_pass() -> None:
+    # 1 MB each: linear, a fraction of a second; the old scanner needed about 24 s for
+    # 40 kB, so hours here. The limit is there to fail the test, not to time it.
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", SCALED_UP, str(1 << 20)], timeout=120,
+                            capture_output=True, text=True, check=False)
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_moves_are_capped_by_board_area() -> None:
+    # Issue 13.6: 4.18 million passes (16.7 MB) took 1.65 GB; servers cap games too.
+    assert (max_moves(19), max_moves(9), max_moves(2)) == (2000, 449, 100)
+    for size in (19, 9):
+        data = f"(;SZ[{size}]".encode() + b";B[];W[]" * 5000 + b")"
+        note, record = read(data)
+        assert note.kind == ProblemKind.TRUNCATED and f"more than {max_moves(size)}" in note.reason
+        assert len(record.moves) == max_moves(size)
+    one_by_one = "(;SZ[9]" + "".join(f";B[aa]C[{i}]" for i in range(500)) + ")"
+    note, record = read(one_by_one)
+    assert note.kind == ProblemKind.TRUNCATED and len(record.moves) == max_moves(9)
+
+
+def test_a_game_of_a_million_passes_holds_no_more_than_its_cap() -> None:
+    import tracemalloc
+
+    data = b"(;SZ[19]" + b";B[];W[]" * 500_000 + b")"  # 4 MB
+    tracemalloc.start()
+    try:
+        items = read(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(items[-1].moves) == 2000
+    assert peak < 1 << 20, f"{peak} bytes"
 
 
 def test_deep_nesting_is_read_without_recursion() -> None:
