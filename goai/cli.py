@@ -40,7 +40,7 @@ def add_inspect(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from goai.inspection import inspect_sources
+    from goai.inspection import inspect_sources, printable
 
     missing = [s for s in args.sources if not Path(s).exists()]
     if missing:
@@ -57,7 +57,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print("problems by kind: " + (", ".join(f"{k} {v}" for k, v in report["problems"].items())
                                   or "none"))
     for line in report["problem_list"][: args.list]:
-        print(f"  {line}")
+        print(f"  {printable(line)}")  # member names and reasons come from the data
     hidden = len(report["problem_list"]) - args.list
     if hidden > 0:
         print(f"  ... and {hidden} more (--json lists all)")
@@ -102,13 +102,15 @@ def _state_after(record, move_number: int | None):
 
 def cmd_show(args: argparse.Namespace) -> int:
     from goai.board import BLACK
+    from goai.inspection import printable
     from goai.render import render_board
 
     record = _load_game(args.file, args.game)
     state, _ = _state_after(record, args.move)
     played = len(state.history)
-    print(f"{record.black_name or 'Black'} (B) vs {record.white_name or 'White'} (W), "
-          f"{record.size}x{record.size}, komi {record.komi:g}, result {record.result or '?'}")
+    print(printable(f"{record.black_name or 'Black'} (B) vs {record.white_name or 'White'} (W), "
+                    f"{record.size}x{record.size}, komi {record.komi:g}, "
+                    f"result {record.result or '?'}"))
     print(render_board(state.board, state.last_move))
     captures = state.board.captures
     to_play = "Black" if state.to_play == BLACK else "White"
