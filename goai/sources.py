@@ -134,7 +134,7 @@ def iter_sgf_data(
     for source in sources:
         path = Path(source)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if _format(p.name) and p.is_file())
+            files = source_files(path)
             if not files:
                 yield Problem(str(path), None, ProblemKind.NO_GAME,
                               f"{NO_SGF_FOUND}: no .sgf file or archive in the folder")
@@ -142,6 +142,11 @@ def iter_sgf_data(
                 yield from _read_file(file, max_member_bytes)
         else:
             yield from _read_file(path, max_member_bytes)
+
+
+def source_files(folder: Path) -> list[Path]:
+    """The files below ``folder`` that ``iter_sgf_data`` reads, in sorted path order."""
+    return sorted(p for p in folder.rglob("*") if _format(p.name) and p.is_file())
 
 
 def _format(name: str) -> str | None:
@@ -218,12 +223,12 @@ def _read_tar(path: Path, compression: str, max_bytes: int) -> Iterator[SgfData 
                 members += 1
                 if not regular or not _is_sgf(name):
                     continue
-                sgf_members += 1
                 source = f"{path}:{name}"
                 if size > max_bytes:
                     yield _too_large(source, max_bytes)
-                    continue
-                yield SgfData(source, tar.read(size))
+                else:
+                    yield SgfData(source, tar.read(size))
+                sgf_members += 1
         except (_Damaged, OSError, EOFError, lzma.LZMAError, zlib.error) as error:
             kind = "tar" if compression == "tar" else f"tar.{compression}"
             reason = (f"not a {kind} archive, cut short or damaged, after {sgf_members} .sgf "
