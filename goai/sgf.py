@@ -1,17 +1,15 @@
-"""SGF game records in and out: files, collections and archives -> ``GameRecord``; records -> SGF.
+"""SGF game records in and out: SGF text and collections -> ``GameRecord``; records -> SGF.
 
 Reading
 =======
 ``iter_games(sources)`` is the one entry point for files on disk. It takes
-paths to ``.sgf`` files (one game or a collection ``(;...)(;...)``), ``.zip``,
-``.tar``, ``.tar.gz`` / ``.tgz`` and ``.tar.bz2`` / ``.tbz2`` archives, and
-directories (every such file below them, in sorted path order; other files are
-ignored), and yields, in input order, a ``GameRecord`` for every game it can
-read and a ``Problem`` for everything it cannot. Archives are streamed (zip
-members are read one at a time, tar files in stream mode): nothing is
-extracted, member names are never used as paths, and members whose names do
-not end in ``.sgf`` (any case) are ignored. ``parse_sgf(data)`` does the same
-for bytes already in memory (a GTP ``loadsgf``, a test).
+paths to ``.sgf`` files (one game or a collection ``(;...)(;...)``), ``.zip``
+and tar archives and folders, and yields, in input order, a ``GameRecord`` for
+every game it can read and a ``Problem`` for everything it cannot. Finding the
+SGF bytes in files, folders and archives, and every size limit on them (member
+cap, bombs, cut archives, "no SGF games found"), is ``goai.sources``'s job;
+this module turns bytes into records. ``parse_sgf(data)`` does that for bytes
+already in memory (a GTP ``loadsgf``, a test).
 
 Only what a move predictor needs is kept: board size, komi, handicap, setup
 stones, the main-line moves, result, names, ranks and date. Nothing here knows
@@ -52,8 +50,8 @@ Decisions
   breaks and other white space turned into spaces (as sgfmill does). Bytes are
   decoded by ``CA``: UTF-8 (a byte-order mark at the start of the data means
   UTF-8 whatever ``CA`` says), GB2312/GBK/GB18030 as gb18030, EUC-KR as cp949,
-  Shift_JIS as cp932, anything else Python knows by that name. When ``CA`` is
-  absent or Latin-1 (the FF[4] default), UTF-8 is tried first because
+  Shift_JIS as cp932, any other text encoding Python knows by that name.
+  When ``CA`` is absent or Latin-1 (the FF[4] default), UTF-8 is tried first because
   mislabelled UTF-8 is far more common than real Latin-1 text that happens to
   be valid UTF-8. When the declared charset fails or is unknown, UTF-8 is
   tried; when that fails too the value is decoded with replacement characters.
@@ -61,14 +59,17 @@ Decisions
 * **Byte-level parsing**, like sgfmill: brackets and backslashes are found in
   the raw bytes, so a double-byte charset whose second byte can be ``]`` or
   ``\\`` (GBK, Shift_JIS) must be escaped by the writer, as FF[4] requires.
-* **Bounded work.** The parser is iterative (100,000 nested variations are
-  fine), and no file or member larger than ``max_member_bytes`` is read: it is
-  reported as ``TOO_LARGE`` instead.
-* **Broken sources** (a missing file, a ``.zip`` that is text, a ``.tar.gz``
-  cut in half, a member with a bad checksum) give one ``UNREADABLE`` problem
-  naming the file or member; games read before the damage have been yielded
-  already. A zip keeps its index at its end, so a zip cut short cannot be read
-  at all.
+* **Bounded work.** The scanner makes one pass over the data (no regex
+  backtracking, see ``_TOKEN_RE``; a 16 MiB member of letters, line breaks or
+  an unclosed ``[`` takes well under a second), the parser is iterative
+  (100,000 nested variations are fine), and a game keeps at most
+  ``max_moves(size)`` moves (2,000 on 19x19, by board area, as servers cap
+  games): the rest is cut with a ``TRUNCATED`` note, so a member of millions
+  of passes holds 2,000 moves.
+* **Not Go.** ``GM`` other than 1 (``GM[2]`` is Othello) skips the game.
+* **Charsets, not codecs.** ``CA`` names only a text encoding: ``hex``,
+  ``base64``, ``rot13``, ``zlib``, ``punycode`` and names Python does not know
+  are read like a missing ``CA``, with an ``IGNORED`` note.
 
 Writing
 =======
