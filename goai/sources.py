@@ -409,7 +409,9 @@ def _read_zip(path: Path, max_bytes: int) -> Iterator[SgfData | Problem]:
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+    # NotImplementedError: a damaged 'version needed' field; struct.error: a short record.
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
+            struct.error) as error:
         reason = f"not a readable zip archive (not a zip, or cut short): {error}"
         yield Problem(str(path), None, ProblemKind.UNREADABLE, reason)
         return
@@ -417,7 +419,7 @@ def _read_zip(path: Path, max_bytes: int) -> Iterator[SgfData | Problem]:
     if overlap is not None:
         yield Problem(str(path), None, ProblemKind.UNREADABLE, overlap)
         return
-    wanted = [info for info in infos if not info.is_dir() and _is_sgf(info.filename)]
+    wanted = [info for info in infos if _is_sgf(info.filename)]
     if not wanted:
         yield _no_sgf(str(path), len(infos))
         return
@@ -469,7 +471,7 @@ def _zip_member(raw: BinaryIO, info: zipfile.ZipInfo, max_bytes: int) -> bytes:
 
     def chunks() -> Iterator[bytes]:
         nonlocal left
-        while left:
+        while left > 0:
             chunk = raw.read(min(left, _CHUNK))
             if not chunk:
                 raise _Damaged("the member's data ends early (archive cut short?)")
@@ -484,9 +486,10 @@ def _zip_member(raw: BinaryIO, info: zipfile.ZipInfo, max_bytes: int) -> bytes:
     elif method == _ZIP_BZIP2:
         pieces = _unpack(chunks(), bz2.BZ2Decompressor(), max_bytes, must_end=True)
     elif method == _ZIP_LZMA:
-        if left < 4:
+        header = raw.read(4)
+        properties_size = struct.unpack("<2xH", header)[0] if len(header) == 4 else left
+        if 4 + properties_size > left:
             raise _Damaged("bad lzma header")
-        properties_size = struct.unpack("<2xH", raw.read(4))[0]
         properties = raw.read(properties_size)
         left -= 4 + properties_size
         filters = [_lzma1(properties, max_bytes)]

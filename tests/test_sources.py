@@ -278,3 +278,28 @@ def test_xz_tar_is_read(tmp_path: Path) -> None:
     path.write_bytes(lzma.compress(tar_bytes([("g.sgf", GAME)])))
     (record,) = iter_games(path)
     assert isinstance(record, GameRecord) and len(record.moves) == 4
+
+
+@pytest.mark.parametrize("suffix", [".zip", ".tar", ".tar.gz", ".tar.bz2", ".tar.xz"])
+def test_random_damage_to_an_archive_never_raises(tmp_path: Path, suffix: str) -> None:
+    """Bytes flipped and archives cut at random: always records or problems, never an error."""
+    import random
+
+    games = [(f"{i}.sgf", GAME.replace(b"6.5", str(i).encode())) for i in range(8)]
+    games += [("notes.txt", b"x" * 3000), ("d/" + "long" * 40 + ".sgf", GAME)]
+    if suffix == ".zip":
+        original = zip_bytes(dict(games), zipfile.ZIP_DEFLATED)
+    else:
+        original = tar_bytes(games, {".tar": "w", ".tar.gz": "w:gz", ".tar.bz2": "w:bz2",
+                                     ".tar.xz": "w:xz"}[suffix])
+    rng = random.Random(suffix)
+    path = tmp_path / f"damaged{suffix}"
+    for _ in range(150):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 6)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            data = data[:rng.randrange(len(data))]
+        path.write_bytes(bytes(data))
+        items = list(iter_games(path))
+        assert all(isinstance(item, GameRecord | Problem) for item in items)
