@@ -76,11 +76,14 @@ def add_show(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_game(file: str, game: int):
+    from goai.inspection import printable
     from goai.sgf import GameRecord, iter_games
 
-    records = [item for item in iter_games([file]) if isinstance(item, GameRecord)]
+    items = list(iter_games([file]))
+    records = [item for item in items if isinstance(item, GameRecord)]
     if not records:
-        raise SystemExit(f"goai: {file}: no readable game")
+        why = f" ({printable(str(items[0]))})" if items else ""
+        raise SystemExit(f"goai: {file}: no readable game{why}")
     if not 0 <= game < len(records):
         raise SystemExit(f"goai: {file} holds {len(records)} games; --game {game} is not one")
     return records[game]

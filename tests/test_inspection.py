@@ -59,3 +59,10 @@ def test_inspect_reports_no_sgf_games_found(tmp_path: Path,
     assert main(["inspect", str(empty)]) == 0
     out = capsys.readouterr().out
     assert f"{empty}: no game: no SGF games found" in out
+
+
+def test_show_says_why_there_is_no_game(tmp_path: Path) -> None:
+    path = tmp_path / "othello.sgf"
+    path.write_text("(;GM[2]SZ[8];B[dd])")
+    with pytest.raises(SystemExit, match=r"no readable game \(.*GM\[2\] is not a game of Go\)"):
+        main(["show", str(path)])
