@@ -29,7 +29,8 @@ def _print_json(data: object) -> None:
 
 def add_inspect(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", metavar="SOURCE",
-                        help=".sgf files, collections, folders, .zip/.tar.gz/.tgz/.tar.bz2")
+                        help=".sgf files, collections, folders, .zip/.tar/.tar.gz/.tgz/.tar.bz2/"
+                             ".tar.xz")
     parser.add_argument("--no-replay", action="store_true",
                         help="skip replaying games with the rules (faster; no illegal-move check)")
     parser.add_argument("--short", type=int, default=10, metavar="N",
