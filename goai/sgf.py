@@ -66,7 +66,8 @@ Decisions
   ``max_moves(size)`` moves (2,000 on 19x19, by board area, as servers cap
   games): the rest is cut with a ``TRUNCATED`` note, so a member of millions
   of passes holds 2,000 moves.
-* **Not Go.** ``GM`` other than 1 (``GM[2]`` is Othello) skips the game.
+* **Not Go.** ``GM`` other than 1 (``GM[2]`` is Othello) skips the game; an
+  unreadable ``GM`` is read as Go with an ``IGNORED`` note.
 * **Charsets, not codecs.** ``CA`` names only a text encoding: ``hex``,
   ``base64``, ``rot13``, ``zlib``, ``punycode`` and names Python does not know
   are read like a missing ``CA``, with an ``IGNORED`` note.
@@ -128,6 +129,14 @@ _TOKEN_RE = re.compile(
     rb"|\Z)",
     re.DOTALL,
 )
+# Everything up to the next parenthesis outside a value, for _skip_tree: runs of other
+# bytes, and identifiers with their values (closed, or open to the end of the data).
+_SKIP_RE = re.compile(
+    rb"(?:[^()A-Za-z]++|[A-Za-z]++(?:\s*+\[" + _VALUE_TEXT + rb"(?:\]|\\?\Z)"
+    rb"(?:\s*+\[" + _VALUE_TEXT + rb"\])*+)?+)*+",
+    re.DOTALL,
+)
+_PARENTHESES_RE = re.compile(rb"\(++|\)++")
 _MOVE_RE = re.compile(rb"([BW])\s*+\[([^\]]*+)\]")  # the moves of a run
 _MORE_VALUES_RE = re.compile(rb"\[(" + _VALUE_TEXT + rb")\]", re.DOTALL)
 _MOVE_RUN, _PROPERTY, _DELIMITERS, _JUNK = 1, 5, 6, 7  # match.lastindex of each kind
@@ -323,8 +332,8 @@ def _read_main_line(data: bytes, start: int, game: _Game) -> int:
 
     Returns where the tree ends (where the next one may start). Iterative:
     ``depth`` counts open parentheses. The main line is followed until its first
-    ``)`` or until ``game`` stops taking nodes; after that tokens only move
-    ``depth`` until the tree closes. One pass over the data (see ``_TOKEN_RE``).
+    ``)`` or until ``game`` stops taking nodes; the rest of the tree is then
+    passed over by ``_skip_tree``. One pass over the data (see ``_TOKEN_RE``).
     """
     depth = 0
     following = True
@@ -332,10 +341,10 @@ def _read_main_line(data: bytes, start: int, game: _Game) -> int:
     moves = game.moves
     move_nodes = game.move_nodes
     for match in _TOKEN_RE.finditer(data, start):
+        if not following:
+            return _skip_tree(data, match.start(), depth)
         token = match.lastindex
         if token == _MOVE_RUN:
-            if not following:
-                continue
             if node is not None:
                 following = game.add_node(node)
                 node = None
@@ -358,14 +367,9 @@ def _read_main_line(data: bytes, start: int, game: _Game) -> int:
                     break
             move_nodes = game.move_nodes
         elif token == _PROPERTY:
-            if not following:
-                if match.group(4) != b"]":
-                    return len(data)  # the data ends inside a value
-                continue
             if match.group(4) != b"]":
-                following = game.stop("the data ends inside a property value")
-                node = None
-                break
+                game.stop("the data ends inside a property value")
+                return len(data)
             if node is None:
                 following = game.stop(f"property outside a node at byte {match.start(2)}")
                 continue
@@ -378,33 +382,26 @@ def _read_main_line(data: bytes, start: int, game: _Game) -> int:
                     values += _MORE_VALUES_RE.findall(match.group(5))
                 node.append((identifier, values))
         elif token == _DELIMITERS:
-            delimiters = match.group(_DELIMITERS)
-            if delimiters[0] == 0x3B:  # b";": end the node in progress, start the next
-                if following:
-                    if node is not None:
-                        following = game.add_node(node)
-                        move_nodes = game.move_nodes
-                    if following and delimiters.count(b";") > 1:
-                        # ';;' holds an empty node: it matters only as the root.
-                        following = game.add_node([])
-                        move_nodes = game.move_nodes
-                    node = [] if following else None
-            else:
-                if following and node is not None:
-                    following = game.add_node(node)
-                    node = None
-                    move_nodes = game.move_nodes
-                if delimiters[0] == 0x28:  # b"("
-                    depth += len(delimiters)
-                else:
-                    following = False
-                    if len(delimiters) >= depth:
-                        return match.start(_DELIMITERS) + depth
-                    depth -= len(delimiters)
-        elif token == _JUNK:
-            if following:
-                following = game.stop(f"unreadable SGF at byte {match.start(_JUNK)}")
+            if node is not None:
+                following = game.add_node(node)
                 node = None
+                move_nodes = game.move_nodes
+            delimiters = match.group(_DELIMITERS)
+            if delimiters[0] == 0x3B:  # b";": a new node (';;' holds an empty one)
+                if following and delimiters.count(b";") > 1:
+                    following = game.add_node([])  # it matters only as the root
+                    move_nodes = game.move_nodes
+                node = [] if following else None
+            elif delimiters[0] == 0x28:  # b"("
+                depth += len(delimiters)
+            else:
+                following = False
+                if len(delimiters) >= depth:
+                    return match.start(_DELIMITERS) + depth
+                depth -= len(delimiters)
+        elif token == _JUNK:
+            following = game.stop(f"unreadable SGF at byte {match.start(_JUNK)}")
+            node = None
         else:  # the end of the data
             break
     if following and node is not None:
@@ -412,6 +409,28 @@ def _read_main_line(data: bytes, start: int, game: _Game) -> int:
     if following:
         game.stop("the data ends inside the game tree")
     return len(data)
+
+
+def _skip_tree(data: bytes, position: int, depth: int) -> int:
+    """Where the tree ends, from ``position`` at ``depth`` open parentheses.
+
+    Reads as ``_TOKEN_RE`` does (values are opaque, a value left open runs to
+    the end of the data) but only stops at parentheses: the side variations of a
+    commented game pass in a few regex calls instead of a token each.
+    """
+    while True:
+        position = _SKIP_RE.match(data, position).end()
+        parentheses = _PARENTHESES_RE.match(data, position)
+        if parentheses is None:  # the end of the data
+            return len(data)
+        run = parentheses.group()
+        if run[0] == 0x28:  # b"("
+            depth += len(run)
+        elif len(run) >= depth:
+            return position + depth
+        else:
+            depth -= len(run)
+        position = parentheses.end()
 
 
 _Setup = tuple[set[int], set[int], set[int]]  # added black, added white, emptied
@@ -474,7 +493,7 @@ class _Game:
         for identifier, values in node:
             root.setdefault(identifier, values)  # a repeated root property: the first counts
         try:
-            _check_go(root.get(b"GM"))
+            readable_game = _check_go(root.get(b"GM"))
             size = _read_size(root.get(b"SZ"))
             points = _sgf_points(size)
             setup, move = _read_node(node, points, size)
@@ -483,7 +502,11 @@ class _Game:
         self.root, self.points, self.size = root, points, size
         self.move_nodes = _move_nodes(size)
         self.max_moves = max_moves(size)
-        # Komi and handicap are only metadata: when unreadable they count as absent.
+        # Game, komi and handicap are only metadata: when unreadable they count as absent.
+        if not readable_game:
+            text = _decode_text(root[b"GM"][0], None)
+            self.problems.append(self._problem(ProblemKind.IGNORED,
+                                               f"unreadable GM value {text!r}; read as Go"))
         try:
             self.komi = _read_komi(root.get(b"KM"))
         except ValueError as error:
@@ -623,10 +646,20 @@ def max_moves(size: int) -> int:
     return max(100, round(MOVES_PER_POINT * size * size))
 
 
-def _check_go(values: list[bytes] | None) -> None:
-    """ValueError unless ``GM`` is absent or 1 (Go); GM[2] is Othello, GM[3] chess."""
-    if values is not None and values[0].strip() not in (b"", b"1"):
-        raise ValueError(f"GM[{values[0].strip().decode('latin-1')}] is not a game of Go")
+def _check_go(values: list[bytes] | None) -> bool:
+    """Whether ``GM`` is readable: absent, empty or a number. ValueError unless it is Go.
+
+    ``GM[1]`` is Go, ``GM[2]`` Othello, ``GM[3]`` chess: another number skips the
+    game. An unreadable value is damage to metadata, like ``KM``: read as Go.
+    """
+    text = values[0].strip() if values else b""
+    if not text:
+        return True
+    if not text.isdigit():
+        return False
+    if int(text) != 1:
+        raise ValueError(f"GM[{text.decode('latin-1')}] is not a game of Go")
+    return True
 
 
 def _read_size(values: list[bytes] | None) -> int:

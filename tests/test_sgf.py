@@ -133,6 +133,8 @@ DAMAGED = [
     ("(;SZ[19",                      [ProblemKind.SKIPPED],   None, "inside a property value"),
     ("(;GM[2]SZ[8];B[dd])",          [ProblemKind.SKIPPED],   None, "GM[2] is not a game of Go"),
     ("(;GM[ 1 ];B[dd]",              [ProblemKind.TRUNCATED], 1,    "ends inside"),
+    ("(;GM[1x];B[dd])",              [ProblemKind.IGNORED],   1,    "unreadable GM value '1x'"),
+    ("(;GM[02]SZ[8];B[dd])",         [ProblemKind.SKIPPED],   None, "GM[02] is not a game of Go"),
     ("(;KM[abc];B[aa])",             [ProblemKind.IGNORED],   1,    "komi 0 used"),
     ("(;KM[nan];B[aa])",             [ProblemKind.IGNORED],   1,    "KM value 'nan'"),
     ("(;KM[7.5]HA[7.5];B[aa])",      [ProblemKind.IGNORED],   1,    "handicap 0 used"),
