@@ -115,7 +115,7 @@ MOVES_PER_POINT = 2000 / 361  # the move cap: 2,000 moves on 19x19, as servers c
 # a run of up to 512 nodes that each hold just one move with a plain value (';B[pd];W[dd]',
 # the bulk of every game, each followed by ';', '(' or ')'); a property (identifier, first
 # value and its closing bracket, which is empty when the data ends inside the value, further
-# values); a run of delimiters; a run of junk; or the end of the data.
+# values); a run of ';' and '(' or a run of ')'; a run of junk; or the end of the data.
 # Values are ``[...]`` where ``\`` escapes the next byte (``\]`` does not close the value).
 # Every quantifier is possessive and every alternative ends where it can go no further, so no
 # match backtracks and every position matches: the scan is linear in the data (a greedy
@@ -124,7 +124,7 @@ _VALUE_TEXT = rb"[^\]\\]*+(?:\\.[^\]\\]*+)*+"
 _TOKEN_RE = re.compile(
     rb"\s*+(?:((?:;\s*+[BW]\s*+\[[^\]\\]*+\]\s*+(?=[;()])){1,512}+)"
     rb"|([A-Za-z]++)\s*+\[(" + _VALUE_TEXT + rb")(\]|\\?\Z)((?:\s*+\[" + _VALUE_TEXT + rb"\])*+)"
-    rb"|(;(?:\s*+;)*+|\(++|\)++)"
+    rb"|([;(](?:\s*+[;(])*+|\)++)"
     rb"|((?:[A-Za-z]++(?!\s*+\[)|[^A-Za-z;()]++)++)"
     rb"|\Z)",
     re.DOTALL,
@@ -387,18 +387,20 @@ def _read_main_line(data: bytes, start: int, game: _Game) -> int:
                 node = None
                 move_nodes = game.move_nodes
             delimiters = match.group(_DELIMITERS)
-            if delimiters[0] == 0x3B:  # b";": a new node (';;' holds an empty one)
-                if following and delimiters.count(b";") > 1:
-                    following = game.add_node([])  # it matters only as the root
-                    move_nodes = game.move_nodes
-                node = [] if following else None
-            elif delimiters[0] == 0x28:  # b"("
-                depth += len(delimiters)
-            else:
+            if delimiters[0] == 0x29:  # b")": the main line ends
                 following = False
                 if len(delimiters) >= depth:
                     return match.start(_DELIMITERS) + depth
                 depth -= len(delimiters)
+                continue
+            # A run of ';' and '(': each ';' starts a node, which is empty unless it is the
+            # run's last; an empty node matters only as the root.
+            depth += delimiters.count(b"(")
+            starts_node = delimiters[-1] == 0x3B  # b";"
+            if following and delimiters.count(b";") > starts_node:
+                following = game.add_node([])
+                move_nodes = game.move_nodes
+            node = [] if following and starts_node else None
         elif token == _JUNK:
             following = game.stop(f"unreadable SGF at byte {match.start(_JUNK)}")
             node = None

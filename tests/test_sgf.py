@@ -81,6 +81,8 @@ FIELDS = [
     ("(;SZ[9];B[tt])",                          {"moves": ((BLACK, PASS),)}),
     ("(;B[aa];;;W[bb];)",                       {"moves": ((BLACK, 0), (WHITE, 20))}),
     ("(;;SZ[9];B[aa])",                         {"size": 19}),  # SZ outside the root
+    ("(;(;;SZ[9];B[aa]))",                      {"size": 19, "moves": ((BLACK, 0),)}),
+    ("(;SZ[9](;(;B[aa];W[bb]))(;B[cc]))",       {"size": 9, "moves": ((BLACK, 0), (WHITE, 10))}),
     ("(;GM[1]SZ[9])",                           {"size": 9}),
     ("(;SZ[21];B[tt])",                         {"moves": ((BLACK, 19 * 21 + 19),)}),
     ("(;B[PD];W[ dd ])",                        {"moves": ((BLACK, p("pd")), (WHITE, p("dd")))}),
