@@ -130,12 +130,14 @@ _TOKEN_RE = re.compile(
     re.DOTALL,
 )
 # Everything up to the next parenthesis outside a value, for _skip_tree: runs of other
-# bytes, and identifiers with their values (closed, or open to the end of the data).
-_SKIP_RE = re.compile(
+# bytes, identifiers with their values (closed, or open to the end of the data), and
+# whole variations without variations inside (the leaves of a variation tree, where most
+# of a commented game's side lines are), which leave the depth as it was.
+_SKIP_TEXT = (
     rb"(?:[^()A-Za-z]++|[A-Za-z]++(?:\s*+\[" + _VALUE_TEXT + rb"(?:\]|\\?\Z)"
-    rb"(?:\s*+\[" + _VALUE_TEXT + rb"\])*+)?+)*+",
-    re.DOTALL,
+    rb"(?:\s*+\[" + _VALUE_TEXT + rb"\])*+)?+)"
 )
+_SKIP_RE = re.compile(rb"(?:" + _SKIP_TEXT + rb"|\((?:" + _SKIP_TEXT + rb")*+\))*+", re.DOTALL)
 _PARENTHESES_RE = re.compile(rb"\(++|\)++")
 _MOVE_RE = re.compile(rb"([BW])\s*+\[([^\]]*+)\]")  # the moves of a run
 _MORE_VALUES_RE = re.compile(rb"\[(" + _VALUE_TEXT + rb")\]", re.DOTALL)
