@@ -29,7 +29,8 @@ def _print_json(data: object) -> None:
 
 def add_inspect(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", metavar="SOURCE",
-                        help=".sgf files, collections, folders, .zip/.tar.gz/.tgz/.tar.bz2")
+                        help=".sgf files, collections, folders, .zip/.tar/.tar.gz/.tgz/.tar.bz2/"
+                             ".tar.xz")
     parser.add_argument("--no-replay", action="store_true",
                         help="skip replaying games with the rules (faster; no illegal-move check)")
     parser.add_argument("--short", type=int, default=10, metavar="N",
@@ -40,7 +41,7 @@ def add_inspect(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from goai.inspection import inspect_sources
+    from goai.inspection import inspect_sources, printable
 
     missing = [s for s in args.sources if not Path(s).exists()]
     if missing:
@@ -57,7 +58,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print("problems by kind: " + (", ".join(f"{k} {v}" for k, v in report["problems"].items())
                                   or "none"))
     for line in report["problem_list"][: args.list]:
-        print(f"  {line}")
+        print(f"  {printable(line)}")  # member names and reasons come from the data
     hidden = len(report["problem_list"]) - args.list
     if hidden > 0:
         print(f"  ... and {hidden} more (--json lists all)")
@@ -76,11 +77,14 @@ def add_show(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_game(file: str, game: int):
+    from goai.inspection import printable
     from goai.sgf import GameRecord, iter_games
 
-    records = [item for item in iter_games([file]) if isinstance(item, GameRecord)]
+    items = list(iter_games([file]))
+    records = [item for item in items if isinstance(item, GameRecord)]
     if not records:
-        raise SystemExit(f"goai: {file}: no readable game")
+        why = f" ({printable(str(items[0]))})" if items else ""
+        raise SystemExit(f"goai: {file}: no readable game{why}")
     if not 0 <= game < len(records):
         raise SystemExit(f"goai: {file} holds {len(records)} games; --game {game} is not one")
     return records[game]
@@ -102,13 +106,15 @@ def _state_after(record, move_number: int | None):
 
 def cmd_show(args: argparse.Namespace) -> int:
     from goai.board import BLACK, COLOR_WORDS, WHITE
+    from goai.inspection import printable
     from goai.render import render_board
 
     record = _load_game(args.file, args.game)
     state, _ = _state_after(record, args.move)
     played = len(state.history)
-    print(f"{record.black_name or 'Black'} (B) vs {record.white_name or 'White'} (W), "
-          f"{record.size}x{record.size}, komi {record.komi:g}, result {record.result or '?'}")
+    print(printable(f"{record.black_name or 'Black'} (B) vs {record.white_name or 'White'} (W), "
+                    f"{record.size}x{record.size}, komi {record.komi:g}, "
+                    f"result {record.result or '?'}"))
     print(render_board(state.board, state.last_move))
     captures = state.board.captures
     print(f"after move {played} of {len(record.moves)}; {COLOR_WORDS[state.to_play]} to play; "

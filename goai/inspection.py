@@ -5,7 +5,8 @@ with passes, colours that do not alternate, duplicate move sequences, and,
 with ``replay_games``, games whose replay under the rules meets an illegal move
 (occupied point, suicide, or a simple-ko retake, which servers forbid, so a
 record that has one is damaged). Every problem is one line naming the source,
-the game index and the reason.
+the game index and the reason; a folder or archive without SGF files is one
+("no SGF games found"). Text from the data is printed through ``printable``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,21 @@ from goai.board import IllegalMoveError
 from goai.coords import PASS, move_to_gtp
 from goai.progress import Progress
 from goai.sgf import GameRecord, ReadSummary, iter_games
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: every control or format character escaped.
+
+    Names, results and archive member names come from the data; printed raw, an
+    ESC sequence in them would drive the terminal (move the cursor, retitle the
+    window, hide the rest of the line) and a right-to-left override would reorder
+    it. They are shown as Python writes them: ``\\x1b``, ``\\u202e``, ``\\n``. Every
+    command that prints text from SGF data prints it through this function.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 def _sequence_key(record: GameRecord) -> bytes:

@@ -1,17 +1,15 @@
-"""SGF game records in and out: files, collections and archives -> ``GameRecord``; records -> SGF.
+"""SGF game records in and out: SGF text and collections -> ``GameRecord``; records -> SGF.
 
 Reading
 =======
 ``iter_games(sources)`` is the one entry point for files on disk. It takes
-paths to ``.sgf`` files (one game or a collection ``(;...)(;...)``), ``.zip``,
-``.tar``, ``.tar.gz`` / ``.tgz`` and ``.tar.bz2`` / ``.tbz2`` archives, and
-directories (every such file below them, in sorted path order; other files are
-ignored), and yields, in input order, a ``GameRecord`` for every game it can
-read and a ``Problem`` for everything it cannot. Archives are streamed (zip
-members are read one at a time, tar files in stream mode): nothing is
-extracted, member names are never used as paths, and members whose names do
-not end in ``.sgf`` (any case) are ignored. ``parse_sgf(data)`` does the same
-for bytes already in memory (a GTP ``loadsgf``, a test).
+paths to ``.sgf`` files (one game or a collection ``(;...)(;...)``), ``.zip``
+and tar archives and folders, and yields, in input order, a ``GameRecord`` for
+every game it can read and a ``Problem`` for everything it cannot. Finding the
+SGF bytes in files, folders and archives, and every size limit on them (member
+cap, bombs, cut archives, "no SGF games found"), is ``goai.sources``'s job;
+this module turns bytes into records. ``parse_sgf(data)`` does that for bytes
+already in memory (a GTP ``loadsgf``, a test).
 
 Only what a move predictor needs is kept: board size, komi, handicap, setup
 stones, the main-line moves, result, names, ranks and date. Nothing here knows
@@ -52,8 +50,8 @@ Decisions
   breaks and other white space turned into spaces (as sgfmill does). Bytes are
   decoded by ``CA``: UTF-8 (a byte-order mark at the start of the data means
   UTF-8 whatever ``CA`` says), GB2312/GBK/GB18030 as gb18030, EUC-KR as cp949,
-  Shift_JIS as cp932, anything else Python knows by that name. When ``CA`` is
-  absent or Latin-1 (the FF[4] default), UTF-8 is tried first because
+  Shift_JIS as cp932, any other text encoding Python knows by that name.
+  When ``CA`` is absent or Latin-1 (the FF[4] default), UTF-8 is tried first because
   mislabelled UTF-8 is far more common than real Latin-1 text that happens to
   be valid UTF-8. When the declared charset fails or is unknown, UTF-8 is
   tried; when that fails too the value is decoded with replacement characters.
@@ -61,14 +59,18 @@ Decisions
 * **Byte-level parsing**, like sgfmill: brackets and backslashes are found in
   the raw bytes, so a double-byte charset whose second byte can be ``]`` or
   ``\\`` (GBK, Shift_JIS) must be escaped by the writer, as FF[4] requires.
-* **Bounded work.** The parser is iterative (100,000 nested variations are
-  fine), and no file or member larger than ``max_member_bytes`` is read: it is
-  reported as ``TOO_LARGE`` instead.
-* **Broken sources** (a missing file, a ``.zip`` that is text, a ``.tar.gz``
-  cut in half, a member with a bad checksum) give one ``UNREADABLE`` problem
-  naming the file or member; games read before the damage have been yielded
-  already. A zip keeps its index at its end, so a zip cut short cannot be read
-  at all.
+* **Bounded work.** The scanner makes one pass over the data (no regex
+  backtracking, see ``_TOKEN_RE``; a 16 MiB member of letters, line breaks or
+  an unclosed ``[`` takes well under a second), the parser is iterative
+  (100,000 nested variations are fine), and a game keeps at most
+  ``max_moves(size)`` moves (2,000 on 19x19, by board area, as servers cap
+  games): the rest is cut with a ``TRUNCATED`` note, so a member of millions
+  of passes holds 2,000 moves.
+* **Not Go.** ``GM`` other than 1 (``GM[2]`` is Othello) skips the game; an
+  unreadable ``GM`` is read as Go with an ``IGNORED`` note.
+* **Charsets, not codecs.** ``CA`` names only a text encoding: ``hex``,
+  ``base64``, ``rot13``, ``zlib``, ``punycode`` and names Python does not know
+  are read like a missing ``CA``, with an ``IGNORED`` note.
 
 Writing
 =======
@@ -84,40 +86,63 @@ import functools
 import math
 import os
 import re
-import tarfile
-import zipfile
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
-from pathlib import Path
-from typing import BinaryIO
 
 from goai import __version__
 from goai.board import BLACK, WHITE, IllegalMoveError
 from goai.coords import PASS, check_size, move_from_sgf, move_to_sgf
 from goai.game import GameState, replay
+from goai.sources import (
+    DEFAULT_MAX_MEMBER_BYTES,
+    NO_SGF_FOUND,
+    Problem,
+    ProblemKind,
+    SgfData,
+    iter_sgf_data,
+)
 
-DEFAULT_MAX_MEMBER_BYTES = 16 * 1024 * 1024
+__all__ = [
+    "DEFAULT_MAX_MEMBER_BYTES", "NO_SGF_FOUND", "GameRecord", "Problem", "ProblemKind",
+    "ReadSummary", "SgfData", "iter_games", "max_moves", "parse_sgf", "write_sgf",
+]
+
 FOX_KOMI_LIMIT = 150.0
+MOVES_PER_POINT = 2000 / 361  # the move cap: 2,000 moves on 19x19, as servers cap games
 
 # One token of SGF, tried in this order at each position (leading white space skipped):
-# a run of nodes that each hold just one move with a plain value (';B[pd];W[dd]', the bulk
-# of every game, followed by ';', '(' or ')'), a property (identifier, first value, further
-# values), a delimiter, or one byte of junk.
+# a run of up to 512 nodes that each hold just one move with a plain value (';B[pd];W[dd]',
+# the bulk of every game, each followed by ';', '(' or ')'); a property (identifier, first
+# value and its closing bracket, which is empty when the data ends inside the value, further
+# values); a run of ';' and '(' or a run of ')'; a run of junk; or the end of the data.
 # Values are ``[...]`` where ``\`` escapes the next byte (``\]`` does not close the value).
-_VALUE = rb"\[([^\]\\]*(?:\\.[^\]\\]*)*)\]"
+# Every quantifier is possessive and every alternative ends where it can go no further, so no
+# match backtracks and every position matches: the scan is linear in the data (a greedy
+# regex retried at every offset was quadratic on a run of letters or an unclosed '[').
+_VALUE_TEXT = rb"[^\]\\]*+(?:\\.[^\]\\]*+)*+"
 _TOKEN_RE = re.compile(
-    rb"\s*(?:((?:;\s*[BW]\s*\[[^\]\\]*\]\s*)+)(?=[;()])"
-    rb"|([A-Za-z]+)\s*" + _VALUE + rb"((?:\s*\[[^\]\\]*(?:\\.[^\]\\]*)*\])*)"
-    rb"|([;()])|(\S))",
+    rb"\s*+(?:((?:;\s*+[BW]\s*+\[[^\]\\]*+\]\s*+(?=[;()])){1,512}+)"
+    rb"|([A-Za-z]++)\s*+\[(" + _VALUE_TEXT + rb")(\]|\\?\Z)((?:\s*+\[" + _VALUE_TEXT + rb"\])*+)"
+    rb"|([;(](?:\s*+[;(])*+|\)++)"
+    rb"|((?:[A-Za-z]++(?!\s*+\[)|[^A-Za-z;()]++)++)"
+    rb"|\Z)",
     re.DOTALL,
 )
-_MOVE_RE = re.compile(rb"([BW])\s*\[([^\]]*)\]")  # the moves of a run
-_MORE_VALUES_RE = re.compile(_VALUE, re.DOTALL)
-_MOVE_RUN, _PROPERTY, _DELIMITER, _JUNK = 1, 4, 5, 6  # match.lastindex of each kind of token
-_GAME_START_RE = re.compile(rb"\(\s*;")
+# Everything up to the next parenthesis outside a value, for _skip_tree: runs of other
+# bytes, identifiers with their values (closed, or open to the end of the data), and
+# whole variations without variations inside (the leaves of a variation tree, where most
+# of a commented game's side lines are), which leave the depth as it was.
+_SKIP_TEXT = (
+    rb"(?:[^()A-Za-z]++|[A-Za-z]++(?:\s*+\[" + _VALUE_TEXT + rb"(?:\]|\\?\Z)"
+    rb"(?:\s*+\[" + _VALUE_TEXT + rb"\])*+)?+)"
+)
+_SKIP_RE = re.compile(rb"(?:" + _SKIP_TEXT + rb"|\((?:" + _SKIP_TEXT + rb")*+\))*+", re.DOTALL)
+_PARENTHESES_RE = re.compile(rb"\(++|\)++")
+_MOVE_RE = re.compile(rb"([BW])\s*+\[([^\]]*+)\]")  # the moves of a run
+_MORE_VALUES_RE = re.compile(rb"\[(" + _VALUE_TEXT + rb")\]", re.DOTALL)
+_MOVE_RUN, _PROPERTY, _DELIMITERS, _JUNK = 1, 5, 6, 7  # match.lastindex of each kind
+_GAME_START_RE = re.compile(rb"\(\s*+;")
 _LOWERCASE = bytes(range(ord("a"), ord("z") + 1))
 
 _TEXT_FIELDS = {
@@ -130,7 +155,7 @@ _TEXT_FIELDS = {
 }
 # The properties kept: moves and setup from every node, these only from the root.
 _NODE_PROPERTIES = frozenset({b"B", b"W", b"AB", b"AW", b"AE"})
-_ROOT_ONLY = frozenset({b"SZ", b"KM", b"HA", b"CA", b"PL", *_TEXT_FIELDS})
+_ROOT_ONLY = frozenset({b"GM", b"SZ", b"KM", b"HA", b"CA", b"PL", *_TEXT_FIELDS})
 
 # CA names whose Python codec differs from the plain lookup, or is a superset worth using.
 _CHARSET_ALIASES = {
@@ -231,40 +256,6 @@ class GameRecord:
         return state
 
 
-class ProblemKind(StrEnum):
-    """What went wrong, for counting; the ``Problem.reason`` says the details."""
-
-    UNREADABLE = "unreadable"  # a file, archive or member that cannot be read
-    TOO_LARGE = "too large"  # a file or member over max_member_bytes, not read
-    NO_GAME = "no game"  # data without any '(;'
-    SKIPPED = "skipped"  # a game dropped: its root node is damaged
-    IGNORED = "ignored"  # an unreadable KM or HA taken as absent (the record follows)
-    TRUNCATED = "truncated"  # a game kept up to a damaged node (the record follows)
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """Why a source or a game could not be read (fully).
-
-    ``index`` is the game's 0-based index in ``source``, or ``None`` when the
-    problem concerns the whole file, archive or member. ``reason`` is one line.
-    """
-
-    source: str
-    index: int | None
-    kind: ProblemKind
-    reason: str
-
-    @property
-    def record_follows(self) -> bool:
-        """True for a note about a game whose record is yielded next (TRUNCATED, IGNORED)."""
-        return self.kind in (ProblemKind.TRUNCATED, ProblemKind.IGNORED)
-
-    def __str__(self) -> str:
-        where = self.source if self.index is None else f"{self.source} game {self.index}"
-        return f"{where}: {self.kind}: {self.reason}"
-
-
 @dataclass
 class ReadSummary:
     """Counts over a stream from ``iter_games``: feed every item to ``add``.
@@ -305,113 +296,16 @@ def iter_games(
     """Yield every game of ``sources`` (paths to files, directories, archives).
 
     Sources are read in the order given; directories in sorted path order,
-    archive members in archive order. ``GameRecord.source`` is the file path,
-    or ``"<archive path>:<member name>"`` for archive members. Never raises for
-    bad input: see the module docstring for what becomes a ``Problem``.
+    archive members in archive order (``goai.sources``, which also holds every
+    size limit). ``GameRecord.source`` is the file path, or ``"<archive
+    path>:<member name>"`` for archive members. Never raises for bad input:
+    see the module docstrings for what becomes a ``Problem``.
     """
-    if isinstance(sources, str | os.PathLike):
-        sources = [sources]
-    for source in sources:
-        path = Path(source)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if _format(p.name) and p.is_file())
-            for file in files:
-                yield from _read_file(file, max_member_bytes)
+    for item in iter_sgf_data(sources, max_member_bytes=max_member_bytes):
+        if isinstance(item, Problem):
+            yield item
         else:
-            yield from _read_file(path, max_member_bytes)
-
-
-def _format(name: str) -> str | None:
-    """The reader for a file name: ``"sgf"``, ``"zip"``, a tarfile stream mode, or None."""
-    name = name.lower()
-    if name.endswith(".sgf"):
-        return "sgf"
-    if name.endswith(".zip"):
-        return "zip"
-    if name.endswith((".tar.gz", ".tgz")):
-        return "r|gz"
-    if name.endswith((".tar.bz2", ".tbz2")):
-        return "r|bz2"
-    if name.endswith(".tar"):
-        return "r|"
-    return None
-
-
-def _read_file(path: Path, max_bytes: int) -> Iterator[GameRecord | Problem]:
-    source = str(path)
-    reader = _format(path.name)
-    if reader is None:
-        yield Problem(source, None, ProblemKind.UNREADABLE, "not an .sgf file or a known archive")
-        return
-    try:
-        if reader == "sgf":
-            with path.open("rb") as stream:
-                yield from _parse_stream(stream, max_bytes, source)
-        elif reader == "zip":
-            yield from _read_zip(path, max_bytes)
-        else:
-            yield from _read_tar(path, reader, max_bytes)
-    except OSError as error:
-        yield Problem(source, None, ProblemKind.UNREADABLE, f"cannot read file: {error}")
-
-
-def _parse_stream(stream: BinaryIO, max_bytes: int, source: str) -> Iterator[GameRecord | Problem]:
-    """The games in ``stream``, or a TOO_LARGE problem once it passes ``max_bytes``.
-
-    The whole stream is read before the first item is yielded, so read errors
-    come before any game of this source.
-    """
-    data = stream.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        reason = f"larger than max_member_bytes={max_bytes}; not read"
-        yield Problem(source, None, ProblemKind.TOO_LARGE, reason)
-    else:
-        yield from parse_sgf(data, source)
-
-
-# Errors a damaged archive or member can raise while being read (bad CRC is BadZipFile,
-# a cut gzip/bz2 stream is EOFError, a damaged one OSError or zlib.error).
-_ARCHIVE_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError)
-
-
-def _read_zip(path: Path, max_bytes: int) -> Iterator[GameRecord | Problem]:
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
-        reason = f"not a readable zip archive (not a zip, or cut short): {error}"
-        yield Problem(str(path), None, ProblemKind.UNREADABLE, reason)
-        return
-    with archive:
-        for info in archive.infolist():
-            if info.is_dir() or not info.filename.lower().endswith(".sgf"):
-                continue
-            source = f"{path}:{info.filename}"
-            try:
-                with archive.open(info) as stream:
-                    yield from _parse_stream(stream, max_bytes, source)
-            # NotImplementedError: unknown compression; RuntimeError: encrypted member.
-            except (*_ARCHIVE_ERRORS, NotImplementedError, RuntimeError) as error:
-                yield Problem(source, None, ProblemKind.UNREADABLE, f"cannot read member: {error}")
-
-
-def _read_tar(path: Path, mode: str, max_bytes: int) -> Iterator[GameRecord | Problem]:
-    members = 0
-    try:
-        with path.open("rb") as raw, tarfile.open(fileobj=raw, mode=mode) as archive:
-            for member in archive:
-                if not member.isfile() or not member.name.lower().endswith(".sgf"):
-                    continue
-                source = f"{path}:{member.name}"
-                stream = archive.extractfile(member)
-                assert stream is not None  # a regular file always has one
-                yield from _parse_stream(stream, max_bytes, source)
-                members += 1
-    except _ARCHIVE_ERRORS as error:
-        reason = (
-            f"archive unreadable after {members} .sgf members (not a {mode[2:] or 'plain'} "
-            f"tar, cut short or damaged): {type(error).__name__}: {error}"
-        )
-        yield Problem(str(path), None, ProblemKind.UNREADABLE, reason)
+            yield from parse_sgf(item.data, item.source)
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -440,8 +334,8 @@ def _read_main_line(data: bytes, start: int, game: _Game) -> int:
 
     Returns where the tree ends (where the next one may start). Iterative:
     ``depth`` counts open parentheses. The main line is followed until its first
-    ``)`` or until ``game`` stops taking nodes; after that tokens only move
-    ``depth`` until the tree closes.
+    ``)`` or until ``game`` stops taking nodes; the rest of the tree is then
+    passed over by ``_skip_tree``. One pass over the data (see ``_TOKEN_RE``).
     """
     depth = 0
     following = True
@@ -449,10 +343,10 @@ def _read_main_line(data: bytes, start: int, game: _Game) -> int:
     moves = game.moves
     move_nodes = game.move_nodes
     for match in _TOKEN_RE.finditer(data, start):
+        if not following:
+            return _skip_tree(data, match.start(), depth)
         token = match.lastindex
         if token == _MOVE_RUN:
-            if not following:
-                continue
             if node is not None:
                 following = game.add_node(node)
                 node = None
@@ -463,9 +357,11 @@ def _read_main_line(data: bytes, start: int, game: _Game) -> int:
             if move_nodes is not None:
                 try:
                     moves += [move_nodes[text.rstrip()] for text in run.split(b";")[1:]]
-                    continue
                 except KeyError:
                     pass
+                else:
+                    following = game.check_length()
+                    continue
             # The root node, or a value only coords can judge: one node at a time.
             for color, value in _MOVE_RE.findall(run):
                 following = game.add_node([(color, [value])])
@@ -473,43 +369,72 @@ def _read_main_line(data: bytes, start: int, game: _Game) -> int:
                     break
             move_nodes = game.move_nodes
         elif token == _PROPERTY:
-            if not following:
-                continue
+            if match.group(4) != b"]":
+                game.stop("the data ends inside a property value")
+                return len(data)
             if node is None:
-                following = game.stop(f"property outside a node at byte {match.start()}")
+                following = game.stop(f"property outside a node at byte {match.start(2)}")
                 continue
             identifier = match.group(2)
             if not identifier.isupper():
                 identifier = identifier.translate(None, _LOWERCASE)  # FF[3] 'AddBlack' is AB
             if identifier in _NODE_PROPERTIES or (move_nodes is None and identifier in _ROOT_ONLY):
                 values = [match.group(3)]
-                if match.group(4):
-                    values += _MORE_VALUES_RE.findall(match.group(4))
+                if match.group(5):
+                    values += _MORE_VALUES_RE.findall(match.group(5))
                 node.append((identifier, values))
-        elif token == _DELIMITER:
-            if following and node is not None:
+        elif token == _DELIMITERS:
+            if node is not None:
                 following = game.add_node(node)
                 node = None
                 move_nodes = game.move_nodes
-            delimiter = match.group(5)
-            if delimiter == b";":
-                if following:
-                    node = []
-            elif delimiter == b"(":
-                depth += 1
-            else:
-                depth -= 1
+            delimiters = match.group(_DELIMITERS)
+            if delimiters[0] == 0x29:  # b")": the main line ends
                 following = False
-                if depth == 0:
-                    return match.end()
-        elif following:
+                if len(delimiters) >= depth:
+                    return match.start(_DELIMITERS) + depth
+                depth -= len(delimiters)
+                continue
+            # A run of ';' and '(': each ';' starts a node, which is empty unless it is the
+            # run's last; an empty node matters only as the root.
+            depth += delimiters.count(b"(")
+            starts_node = delimiters[-1] == 0x3B  # b";"
+            if following and delimiters.count(b";") > starts_node:
+                following = game.add_node([])
+                move_nodes = game.move_nodes
+            node = [] if following and starts_node else None
+        elif token == _JUNK:
             following = game.stop(f"unreadable SGF at byte {match.start(_JUNK)}")
             node = None
+        else:  # the end of the data
+            break
     if following and node is not None:
         following = game.add_node(node)
     if following:
         game.stop("the data ends inside the game tree")
     return len(data)
+
+
+def _skip_tree(data: bytes, position: int, depth: int) -> int:
+    """Where the tree ends, from ``position`` at ``depth`` open parentheses.
+
+    Reads as ``_TOKEN_RE`` does (values are opaque, a value left open runs to
+    the end of the data) but only stops at parentheses: the side variations of a
+    commented game pass in a few regex calls instead of a token each.
+    """
+    while True:
+        position = _SKIP_RE.match(data, position).end()
+        parentheses = _PARENTHESES_RE.match(data, position)
+        if parentheses is None:  # the end of the data
+            return len(data)
+        run = parentheses.group()
+        if run[0] == 0x28:  # b"("
+            depth += len(run)
+        elif len(run) >= depth:
+            return position + depth
+        else:
+            depth -= len(run)
+        position = parentheses.end()
 
 
 _Setup = tuple[set[int], set[int], set[int]]  # added black, added white, emptied
@@ -525,7 +450,7 @@ class _Game:
 
     __slots__ = (
         "source", "index", "utf8_bom", "root", "points", "move_nodes", "size", "komi", "handicap",
-        "black", "white", "moves", "problems",
+        "black", "white", "moves", "max_moves", "problems",
     )  # fmt: skip
 
     def __init__(self, source: str, index: int, utf8_bom: bool) -> None:
@@ -541,6 +466,7 @@ class _Game:
         self.black: set[int] = set()
         self.white: set[int] = set()
         self.moves: list[tuple[int, int]] = []
+        self.max_moves = 0  # set with the root
         self.problems: list[Problem] = []  # SKIPPED alone, or IGNORED/TRUNCATED notes
 
     def stop(self, reason: str) -> bool:
@@ -571,6 +497,7 @@ class _Game:
         for identifier, values in node:
             root.setdefault(identifier, values)  # a repeated root property: the first counts
         try:
+            readable_game = _check_go(root.get(b"GM"))
             size = _read_size(root.get(b"SZ"))
             points = _sgf_points(size)
             setup, move = _read_node(node, points, size)
@@ -578,7 +505,12 @@ class _Game:
             return self.stop(str(error))
         self.root, self.points, self.size = root, points, size
         self.move_nodes = _move_nodes(size)
-        # Komi and handicap are only metadata: when unreadable they count as absent.
+        self.max_moves = max_moves(size)
+        # Game, komi and handicap are only metadata: when unreadable they count as absent.
+        if not readable_game:
+            text = _decode_text(root[b"GM"][0], None)
+            self.problems.append(self._problem(ProblemKind.IGNORED,
+                                               f"unreadable GM value {text!r}; read as Go"))
         try:
             self.komi = _read_komi(root.get(b"KM"))
         except ValueError as error:
@@ -598,7 +530,20 @@ class _Game:
             self.white = ((self.white - added_black) | added_white) - emptied
         if move is not None:
             self.moves.append(move)
+            return self.check_length()
         return True
+
+    def check_length(self) -> bool:
+        """Cut the moves at ``max_moves`` (a TRUNCATED note); False once cut.
+
+        The cap bounds the memory of one game: a 16 MiB member of passes would
+        otherwise hold four million moves.
+        """
+        if len(self.moves) <= self.max_moves:
+            return True
+        del self.moves[self.max_moves:]
+        return self.stop(f"more than {self.max_moves} moves (the cap for "
+                         f"{self.size}x{self.size}); the rest is not read")
 
     def outcome(self) -> list[GameRecord | Problem]:
         """[SKIPPED problem], or the notes (IGNORED, TRUNCATED) then the record."""
@@ -606,7 +551,14 @@ class _Game:
         if root is None:
             assert self.problems  # the scanner stops every game it leaves unread
             return list(self.problems)
-        codec = "utf-8" if self.utf8_bom else _codec(root.get(b"CA", [b""])[0])
+        codec = "utf-8"
+        if not self.utf8_bom:
+            charset = root.get(b"CA", [b""])[0]
+            codec = _codec(charset)
+            if codec is None and charset.strip():
+                name = _decode_text(charset, None)
+                reason = f"CA[{name}] is not a known text encoding; text read as UTF-8 or Latin-1"
+                self.problems.append(self._problem(ProblemKind.IGNORED, reason))
         text = {
             name: _decode_text(root[identifier][0], codec)
             for identifier, name in _TEXT_FIELDS.items()
@@ -693,6 +645,27 @@ def _move_nodes(size: int) -> dict[bytes, tuple[int, int]]:
     }
 
 
+def max_moves(size: int) -> int:
+    """The most moves read from one game on a ``size`` board: 2,000 on 19x19, by area."""
+    return max(100, round(MOVES_PER_POINT * size * size))
+
+
+def _check_go(values: list[bytes] | None) -> bool:
+    """Whether ``GM`` is readable: absent, empty or a number. ValueError unless it is Go.
+
+    ``GM[1]`` is Go, ``GM[2]`` Othello, ``GM[3]`` chess: another number skips the
+    game. An unreadable value is damage to metadata, like ``KM``: read as Go.
+    """
+    text = values[0].strip() if values else b""
+    if not text:
+        return True
+    if not text.isdigit():
+        return False
+    if int(text) != 1:
+        raise ValueError(f"GM[{text.decode('latin-1')}] is not a game of Go")
+    return True
+
+
 def _read_size(values: list[bytes] | None) -> int:
     if values is None:
         return 19
@@ -745,10 +718,18 @@ def _codec(charset: bytes) -> str | None:
     if not name:
         return None
     try:
-        return codecs.lookup(_CHARSET_ALIASES.get(name, name)).name
-    except LookupError:
+        info = codecs.lookup(_CHARSET_ALIASES.get(name, name))
+    except (LookupError, ValueError):  # ValueError: a name with a NUL byte
         return None
+    # hex, base64, rot13, zlib, uu, punycode, idna, undefined are codecs but not charsets.
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+        return None
+    return info.name
 
+
+# Text codecs that are not charsets: they encode Unicode for other purposes, or refuse to.
+_NOT_CHARSETS = frozenset({"punycode", "idna", "undefined", "raw-unicode-escape",
+                           "unicode-escape"})
 
 _LINE_BREAK_RE = re.compile(rb"\r\n|\n\r|\r")
 _ESCAPE_RE = re.compile(rb"\\(.)", re.DOTALL)
@@ -769,9 +750,12 @@ def _decode_text(raw: bytes, codec: str | None) -> str:
     for attempt in attempts:
         try:
             return raw.decode(attempt)
-        except UnicodeDecodeError:
+        except (UnicodeError, LookupError, ValueError):  # a codec may raise what it likes
             continue
-    return raw.decode(codec or "utf-8", errors="replace")
+    try:
+        return raw.decode(codec or "utf-8", errors="replace")
+    except (UnicodeError, LookupError, ValueError):
+        return raw.decode("utf-8", errors="replace")
 
 
 # ----------------------------------------------------------------------------- writing

@@ -23,11 +23,13 @@ from sgfmill import sgf, sgf_moves
 from goai.board import BLACK, WHITE
 from goai.coords import PASS, move_from_sgf
 from goai.sgf import (
+    _TOKEN_RE,
     GameRecord,
     Problem,
     ProblemKind,
     ReadSummary,
     iter_games,
+    max_moves,
     parse_sgf,
     write_sgf,
 )
@@ -77,6 +79,11 @@ FIELDS = [
                                                  "setup_black": (p("dd"), p("pd"), p("dp"))}),
     ("(;B[];W[tt])",                            {"moves": ((BLACK, PASS), (WHITE, PASS))}),
     ("(;SZ[9];B[tt])",                          {"moves": ((BLACK, PASS),)}),
+    ("(;B[aa];;;W[bb];)",                       {"moves": ((BLACK, 0), (WHITE, 20))}),
+    ("(;;SZ[9];B[aa])",                         {"size": 19}),  # SZ outside the root
+    ("(;(;;SZ[9];B[aa]))",                      {"size": 19, "moves": ((BLACK, 0),)}),
+    ("(;SZ[9](;(;B[aa];W[bb]))(;B[cc]))",       {"size": 9, "moves": ((BLACK, 0), (WHITE, 10))}),
+    ("(;GM[1]SZ[9])",                           {"size": 9}),
     ("(;SZ[21];B[tt])",                         {"moves": ((BLACK, 19 * 21 + 19),)}),
     ("(;B[PD];W[ dd ])",                        {"moves": ((BLACK, p("pd")), (WHITE, p("dd")))}),
     ("(;AB[aa:bb])",                            {"setup_black": (0, 1, 19, 20)}),
@@ -125,7 +132,11 @@ DAMAGED = [
     ("(;AB[zz])",                    [ProblemKind.SKIPPED],   None, "off a 19x19 board"),
     ("(;AB[cc:aa])",                 [ProblemKind.SKIPPED],   None, "bad setup rectangle"),
     ("(;GM[1]x;B[aa])",              [ProblemKind.SKIPPED],   None, "unreadable SGF"),
-    ("(;SZ[19",                      [ProblemKind.SKIPPED],   None, "unreadable SGF"),
+    ("(;SZ[19",                      [ProblemKind.SKIPPED],   None, "inside a property value"),
+    ("(;GM[2]SZ[8];B[dd])",          [ProblemKind.SKIPPED],   None, "GM[2] is not a game of Go"),
+    ("(;GM[ 1 ];B[dd]",              [ProblemKind.TRUNCATED], 1,    "ends inside"),
+    ("(;GM[1x];B[dd])",              [ProblemKind.IGNORED],   1,    "unreadable GM value '1x'"),
+    ("(;GM[02]SZ[8];B[dd])",         [ProblemKind.SKIPPED],   None, "GM[02] is not a game of Go"),
     ("(;KM[abc];B[aa])",             [ProblemKind.IGNORED],   1,    "komi 0 used"),
     ("(;KM[nan];B[aa])",             [ProblemKind.IGNORED],   1,    "KM value 'nan'"),
     ("(;KM[7.5]HA[7.5];B[aa])",      [ProblemKind.IGNORED],   1,    "handicap 0 used"),
@@ -135,7 +146,8 @@ DAMAGED = [
     ("(;B[aa];W[bb]AE[aa])",         [ProblemKind.TRUNCATED], 1,    "setup stones"),
     ("(;B[aa];B[bb]W[cc])",          [ProblemKind.TRUNCATED], 1,    "more than one move"),
     ("(;B[aa];W[bb]",                [ProblemKind.TRUNCATED], 2,    "ends inside"),
-    ("(;B[aa];W[b",                  [ProblemKind.TRUNCATED], 1,    "unreadable SGF"),
+    ("(;B[aa];W[b",                  [ProblemKind.TRUNCATED], 1,    "inside a property value"),
+    ("(;B[aa];C[x\\",                [ProblemKind.TRUNCATED], 1,    "inside a property value"),
     ("(;B[aa];W[bb]%;B[cc])",        [ProblemKind.TRUNCATED], 1,    "unreadable SGF"),
     ("(;KM[x];B[aa];W[zz])",         [ProblemKind.IGNORED, ProblemKind.TRUNCATED], 1, "KM"),
     ("(B[aa])",                      [ProblemKind.NO_GAME],   None, "no SGF game tree"),
@@ -182,12 +194,89 @@ def test_random_damage_never_raises() -> None:
         assert all(isinstance(item, GameRecord | Problem) for item in read(bytes(data)))
 
 
+# Inputs that made the old token regex quadratic (issue 13.1): it retried at every offset
+# and backtracked to the end of the data on each try.
+HOSTILE = {
+    "letters": b"(;" + b"a" * 20,
+    "line breaks after a move": b"(;SZ[19];B[pd]" + b"\r\n" * 20,
+    "an unclosed value": b"(;C[" + b"a" * 20,
+    "many unclosed values": b"(;SZ[19]" + b"C[" * 20,
+    "a value ending in a backslash": b"(;C[ab\\" + b"\\" * 20,
+    "moves without a closing parenthesis": b"(;SZ[19]" + b";B[pd]  " * 20,
+    "letters and brackets": b"(;" + b"a]" * 20 + b"[b" * 20,
+    "white space before a value": b"(;B" + b" " * 20 + b"x" + b"W" + b"\t" * 20,
+    "semicolons and white space": b"(;B[aa]" + b"; " * 20,
+}
+
+
+@pytest.mark.parametrize("data", HOSTILE.values(), ids=HOSTILE.keys())
+def test_the_scanner_matches_a_token_at_every_offset(data: bytes) -> None:
+    """A token (possibly the end of the data) starts at every offset.
+
+    So ``finditer`` never fails at an offset and retries at the next one (the old
+    regex did, at trailing white space). The other half of linearity, that no
+    token backtracks, comes from possessive quantifiers; the next test checks it
+    on the same inputs a megabyte long.
+    """
+    for offset in range(len(data) + 1):
+        assert _TOKEN_RE.match(data, offset) is not None, offset
+
+
+SCALED_UP = """
+import sys, time
+from goai.sgf import parse_sgf
+n = int(sys.argv[1])
+for data in [b"(;" + b"a" * n, b"(;SZ[19];B[pd]" + b"\\r\\n" * (n // 2), b"(;C[" + b"a" * n,
+             b"(;SZ[19]" + b"C[" * (n // 2), b"(;SZ[19]" + b";B[pd]  " * (n // 8),
+             b"(;" + b"a]" * (n // 4) + b"[b" * (n // 4), b"(;B[aa]" + b"; " * (n // 2)]:
+    list(parse_sgf(data))
+print("ok")
+"""
+
+
+def test_hostile_megabytes_parse_in_one_pass() -> None:
+    # 1 MB each: linear, a fraction of a second; the old scanner needed about 24 s for
+    # 40 kB, so hours here. The limit is there to fail the test, not to time it.
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", SCALED_UP, str(1 << 20)], timeout=120,
+                            capture_output=True, text=True, check=False)
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_moves_are_capped_by_board_area() -> None:
+    # Issue 13.6: 4.18 million passes (16.7 MB) took 1.65 GB; servers cap games too.
+    assert (max_moves(19), max_moves(9), max_moves(2)) == (2000, 449, 100)
+    for size in (19, 9):
+        data = f"(;SZ[{size}]".encode() + b";B[];W[]" * 5000 + b")"
+        note, record = read(data)
+        assert note.kind == ProblemKind.TRUNCATED and f"more than {max_moves(size)}" in note.reason
+        assert len(record.moves) == max_moves(size)
+    one_by_one = "(;SZ[9]" + "".join(f";B[aa]C[{i}]" for i in range(500)) + ")"
+    note, record = read(one_by_one)
+    assert note.kind == ProblemKind.TRUNCATED and len(record.moves) == max_moves(9)
+
+
+def test_a_game_of_a_million_passes_holds_no_more_than_its_cap() -> None:
+    import tracemalloc
+
+    data = b"(;SZ[19]" + b";B[];W[]" * 500_000 + b")"  # 4 MB
+    tracemalloc.start()
+    try:
+        items = read(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(items[-1].moves) == 2000
+    assert peak < 1 << 20, f"{peak} bytes"
+
+
 def test_deep_nesting_is_read_without_recursion() -> None:
     depth = 100_000
-    main_line = "".join("(;B[aa]" if i % 2 == 0 else "(;W[bb]" for i in range(depth))
-    record = only_record(main_line + ")" * depth)
-    assert len(record.moves) == depth
-    assert record.moves[:2] == ((BLACK, 0), (WHITE, p("bb")))
+    main_line = "(;B[aa](;W[bb]" + "(;" * depth + "(;B[cc]"
+    record = only_record(main_line + ")" * (depth + 3))
+    assert record.moves == ((BLACK, 0), (WHITE, p("bb")), (BLACK, p("cc")))
 
     side_lines = "(;B[aa](;W[bb])" + "(;W[cc]" * depth + ")" * depth + ")"
     assert only_record(side_lines).moves == ((BLACK, 0), (WHITE, p("bb")))
@@ -220,9 +309,22 @@ def test_charsets(
     data = f"(;FF[4]{declared}PB[".encode() + name.encode(encoding) + b"]KM[750];B[pd];W[dd])"
     path = tmp_path / "game.sgf"
     path.write_bytes(data)
-    (record,) = iter_games(path)
+    *notes, record = iter_games(path)
     assert isinstance(record, GameRecord)
     assert expected in record.black_name and (record.komi, len(record.moves)) == (7.5, 2)
+    assert [note.kind for note in notes] == ([ProblemKind.IGNORED] if "no-such" in declared else [])
+
+
+@pytest.mark.parametrize("charset", ["hex", "base64", "rot13", "uu", "zlib", "bz2", "undefined",
+                                     "punycode", "idna", "unicode_escape", "utf-8\0", "x" * 300])
+def test_a_codec_that_is_not_a_charset_is_noted_not_fatal(tmp_path: Path, charset: str) -> None:
+    # One CA[hex] file among good ones used to end `goai prepare` in a LookupError traceback.
+    (tmp_path / "a.sgf").write_bytes(f"(;CA[{charset}]PB[Lee];B[pd])".encode())
+    (tmp_path / "b.sgf").write_bytes(b"(;PB[Cho];B[dd])")
+    items = list(iter_games(tmp_path))
+    note, first, second = items
+    assert note.kind == ProblemKind.IGNORED and "not a known text encoding" in note.reason
+    assert (first.black_name, second.black_name) == ("Lee", "Cho")
 
 
 def test_byte_order_mark_means_utf8() -> None:
@@ -344,7 +446,7 @@ def test_archive_cut_short_keeps_the_games_before_the_cut(
     assert [r.index for r in records(items)] == [0] * len(records(items))
     (problem,) = problems(items)
     assert problem == Problem(str(path), None, ProblemKind.UNREADABLE, problem.reason)
-    assert "unreadable after" in problem.reason and "\n" not in problem.reason
+    assert "cut short or damaged, after" in problem.reason and "\n" not in problem.reason
 
 
 @pytest.mark.parametrize(
@@ -352,8 +454,8 @@ def test_archive_cut_short_keeps_the_games_before_the_cut(
     [
         ("fake.zip", b"(;B[aa]) is text, not a zip", "not a readable zip"),
         ("cut.zip", None, "not a readable zip"),
-        ("fake.tar.gz", b"(;B[aa]) is text, not gzip", "not a gz tar"),
-        ("fake.tar.bz2", b"(;B[aa]) is text, not bzip2", "not a bz2 tar"),
+        ("fake.tar.gz", b"(;B[aa]) is text, not gzip", "not a tar.gz archive"),
+        ("fake.tar.bz2", b"(;B[aa]) is text, not bzip2", "not a tar.bz2 archive"),
         ("notes.txt", b"(;B[aa])", "not an .sgf file or a known archive"),
         ("missing.sgf", None, "cannot read file"),
     ],
