@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,9 @@ from goai.play import ILLEGAL_REASONS, score_text
 from goai.player import MovePolicy, Player, PlayerConfig, dead_stones, estimated_score
 from goai.review import COLOR_LETTERS, GameReview, annotated_sgf, review_game, top_moves
 from goai.sgf import GameRecord, Problem, parse_sgf, write_sgf
+
+if TYPE_CHECKING:  # policy imports torch; the server starts answering before it loads
+    from goai.policy import Analysis as PolicyAnalysis
 
 CANDIDATES = 10  # candidates listed per analysis (the heat map has all 361 points)
 TURNING_POINTS = 5
@@ -177,16 +181,16 @@ class _SharedPolicy:
     def has_value_head(self) -> bool:
         return self._ready().has_value_head
 
-    def analyze(self, state: GameState) -> tuple[np.ndarray, float | None]:
+    def analyze(self, state: GameState, *, symmetries: int | None = None) -> PolicyAnalysis:
         policy = self._ready()
         with self._lock:
-            return policy.analyze(state)
+            return policy.analyze(state, symmetries=symmetries)
 
     def move_probabilities(self, state: GameState) -> np.ndarray:
-        return self.analyze(state)[0]
+        return self.analyze(state).probabilities
 
     def value(self, state: GameState) -> float | None:
-        return self.analyze(state)[1]
+        return self.analyze(state).value
 
 
 class _ValueRecorder:
@@ -204,16 +208,16 @@ class _ValueRecorder:
     def has_value_head(self) -> bool:
         return self._policy.has_value_head
 
-    def analyze(self, state: GameState) -> tuple[np.ndarray, float | None]:
-        probabilities, value = self._policy.analyze(state)
-        self.values.append((state.to_play, value))
-        return probabilities, value
+    def analyze(self, state: GameState, *, symmetries: int | None = None) -> PolicyAnalysis:
+        result = self._policy.analyze(state, symmetries=symmetries)
+        self.values.append((state.to_play, result.value))
+        return result
 
     def move_probabilities(self, state: GameState) -> np.ndarray:
-        return self.analyze(state)[0]
+        return self.analyze(state).probabilities
 
     def value(self, state: GameState) -> float | None:
-        return self.analyze(state)[1]
+        return self.analyze(state).value
 
 
 class Engine:
@@ -251,8 +255,8 @@ class Engine:
         return Player(self.policy, self.config)
 
     def analyze(self, state: GameState) -> Analysis:
-        priors, value = self.policy.analyze(state)
-        return self._analysis(state, priors, value)
+        result = self.policy.analyze(state)
+        return self._analysis(state, result.probabilities, result.value)
 
     def choose(self, game: Player, state: GameState) -> EngineMove:
         """The engine's move for ``state.to_play``, or a resignation."""

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from boards import move
+from fakes import analysis
 
 pytest.importorskip("starlette")
 httpx = pytest.importorskip("httpx")
@@ -52,7 +53,7 @@ class ScriptedPolicy:
         self.gate = gate
         self.calls = 0
 
-    def analyze(self, state):
+    def analyze(self, state, *, symmetries=None):
         self.calls += 1
         if self.gate is not None:
             assert self.gate.wait(10), "the test never opened the gate"
@@ -60,10 +61,10 @@ class ScriptedPolicy:
         empty = [point for point in self.script if state.board.stones[point] == EMPTY
                  and state.is_legal(point)]
         probabilities[empty[0] if empty else PASS_INDEX] = 1.0
-        return probabilities, None
+        return analysis(state, probabilities, None)
 
     def move_probabilities(self, state):
-        return self.analyze(state)[0]
+        return self.analyze(state).probabilities
 
     def value(self, state):
         return None
