@@ -345,7 +345,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise SystemExit(f"goai: the model plays 19x19; this game is {record.size}x{record.size}")
     state, actual = _state_after(record, args.move)
     if args.heatmap:
-        _check_folder("goai predict: --heatmap", args.heatmap)
+        _check_folder("goai predict", args.heatmap)
     policy = _policy(args.model, symmetries=args.symmetries, device=args.device)
     probabilities = policy.move_probabilities(state)
     order = np.argsort(-probabilities)[: args.top]
@@ -386,11 +386,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_folder(what: str, path: str) -> None:
+def _check_folder(command: str, path: str) -> None:
     """Exit with one line when ``path``'s folder does not exist: before the work, not after."""
-    folder = Path(path).parent
-    if not folder.is_dir():
-        raise SystemExit(f"{what} {path}: no folder {folder}")
+    if not Path(path).parent.is_dir():
+        raise SystemExit(f"{command}: cannot write {path}: No such file or directory")
 
 
 # ----------------------------------------------------------------- bench
@@ -630,9 +629,9 @@ def cmd_review(args: argparse.Namespace) -> int:
     if record.size != NETWORK_SIZE:  # said before the model loads
         raise SystemExit(f"goai review: {args.file} game {args.game} is "
                          f"{record.size}x{record.size}; the model plays 19x19 only: skipped")
-    for option, path in (("--out", args.out), ("--plot", args.plot)):
+    for path in (args.out, args.plot):
         if path:
-            _check_folder(f"goai review: {option}", path)
+            _check_folder("goai review", path)
     policy = _policy(args.model, symmetries=args.symmetries, threads=1, device=args.device)
     try:
         review = review_game(policy, record, players=PLAYERS[args.player],
