@@ -991,7 +991,10 @@ def run_gtp(config: GtpConfig, stdin: BinaryIO, stdout: BinaryIO) -> int:
                               name="gtp-stdin", daemon=True)
     reader.start()
     log.info("goai %s GTP ready (model %s)", __version__, config.model or "bundled")
-    if config.model and not Path(config.model).is_file():
+    # "default" and "small" name bundled models (checkpoint.BUNDLED_MODELS; not imported
+    # here, since that would load torch before the first command).
+    if config.model and config.model not in ("default", "small") \
+            and not Path(config.model).is_file():
         # Said even when quiet: GUIs show stderr, and genmove will fail with the same news.
         print(f"goai gtp: no model file {config.model}", file=sys.stderr, flush=True)
     Engine(config).serve(lines, stdout)

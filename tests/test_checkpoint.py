@@ -229,3 +229,13 @@ def test_cli_model_errors_are_one_line(tmp_path: Path, tiny_model_path: Path) ->
         with pytest.raises(SystemExit, match=message) as raised:
             cli.main(["predict", str(sgf), "--model", model])
         assert "\n" not in str(raised.value.code)
+
+
+def test_gtp_takes_a_bundled_name_without_a_warning() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "goai.cli", "gtp", "--model", "small"],
+                            input=b"1 name\n2 quit\n", capture_output=True, timeout=120)
+    assert result.stdout == b"=1 goai\n\n=2 \n\n"
+    assert b"no model" not in result.stderr
