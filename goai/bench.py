@@ -139,8 +139,10 @@ def _policy_for(model: str | Path | None, preset: str, feature_set: str,
             net = PolicyNet(config_from_preset(preset, channels)).eval()
             model = folder / f"untrained-{preset}.pt"
             save_checkpoint(model, net, feature_set, {"note": "untrained, for goai bench"})
-            return Policy(model), f"untrained {preset}"
-    return Policy(model), str(model)
+            return Policy(model, device="cpu"), f"untrained {preset}"
+    # On the CPU whatever the machine has: these are CPU figures (threads), and the bare
+    # forward they are compared with runs on CPU tensors.
+    return Policy(model, device="cpu"), str(model)
 
 
 @torch.no_grad()

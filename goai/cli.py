@@ -241,44 +241,95 @@ def cmd_train(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------- evaluate
 
 
+MODEL_HELP = ("default (the bundled b10c128), small (the bundled b4c48, fast on slow CPUs) or "
+              "the path of a checkpoint (default: default)")
+DEVICE_HELP = "auto (CUDA, then MPS, then CPU; the default), cpu, cuda, cuda:N or mps"
+
+
 def add_evaluate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", metavar="SOURCE",
                         help="SGF files/folders/archives, or a prepared split such as test.npz")
-    parser.add_argument("--model", default=None, help="checkpoint (default: the bundled model)")
+    parser.add_argument("--model", default=None, metavar="default|small|PATH", help=MODEL_HELP)
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8),
                         help="average the network over the 8 board symmetries")
     parser.add_argument("--max-games", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=256, metavar="N",
+                        help="positions per forward pass (default 256)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="processes encoding positions beside the network (default: one "
+                             "per core but one, at most 15; 0: encode in the main process)")
     parser.add_argument("--plot", default=None, metavar="FILE.png",
                         help="plot top-1 accuracy by move number (needs matplotlib)")
-    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--json", action="store_true")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from goai.evaluate import evaluate, plot_accuracy
+    from goai.evaluate import EvaluationError, check_plot, evaluate, plot_accuracy
 
-    policy = _policy(args.model, symmetries=args.symmetries, threads=args.threads)
-    report = evaluate(policy, args.sources, max_games=args.max_games,
-                      show_progress=not args.json)
-    if args.plot:
-        plot_accuracy(report, args.plot)
+    for name, value, low in (("--batch-size", args.batch_size, 1), ("--workers", args.workers, 0),
+                             ("--max-games", args.max_games, 1), ("--threads", args.threads, 0)):
+        if value is not None and value < low:
+            raise SystemExit(f"goai evaluate: {name} must be at least {low}, not {value}")
+    try:
+        if args.plot:
+            check_plot(args.plot)  # before the work, not after it
+        policy = _policy(args.model, symmetries=args.symmetries, threads=args.threads,
+                         device=args.device)
+        report = evaluate(policy, args.sources, max_games=args.max_games,
+                          batch_size=args.batch_size, workers=args.workers,
+                          show_progress=not args.json)
+        if args.plot:
+            plot_accuracy(report, args.plot)
+    except EvaluationError as error:
+        raise SystemExit(f"goai evaluate: {error}") from None
+    except OSError as error:
+        raise SystemExit(f"goai evaluate: cannot write {error.filename}: {error.strerror}") \
+            from None
     if args.json:
         _print_json(report)
+        if args.plot:
+            print(f"plot: {args.plot}", file=sys.stderr)
         return 0
-    print(f"model {report['model']} ({report['feature_set']}, "
-          f"{report['symmetries']} symmetries): {report['games']} games, "
-          f"{report['positions']} positions")
-    print(f"{'moves':>8} {'positions':>10} {'top-1':>7} {'top-5':>7} {'top-10':>7} {'log-loss':>9}")
-    rows = [("all", report["overall"]), *report["by_phase"].items()]
-    for name, tally in rows:
-        print(f"{name:>8} {tally['positions']:>10} {100 * tally['top1']:>6.1f}% "
-              f"{100 * tally['top5']:>6.1f}% {100 * tally['top10']:>6.1f}% "
-              f"{tally['log_loss']:>9.3f}")
-    if report["skipped"]:
-        print(f"skipped or truncated games: {len(report['skipped'])}")
-        for item in report["skipped"][:20]:
-            print(f"  {item['game']}: {item['reason']}")
+    print(format_evaluation(report))
+    if args.plot:
+        print(f"plot: {args.plot}")
     return 0
+
+
+def format_evaluation(report: dict) -> str:
+    """The text report of ``goai evaluate``: accuracy table, value figures, skipped games."""
+    lines = [f"model {report['model']} ({report['feature_set']}, "
+             f"{report['symmetries']} symmetries, {report['device']}): {report['games']} games, "
+             f"{report['positions']} positions in {report['seconds']:.1f} s "
+             f"({report['positions_per_second']:.0f} positions/s, {report['workers']} "
+             f"encoding workers)",
+             f"{'moves':>8} {'positions':>10} {'top-1':>7} {'top-5':>7} {'top-10':>7} "
+             f"{'log-loss':>9}"]
+    for name, tally in [("all", report["overall"]), *report["by_phase"].items()]:
+        lines.append(f"{name:>8} {tally['positions']:>10} {100 * tally['top1']:>6.1f}% "
+                     f"{100 * tally['top5']:>6.1f}% {100 * tally['top10']:>6.1f}% "
+                     f"{tally['log_loss']:>9.3f}")
+    value = report.get("value")
+    if value is not None:
+        lines.append(f"value head, against the result for the side to move ({value['games']} "
+                     f"games; {value['games_without_result']} without a decisive result left "
+                     "out; MSE of always 0 = 1.0):")
+        lines.append(f"{'moves':>8} {'positions':>10} {'sign agrees':>12} {'MSE':>7}")
+        for name, tally in [("all", value["overall"]), *value["by_phase"].items()]:
+            lines.append(f"{name:>8} {tally['positions']:>10} "
+                         f"{100 * tally['sign_agreement']:>11.1f}% {tally['mse']:>7.3f}")
+        lines.append(f"calibration: {'predicted win chance':>22} {'positions':>10} "
+                     f"{'mean predicted':>15} {'won':>7}")
+        for row in value["calibration"]:
+            if row["positions"]:
+                lines.append(f"{'':>13}{row['bin']:>22} {row['positions']:>10} "
+                             f"{100 * row['predicted']:>14.1f}% {100 * row['won']:>6.1f}%")
+    if report["skipped"]:
+        lines.append(f"skipped or truncated games: {len(report['skipped'])}")
+        lines.extend(f"  {item['game']}: {item['reason']}" for item in report["skipped"][:20])
+    return "\n".join(lines)
 
 
 def _policy(model: str | None, **options):
@@ -287,7 +338,7 @@ def _policy(model: str | None, **options):
 
     try:
         return Policy(model, **options)
-    except (CheckpointError, FileNotFoundError) as error:
+    except (CheckpointError, FileNotFoundError, ValueError) as error:
         raise SystemExit(f"goai: {error}") from None
 
 
@@ -299,11 +350,13 @@ def add_predict(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--move", type=int, default=None, metavar="N",
                         help="predict the move after move N (default: after the last move)")
     parser.add_argument("--game", type=int, default=0, metavar="K")
-    parser.add_argument("--model", default=None, help="checkpoint (default: the bundled model)")
+    parser.add_argument("--model", default=None, metavar="default|small|PATH", help=MODEL_HELP)
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8))
     parser.add_argument("--top", type=int, default=10)
     parser.add_argument("--heatmap", default=None, metavar="FILE.png",
-                        help="also draw the probabilities as a PNG heat map")
+                        help="also draw the probabilities as a PNG heat map (the folder must "
+                             "exist)")
     parser.add_argument("--json", action="store_true")
 
 
@@ -317,7 +370,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if record.size != NETWORK_SIZE:
         raise SystemExit(f"goai: the model plays 19x19; this game is {record.size}x{record.size}")
     state, actual = _state_after(record, args.move)
-    policy = _policy(args.model, symmetries=args.symmetries)
+    if args.heatmap:
+        _check_folder("goai predict", args.heatmap)
+    policy = _policy(args.model, symmetries=args.symmetries, device=args.device)
     probabilities = policy.move_probabilities(state)
     order = np.argsort(-probabilities)[: args.top]
     top = [{"rank": i + 1, "move": move_to_gtp(index_to_move(int(m)), NETWORK_SIZE),
@@ -332,9 +387,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
         from goai.image import board_image, write_png
 
         heat = probabilities[:PASS_INDEX] / max(float(probabilities[:PASS_INDEX].max()), 1e-9)
-        write_png(args.heatmap, board_image(state.board, last_move=state.last_move, heat=heat))
+        try:
+            write_png(args.heatmap, board_image(state.board, last_move=state.last_move,
+                                                heat=heat))
+        except OSError as error:
+            raise SystemExit(f"goai predict: cannot write {args.heatmap}: "
+                             f"{error.strerror}") from None
     if args.json:
         _print_json({"after_move": len(state.history), "top": top, "played": played})
+        if args.heatmap:
+            print(f"heat map: {args.heatmap}", file=sys.stderr)
         return 0
     labels = {int(m): str((i + 1) % 10) for i, m in enumerate(order) if m != PASS_INDEX}
     print(render_board(state.board, state.last_move, labels))
@@ -345,7 +407,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if played is not None:
         print(f"played: {played['move']} ({100 * played['probability']:.1f}%, "
               f"rank {played['rank']})")
+    if args.heatmap:
+        print(f"heat map: {args.heatmap}")
     return 0
+
+
+def _check_folder(command: str, path: str) -> None:
+    """Exit with one line when ``path``'s folder does not exist: before the work, not after."""
+    if not Path(path).parent.is_dir():
+        raise SystemExit(f"{command}: cannot write {path}: No such file or directory")
 
 
 # ----------------------------------------------------------------- bench
@@ -581,8 +651,8 @@ def add_review(parser: argparse.ArgumentParser) -> None:
                         help="whose moves to review (default both)")
     parser.add_argument("--plot", default=None, metavar="FILE.png",
                         help="also draw the played move's probability by move number as a PNG")
-    parser.add_argument("--model", default=None, metavar="PATH",
-                        help="checkpoint (default: the bundled model)")
+    parser.add_argument("--model", default=None, metavar="default|small|PATH", help=MODEL_HELP)
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8))
     parser.add_argument("--json", action="store_true",
                         help="the summary and every move as JSON on stdout")
@@ -596,7 +666,10 @@ def cmd_review(args: argparse.Namespace) -> int:
     if record.size != NETWORK_SIZE:  # said before the model loads
         raise SystemExit(f"goai review: {args.file} game {args.game} is "
                          f"{record.size}x{record.size}; the model plays 19x19 only: skipped")
-    policy = _policy(args.model, symmetries=args.symmetries, threads=1)
+    for path in (args.out, args.plot):
+        if path:
+            _check_folder("goai review", path)
+    policy = _policy(args.model, symmetries=args.symmetries, threads=1, device=args.device)
     try:
         review = review_game(policy, record, players=PLAYERS[args.player],
                              model=policy.path.name)
@@ -611,11 +684,11 @@ def cmd_review(args: argparse.Namespace) -> int:
         raise SystemExit(f"goai review: cannot write {error.filename}: {error.strerror}") from None
     if args.json:
         _print_json(review.as_dict())
-        return 0
-    print(format_review(review))
+    else:
+        print(format_review(review))
     for what, path in (("annotated SGF", args.out), ("plot", args.plot)):
-        if path:
-            print(f"{what}: {path}")
+        if path:  # on stderr after --json, so that stdout stays one JSON document
+            print(f"{what}: {path}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 

@@ -14,29 +14,30 @@ some of its orientation-specific noise at 8x the cost.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from goai.checkpoint import load_model
+from goai.checkpoint import BUNDLED_MODELS, CheckpointError, load_model, resolve_model
 from goai.coords import NETWORK_SIZE, NUM_MOVES, PASS, PASS_INDEX
+from goai.device import resolve_device
 from goai.features import encode, get_feature_set
 from goai.game import GameState
 from goai.symmetry import NUM_SYMMETRIES, inverse, transform_planes, transform_policy
 
-DEFAULT_MODEL = "default.pt"
+DEFAULT_MODEL = BUNDLED_MODELS["default"]
 
 
 def default_model_path() -> Path:
-    """The model shipped inside the package (``goai/models/default.pt``)."""
-    path = Path(str(resources.files("goai") / "models" / DEFAULT_MODEL))
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"no bundled model at {path}; pass --model PATH to a checkpoint from goai train"
-        )
-    return path
+    """The model shipped inside the package (``goai/models/default.pt``).
+
+    Raises ``FileNotFoundError`` when the installation lacks it.
+    """
+    try:
+        return resolve_model("default")
+    except CheckpointError as error:
+        raise FileNotFoundError(str(error)) from None
 
 
 @dataclass(frozen=True)
@@ -61,18 +62,26 @@ class Policy:
     moves (superko included when the state enforces it) get probability 0.
     """
 
-    def __init__(self, path: str | Path | None = None, *, device: str = "cpu",
+    def __init__(self, path: str | Path | None = None, *, device: str | torch.device = "auto",
                  symmetries: int = 1, threads: int = 0) -> None:
+        """Load a model: ``path`` is ``None`` or ``"default"`` (the bundled default),
+        ``"small"`` (the bundled small model) or a checkpoint path.
+
+        ``device`` is ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda[:N]`` or
+        ``mps``; ``threads`` > 0 sets torch's CPU threads. Raises ``CheckpointError``
+        for a model that cannot be found or used, ``DeviceError`` (a ``ValueError``)
+        for a device this machine lacks, ``ValueError`` for ``symmetries`` not 1 or 8.
+        """
         if symmetries not in (1, NUM_SYMMETRIES):
             raise ValueError(f"symmetries must be 1 or {NUM_SYMMETRIES}, not {symmetries}")
+        self.device = resolve_device(device)
         if threads:
             torch.set_num_threads(threads)
-        self.path = Path(path) if path is not None else default_model_path()
-        loaded = load_model(self.path, device)
+        self.path = resolve_model(path)
+        loaded = load_model(self.path, self.device)
         self.model = loaded.model
         self.feature_set = loaded.feature_set
         self.training = loaded.training
-        self.device = torch.device(device)
         self.symmetries = symmetries
 
     @property

@@ -20,7 +20,9 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 def shared_data() -> Path:
     """``../shared/data`` beside the checkout; tests that need it skip when it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not present")
+        pytest.skip(f"needs real game records in ../shared/data ({SHARED_DATA}), which is not "
+                    "present: this test reads the sample games or the Tom/Tygem archives "
+                    "(README, Data used here)")
     return SHARED_DATA
 
 
