@@ -45,7 +45,7 @@ from goai.coords import NETWORK_SIZE, PASS, PASS_INDEX, move_to_gtp
 from goai.features import encode_into, get_feature_set
 from goai.progress import Progress
 from goai.sgf import GameRecord, Problem, iter_games
-from goai.store import GameStore
+from goai.store import GameStore, result_value
 
 if TYPE_CHECKING:
     from goai.policy import Policy
@@ -179,12 +179,6 @@ def _store(path: str) -> GameStore:
     return _STORES[path]
 
 
-def _black_result(result: str | None) -> int:
-    """+1 when Black won, -1 when White won, 0 otherwise (as ``goai prepare`` stores it)."""
-    text = (result or "").strip().upper()
-    return 1 if text.startswith("B+") else -1 if text.startswith("W+") else 0
-
-
 def encode_game(task: _Task, feature_set: str) -> EncodedGame:
     """Replay one game and encode every position before each of its moves."""
     if task[0] == "store":
@@ -196,7 +190,7 @@ def encode_game(task: _Task, feature_set: str) -> EncodedGame:
     else:
         _, record, label = task
         length = len(record.moves)
-        replay, black_result = record.replay(), _black_result(record.result)
+        replay, black_result = record.replay(), result_value(record.result)
     features = get_feature_set(feature_set)
     planes = np.empty((length, features.num_channels, NETWORK_SIZE, NETWORK_SIZE), np.uint8)
     moves = np.empty(length, np.int64)

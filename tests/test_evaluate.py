@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from goai import cli
-from goai.data import write_games
 from goai.evaluate import EvaluationError, ValueReport, evaluate
 from goai.sgf import GameRecord, parse_sgf
+from goai.store import write_games
 
 
 def _record(text: str) -> GameRecord:
