@@ -438,10 +438,9 @@ def stream_batch_correlation(lengths: np.ndarray, results: np.ndarray, batch_siz
     probability ``sample_rate``, shuffles the chunk and cuts it into batches
     (leftovers carried into the next chunk, ignored here). Returns the mean
     number of distinct games per batch, the mean positions per game in a
-    batch, the share of position pairs of a batch that come from one game, and
-    the value targets' effective number of independent samples per batch
-    (B / (1 + (m - 1)), m = mean positions per game in the batch, since
-    positions of one game have targets of one magnitude: a design effect).
+    batch and the share of position pairs of a batch that come from one game.
+    All positions of a game share its result (up to the side to move's sign),
+    so for the value loss a batch holds as many independent targets as games.
     """
     rng = np.random.default_rng(seed)
     distinct, same_pairs = [], []
@@ -457,12 +456,11 @@ def stream_batch_correlation(lengths: np.ndarray, results: np.ndarray, batch_siz
             pairs = batch_size * (batch_size - 1)
             same_pairs.append(float((counts * (counts - 1)).sum() / pairs))
     games_per_batch = float(np.mean(distinct))
-    per_game = batch_size / games_per_batch
     return {"batch_size": batch_size, "games_per_chunk": games_per_chunk,
             "sample_rate": sample_rate, "batches": len(distinct),
-            "distinct_games_per_batch": games_per_batch, "positions_per_game": per_game,
-            "same_game_pair_share": float(np.mean(same_pairs)),
-            "effective_value_samples": batch_size / (1 + (per_game - 1))}
+            "distinct_games_per_batch": games_per_batch,
+            "positions_per_game": batch_size / games_per_batch,
+            "same_game_pair_share": float(np.mean(same_pairs))}
 
 
 # ----------------------------------------------------------------- command line
