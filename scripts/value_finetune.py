@@ -259,6 +259,12 @@ class Cache:
         self.final = np.load(folder / "final.npy", mmap_mode="r")
         self.penultimate = np.load(folder / "penultimate.npy", mmap_mode="r")
 
+    def features(self, rows: np.ndarray, penultimate: bool = False) -> torch.Tensor:
+        """float16 (len(rows), F, 19, 19) copied into memory: ``penultimate`` or ``final``."""
+        source = self.penultimate if penultimate else self.final
+        return torch.from_numpy(np.ascontiguousarray(source[np.sort(rows)]))[
+            torch.from_numpy(np.argsort(np.argsort(rows)))]
+
     def rows(self, limit: int | None = None) -> np.ndarray:
         """Row indices usable now: the written ones, up to ``limit``, whole games only."""
         count = self.done if limit is None else min(self.done, limit)
@@ -332,17 +338,16 @@ def _encode_rows(store: GameStore, games: np.ndarray, numbers: np.ndarray,
 # ----------------------------------------------------------------- measure and train
 
 
-def predict_values(model: PolicyNet, cache: Cache, rows: np.ndarray, train_blocks: int,
+def predict_values(model: PolicyNet, features: torch.Tensor, train_blocks: int,
                    batch: int = 512) -> np.ndarray:
-    """The model's value for cached rows (from ``penultimate`` when a block was trained)."""
+    """The model's value for cached ``features`` (``Cache.features``: ``penultimate`` ones
+    when the last block was trained, else ``final``), float32 (N,)."""
     out = []
     with torch.inference_mode():
-        for start in range(0, len(rows), batch):
-            part = rows[start : start + batch]
+        for start in range(0, len(features), batch):
+            x = features[start : start + batch].float()
             if train_blocks:
-                x = back(model, torch.from_numpy(cache.penultimate[part]).float(), 1)
-            else:
-                x = torch.from_numpy(cache.final[part]).float()
+                x = back(model, x, 1)
             out.append(value_from_trunk(model, x).numpy())
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
@@ -353,7 +358,7 @@ def policy_top1(model: PolicyNet, cache: Cache, rows: np.ndarray, batch: int = 5
     with torch.inference_mode():
         for start in range(0, len(rows), batch):
             part = rows[start : start + batch]
-            x = back(model, torch.from_numpy(cache.penultimate[part]).float(), 1)
+            x = back(model, cache.features(part, penultimate=True).float(), 1)
             logits = policy_from_trunk(model, x)
             correct += int((logits.argmax(1).numpy() == cache.moves[part]).sum())
     return correct / max(len(rows), 1)
@@ -362,7 +367,11 @@ def policy_top1(model: PolicyNet, cache: Cache, rows: np.ndarray, batch: int = 5
 def train_value(model: PolicyNet, train: Cache, val: Cache, *, train_blocks: int, epochs: int,
                 lr: float, batch_size: int, limit: int | None, seed: int,
                 weight_decay: float) -> tuple[PolicyNet, list[dict]]:
-    """Train the value head (and last blocks) on ``train``; keep the epoch best on ``val`` MSE."""
+    """Train the value head (and last blocks) on ``train``; keep the epoch best on ``val`` MSE.
+
+    The model as given counts as epoch 0: when no epoch beats it on ``val``,
+    it comes back unchanged. Returns (model, one metrics dict per epoch).
+    """
     torch.manual_seed(seed)
     parameters = freeze_for_value(model, train_blocks)
     model.eval()
@@ -374,15 +383,29 @@ def train_value(model: PolicyNet, train: Cache, val: Cache, *, train_blocks: int
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps,
                                                     pct_start=0.1)
     rng = np.random.default_rng(seed)
-    source = train.penultimate if train_blocks else train.final
-    targets = torch.from_numpy(train.values)
-    best, best_state, history = None, None, []
+    # Everything in memory as float16 (92 KB a position for F = 128): memory-mapped reads
+    # of random rows cost more than the head's arithmetic.
+    source = train.features(decided, penultimate=bool(train_blocks))
+    targets = torch.from_numpy(train.values[decided])
+    val_features = val.features(val_rows, penultimate=bool(train_blocks))
+
+    def validate() -> dict:
+        predicted = predict_values(model, val_features, train_blocks)
+        return value_metrics(predicted, val.values[val_rows], val.numbers[val_rows])
+
+    start_metrics = validate()
+    best, best_state = start_metrics["all"]["mse"], {k: v.clone()
+                                                    for k, v in model.state_dict().items()}
+    history = [{"epoch": 0, "val_mse": best,
+                "val_sign": start_metrics["all"]["sign_agreement"],
+                "val_101+_mse": start_metrics["101+"]["mse"]}]
+    print(json.dumps(history[0]), flush=True)
     for epoch in range(epochs):
-        order = rng.permutation(decided)
+        order = torch.from_numpy(rng.permutation(len(decided)))
         total, batches = 0.0, 0
         for start in range(0, len(order) - batch_size + 1, batch_size):
-            part = np.sort(order[start : start + batch_size])  # sorted: faster memmap reads
-            x = torch.from_numpy(source[part]).float()
+            part = order[start : start + batch_size]
+            x = source[part].float()
             if train_blocks:
                 x = back(model, x, train_blocks)
             loss = value_loss(value_from_trunk(model, x), targets[part])
@@ -391,14 +414,13 @@ def train_value(model: PolicyNet, train: Cache, val: Cache, *, train_blocks: int
             optimizer.step()
             scheduler.step()
             total, batches = total + loss.item(), batches + 1
-        predicted = predict_values(model, val, val_rows, train_blocks)
-        metrics = value_metrics(predicted, val.values[val_rows], val.numbers[val_rows])
+        metrics = validate()
         row = {"epoch": epoch + 1, "train_mse": total / max(batches, 1),
                "val_mse": metrics["all"]["mse"], "val_sign": metrics["all"]["sign_agreement"],
                "val_101+_mse": metrics["101+"]["mse"]}
         history.append(row)
         print(json.dumps(row), flush=True)
-        if best is None or row["val_mse"] < best:
+        if row["val_mse"] < best:
             best = row["val_mse"]
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
     model.load_state_dict(best_state)
@@ -510,7 +532,8 @@ def command_measure(args: argparse.Namespace) -> None:
         cache = _open_cache(args.cache)
         rows = cache.rows()
         train_blocks = int(loaded.training.get("value_finetune", {}).get("train_blocks", 0))
-        predicted = predict_values(loaded.model, cache, rows, train_blocks)
+        predicted = predict_values(loaded.model, cache.features(rows, bool(train_blocks)),
+                                   train_blocks)
         named[Path(path).name] = value_metrics(predicted, cache.values[rows], cache.numbers[rows])
     print(format_table(named))
     if args.json:
@@ -543,10 +566,11 @@ def command_train(args: argparse.Namespace) -> None:
     if args.test:
         test = _open_cache(args.test)
         rows = test.rows()
-        named = {"before": value_metrics(predict_values(loaded.model, test, rows, 0),
-                                         test.values[rows], test.numbers[rows]),
-                 "after": value_metrics(predict_values(model, test, rows, args.train_blocks),
-                                        test.values[rows], test.numbers[rows])}
+        before = predict_values(_load(args.model).model, test.features(rows), 0)
+        after = predict_values(model, test.features(rows, bool(args.train_blocks)),
+                               args.train_blocks)
+        named = {"before": value_metrics(before, test.values[rows], test.numbers[rows]),
+                 "after": value_metrics(after, test.values[rows], test.numbers[rows])}
         print(format_table(named))
         if args.train_blocks:
             before = policy_top1(_load(args.model).model, test, rows)

@@ -233,7 +233,7 @@ def test_cached_positions_give_the_models_own_values(small_store: Path, tmp_path
         planes.append(encode(state, "default"))
     _, expected = model(torch.from_numpy(np.stack(planes)).float())
     rows = cache.rows()
-    got = vf.predict_values(model, cache, rows, train_blocks=0)
+    got = vf.predict_values(model, cache.features(rows), train_blocks=0)
     np.testing.assert_allclose(got, expected.detach().numpy(), atol=5e-3)  # float16 cache
     # the targets: the result for the side to move
     for row, (game, number) in enumerate(zip(games, numbers, strict=True)):
@@ -267,14 +267,14 @@ def test_training_on_a_cache_lowers_the_value_error(
                    seed=0)
     cache = vf.Cache(tmp_path / "c")
     rows = cache.rows()
-    before = vf.value_metrics(vf.predict_values(model, cache, rows, 0), cache.values,
+    before = vf.value_metrics(vf.predict_values(model, cache.features(rows), 0), cache.values,
                               cache.numbers)["all"]["mse"]
     trained, history = vf.train_value(vf.with_value_hidden(model, 16), cache, cache,
                                       train_blocks=1, epochs=30, lr=1e-2, batch_size=16,
                                       limit=None, seed=0, weight_decay=0.0)
-    after = vf.value_metrics(vf.predict_values(trained, cache, rows, 1), cache.values,
-                             cache.numbers)["all"]["mse"]
-    assert len(history) == 30
+    predicted = vf.predict_values(trained, cache.features(rows, penultimate=True), 1)
+    after = vf.value_metrics(predicted, cache.values, cache.numbers)["all"]["mse"]
+    assert [row["epoch"] for row in history] == list(range(31))  # epoch 0: the model as given
     assert after < before and after < 0.5  # it can fit its own training positions
 
 
