@@ -545,7 +545,7 @@ def command_train(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     train, val = _open_cache(args.train), _open_cache(args.val)
     model = loaded.model
-    if args.hidden and args.hidden != loaded.config.value_hidden:
+    if args.hidden:
         model = with_value_hidden(model, args.hidden, args.seed)
     start = time.time()
     model, history = train_value(model, train, val, train_blocks=args.train_blocks,
@@ -617,7 +617,8 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--test", help="cache for the before/after figures")
     train.add_argument("--out", help="where to write the fine-tuned checkpoint")
     train.add_argument("--hidden", type=int, default=0,
-                       help="re-initialise the value head with this many hidden units")
+                       help="re-initialise the value head with this many hidden units "
+                       "(0: fine-tune the model's own head)")
     train.add_argument("--train-blocks", type=int, default=0, choices=(0, 1),
                        help="also train the last residual block")
     train.add_argument("--epochs", type=int, default=20)
