@@ -448,6 +448,37 @@ def format_table(named: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def pooled_features(cache: Cache, rows: np.ndarray) -> np.ndarray:
+    """Mean and max over the board of each trunk channel: float32 (len(rows), 2F)."""
+    parts = []
+    for start in range(0, len(rows), 256):
+        x = cache.features(rows[start : start + 256]).float()
+        parts.append(torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1).numpy())
+    return np.concatenate(parts)
+
+
+def ridge_probe(train: tuple[np.ndarray, np.ndarray], ridge: float,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ridge regression of the result on standardised pooled features (a linear probe).
+
+    ``train`` is (features (N, D), targets (N,)); returns (mean, scale, weights (D + 1,))
+    for ``probe_values``. With D + 1 parameters it cannot memorise games, so its
+    held-out error says how much the value is readable from the frozen trunk at all.
+    """
+    features, targets = train
+    mean, scale = features.mean(0), features.std(0) + 1e-6
+    design = np.c_[(features - mean) / scale, np.ones(len(features))]
+    weights = np.linalg.solve(design.T @ design + ridge * np.eye(design.shape[1]),
+                              design.T @ targets)
+    return mean, scale, weights
+
+
+def probe_values(probe: tuple[np.ndarray, np.ndarray, np.ndarray],
+                 features: np.ndarray) -> np.ndarray:
+    mean, scale, weights = probe
+    return np.clip(np.c_[(features - mean) / scale, np.ones(len(features))] @ weights, -1, 1)
+
+
 # ----------------------------------------------------------------- batch correlation
 
 
@@ -579,6 +610,22 @@ def command_train(args: argparse.Namespace) -> None:
                   f"{100 * after:.2f}%")
 
 
+def command_probe(args: argparse.Namespace) -> None:
+    train = _open_cache(args.train)
+    rows = train.rows(args.limit)
+    rows = rows[train.values[rows] != 0]
+    probe = ridge_probe((pooled_features(train, rows), train.values[rows]), args.ridge)
+    named = {}
+    for path in [args.val, *args.test]:
+        cache = _open_cache(path)
+        held = cache.rows()
+        predicted = probe_values(probe, pooled_features(cache, held))
+        named[f"probe on {Path(path).name}"] = value_metrics(predicted, cache.values[held],
+                                                             cache.numbers[held])
+    print(f"ridge probe on {len(rows)} positions of {len(np.unique(train.games[rows]))} games")
+    print(format_table(named))
+
+
 def command_correlation(args: argparse.Namespace) -> None:
     store = _open_store(args.store)
     lengths = np.diff(store.game_offsets)
@@ -629,6 +676,14 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--threads", type=int, default=2)
 
+    probe = commands.add_parser("probe", help="linear probe of the result on pooled trunk "
+                                "features (how much value the frozen trunk holds)")
+    probe.add_argument("--train", required=True, help="cache to fit on")
+    probe.add_argument("--val", required=True, help="cache to measure on")
+    probe.add_argument("--test", action="append", default=[], help="more caches to measure on")
+    probe.add_argument("--limit", type=int, help="use only the first N cached positions")
+    probe.add_argument("--ridge", type=float, default=100.0)
+
     correlation = commands.add_parser("correlation",
                                       help="games per batch in today's training stream")
     correlation.add_argument("--store", required=True)
@@ -639,7 +694,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     {"cache": command_cache, "measure": command_measure, "train": command_train,
-     "correlation": command_correlation}[args.command](args)
+     "correlation": command_correlation, "probe": command_probe}[args.command](args)
 
 
 if __name__ == "__main__":

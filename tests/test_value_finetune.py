@@ -306,3 +306,13 @@ def test_the_command_refuses_a_missing_checkpoint_in_one_line(tmp_path: Path,
         vf.main(["measure", "--model", str(tmp_path / "none.pt"), "--cache", str(tmp_path)])
     assert "no such checkpoint file" in str(exit_info.value)
     assert "\n" not in str(exit_info.value)
+
+
+def test_the_ridge_probe_reads_a_planted_signal() -> None:
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(400, 6))
+    targets = np.where(features[:, 2] - 0.5 * features[:, 4] > 0, 1.0, -1.0)
+    probe = vf.ridge_probe((features[:300], targets[:300]), ridge=1.0)
+    predicted = vf.probe_values(probe, features[300:])
+    assert np.all(np.abs(predicted) <= 1)
+    assert np.mean(np.sign(predicted) == targets[300:]) > 0.9
