@@ -430,8 +430,8 @@ def train_value(model: PolicyNet, train: Cache, val: Cache, *, train_blocks: int
 def format_table(named: dict[str, dict]) -> str:
     """Markdown table: one row per model, sign agreement and MSE per phase and 101+."""
     columns = [phase_name(p) for p in PHASES] + ["101+"]
-    lines = ["| model | " + " | ".join(f"{c} sign | {c} MSE" for c in columns) + " |",
-             "|---" * (1 + 2 * len(columns)) + "|"]
+    lines = ["| model | " + " | ".join(f"{c} sign | {c} MSE" for c in columns)
+             + " | positions by phase |", "|---" * (2 + 2 * len(columns)) + "|"]
     for name, metrics in named.items():
         cells = []
         for column in columns:
@@ -440,11 +440,8 @@ def format_table(named: dict[str, dict]) -> str:
                 cells += ["-", "-"]
             else:
                 cells += [f"{100 * entry['sign_agreement']:.1f}%", f"{entry['mse']:.3f}"]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    counts = next(iter(named.values()))
-    lines.append("positions: " + ", ".join(
-        f"{c} {counts['101+']['positions'] if c == '101+' else counts['phases'][c]['positions']}"
-        for c in columns))
+        counts = "/".join(str(entry["positions"]) for entry in metrics["phases"].values())
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {counts} |")
     return "\n".join(lines)
 
 
