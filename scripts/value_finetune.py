@@ -44,15 +44,8 @@ from torch import nn
 from goai.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
 from goai.features import encode_into, get_feature_set
 from goai.model import PolicyNet
+from goai.store import INDEX_MASK, WHITE_BIT, GameStore
 from goai.symmetry import NUM_SYMMETRIES, transform_move_index
-
-try:  # the store moved from goai.data to goai.store when data.py was split
-    from goai.store import GameStore
-except ImportError:
-    from goai.data import GameStore
-
-WHITE_BIT = 512  # the store's move code: bit 9 set when White moved
-PASS_INDEX = 361
 
 # Phases of the game by the number of the move about to be played (1-based):
 # the position before move 1 is the empty board.
@@ -289,7 +282,7 @@ def build_cache(model: PolicyNet, feature_set: str, store: GameStore, games: np.
     black_result = store.result[games].astype(np.float32)
     values = np.where(codes & WHITE_BIT, -black_result, black_result).astype(np.float32)
     game_symmetry = rng.integers(NUM_SYMMETRIES if symmetries else 1, size=len(lengths))
-    moves = np.array([transform_move_index(int(c) & (WHITE_BIT - 1), int(game_symmetry[g]))
+    moves = np.array([transform_move_index(int(c) & INDEX_MASK, int(game_symmetry[g]))
                       for c, g in zip(codes, games, strict=True)], np.int64)
     np.savez(out / "meta.npz", values=values, numbers=numbers, games=games, moves=moves,
              symmetries=game_symmetry[games])
