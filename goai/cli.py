@@ -599,6 +599,9 @@ def add_review(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the search's random board symmetries (default 0, so a "
                              "review by visits gives the same figures every run)")
+    parser.add_argument("-t", "--threads", type=int, default=1, metavar="N",
+                        help="torch CPU threads (default 1; 0: torch's choice, which a search "
+                             "on an idle machine can use for its batches of 16 positions)")
     parser.add_argument("--json", action="store_true",
                         help="the summary and every move as JSON on stdout")
 
@@ -654,7 +657,9 @@ def cmd_review(args: argparse.Namespace) -> int:
                          f"{record.size}x{record.size}; the model plays 19x19 only: skipped")
     # One symmetry in the policy itself: --symmetries goes to each call (the policy
     # figures) and to the evaluator, which would otherwise average twice.
-    policy = _policy(args.model, threads=1)
+    if args.threads < 0:
+        raise SystemExit(f"goai review: --threads must be 0 or more, not {args.threads}")
+    policy = _policy(args.model, threads=args.threads)
     search = limits = on_position = None
     close = None
     if searching:

@@ -248,9 +248,9 @@ def review_game(policy: MovePolicy, record: GameRecord, *,
 
     ``model`` names the model in the summary. ``moves`` = ``(first, last)``
     reviews only moves ``first`` to ``last`` (1-based, both included; ``last``
-    None or past the end: to the end). ``symmetries`` (1 or 8) is passed to
-    ``policy.analyze`` (None: the policy's own). Costs one network evaluation
-    per reviewed move.
+    None or past the end: to the end). The probabilities are
+    ``policy.move_probabilities``, or ``policy.analyze`` with ``symmetries`` (1
+    or 8) when given. Costs one network evaluation per reviewed move.
 
     With ``search`` and ``limits`` every position from the one before the
     first reviewed move to the one after the last is searched in game order
@@ -300,7 +300,8 @@ def review_game(policy: MovePolicy, record: GameRecord, *,
             break
         if number < first or color not in players:
             continue
-        probabilities = policy.analyze(state, symmetries=symmetries).probabilities
+        probabilities = (policy.move_probabilities(state) if symmetries is None
+                         else policy.analyze(state, symmetries=symmetries).probabilities)
         probability = float(probabilities[move_to_index(move)])
         rank = 1 + int((probabilities > probability).sum())
         found.append((number, color, move, probability, rank,
