@@ -641,7 +641,11 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 def add_review(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("The SGF has a comment on every reviewed move and the model's top 3 for the "
-                     "next move as labels A, B, C on the board, and a summary at the root.")
+                     "next move as labels A, B, C on the board, and a summary at the root. "
+                     "With --visits or --time every position is also searched: each move's "
+                     "comment gets Black's win rate before and after it and the search's choice, "
+                     "each node Sabaki's win-rate property SBKV, the turning points BM and HO "
+                     "marks; without them the review is the policy alone, a few seconds a game.")
     parser.add_argument("file", metavar="GAME.sgf")
     parser.add_argument("--game", type=int, default=0, metavar="K",
                         help="which game of a collection file (0-based, default 0)")
@@ -649,37 +653,122 @@ def add_review(parser: argparse.ArgumentParser) -> None:
                         help="write the annotated SGF here (Sabaki, Lizzie, GoGui)")
     parser.add_argument("--player", choices=("black", "white", "both"), default="both",
                         help="whose moves to review (default both)")
+    parser.add_argument("--moves", default=None, metavar="A-B",
+                        help="review moves A to B only (1-based, both included; 'A-' or a B "
+                             "past the end: to the end)")
     parser.add_argument("--plot", default=None, metavar="FILE.png",
-                        help="also draw the played move's probability by move number as a PNG")
+                        help="also draw the played move's probability by move number as a PNG "
+                             "(with a search, Black's win rate and the turning points above it)")
     parser.add_argument("--model", default=None, metavar="default|small|PATH", help=MODEL_HELP)
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
-    parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8))
+    parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8),
+                        help="average the network over 1 or all 8 board symmetries (with a "
+                             "search: at every evaluation, 8x the work)")
+    parser.add_argument("--visits", type=int, default=None, metavar="N",
+                        help="search every position with N visits (needs a value head; 1: the "
+                             "value head alone). Default: no search, the policy alone")
+    parser.add_argument("--time", type=float, default=None, metavar="SECONDS",
+                        help="search every position for SECONDS (with --visits: whichever "
+                             "comes first; not reproducible)")
+    parser.add_argument("--turning-points", type=int, default=5, metavar="N",
+                        help="how many turning points to name (default 5)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the search's random board symmetries (default 0, so a "
+                             "review by visits gives the same figures every run)")
+    parser.add_argument("-t", "--threads", type=int, default=1, metavar="N",
+                        help="torch CPU threads (default 1; 0: torch's choice, which a search "
+                             "on an idle machine can use for its batches of 16 positions)")
     parser.add_argument("--json", action="store_true",
                         help="the summary and every move as JSON on stdout")
 
 
-def cmd_review(args: argparse.Namespace) -> int:
-    from goai.coords import NETWORK_SIZE
-    from goai.review import PLAYERS, annotated_sgf, format_review, plot_probabilities, review_game
+def _move_range(text: str) -> tuple[int, int | None]:
+    """``"A-B"`` or ``"A-"`` -> (A, B or None); ``SystemExit`` with a clear line otherwise."""
+    first, dash, last = text.partition("-")
+    try:
+        if not dash:
+            raise ValueError
+        return int(first), (int(last) if last.strip() else None)
+    except ValueError:
+        raise SystemExit(f"goai review: --moves {text}: give A-B or A- (move numbers, "
+                         "e.g. 1-60)") from None
 
+
+def _search_progress():
+    """A progress bar on stderr for a search review; returns ``(on_position, close)``."""
+    import time
+
+    from goai.progress import Progress
+
+    bar = Progress("review", unit="positions")
+
+    def on_position(done: int, total: int) -> None:
+        bar.total = total
+        elapsed = time.perf_counter() - bar.start
+        left = elapsed / done * (total - done)
+        bar.update(1, left=f"{left // 60:.0f}m{left % 60:02.0f}s")
+
+    return on_position, bar.close
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    import gc
+
+    from goai.coords import NETWORK_SIZE
+    from goai.review import PLAYERS, annotated_sgf, format_review, plot_review, review_game
+    from goai.search import PolicyEvaluator, Search, SearchLimits
+
+    moves = _move_range(args.moves) if args.moves is not None else None
+    searching = args.visits is not None or args.time is not None
+    if args.visits is not None and args.visits < 1:
+        raise SystemExit(f"goai review: --visits must be at least 1, not {args.visits}")
+    if args.time is not None and not args.time > 0:
+        raise SystemExit(f"goai review: --time must be above 0, not {args.time:g}")
+    if args.turning_points < 0:
+        raise SystemExit(f"goai review: --turning-points must be 0 or more, "
+                         f"not {args.turning_points}")
     record = _load_game(args.file, args.game)
     if record.size != NETWORK_SIZE:  # said before the model loads
         raise SystemExit(f"goai review: {args.file} game {args.game} is "
                          f"{record.size}x{record.size}; the model plays 19x19 only: skipped")
+    # One symmetry in the policy itself: --symmetries goes to each call (the policy
+    # figures) and to the evaluator, which would otherwise average twice.
+    if args.threads < 0:
+        raise SystemExit(f"goai review: --threads must be 0 or more, not {args.threads}")
     for path in (args.out, args.plot):
         if path:
             _check_folder("goai review", path)
-    policy = _policy(args.model, symmetries=args.symmetries, threads=1, device=args.device)
+    policy = _policy(args.model, threads=args.threads, device=args.device)
+    search = limits = on_position = None
+    close = None
+    if searching:
+        try:
+            evaluator = PolicyEvaluator(policy, all_symmetries=args.symmetries == 8,
+                                        seed=args.seed)
+        except ValueError as error:  # no value head
+            raise SystemExit(f"goai review: {error} (--visits, --time)") from None
+        search = Search(evaluator)
+        limits = SearchLimits(visits=args.visits, seconds=args.time)
+        on_position, close = _search_progress()
+        # The tree's nodes make the garbage collector walk the model's objects again and
+        # again (goai.search's docstring): keep them out of its way for the review.
+        gc.freeze()
     try:
         review = review_game(policy, record, players=PLAYERS[args.player],
-                             model=policy.path.name)
+                             model=policy.path.name, moves=moves, symmetries=args.symmetries,
+                             search=search, limits=limits, turning_points=args.turning_points,
+                             on_position=on_position)
     except ValueError as error:
         raise SystemExit(f"goai review: {args.file} game {args.game}: {error}") from None
+    finally:
+        if close is not None:
+            close()
+            gc.unfreeze()
     try:
         if args.out:
             Path(args.out).write_text(annotated_sgf(review), encoding="utf-8")
         if args.plot:
-            plot_probabilities(review, args.plot)
+            plot_review(review, args.plot)
     except OSError as error:
         raise SystemExit(f"goai review: cannot write {error.filename}: {error.strerror}") from None
     if args.json:

@@ -24,11 +24,38 @@ the board shows that node, that is *after* the node's move. So:
 * the root gets the summary: match rate (how often the move played was the
   model's first choice), mean probability of the moves played, and the
   ``LEAST_LIKELY`` moves the model found least likely, with move numbers.
+
+With a search (``goai review --visits N``)
+------------------------------------------
+Without a search the review costs one network evaluation a move (seconds for
+a game). Given a ``goai.search.Search`` and its limits, the review also
+searches every position of the reviewed stretch, from the one before its first
+move to the one after its last, walking the game forward so that each search
+reuses the subtree of the move played. Every win rate is **Black's**, whoever
+is to move (the viewpoint of Lizzie's and Sabaki's graphs): the root's mean
+value turned to Black's view. For each move:
+
+* the win rate before it (the search of the position it was played in) and
+  after it (the search of the next position);
+* the *drop*: how much the move cost the player who made it, in win rate
+  (before minus after for Black, after minus before for White; below 0 the
+  move gained);
+* the search's best move at the position before it, its visits and the win
+  rate after it.
+
+The *turning points* are the ``TURNING_POINTS`` reviewed moves with the
+largest positive drops (ties: the earlier move). In the annotated SGF every
+searched position's node carries ``SBKV`` (Black's win rate in percent, two
+decimals: the property Sabaki writes for its win-rate graph and reads back, on
+the node whose position was analysed), each move's comment gives its win rates
+and the search's choice, and a turning point's node is marked ``BM[1]`` (SGF's
+"bad move") and ``HO[1]`` (SGF's "hotspot", for game-deciding moves); the root
+comment lists them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,12 +71,15 @@ from goai.coords import (
     move_to_index,
     move_to_sgf,
 )
+from goai.game import GameState
 from goai.image import write_png
 from goai.player import MovePolicy
+from goai.search import Search, SearchLimits, SearchResult
 from goai.sgf import GameRecord, write_sgf
 
 TOP_CANDIDATES = 3
 LEAST_LIKELY = 5
+TURNING_POINTS = 5
 LABELS = "ABCDEFGHIJ"[:TOP_CANDIDATES]  # one letter per candidate, by rank
 PLAYERS = {"black": frozenset({BLACK}), "white": frozenset({WHITE}),
            "both": frozenset({BLACK, WHITE})}
@@ -65,10 +95,49 @@ def top_moves(probabilities: np.ndarray, count: int) -> list[tuple[int, float]]:
 
 
 @dataclass(frozen=True)
+class PositionSearch:
+    """The search's verdict on the position after ``played`` moves of the game.
+
+    ``winrate``: Black's win rate in [0, 1] (the root's mean value, turned to
+    Black's view whoever is to move). ``visits``: the root's visits, reused ones
+    included. ``best_move``: the search's choice for the side to move
+    (``coords.PASS`` when the game is over), with its ``best_visits`` and
+    ``best_winrate``, Black's win rate after it (None if never visited).
+    """
+
+    played: int
+    winrate: float
+    visits: int
+    best_move: int
+    best_visits: int
+    best_winrate: float | None
+
+    @classmethod
+    def from_result(cls, played: int, to_play: int, result: SearchResult) -> PositionSearch:
+        """Turn ``result`` (figures for ``to_play``, the side to move) to Black's view."""
+
+        def black(winrate: float) -> float:
+            return winrate if to_play == BLACK else 1.0 - winrate
+
+        best = next((stats for stats in result.moves if stats.move == result.best_move), None)
+        best_winrate = None if best is None or best.winrate is None else black(best.winrate)
+        return cls(played, black(result.winrate), result.visits, result.best_move,
+                   0 if best is None else best.visits, best_winrate)
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain types with GTP vertices, for ``--json``."""
+        return {"winrate": self.winrate, "visits": self.visits,
+                "best_move": move_to_gtp(self.best_move, NETWORK_SIZE),
+                "best_visits": self.best_visits, "best_winrate": self.best_winrate}
+
+
+@dataclass(frozen=True)
 class MoveReview:
     """The model's view of one move: ``number`` counts from 1, ``rank`` 1 is its first choice.
 
     ``top`` is the model's ``TOP_CANDIDATES`` best moves, (move, probability), best first.
+    With a search, ``before`` and ``after`` are the searches of the positions
+    the move was played in and led to (None without one).
     """
 
     number: int
@@ -77,14 +146,29 @@ class MoveReview:
     probability: float
     rank: int
     top: tuple[tuple[int, float], ...]
+    before: PositionSearch | None = None
+    after: PositionSearch | None = None
+
+    @property
+    def drop(self) -> float | None:
+        """What the move cost its player in win rate (below 0: a gain); None without a search."""
+        if self.before is None or self.after is None:
+            return None
+        fall = self.before.winrate - self.after.winrate  # for Black; White's is the opposite
+        return fall if self.color == BLACK else -fall
 
     def as_dict(self) -> dict[str, object]:
         """Plain types with GTP vertices, for ``--json``."""
-        return {"number": self.number, "color": COLOR_LETTERS[self.color],
-                "move": move_to_gtp(self.move, NETWORK_SIZE), "probability": self.probability,
-                "rank": self.rank,
-                "top": [{"move": move_to_gtp(move, NETWORK_SIZE), "probability": probability}
-                        for move, probability in self.top]}
+        data: dict[str, object] = {
+            "number": self.number, "color": COLOR_LETTERS[self.color],
+            "move": move_to_gtp(self.move, NETWORK_SIZE), "probability": self.probability,
+            "rank": self.rank,
+            "top": [{"move": move_to_gtp(move, NETWORK_SIZE), "probability": probability}
+                    for move, probability in self.top]}
+        if self.before is not None and self.after is not None:
+            data.update(winrate_before=self.before.winrate, winrate_after=self.after.winrate,
+                        drop=self.drop, search=self.before.as_dict())
+        return data
 
 
 @dataclass(frozen=True)
@@ -92,6 +176,8 @@ class GameReview:
     """A reviewed game: the moves of ``players`` in order, up to ``stopped`` if the record breaks.
 
     ``stopped`` is None, or why the replay ended early (an illegal move).
+    With a search: its ``limits`` and every searched position in game order
+    (``positions``); ``turning_count`` is how many turning points to name.
     """
 
     record: GameRecord
@@ -99,6 +185,9 @@ class GameReview:
     players: frozenset[int]
     moves: tuple[MoveReview, ...]
     stopped: str | None = None
+    limits: SearchLimits | None = None
+    positions: tuple[PositionSearch, ...] = ()
+    turning_count: int = TURNING_POINTS
 
     @property
     def matched(self) -> int:
@@ -118,50 +207,114 @@ class GameReview:
         """The ``count`` moves with the lowest probability, least likely first."""
         return sorted(self.moves, key=lambda item: (item.probability, item.number))[:count]
 
+    def turning_points(self) -> list[MoveReview]:
+        """The ``turning_count`` moves whose player lost the most win rate, largest drop first.
+
+        Only drops above 0 count (a game where every move gained has none);
+        ties go to the earlier move. Empty without a search.
+        """
+        dropped = [item for item in self.moves if item.drop is not None and item.drop > 0]
+        dropped.sort(key=lambda item: (-item.drop, item.number))
+        return dropped[:self.turning_count]
+
     def players_text(self) -> str:
         return " and ".join(COLOR_WORDS[color] for color in (BLACK, WHITE)
                             if color in self.players)
 
     def as_dict(self) -> dict[str, object]:
         """Plain types, for ``--json``: the summary figures, then every reviewed move."""
-        return {"source": self.record.source, "game": self.record.index, "model": self.model,
-                "players": self.players_text(), "moves_in_game": len(self.record.moves),
-                "moves_reviewed": len(self.moves), "match_rate": self.match_rate,
-                "mean_probability": self.mean_probability,
-                "least_likely": [item.as_dict() for item in self.least_likely()],
-                "stopped": self.stopped, "moves": [item.as_dict() for item in self.moves]}
+        data: dict[str, object] = {
+            "source": self.record.source, "game": self.record.index, "model": self.model,
+            "players": self.players_text(), "moves_in_game": len(self.record.moves),
+            "moves_reviewed": len(self.moves), "match_rate": self.match_rate,
+            "mean_probability": self.mean_probability,
+            "least_likely": [item.as_dict() for item in self.least_likely()],
+            "stopped": self.stopped}
+        if self.limits is not None:
+            data["search"] = {"visits": self.limits.visits, "seconds": self.limits.seconds,
+                              "winrate_view": "black", "positions": len(self.positions)}
+            data["turning_points"] = [item.as_dict() for item in self.turning_points()]
+        data["moves"] = [item.as_dict() for item in self.moves]
+        return data
 
 
 def review_game(policy: MovePolicy, record: GameRecord, *,
-                players: Collection[int] = (BLACK, WHITE), model: str = "") -> GameReview:
+                players: Collection[int] = (BLACK, WHITE), model: str = "",
+                moves: tuple[int, int | None] | None = None, symmetries: int | None = None,
+                search: Search | None = None, limits: SearchLimits | None = None,
+                turning_points: int = TURNING_POINTS,
+                on_position: Callable[[int, int], None] | None = None) -> GameReview:
     """Replay ``record`` and ask ``policy`` about every move of ``players``.
 
-    ``model`` names the model in the summary. Costs one network evaluation per
-    reviewed move. Raises ``ValueError`` for a board other than 19x19 (the
-    network's size) and for a record without moves.
+    ``model`` names the model in the summary. ``moves`` = ``(first, last)``
+    reviews only moves ``first`` to ``last`` (1-based, both included; ``last``
+    None or past the end: to the end). The probabilities are
+    ``policy.move_probabilities``, or ``policy.analyze`` with ``symmetries`` (1
+    or 8) when given. Costs one network evaluation per reviewed move.
+
+    With ``search`` and ``limits`` every position from the one before the
+    first reviewed move to the one after the last is searched in game order
+    (the module docstring says what is reported), and ``on_position(done,
+    total)`` is called after each search. Raises ``ValueError`` for a board
+    other than 19x19 (the network's size), a record without moves, a move range
+    outside the game, and a search without limits.
     """
     if record.size != NETWORK_SIZE:
         raise ValueError(f"the game is {record.size}x{record.size}; the model plays 19x19 only")
     if not record.moves:
         raise ValueError("the game has no moves to review")
-    reviews = []
+    if search is not None and (limits is None or not limits.bounded):
+        raise ValueError("a search review needs limits (visits or seconds)")
+    first, last = moves or (1, None)
+    count = len(record.moves)
+    if first < 1 or (last is not None and last < first):
+        raise ValueError(f"moves {first}-{last}: give 1 <= A <= B")
+    if first > count:
+        raise ValueError(f"moves {first}-{last if last is not None else ''}: "
+                         f"the game has {count} moves")
+    last = count if last is None else min(last, count)
+    total_positions = last - first + 2
+    searched: dict[int, PositionSearch] = {}
+
+    def look(state: GameState, played: int) -> None:
+        if search is None or limits is None:
+            return
+        result = search.run(state, limits)
+        searched[played] = PositionSearch.from_result(played, state.to_play, result)
+        if on_position is not None:
+            on_position(len(searched), total_positions)
+
+    found: list[tuple[int, int, int, float, int, tuple[tuple[int, float], ...]]] = []
     stopped = None
-    moves = record.replay()
-    for number, (state, color, move) in enumerate(moves, 1):
+    state = None
+    for number, (state, color, move) in enumerate(record.replay(), 1):
+        if number > last:
+            break
+        if number >= first:
+            look(state, number - 1)  # also the position after the move before an illegal one
         # Checked here because replay would raise only when asked for the next position.
         reason = state.illegal_reason(move, color)
         if reason is not None:
             vertex = move_to_gtp(move, record.size)
             stopped = f"move {number} ({COLOR_LETTERS[color]} {vertex}) is illegal ({reason})"
             break
-        if color not in players:
+        if number < first or color not in players:
             continue
-        probabilities = policy.move_probabilities(state)
+        probabilities = (policy.move_probabilities(state) if symmetries is None
+                         else policy.analyze(state, symmetries=symmetries).probabilities)
         probability = float(probabilities[move_to_index(move)])
         rank = 1 + int((probabilities > probability).sum())
-        reviews.append(MoveReview(number, color, move, probability, rank,
-                                  tuple(top_moves(probabilities, TOP_CANDIDATES))))
-    return GameReview(record, model, frozenset(players), tuple(reviews), stopped)
+        found.append((number, color, move, probability, rank,
+                      tuple(top_moves(probabilities, TOP_CANDIDATES))))
+    if stopped is None and state is not None:
+        # The replay has now played move ``last`` (the loop ran out) or stands before
+        # move ``last + 1`` (the break): either way the position after move ``last``.
+        look(state, last)
+    reviews = tuple(MoveReview(*row, before=searched.get(row[0] - 1), after=searched.get(row[0]))
+                    for row in found)
+    return GameReview(record, model, frozenset(players), reviews, stopped,
+                      limits if search is not None else None,
+                      tuple(searched[played] for played in sorted(searched)), turning_points)
 
 
 # ----------------------------------------------------------------- text
@@ -184,6 +337,32 @@ def _short(item: MoveReview) -> str:
             f"{percent(item.probability)} (rank {item.rank})")
 
 
+def points(drop: float) -> str:
+    """A change of win rate in percentage points: ``23.1 points``."""
+    return f"{100 * abs(drop):.1f} points"
+
+
+def limits_text(limits: SearchLimits) -> str:
+    """``32 visits``, ``2 s`` or ``32 visits or 2 s`` a position."""
+    parts = []
+    if limits.visits is not None:
+        parts.append(f"{limits.visits} visits")
+    if limits.seconds is not None:
+        parts.append(f"{limits.seconds:g} s")
+    return " or ".join(parts)
+
+
+def _turn(item: MoveReview) -> str:
+    """``57 B R3: Black's win rate 52.3% -> 29.2% (-23.1 points); the search: Q5``."""
+    assert item.before is not None and item.after is not None and item.drop is not None
+    best = item.before.best_move
+    choice = ("the search's choice too" if best == item.move
+              else f"the search preferred {_to_vertex(best)}")
+    return (f"{item.number} {COLOR_LETTERS[item.color]} {_to_vertex(item.move)}: "
+            f"Black's win rate {percent(item.before.winrate)} -> {percent(item.after.winrate)}, "
+            f"{COLOR_WORDS[item.color]} lost {points(item.drop)}; {choice}")
+
+
 def summary_lines(review: GameReview) -> list[str]:
     """The summary as lines of text: the root comment of the SGF, the end of the text report."""
     count = len(review.moves)
@@ -193,32 +372,82 @@ def summary_lines(review: GameReview) -> list[str]:
              f"({review.matched} of {count})",
              f"Mean probability of the move played: {percent(review.mean_probability)}",
              "Least likely moves: " + "; ".join(_short(item) for item in review.least_likely())]
+    if review.limits is not None:
+        lines.append(f"Search: {limits_text(review.limits)} a position, "
+                     f"{len(review.positions)} positions; every win rate is Black's")
+        turns = review.turning_points()
+        lines.append("Turning points (where the player's win rate fell most):"
+                     if turns else "Turning points: none (no move lost win rate)")
+        lines += [f"  {rank}. {_turn(item)}" for rank, item in enumerate(turns, 1)]
     if review.stopped:
         lines.append(f"Review stopped: {review.stopped}")
     return lines
 
 
-def move_comment(item: MoveReview) -> str:
-    """The comment on a move's node: its probability and rank, and the model's top 3."""
+def search_lines(item: MoveReview, turning: int | None = None) -> list[str]:
+    """The search's lines of a move's comment (none without a search).
+
+    ``turning`` is the move's rank among the turning points, if it is one.
+    """
+    before, after, drop = item.before, item.after, item.drop
+    if before is None or after is None or drop is None:
+        return []
+    mover = COLOR_WORDS[item.color]
+    lines = [f"Black's win rate: {percent(before.winrate)} before, {percent(after.winrate)} "
+             f"after: {mover} {'lost' if drop > 0 else 'gained'} {points(drop)}"]
+    if before.best_move == item.move:
+        lines.append(f"The search's choice too ({before.best_visits} of {before.visits} visits)")
+    else:
+        after_best = ("" if before.best_winrate is None
+                      else f", Black's win rate after it {percent(before.best_winrate)}")
+        lines.append(f"The search preferred {_to_vertex(before.best_move)} "
+                     f"({before.best_visits} of {before.visits} visits{after_best})")
+    if turning is not None:
+        lines.append(f"Turning point {turning} of the game")
+    return lines
+
+
+def move_comment(item: MoveReview, turning: int | None = None) -> str:
+    """The comment on a move's node: its probability and rank, the model's top 3, the search."""
     verdict = "the model's first choice" if item.rank == 1 else f"rank {item.rank} of {NUM_MOVES}"
     top = ", ".join(f"{letter} {_to_vertex(move)} {percent(probability)}"
                     for letter, (move, probability) in zip(LABELS, item.top, strict=True))
-    return (f"Move {item.number}, {COLOR_WORDS[item.color]} {_to_vertex(item.move)}: "
-            f"{percent(item.probability)}, {verdict}\nThe model's top {len(item.top)}: {top}")
+    return "\n".join([f"Move {item.number}, {COLOR_WORDS[item.color]} {_to_vertex(item.move)}: "
+                      f"{percent(item.probability)}, {verdict}",
+                      f"The model's top {len(item.top)}: {top}",
+                      *search_lines(item, turning)])
+
+
+_WIDE = 74  # the text report's columns before the search's
 
 
 def format_review(review: GameReview) -> str:
-    """The text report: one line per reviewed move, then the summary."""
+    """The text report: one line per reviewed move, then the summary.
+
+    With a search each line adds Black's win rate after the move, what the move
+    cost its player (``-`` a loss, ``+`` a gain, in points) and the search's
+    best move with its visits of the root's; turning points say so.
+    """
     record = review.record
+    searched = review.limits is not None
+    header = f"{'move':>5}     played  probability  rank  the model's top {TOP_CANDIDATES}"
+    if searched:
+        header = f"{header:<{_WIDE}} {'black':>6} {'change':>7}  search's best (visits)"
     lines = [f"{record.source} game {record.index}: {record.black_name or 'Black'} (B) vs "
              f"{record.white_name or 'White'} (W), komi {record.komi:g}, handicap "
-             f"{record.handicap}, result {record.result or '?'}",
-             f"{'move':>5}     played  probability  rank  the model's top {TOP_CANDIDATES}"]
+             f"{record.handicap}, result {record.result or '?'}", header]
+    turning = {item.number for item in review.turning_points()}
     for item in review.moves:
         top = "  ".join(f"{_to_vertex(move):<4} {percent(probability):>6}"
                         for move, probability in item.top)
-        lines.append(f"{item.number:>5} {COLOR_LETTERS[item.color]}   {_to_vertex(item.move):<5} "
-                     f"{percent(item.probability):>12} {item.rank:>5}  {top}")
+        line = (f"{item.number:>5} {COLOR_LETTERS[item.color]}   {_to_vertex(item.move):<5} "
+                f"{percent(item.probability):>12} {item.rank:>5}  {top}")
+        if item.before is not None and item.after is not None and item.drop is not None:
+            line = (f"{line:<{_WIDE}} {percent(item.after.winrate):>6} "
+                    f"{-100 * item.drop:>+7.1f}  {_to_vertex(item.before.best_move):<4} "
+                    f"{item.before.best_visits:>5}/{item.before.visits}"
+                    f"{'  turning point' if item.number in turning else ''}")
+        lines.append(line)
     return "\n".join(lines + summary_lines(review))
 
 
@@ -235,10 +464,18 @@ def annotated_sgf(review: GameReview) -> str:
     # Keyed as write_sgf's node_properties: move k is key k - 1, and -1 stands for the root.
     comments: dict[int, list[str]] = {}
     labels: dict[int, list[str]] = {}
+    extra: dict[int, dict[str, list[str]]] = {}
     comments[-1] = summary_lines(review)
+    turning = {item.number: rank for rank, item in enumerate(review.turning_points(), 1)}
+    for position in review.positions:
+        # Sabaki's own format: Black's win rate in percent, rounded to 2 decimals.
+        extra.setdefault(position.played - 1, {})["SBKV"] = [
+            f"{round(100 * position.winrate, 2):g}"]
+    for number in turning:
+        extra.setdefault(number - 1, {}).update(BM=["1"], HO=["1"])
     for item in review.moves:
         node = item.number - 1
-        comments.setdefault(node, []).insert(0, move_comment(item))
+        comments.setdefault(node, []).insert(0, move_comment(item, turning.get(item.number)))
         marks = [f"{move_to_sgf(move, NETWORK_SIZE)}:{letter}"
                  for letter, (move, _) in zip(LABELS, item.top, strict=True) if move != PASS]
         if marks:
@@ -250,6 +487,8 @@ def annotated_sgf(review: GameReview) -> str:
         node: {"C": ["\n".join(lines)], **({"LB": labels[node]} if node in labels else {})}
         for node, lines in comments.items()
     }
+    for node, more in extra.items():
+        properties.setdefault(node, {}).update(more)
     root = properties.pop(-1)
     return write_sgf(record, node_properties=properties, root_properties=root)
 
@@ -269,7 +508,10 @@ _SCALE = 2
 _BAR_COLORS = {BLACK: (25, 25, 25), WHITE: (70, 130, 200)}
 _GRID = (215, 215, 215)
 _INK = (60, 60, 60)
+_LINE = (20, 20, 20)
+_TURNING = (250, 190, 190)
 _PLOT_HEIGHT = 240
+_LEFT, _RIGHT, _TOP, _BOTTOM = 48, 16, 12, 28  # margins around the plot area, in pixels
 
 
 def _stamp(image: np.ndarray, text: str, right: int, top: int) -> None:
@@ -290,32 +532,82 @@ def _text_width(text: str) -> int:
     return sum((len(_GLYPHS[char][0]) + 1) * _SCALE for char in text) - _SCALE
 
 
-def plot_probabilities(review: GameReview, path: str | Path) -> None:
-    """Write a PNG bar chart of the played move's probability by move number.
+def _frame(last: int, pitch: int) -> tuple[np.ndarray, int]:
+    """An empty chart for moves 1 to ``last``: grid lines at 0-100%, move numbers below.
 
-    One bar per reviewed move (Black's dark, White's blue), grid lines at 0, 25,
-    50, 75 and 100%, move numbers every 50 moves (every 10 in short games).
-    Drawn with numpy and written by ``image.write_png``: no plotting library.
+    Returns the image and the row of 0% (``base``); move ``k``'s column starts
+    at ``_LEFT + (k - 1) * pitch``.
     """
-    last = max((item.number for item in review.moves), default=1)
-    pitch = max(2, min(8, 1200 // last))  # pixels per move: wide enough to see, not too wide
-    left, right, top, bottom = 48, 16, 12, 28
-    width = left + pitch * last + right
-    height = top + _PLOT_HEIGHT + bottom
-    image = np.full((height, width, 3), 255, dtype=np.uint8)
-    base = top + _PLOT_HEIGHT  # the row of 0%
+    width = _LEFT + pitch * last + _RIGHT
+    image = np.full((_TOP + _PLOT_HEIGHT + _BOTTOM, width, 3), 255, dtype=np.uint8)
+    base = _TOP + _PLOT_HEIGHT
     for quarter in range(5):
         y = base - quarter * _PLOT_HEIGHT // 4
-        image[y, left : width - right] = _GRID if quarter else _INK
-        _stamp(image, f"{25 * quarter}%", left - 6, y - 5 * _SCALE // 2)
+        image[y, _LEFT : width - _RIGHT] = _GRID if quarter else _INK
+        _stamp(image, f"{25 * quarter}%", _LEFT - 6, y - 5 * _SCALE // 2)
     step = 50 if last > 100 else 10
     for number in range(step, last + 1, step):
-        x = left + (number - 1) * pitch + pitch // 2
+        x = _LEFT + (number - 1) * pitch + pitch // 2
         image[base : base + 4, x] = _INK
         label = str(number)
         _stamp(image, label, x + _text_width(label) // 2, base + 8)
+    return image, base
+
+
+def _probability_chart(review: GameReview, last: int, pitch: int) -> np.ndarray:
+    """One bar per reviewed move, the played move's probability (Black's dark, White's blue)."""
+    image, base = _frame(last, pitch)
     for item in review.moves:
-        x = left + (item.number - 1) * pitch
+        x = _LEFT + (item.number - 1) * pitch
         bar = max(1, round(item.probability * _PLOT_HEIGHT))
         image[base - bar : base, x : x + pitch - 1] = _BAR_COLORS[item.color]
-    write_png(path, image)
+    return image
+
+
+def _winrate_chart(review: GameReview, last: int, pitch: int) -> np.ndarray:
+    """Black's win rate as a line through the searched positions, turning points in red.
+
+    The position after move ``k`` sits at the right edge of move ``k``'s column,
+    so the segment over a column is what that move changed; a turning point's
+    column is shaded red from 0 to 100%.
+    """
+    image, base = _frame(last, pitch)
+    for item in review.turning_points():
+        x = _LEFT + (item.number - 1) * pitch
+        image[base - _PLOT_HEIGHT : base, x : x + pitch] = _TURNING
+    image[base - _PLOT_HEIGHT // 2, _LEFT : _LEFT + pitch * last] = _INK  # 50%
+    points = [(_LEFT + position.played * pitch, base - round(position.winrate * _PLOT_HEIGHT))
+              for position in review.positions]
+    previous_y = points[0][1] if points else base
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        for x in range(x0, x1 + 1):
+            y = round(y0 + (y1 - y0) * (x - x0) / max(x1 - x0, 1))
+            low, high = sorted((previous_y, y))
+            # Two pixels thick, and every row between neighbours filled, so a steep
+            # drop reads as a wall rather than two dots.
+            image[max(low - 1, 0) : high + 1, x : x + 2] = _LINE
+            previous_y = y
+    return image
+
+
+def review_image(review: GameReview) -> np.ndarray:
+    """The review as an ``uint8`` ``(H, W, 3)`` picture.
+
+    Without a search: the played move's probability by move number, one bar a
+    move, grid lines at 0, 25, 50, 75 and 100%, move numbers every 50 moves
+    (every 10 in short games). With a search, Black's win rate along the game
+    with the turning points shaded red goes above it, on the same move axis.
+    Drawn with numpy alone: no plotting library.
+    """
+    last = max((item.number for item in review.moves), default=1)
+    last = max([last, *(position.played for position in review.positions)])
+    pitch = max(2, min(8, 1200 // last))  # pixels per move: wide enough to see, not too wide
+    charts = [_probability_chart(review, last, pitch)]
+    if review.positions:
+        charts.insert(0, _winrate_chart(review, last, pitch))
+    return np.concatenate(charts, axis=0)
+
+
+def plot_review(review: GameReview, path: str | Path) -> None:
+    """Write ``review_image(review)`` as a PNG (``image.write_png``)."""
+    write_png(path, review_image(review))

@@ -1,8 +1,10 @@
 """``goai review``: figures per move, the annotated SGF read back with sgfmill, JSON, plot.
 
 A hand-made policy (``WantsPolicy``) makes every probability and rank known in
-the small games; the tiny untrained model runs the command on the sample game
-and on a handicap game, where only the shape of the output can be checked.
+the small games, and a scripted evaluator (``ScriptedEvaluator``) every win rate
+of a search review at one visit a position; the tiny untrained model runs the
+command on the sample game and on a handicap game, where only the shape of the
+output and the relations between its figures can be checked.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from sgfmill import boards, sgf
 from goai import cli
 from goai.board import BLACK, EMPTY, WHITE
 from goai.coords import PASS, PASS_INDEX
-from goai.review import annotated_sgf, percent, plot_probabilities, review_game
+from goai.policy import Analysis
+from goai.review import annotated_sgf, percent, plot_review, review_game, review_image
+from goai.search import Search, SearchLimits, legal_move_mask
 from goai.sgf import GameRecord
 
 TESTS = Path(__file__).resolve().parent
@@ -40,8 +44,8 @@ class WantsPolicy:
     def value(self, state):
         return None
 
-    def analyze(self, state):
-        return self.move_probabilities(state), self.value(state)
+    def analyze(self, state, *, symmetries=None):
+        return Analysis(self.move_probabilities(state), None, np.ones(362, dtype=bool))
 
 
 def game(*moves: str, size: int = 19) -> GameRecord:
@@ -156,11 +160,173 @@ def test_a_stopped_review_keeps_the_whole_game_and_says_where_it_stopped():
 
 def test_plot_is_a_png_as_wide_as_the_game(tmp_path: Path):
     path = tmp_path / "plot.png"
-    plot_probabilities(review_game(WantsPolicy(), FOUR_MOVES), path)
+    plot_review(review_game(WantsPolicy(), FOUR_MOVES), path)
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (48 + 8 * 4 + 16, 12 + 240 + 28)
+
+
+# ----------------------------------------------------------------- with a search
+
+
+class ScriptedEvaluator:
+    """An ``Evaluator`` whose value is scripted by how many moves have been played.
+
+    ``black_values[n]`` is the value for Black after ``n`` moves, whoever is to
+    move (turned for White); beyond the script Black's value is 0. The prior is
+    0.9 on ``favourite`` (when legal) and the rest spread over the legal moves,
+    so that a search follows the game and can reuse its tree.
+    ``evaluated`` counts the states evaluated.
+    """
+
+    def __init__(self, black_values, favourite: dict[int, int] | None = None) -> None:
+        self.black_values = black_values
+        self.favourite = favourite or {}
+        self.evaluated = 0
+
+    def evaluate(self, states):
+        priors, values = [], []
+        for state in states:
+            legal = legal_move_mask(state)
+            prior = legal / legal.sum()
+            favourite = self.favourite.get(len(state.history))
+            if favourite is not None:
+                slot = 361 if favourite == PASS else favourite
+                if legal[slot]:
+                    prior = 0.1 * prior
+                    prior[slot] += 0.9
+            played = len(state.history)
+            black = self.black_values[played] if played < len(self.black_values) else 0.0
+            priors.append(prior)
+            values.append(black if state.to_play == BLACK else -black)
+        self.evaluated += len(states)
+        return np.array(priors), np.array(values)
+
+
+SIX_MOVES = game("Q16", "Q4", "D4", "D16", "R10", "C10")
+# Black's win rate after 0..6 moves: 50, 60, 30, 50, 80, 75, 95 (value = 2 * rate - 1).
+SIX_RATES = (0.5, 0.6, 0.3, 0.5, 0.8, 0.75, 0.95)
+
+
+def scripted_review(record=SIX_MOVES, rates=SIX_RATES, **options):
+    """Review ``record`` with one visit a position: every win rate is the scripted one."""
+    search = Search(ScriptedEvaluator([2 * rate - 1 for rate in rates]))
+    return review_game(WantsPolicy(), record, search=search, limits=SearchLimits(visits=1),
+                       **options)
+
+
+def test_win_rates_are_blacks_and_each_drop_is_the_movers_loss():
+    review = scripted_review()
+    assert [position.played for position in review.positions] == list(range(7))
+    assert [position.winrate for position in review.positions] == pytest.approx(SIX_RATES)
+    rows = [(item.number, item.before.winrate, item.after.winrate, item.drop)
+            for item in review.moves]
+    assert np.array(rows) == pytest.approx(np.array([
+        (1, 0.5, 0.6, -0.1),   # Black gained
+        (2, 0.6, 0.3, -0.3),   # Black's rate fell: White gained
+        (3, 0.3, 0.5, -0.2),
+        (4, 0.5, 0.8, 0.3),    # Black's rate rose: White lost
+        (5, 0.8, 0.75, 0.05),
+        (6, 0.75, 0.95, 0.2),
+    ]))
+    assert [item.number for item in review.turning_points()] == [4, 6, 5]  # losses only
+
+
+def test_turning_points_are_the_largest_drops_ties_to_the_earlier_move():
+    review = scripted_review(rates=(0.5, 0.4, 0.5, 0.4, 0.5, 0.4, 0.5), turning_points=2)
+    assert [round(item.drop, 6) for item in review.moves] == [0.1] * 6
+    assert [item.number for item in review.turning_points()] == [1, 2]
+    assert scripted_review(turning_points=0).turning_points() == []
+
+
+def test_a_search_review_of_one_player_and_a_range_of_moves():
+    review = scripted_review(players={WHITE}, moves=(2, 5))
+    assert [item.number for item in review.moves] == [2, 4]
+    assert [position.played for position in review.positions] == [1, 2, 3, 4, 5]
+    assert [(item.before.played, item.after.played) for item in review.moves] == [(1, 2), (3, 4)]
+    assert [item.number for item in scripted_review(moves=(3, None)).moves] == [3, 4, 5, 6]
+    assert [item.number for item in scripted_review(moves=(5, 99)).moves] == [5, 6]
+
+
+@pytest.mark.parametrize("moves, reason", [
+    ((7, None), "moves 7-: the game has 6 moves"),
+    ((0, 3), "moves 0-3: give 1 <= A <= B"),
+    ((4, 3), "moves 4-3: give 1 <= A <= B"),
+])
+def test_move_ranges_outside_the_game(moves, reason: str):
+    with pytest.raises(ValueError, match=reason):
+        scripted_review(moves=moves)
+
+
+def test_a_search_review_stops_at_an_illegal_move_with_the_position_before_it():
+    review = scripted_review(record=game("D4", "Q16", "D4", "C3"))
+    assert review.stopped == "move 3 (B D4) is illegal (occupied)"
+    assert [position.played for position in review.positions] == [0, 1, 2]
+    assert [(item.number, item.after.played) for item in review.moves] == [(1, 1), (2, 2)]
+
+
+def test_the_search_reuses_its_tree_along_the_game():
+    favourite = {number - 1: move_ for number, (_, move_) in enumerate(SIX_MOVES.moves, 1)}
+    evaluator = ScriptedEvaluator([0.0] * 7, favourite)
+    limits = SearchLimits(visits=16)
+    review = review_game(WantsPolicy(), SIX_MOVES, search=Search(evaluator), limits=limits)
+    assert all(position.visits >= 16 for position in review.positions)
+    # Without reuse every position would cost at least 16 evaluations of its own.
+    assert evaluator.evaluated < 7 * 16
+    assert review.moves[0].before.best_move == move("Q16", 19)
+
+
+def test_the_annotated_sgf_carries_sabakis_win_rates_and_marks_the_turning_points():
+    nodes = read_back(annotated_sgf(scripted_review(turning_points=2)))
+    assert [node.get("SBKV") for node in nodes] == ["50", "60", "30", "50", "80", "75", "95"]
+    assert [node.has_property("BM") and node.has_property("HO") for node in nodes] == [
+        False, False, False, False, True, False, True]
+    assert nodes[4].get("C").splitlines()[2:5] == [
+        "Black's win rate: 50.0% before, 80.0% after: White lost 30.0 points",
+        "The search preferred A19 (0 of 1 visits)",
+        "Turning point 1 of the game"]
+    assert nodes[1].get("C").splitlines()[2] == (
+        "Black's win rate: 50.0% before, 60.0% after: Black gained 10.0 points")
+    summary = nodes[0].get("C").splitlines()
+    assert summary[4:8] == [
+        "Search: 1 visits a position, 7 positions; every win rate is Black's",
+        "Turning points (where the player's win rate fell most):",
+        "  1. 4 W D16: Black's win rate 50.0% -> 80.0%, White lost 30.0 points; "
+        "the search preferred A19",
+        "  2. 6 W C10: Black's win rate 75.0% -> 95.0%, White lost 20.0 points; "
+        "the search preferred A19"]
+
+
+def test_the_json_of_a_search_review():
+    report = json.loads(json.dumps(scripted_review(turning_points=1).as_dict()))
+    assert report["search"] == {"visits": 1, "seconds": None, "winrate_view": "black",
+                                "positions": 7}
+    assert [item["number"] for item in report["turning_points"]] == [4]
+    fourth = report["moves"][3]
+    assert (fourth["winrate_before"], fourth["winrate_after"]) == pytest.approx((0.5, 0.8))
+    assert fourth["drop"] == pytest.approx(0.3)
+    assert fourth["search"]["visits"] == 1 and fourth["search"]["best_move"] == "A19"
+    assert "winrate_before" not in review_game(WantsPolicy(), SIX_MOVES).as_dict()["moves"][0]
+
+
+def test_the_plot_of_a_search_review_draws_the_win_rate_above_the_bars():
+    review = scripted_review(turning_points=1)
+    image = review_image(review)
+    bars = review_image(review_game(WantsPolicy(), SIX_MOVES))
+    assert image.shape == (2 * bars.shape[0], bars.shape[1], 3)
+    assert (image[bars.shape[0]:] == bars).all()  # the bars below, as without a search
+    # Move 4 (the turning point) is column 48 + 3 * 8 .. + 8: shaded, move 3's is not.
+    top_row = 12 + 1
+    assert tuple(image[top_row, 48 + 3 * 8 + 4]) == (250, 190, 190)
+    assert tuple(image[top_row, 48 + 2 * 8 + 4]) == (255, 255, 255)
+    # The line passes through Black's 95% after move 6, at the right edge of its column.
+    assert tuple(image[12 + 240 - round(0.95 * 240), 48 + 6 * 8]) == (20, 20, 20)
+
+
+def test_a_search_review_needs_limits():
+    with pytest.raises(ValueError, match="needs limits"):
+        review_game(WantsPolicy(), SIX_MOVES, search=Search(ScriptedEvaluator([0.0])))
 
 
 # ----------------------------------------------------------------- the command
@@ -222,3 +388,72 @@ def test_goai_review_says_when_it_cannot_write(tiny_model_path: Path, tmp_path: 
         cli.main(["review", str(HANDICAP_GAME), "--model", str(tiny_model_path), "--out",
                   str(out)])
     assert str(error.value) == f"goai review: cannot write {out}: No such file or directory"
+
+
+def test_goai_review_with_a_search(tiny_model_path: Path, tmp_path: Path, capsys):
+    out, plot = tmp_path / "searched.sgf", tmp_path / "searched.png"
+    assert cli.main(["review", str(SAMPLE_GAME), "--model", str(tiny_model_path), "--visits",
+                     "4", "--moves", "1-8", "--json", "--out", str(out), "--plot",
+                     str(plot)]) == 0
+    captured = capsys.readouterr()
+    assert "review: 9/9 (100%) positions" in captured.err  # the progress bar
+    report = json.loads(captured.out)
+    moves = report["moves"]
+    assert [item["number"] for item in moves] == list(range(1, 9))
+    for item, following in zip(moves, moves[1:], strict=False):
+        assert item["winrate_after"] == following["winrate_before"]  # one position, one view
+    for item in moves:
+        assert 0 <= item["winrate_before"] <= 1 and 0 <= item["winrate_after"] <= 1
+        assert item["search"]["visits"] >= 4
+        sign = 1 if item["color"] == "B" else -1
+        assert item["drop"] == pytest.approx(sign * (item["winrate_before"]
+                                                     - item["winrate_after"]))
+    losses = sorted((item for item in moves if item["drop"] > 0),
+                    key=lambda item: (-item["drop"], item["number"]))[:5]
+    assert report["turning_points"] == losses
+    nodes = sgf.Sgf_game.from_bytes(out.read_bytes()).get_main_sequence()
+    assert [float(node.get("SBKV")) for node in nodes[:9]] == pytest.approx(
+        [100 * moves[0]["winrate_before"]] + [100 * item["winrate_after"] for item in moves],
+        abs=0.006)
+    assert not nodes[9].has_property("SBKV") and not nodes[9].has_property("C")
+    assert sorted(k for k, node in enumerate(nodes) if node.has_property("BM")) == sorted(
+        item["number"] for item in losses)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_goai_review_search_needs_a_value_head(tmp_path: Path, run_goai):
+    import dataclasses
+
+    import torch
+
+    from goai.checkpoint import save_checkpoint
+    from goai.features import get_feature_set
+    from goai.model import PolicyNet, config_from_preset
+
+    config = config_from_preset("b1c8", get_feature_set("default").num_channels)
+    path = tmp_path / "no-value.pt"
+    torch.manual_seed(0)
+    save_checkpoint(path, PolicyNet(dataclasses.replace(config, value_head=False)).eval(),
+                    "default", {})
+    out = tmp_path / "never.sgf"
+    code, stdout, stderr = run_goai("review", str(HANDICAP_GAME), "--model", str(path),
+                                    "--visits", "4", "--out", str(out))
+    assert (code, stdout) == (1, "")
+    assert stderr == f"goai review: {path} has no value head: the search needs one (--visits, " \
+                     "--time)\n"
+    assert not out.exists()
+    assert run_goai("review", str(HANDICAP_GAME), "--model", str(path))[0] == 0  # policy alone
+
+
+@pytest.mark.parametrize("options, message", [
+    (("--visits", "0"), "goai review: --visits must be at least 1, not 0"),
+    (("--time", "0"), "goai review: --time must be above 0, not 0"),
+    (("--moves", "5"), "goai review: --moves 5: give A-B or A- (move numbers, e.g. 1-60)"),
+    (("--moves", "20-"), "goai review: {game} game 0: moves 20-: the game has 10 moves"),
+    (("--turning-points", "-1"), "goai review: --turning-points must be 0 or more, not -1"),
+])
+def test_goai_review_refuses_bad_search_options(options, message, tiny_model_path: Path,
+                                                run_goai):
+    code, stdout, stderr = run_goai("review", str(HANDICAP_GAME), "--model",
+                                    str(tiny_model_path), *options)
+    assert (code, stdout, stderr) == (1, "", message.format(game=HANDICAP_GAME) + "\n")
