@@ -328,7 +328,9 @@ def _nothing_to_evaluate(sources: Sequence[str | Path], skipped: list[dict],
     for item in skipped:
         reasons[item["reason"]] = reasons.get(item["reason"], 0) + 1
     listed = "; ".join(f"{reason} ({count})" for reason, count in list(reasons.items())[:3])
-    return EvaluationError(f"no 19x19 game to evaluate in {named}: "
+    # "no 19x19 game" only when games were there but on other boards.
+    what = "19x19 game" if any("board" in reason for reason in reasons) else "game"
+    return EvaluationError(f"no {what} to evaluate in {named}: "
                            f"{len(skipped)} skipped: {listed}")
 
 

@@ -146,7 +146,7 @@ def _nothing_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "missing file":           (["missing.sgf"], "missing.sgf: no such file or folder"),
         "non-SGF file":           (["notes.txt"], "not an .sgf file or a known archive"),
         "SGF without a game":     (["notes.sgf"], "no SGF game tree"),
-        "empty folder":           (["empty"], "no SGF game found"),
+        "empty folder":           (["empty"], "no game to evaluate .*no SGF games found"),
         "only 9x9 games":         (["nine.sgf"], "2 skipped: 9x9 board \\(2\\)"),
         "empty store":            (["empty.npz"], "no SGF game found"),
         "not a store":            (["foreign.npz"], "not a game store from goai prepare"),
