@@ -1,0 +1,317 @@
+"""The `goai` commands of the learning layer: ``train``, ``evaluate``, ``predict``, ``bench``.
+
+Each ``cmd_<name>(args)`` sits next to the ``add_<name>`` that declares its
+arguments; ``goai.cli`` lists them. Heavy modules (torch) are imported inside the
+commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from goai.cli_common import (
+    DEVICE_HELP,
+    MODEL_HELP,
+    check_folder,
+    load_game,
+    load_policy,
+    print_json,
+    state_after,
+)
+
+# ----------------------------------------------------------------- train
+
+
+def add_train(parser: argparse.ArgumentParser) -> None:
+    """One option per ``TrainConfig`` field, with the field's default and help text."""
+    import dataclasses
+    import typing
+
+    from goai.run import CPU_DEFAULT_MINUTES, TrainConfig
+
+    parser.epilog = ("On a CPU with neither --steps, --epochs nor --minutes, the run is sized "
+                     f"by time: it stops after {CPU_DEFAULT_MINUTES:g} minutes (b6c64 for the "
+                     "default steps would take about 20 hours there).")
+    hints = typing.get_type_hints(TrainConfig)
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=float,
+                        help="passes over the training positions (at --sample-rate), "
+                             "instead of --steps")
+    for option in dataclasses.fields(TrainConfig):
+        if not option.metadata.get("command_line", True):
+            continue
+        flag = option.metadata.get("flag", "--" + option.name.replace("_", "-"))
+        help_text = option.metadata["help"]
+        required = option.default is dataclasses.MISSING
+        hint = hints[option.name]
+        if hint is bool:
+            kind = {"action": "store_true"}
+        else:  # int, float or str, or one of them | None
+            value_type = next(t for t in (typing.get_args(hint) or (hint,)) if t is not type(None))
+            kind = {"type": value_type, "metavar": option.metadata.get("metavar")}
+            if not required and option.default is not None:
+                help_text += f" (default: {option.default})"
+        group = length if option.name == "steps" else parser
+        # None when not given, so that TrainConfig's own default applies.
+        group.add_argument(flag, dest=option.name, required=required, default=None,
+                           help=help_text, **kind)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from goai.run import CPU_DEFAULT_MINUTES, RunError, TrainConfig
+    from goai.store import StoreError, load_split
+
+    given = {option.name: getattr(args, option.name) for option in dataclasses.fields(TrainConfig)
+             if getattr(args, option.name, None) is not None}
+    try:
+        config = TrainConfig(**given)
+        train_store = load_split(config.data)  # before any note: bad data is the one line
+        if args.epochs is not None:
+            positions = train_store.num_positions * config.sample_rate
+            steps = max(1, int(args.epochs * positions / config.batch_size))
+            config = dataclasses.replace(config, steps=steps)
+        elif not {"steps", "minutes"} & set(given):
+            from goai.train import pick_device
+
+            if pick_device(config.device).type == "cpu":
+                config = dataclasses.replace(config, minutes=CPU_DEFAULT_MINUTES)
+                print(f"goai train: on the CPU; stopping after {CPU_DEFAULT_MINUTES:g} minutes "
+                      "(set --steps or --minutes to choose)", file=sys.stderr)
+        from goai.train import train
+
+        metrics = train(config)
+    except (StoreError, RunError, ValueError) as error:
+        raise SystemExit(f"goai train: {error}") from None
+    print(json.dumps(metrics))
+    return 0
+
+
+# ----------------------------------------------------------------- evaluate
+
+
+def add_evaluate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="+", metavar="SOURCE",
+                        help="SGF files/folders/archives, or a prepared split such as test.npz")
+    parser.add_argument("--model", default=None, metavar="default|small|PATH", help=MODEL_HELP)
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8),
+                        help="average the network over the 8 board symmetries")
+    parser.add_argument("--max-games", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=256, metavar="N",
+                        help="positions per forward pass (default 256)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="processes encoding positions beside the network (default: one "
+                             "per core but one, at most 15; 0: encode in the main process)")
+    parser.add_argument("--plot", default=None, metavar="FILE.png",
+                        help="plot top-1 accuracy by move number (needs matplotlib)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    parser.add_argument("--json", action="store_true")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from goai.evaluate import EvaluationError, check_plot, evaluate, plot_accuracy
+
+    for name, value, low in (("--batch-size", args.batch_size, 1), ("--workers", args.workers, 0),
+                             ("--max-games", args.max_games, 1), ("--threads", args.threads, 0)):
+        if value is not None and value < low:
+            raise SystemExit(f"goai evaluate: {name} must be at least {low}, not {value}")
+    try:
+        if args.plot:
+            check_plot(args.plot)  # before the work, not after it
+        policy = load_policy(args.model, symmetries=args.symmetries, threads=args.threads,
+                         device=args.device)
+        report = evaluate(policy, args.sources, max_games=args.max_games,
+                          batch_size=args.batch_size, workers=args.workers,
+                          show_progress=not args.json)
+        if args.plot:
+            plot_accuracy(report, args.plot)
+    except EvaluationError as error:
+        raise SystemExit(f"goai evaluate: {error}") from None
+    except OSError as error:
+        raise SystemExit(f"goai evaluate: cannot write {error.filename}: {error.strerror}") \
+            from None
+    if args.json:
+        print_json(report)
+        if args.plot:
+            print(f"plot: {args.plot}", file=sys.stderr)
+        return 0
+    print(format_evaluation(report))
+    if args.plot:
+        print(f"plot: {args.plot}")
+    return 0
+
+
+def format_evaluation(report: dict) -> str:
+    """The text report of ``goai evaluate``: accuracy table, value figures, skipped games."""
+    lines = [f"model {report['model']} ({report['feature_set']}, "
+             f"{report['symmetries']} symmetries, {report['device']}): {report['games']} games, "
+             f"{report['positions']} positions in {report['seconds']:.1f} s "
+             f"({report['positions_per_second']:.0f} positions/s, {report['workers']} "
+             f"encoding workers)",
+             f"{'moves':>8} {'positions':>10} {'top-1':>7} {'top-5':>7} {'top-10':>7} "
+             f"{'log-loss':>9}"]
+    for name, tally in [("all", report["overall"]), *report["by_phase"].items()]:
+        lines.append(f"{name:>8} {tally['positions']:>10} {100 * tally['top1']:>6.1f}% "
+                     f"{100 * tally['top5']:>6.1f}% {100 * tally['top10']:>6.1f}% "
+                     f"{tally['log_loss']:>9.3f}")
+    value = report.get("value")
+    if value is not None:
+        lines.append(f"value head, against the result for the side to move ({value['games']} "
+                     f"games; {value['games_without_result']} without a decisive result left "
+                     "out; MSE of always 0 = 1.0):")
+        lines.append(f"{'moves':>8} {'positions':>10} {'sign agrees':>12} {'MSE':>7}")
+        for name, tally in [("all", value["overall"]), *value["by_phase"].items()]:
+            lines.append(f"{name:>8} {tally['positions']:>10} "
+                         f"{100 * tally['sign_agreement']:>11.1f}% {tally['mse']:>7.3f}")
+        lines.append(f"calibration: {'predicted win chance':>22} {'positions':>10} "
+                     f"{'mean predicted':>15} {'won':>7}")
+        for row in value["calibration"]:
+            if row["positions"]:
+                lines.append(f"{'':>13}{row['bin']:>22} {row['positions']:>10} "
+                             f"{100 * row['predicted']:>14.1f}% {100 * row['won']:>6.1f}%")
+    if report["skipped"]:
+        lines.append(f"skipped or truncated games: {len(report['skipped'])}")
+        lines.extend(f"  {item['game']}: {item['reason']}" for item in report["skipped"][:20])
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------- predict
+
+
+def add_predict(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE.sgf")
+    parser.add_argument("--move", type=int, default=None, metavar="N",
+                        help="predict the move after move N (default: after the last move)")
+    parser.add_argument("--game", type=int, default=0, metavar="K")
+    parser.add_argument("--model", default=None, metavar="default|small|PATH", help=MODEL_HELP)
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8))
+    parser.add_argument("--top", type=int, default=10)
+    parser.add_argument("--heatmap", default=None, metavar="FILE.png",
+                        help="also draw the probabilities as a PNG heat map (the folder must "
+                             "exist)")
+    parser.add_argument("--json", action="store_true")
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from goai.coords import NETWORK_SIZE, PASS_INDEX, index_to_move, move_to_gtp, move_to_index
+    from goai.render import render_board
+
+    record = load_game(args.file, args.game)
+    if record.size != NETWORK_SIZE:
+        raise SystemExit(f"goai: the model plays 19x19; this game is {record.size}x{record.size}")
+    state, actual = state_after(record, args.move)
+    if args.heatmap:
+        check_folder("goai predict", args.heatmap)
+    policy = load_policy(args.model, symmetries=args.symmetries, device=args.device)
+    probabilities = policy.move_probabilities(state)
+    order = np.argsort(-probabilities)[: args.top]
+    top = [{"rank": i + 1, "move": move_to_gtp(index_to_move(int(m)), NETWORK_SIZE),
+            "probability": float(probabilities[m])} for i, m in enumerate(order)]
+    played = None
+    if actual is not None:
+        index = move_to_index(actual[1])
+        played = {"move": move_to_gtp(actual[1], NETWORK_SIZE),
+                  "probability": float(probabilities[index]),
+                  "rank": int((probabilities > probabilities[index]).sum()) + 1}
+    if args.heatmap:
+        from goai.image import board_image, write_png
+
+        heat = probabilities[:PASS_INDEX] / max(float(probabilities[:PASS_INDEX].max()), 1e-9)
+        try:
+            write_png(args.heatmap, board_image(state.board, last_move=state.last_move,
+                                                heat=heat))
+        except OSError as error:
+            raise SystemExit(f"goai predict: cannot write {args.heatmap}: "
+                             f"{error.strerror}") from None
+    if args.json:
+        print_json({"after_move": len(state.history), "top": top, "played": played})
+        if args.heatmap:
+            print(f"heat map: {args.heatmap}", file=sys.stderr)
+        return 0
+    labels = {int(m): str((i + 1) % 10) for i, m in enumerate(order) if m != PASS_INDEX}
+    print(render_board(state.board, state.last_move, labels))
+    print(f"after move {len(state.history)}; top {args.top} moves "
+          "(digits on the board: rank, 0 = 10th):")
+    for item in top:
+        print(f"  {item['rank']:>2}. {item['move']:<5} {100 * item['probability']:5.1f}%")
+    if played is not None:
+        print(f"played: {played['move']} ({100 * played['probability']:.1f}%, "
+              f"rank {played['rank']})")
+    if args.heatmap:
+        print(f"heat map: {args.heatmap}")
+    return 0
+
+
+# ----------------------------------------------------------------- bench
+
+
+def add_bench(parser: argparse.ArgumentParser) -> None:
+    default = Path(__file__).resolve().parents[2] / "shared" / "data" / "tom" / "tom-9d-2011.zip"
+    parser.add_argument("--source", default=str(default),
+                        help="games for the data figures (default: ../shared Tom 2011)")
+    parser.add_argument("--games", type=int, default=1000, help="games to use (default 1000)")
+    parser.add_argument("--features", default="default")
+    parser.add_argument("--stream-positions", type=int, default=20_000, metavar="N",
+                        help="positions to draw from the training stream (default 20000)")
+    parser.add_argument("--model", default=None,
+                        help="model for the inference figures (default: the bundled model, "
+                             "else an untrained --preset network)")
+    parser.add_argument("--inference-positions", type=int, default=200, metavar="N",
+                        help="positions for single-position latency and genmove (default 200)")
+    parser.add_argument("--inference-threads", type=int, default=1, metavar="T",
+                        help="torch threads for the inference figures (default 1, as goai gtp)")
+    parser.add_argument("--train-data", default=None, metavar="DIR",
+                        help="also measure training on this prepared folder vs synthetic tensors")
+    parser.add_argument("--preset", default="b6c64")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--loader-workers", type=int, default=1)
+    parser.add_argument("--prepare", nargs="+", default=None, metavar="SOURCE",
+                        help="also time a fresh goai prepare of these sources (minutes for "
+                             "../shared/data/tom ../shared/data/tygem)")
+    parser.add_argument("--json", action="store_true")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from goai.bench import (
+        bench_data,
+        bench_inference,
+        bench_prepare,
+        bench_training,
+        peak_rss,
+    )
+
+    report = {"data": bench_data(args.source, max_games=args.games, feature_set=args.features,
+                                 stream_positions=args.stream_positions)}
+    report["inference"] = bench_inference(args.source, model=args.model, preset=args.preset,
+                                          batch_size=args.batch_size,
+                                          positions=args.inference_positions,
+                                          threads=args.inference_threads)
+    if args.train_data:
+        report["training"] = bench_training(args.train_data, preset=args.preset,
+                                            feature_set=args.features,
+                                            batch_size=args.batch_size, steps=args.steps,
+                                            loader_workers=args.loader_workers)
+    if args.prepare:
+        report["prepare"] = bench_prepare(args.prepare)
+    report["memory"] = peak_rss()
+    if args.json:
+        print_json(report)
+    else:
+        for section, figures in report.items():
+            print(f"[{section}]")
+            for key, value in figures.items():
+                if isinstance(value, float):
+                    value = f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
+                print(f"  {key}: {value}")
+    return 0
+
+
