@@ -410,6 +410,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------- gtp
 
 
+def add_search_options(parser: argparse.ArgumentParser) -> None:
+    """``--visits``, ``--playouts`` and ``--time``: the search's limits (goai gtp, goai play)."""
+    from goai.gtp_config import DEFAULT_VISITS
+    parser.add_argument("--visits", type=int, default=None, metavar="N",
+                        help="search until the root has N visits (default "
+                             f"{DEFAULT_VISITS} when no limit is given, about a second a move "
+                             "on a laptop CPU; 1: the raw policy, no search)")
+    parser.add_argument("--playouts", type=int, default=None, metavar="N",
+                        help="search N new playouts a move (visits reused from the last "
+                             "move's tree not counted)")
+    parser.add_argument("--time", type=float, default=None, metavar="SECONDS",
+                        help="search at most SECONDS a move (with a game clock, the smaller "
+                             "budget wins; moves then depend on the machine's speed)")
+
+
 def add_gtp(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Options can also come from --config FILE.toml, keys named as the long "
                      "options (resign-threshold = 0.1); the command line wins. In a GUI: "
@@ -428,12 +443,17 @@ def add_gtp(parser: argparse.ArgumentParser) -> None:
                              "0: torch's choice)")
     parser.add_argument("--temperature", type=float, default=None, metavar="T",
                         help="0 plays the best move (default); above 0 samples p^(1/T)")
-    parser.add_argument("--seed", type=int, default=None, help="seed for sampling")
+    add_search_options(parser)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed for the search's symmetries and for sampling: with a limit "
+                             "by visits or playouts the same seed plays the same moves")
     parser.add_argument("-r", "--resign-threshold", type=float, default=None, metavar="P",
-                        help="resign below this win probability from the value head "
-                             "(default 0.05; 0 never; never without a value head)")
+                        help="resign below this win probability (the search's, or the value "
+                             "head's with --visits 1; default 0.05; 0 never)")
     parser.add_argument("--resign-min-moves", type=int, default=None, metavar="N",
                         help="never resign before move N (default 50)")
+    parser.add_argument("--resign-min-visits", type=int, default=None, metavar="N",
+                        help="never resign after a search of fewer than N visits (default 40)")
     parser.add_argument("--pass-floor", type=float, default=None, metavar="P",
                         help="after the opponent passes, pass when the best move is below "
                              "this probability (default 0.05)")
@@ -450,7 +470,8 @@ def cmd_gtp(args: argparse.Namespace) -> int:
     from goai.gtp_engine import run_gtp
 
     names = ("model", "device", "symmetries", "threads", "temperature", "seed", "resign_threshold",
-             "resign_min_moves", "pass_floor", "lag_buffer", "log", "verbose")
+             "resign_min_moves", "resign_min_visits", "pass_floor", "lag_buffer", "log",
+             "verbose", "visits", "playouts", "time")
     try:
         options = load_config_file(args.config) if args.config else {}
         options.update({name: getattr(args, name) for name in names

@@ -57,7 +57,9 @@ result exposes every candidate's visits and prior.
 
 Limits: ``visits`` (the root's, reused ones included), ``playouts`` (new in this
 call), ``seconds`` (wall clock for this call: a batch starts only if the last
-batch's duration still fits), and a ``stop`` callback checked between batches.
+batch's duration still fits; before any batch of a fresh tree, the root's
+evaluation times the batch size is taken as the first batch's cost), and a
+``stop`` callback checked between batches.
 The root is always evaluated, so there is always a move. With limits by visits
 or playouts the search is deterministic for a deterministic evaluator
 (``PolicyEvaluator`` draws its symmetries from its seed).
@@ -413,6 +415,7 @@ class Search:
         self._start_timing = time.perf_counter()
         self._evaluate_seconds = 0.0
         self._batches = self._collisions = 0
+        self._batch_seconds = 0.0
 
     # ------------------------------------------------------------- public
 
@@ -445,10 +448,15 @@ class Search:
         self._adopt(state)
         start_visits = self.root_visits
         if self.root is None:
+            root_started = time.perf_counter()
             self._evaluate_root()
+            # The first batch's cost is unknown yet: at most about batch_size single
+            # evaluations, an over-estimate that keeps a short time limit safe.
+            self._batch_seconds = (time.perf_counter() - root_started) * self.config.batch_size
         assert self.root is not None
         last_snapshot = started
-        last_batch = 0.0
+        # A time limit must hold from the first batch on: assume it costs what the last did.
+        last_batch = self._batch_seconds
         while not self.root.terminal:
             target = self._remaining(limits, start_visits)
             if target <= 0:
@@ -459,7 +467,7 @@ class Search:
             if stop is not None and stop():
                 break
             self._run_batch(min(target, self.config.batch_size))
-            last_batch = time.perf_counter() - now
+            last_batch = self._batch_seconds = time.perf_counter() - now
             if on_snapshot is not None and time.perf_counter() - last_snapshot >= snapshot_interval:
                 on_snapshot(self.result(start_visits))
                 last_snapshot = time.perf_counter()

@@ -7,7 +7,8 @@ Transcripts live in ``tests/gtp/*.txt`` (one engine per file, like KataGo's
 * a line starting with ``#`` is a note for the reader;
 * every other line is expected output, blank lines included.
 
-Expected lines may hold ``<vertex>`` (a vertex or pass), ``<n>`` (a number),
+Expected lines may hold ``<vertex>`` (a vertex or pass), ``<pv>`` (vertices
+separated by single spaces), ``<n>`` (a number),
 ``<color>`` (black/white), ``<...>`` (the rest of a line) and ``<lines>``
 (any number of non-empty lines), for what the untrained test network decides.
 Trailing spaces are ignored there; ``test_framing_bytes`` checks the exact
@@ -43,8 +44,10 @@ from goai.gtp_engine import Engine
 TESTS = Path(__file__).resolve().parent
 TRANSCRIPTS = sorted((TESTS / "gtp").glob("*.txt"))
 GTP_COMMAND = [sys.executable, "-m", "goai.cli", "gtp"]
+_VERTEX = r"(?:[A-HJ-T](?:1[0-9]|[1-9])|pass)"
 _PLACEHOLDERS = {
-    "<vertex>": r"(?:[A-HJ-T](?:1[0-9]|[1-9])|pass)",
+    "<vertex>": _VERTEX,
+    "<pv>": rf"{_VERTEX}(?: {_VERTEX})*",
     "<n>": r"-?\d+(?:\.\d+)?",
     "<color>": r"(?:black|white)",
     "<...>": r"[^\n]*",
