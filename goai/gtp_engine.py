@@ -29,7 +29,11 @@ Time
 ``time_settings``/``kgs-time_settings``/``time_left`` give a budget per move
 (``Clock.budget``): the time left divided by the stones left in an overtime
 period, else by an estimate of the moves left (a third of the empty points,
-at least 20), plus one overtime stone's share of the period. A move may use
+at least 20), plus one overtime stone's share of the period; in sudden death
+``RESERVE_MOVES`` lag buffers are first kept back for a game longer than
+expected (``tests/test_time.py`` plays whole games against a referee's clock
+under each time system). The engine keeps its own clock (``Clock.spend``)
+for controllers that never send ``time_left``. A move may use
 the budget less ``lag_buffer`` and less what it has already spent, loading
 torch and the model included on the first move; a search gets the rest as
 its time limit (the search starts a batch only if it still fits, so a move
@@ -114,6 +118,9 @@ log = logging.getLogger("goai.gtp")
 
 MAX_SGF_BYTES = 16 * 1024 * 1024
 MIN_MOVES_LEFT = 20
+# Sudden death: time kept back for the moves a long game may still need, each
+# at the cost of a network evaluation at least (the lag buffer stands for it).
+RESERVE_MOVES = 200
 # About 15 KB of tree per visit on an open 19x19 board: 25,000 visits stay under 400 MB.
 MAX_ANALYSIS_VISITS = 25_000
 
@@ -122,7 +129,14 @@ MAX_ANALYSIS_VISITS = 25_000
 
 @dataclass
 class Clock:
-    """Time settings and the latest ``time_left`` per colour; ``budget`` per move."""
+    """Time settings and what is left per colour; ``budget`` and ``move_seconds`` per move.
+
+    ``left[color]`` is ``(seconds, stones)`` as GTP's ``time_left`` says it:
+    stones 0 in main time, else the stones still to play in the current
+    overtime period. A controller's ``time_left`` sets it; without one the
+    engine keeps it itself with ``spend`` after each of its moves, so that a
+    controller that never sends ``time_left`` cannot make it lose on time.
+    """
 
     main_time: float = 0.0
     byo_yomi_time: float = 0.0
@@ -137,21 +151,71 @@ class Clock:
         self.limited = main_time > 0 or (byo_yomi_time > 0 and byo_yomi_stones > 0)
         self.left.clear()
 
-    def budget(self, color: int, empty_points: int) -> float | None:
-        """Seconds this move may take (before the lag buffer), or None without a limit."""
-        if not self.limited:
-            return None
+    @property
+    def _overtime(self) -> bool:
+        return self.byo_yomi_time > 0 and self.byo_yomi_stones > 0
+
+    def _left(self, color: int) -> tuple[float, int]:
         default = ((self.main_time, 0) if self.main_time > 0
                    else (self.byo_yomi_time, self.byo_yomi_stones))
         seconds, stones = self.left.get(color, default)
-        if seconds <= 0 and stones == 0 and self.byo_yomi_stones > 0:
+        if seconds <= 0 and stones == 0 and self._overtime:
             seconds, stones = self.byo_yomi_time, self.byo_yomi_stones  # "0 0": main time over
+        return seconds, stones
+
+    def budget(self, color: int, empty_points: int, reserve: float = 0.0) -> float | None:
+        """Seconds this move may take (before the lag buffer), or None without a limit.
+
+        In an overtime period: the period's time left over its stones left. In
+        main time: the time left over the moves expected (a third of the empty
+        points, at least ``MIN_MOVES_LEFT``), plus one stone's share of an
+        overtime period, which a move that runs past the main time draws on.
+        In sudden death (no overtime) ``reserve`` seconds are kept back first:
+        the estimate of the moves left can be wrong, and every move, however
+        late, costs a network evaluation.
+        """
+        if not self.limited:
+            return None
+        seconds, stones = self._left(color)
         if stones > 0:
             return seconds / stones
+        if not self._overtime:
+            seconds = max(0.0, seconds - reserve)
         budget = seconds / max(MIN_MOVES_LEFT, empty_points // 3)
-        if self.byo_yomi_time > 0 and self.byo_yomi_stones > 0:
+        if self._overtime:
             budget += self.byo_yomi_time / self.byo_yomi_stones
         return budget
+
+    def move_seconds(self, color: int, empty_points: int, lag_buffer: float,
+                     spent: float) -> float | None:
+        """What a search may still use of this move's budget, having ``spent`` seconds
+        already (loading the model on the first move); None without a limit. In
+        sudden death ``RESERVE_MOVES`` lag buffers are kept back."""
+        budget = self.budget(color, empty_points, RESERVE_MOVES * lag_buffer)
+        if budget is None:
+            return None
+        return max(0.0, budget - lag_buffer - spent)
+
+    def spend(self, color: int, seconds: float) -> None:
+        """Count a move of ``color`` that took ``seconds`` (as the controller's clock would).
+
+        Running out of main time starts the first overtime period with the
+        overrun taken from it; the move that crossed does not count as one of
+        the period's stones (the cautious reading: fewer stones would mean a
+        larger budget). A period whose stones are all played starts afresh.
+        """
+        if not self.limited:
+            return
+        left, stones = self._left(color)
+        left -= seconds
+        if stones == 0:
+            if left <= 0 and self._overtime:
+                left, stones = self.byo_yomi_time + left, self.byo_yomi_stones
+        else:
+            stones -= 1
+            if stones == 0:
+                left, stones = self.byo_yomi_time, self.byo_yomi_stones
+        self.left[color] = (left, stones)
 
 
 # ----------------------------------------------------------------- reading SGF files
@@ -238,11 +302,18 @@ class Engine(GtpServer):
                 snapshot_interval: float = 1.0) -> Decision:
         """A decision for ``color`` in the current position, within the time budget."""
         started = time.perf_counter()
-        budget = self.clock.budget(color, self.state.board.stones.count(EMPTY))
+        try:
+            return self._decide_timed(color, started, cleanup, on_snapshot, snapshot_interval)
+        finally:
+            self.clock.spend(color, time.perf_counter() - started)
+
+    def _decide_timed(self, color: int, started: float, cleanup: bool,
+                      on_snapshot: Callable[[SearchResult], None] | None,
+                      snapshot_interval: float) -> Decision:
         player = self._get_player()  # the first move pays for loading: counted below
-        seconds = None
-        if budget is not None:
-            seconds = max(0.0, budget - self.config.lag_buffer - (time.perf_counter() - started))
+        seconds = self.clock.move_seconds(color, self.state.board.stones.count(EMPTY),
+                                          self.config.lag_buffer,
+                                          time.perf_counter() - started)
         configured = self.config.symmetries
         if player.config.raw or not player.can_search:
             use = configured
