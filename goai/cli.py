@@ -558,16 +558,28 @@ def add_play(parser: argparse.ArgumentParser) -> None:
                              "(default: the bundled default model)")
     parser.add_argument("--device", default="auto", metavar="DEVICE",
                         help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    add_search_options(parser)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed for the search: the same seed, the same replies")
 
 
 def cmd_play(args: argparse.Namespace) -> int:
+    import gc
+
+    import numpy as np
+
     from goai.board import color_from_name
+    from goai.gtp_config import DEFAULT_VISITS
     from goai.play import PlayConfig, TerminalGame
-    from goai.player import Player
+    from goai.player import Player, PlayerConfig
 
     try:
         config = PlayConfig(human=color_from_name(args.color), size=args.size,
                             komi=args.komi, handicap=args.handicap)
+        limits = {"visits": args.visits, "playouts": args.playouts, "time": args.time}
+        if all(value is None for value in limits.values()):
+            limits["visits"] = DEFAULT_VISITS
+        player_config = PlayerConfig(**limits)
     except ValueError as error:
         raise SystemExit(f"goai play: {error}") from None
     device = {} if args.device == "auto" else {"device": args.device}  # auto: Policy's default
@@ -575,7 +587,10 @@ def cmd_play(args: argparse.Namespace) -> int:
         policy = _policy(args.model, threads=1, **device)
     except ValueError as error:  # a device this machine lacks
         raise SystemExit(f"goai play: {error}") from None
-    game = TerminalGame(Player(policy), config, sys.stdout, echo=not sys.stdin.isatty(),
+    gc.collect()
+    gc.freeze()  # the model's objects stay: a search need not walk them (goai.search)
+    player = Player(policy, player_config, np.random.default_rng(args.seed))
+    game = TerminalGame(player, config, sys.stdout, echo=not sys.stdin.isatty(),
                         color=sys.stdout.isatty())
     game.run(sys.stdin)
     return 0
