@@ -453,7 +453,8 @@ def add_gtp(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resign-min-moves", type=int, default=None, metavar="N",
                         help="never resign before move N (default 50)")
     parser.add_argument("--resign-min-visits", type=int, default=None, metavar="N",
-                        help="never resign after a search of fewer than N visits (default 40)")
+                        help="never resign after a search of fewer than N visits "
+                             "(default 30)")
     parser.add_argument("--pass-floor", type=float, default=None, metavar="P",
                         help="after the opponent passes, pass when the best move is below "
                              "this probability (default 0.05)")

@@ -6,12 +6,15 @@ keys are ``GtpConfig``'s fields and ``player.PlayerConfig``'s (``visits``,
 ``playouts`` and ``time`` among them).
 
 The engine searches by default: ``DEFAULT_VISITS`` root visits a move when
-none of ``visits``, ``playouts`` and ``time`` is given. That is about a second
-a move for the b10c128 default model on a laptop's CPU (one batch of 16
-positions costs it some 15-25 ms a position on one or two quiet cores) and a
-fraction of that for the b4c48 ``small``; ``visits = 1`` plays the raw
-policy. A visit limit, unlike a time limit, keeps the moves reproducible
-with a ``seed``.
+none of ``visits``, ``playouts`` and ``time`` is given, chosen from the
+network's cost per position: in a batch of 16 on one core the b10c128 (the
+default model) costs about 43 ms of CPU time a position and the b4c48
+(``small``) about 4.3 ms (measured as process CPU time on the shared 2-core
+machine, which stands for a quiet core's wall time). With 20-30 of the 32
+visits new after reusing the last move's tree, a move takes about a second
+with the b10c128 on one core, a tenth of that with ``small``; ``visits = 1``
+plays the raw policy. A visit limit, unlike a time limit, keeps the moves
+reproducible with a ``seed``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 from goai.player import PlayerConfig
 
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(?::\d+)?")
-DEFAULT_VISITS = 50
+DEFAULT_VISITS = 32
 _SEARCH_LIMITS = ("visits", "playouts", "time")
 
 

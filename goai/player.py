@@ -122,7 +122,7 @@ class PlayerConfig:
     resign_threshold: float = 0.05
     resign_min_moves: int = 50
     resign_consecutive: int = 3
-    resign_min_visits: int = 50
+    resign_min_visits: int = 30
     visits: int | None = None
     playouts: int | None = None
     time: float | None = None
