@@ -297,15 +297,17 @@ class Engine(GtpServer):
             log.info("model loaded in %.2f s", time.perf_counter() - started)
         return self._player
 
-    def _decide(self, color: int, *, cleanup: bool = False,
+    def _decide(self, color: int, *, cleanup: bool = False, play: bool = True,
                 on_snapshot: Callable[[SearchResult], None] | None = None,
                 snapshot_interval: float = 1.0) -> Decision:
-        """A decision for ``color`` in the current position, within the time budget."""
+        """A decision for ``color`` in the current position, within the time budget;
+        its time is counted on the engine's own clock when the move is ``play``ed."""
         started = time.perf_counter()
         try:
             return self._decide_timed(color, started, cleanup, on_snapshot, snapshot_interval)
         finally:
-            self.clock.spend(color, time.perf_counter() - started)
+            if play:
+                self.clock.spend(color, time.perf_counter() - started)
 
     def _decide_timed(self, color: int, started: float, cleanup: bool,
                       on_snapshot: Callable[[SearchResult], None] | None,
@@ -340,7 +342,7 @@ class Engine(GtpServer):
     def _generate(self, args: list[str], *, play: bool, cleanup: bool = False) -> str:
         expect_count(args, 1)
         color = parse_color(args[0])
-        decision = self._decide(color, cleanup=cleanup)
+        decision = self._decide(color, cleanup=cleanup, play=play)
         if decision.resign:
             return "resign"
         if play:

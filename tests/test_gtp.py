@@ -278,6 +278,10 @@ def test_model_and_device_reach_the_policy_as_given(monkeypatch, tmp_path: Path)
         GtpConfig.from_options({"device": "tpu"})
     with pytest.raises(SystemExit, match="goai gtp: device must be auto, cpu"):
         cli.main(["gtp", "--device", "tpu"])
+    with pytest.raises(SystemExit, match="^goai gtp: visits must be >= 1, not 0$"):
+        cli.main(["gtp", "--visits", "0"])
+    with pytest.raises(SystemExit, match="^goai gtp: time must be > 0 seconds, not -2.0$"):
+        cli.main(["gtp", "--time", "-2"])
 
 
 # ----------------------------------------------------------------- hostile input (issue 13)
