@@ -94,6 +94,7 @@ from goai.gtp import (
     read_into,
 )
 from goai.gtp_analysis import (
+    MIN_INTERVAL,
     AnalysisRequest,
     heatmap_gfx,
     info_line,
@@ -576,13 +577,14 @@ class Engine(GtpServer):
             yield from repeat(line, request.interval, self.input_waiting)
             return
         search = self._prepared_search(player)
+        interval = _snapshot_interval(request)
 
         def work(on_snapshot: Callable[[SearchResult], None]) -> SearchResult:
             search.run(position, SearchLimits(playouts=search.config.batch_size))
             return search.run(position, SearchLimits(visits=MAX_ANALYSIS_VISITS),
                               stop=lambda: self.input_waiting(0),
-                              on_snapshot=on_snapshot if request.interval else None,
-                              snapshot_interval=request.interval or 1.0)
+                              on_snapshot=on_snapshot if interval else None,
+                              snapshot_interval=interval or 1.0)
 
         result = yield from self._search_lines(work, request, dialect)
         line = info_line(result.moves, request, dialect)
@@ -632,7 +634,7 @@ class Engine(GtpServer):
         return self._genmove_analyze_lines(request, dialect)
 
     def _genmove_analyze_lines(self, request: AnalysisRequest, dialect: str) -> Iterator[str]:
-        interval = request.interval
+        interval = _snapshot_interval(request)
 
         def work(on_snapshot: Callable[[SearchResult], None]) -> Decision:
             return self._decide(request.color, on_snapshot=on_snapshot if interval else None,
@@ -685,6 +687,13 @@ class Engine(GtpServer):
                   else player.config.limits())
         result = self._prepared_search(player).run(with_to_play(self.state, color), limits)
         return search_gfx(result, color)
+
+
+def _snapshot_interval(request: AnalysisRequest) -> float | None:
+    """Seconds between ``info`` lines, at least ``MIN_INTERVAL``; None: only the last."""
+    if request.interval is None or request.interval <= 0:
+        return None
+    return max(request.interval, MIN_INTERVAL)
 
 
 # ----------------------------------------------------------------- running
