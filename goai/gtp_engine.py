@@ -35,7 +35,8 @@ expected (``tests/test_time.py`` plays whole games against a referee's clock
 under each time system). The engine keeps its own clock (``Clock.spend``)
 for controllers that never send ``time_left``. A move may use
 the budget less ``lag_buffer`` and less what it has already spent, loading
-torch and the model included on the first move; a search gets the rest as
+torch and the model included on the first move (``time_settings`` loads them
+at once when the game has a clock, so that they rarely count); a search gets the rest as
 its time limit (the search starts a batch only if it still fits, so a move
 overruns its limit by at most the search's misjudgement of one batch, which
 the lag buffer covers). A raw policy move costs one network evaluation per
@@ -512,7 +513,18 @@ class Engine(GtpServer):
         if stones < 0:
             raise GtpError("syntax error")
         self.clock.set(main_time, byo_time, stones)
+        self._preload()
         return ""
+
+    def _preload(self) -> None:
+        """Load the model now when the game has a clock, before the clock runs for us: the
+        first genmove would otherwise spend seconds of its budget loading it. A model
+        that fails to load is reported by the first command that needs it."""
+        if self.clock.limited and self._player is None:
+            try:
+                self._get_player()
+            except GtpError:
+                pass
 
     @command_name("kgs-time_settings")
     def cmd_kgs_time_settings(self, args: list[str]) -> str:
@@ -533,6 +545,7 @@ class Engine(GtpServer):
             if stones < 0:
                 raise GtpError("syntax error")
             self.clock.set(parse_seconds(args[1]), parse_seconds(args[2]), stones)
+        self._preload()
         return ""
 
     def cmd_time_left(self, args: list[str]) -> str:
