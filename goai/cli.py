@@ -442,7 +442,8 @@ def add_gtp(parser: argparse.ArgumentParser) -> None:
                         help="torch CPU threads (default 1, fastest for one position; "
                              "0: torch's choice)")
     parser.add_argument("--temperature", type=float, default=None, metavar="T",
-                        help="0 plays the best move (default); above 0 samples p^(1/T)")
+                        help="0 plays the best move (default); above 0 samples p^(1/T) "
+                             "(p: the share of the search's visits, or the policy's)")
     add_search_options(parser)
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for the search's symmetries and for sampling: with a limit "
@@ -457,7 +458,7 @@ def add_gtp(parser: argparse.ArgumentParser) -> None:
                              "(default 30)")
     parser.add_argument("--pass-floor", type=float, default=None, metavar="P",
                         help="after the opponent passes, pass when the best move is below "
-                             "this probability (default 0.05)")
+                             "this probability, or share of the visits (default 0.05)")
     parser.add_argument("--lag-buffer", type=float, default=None, metavar="SECONDS",
                         help="seconds kept in hand per move under time control (default 0.2)")
     parser.add_argument("-l", "--log", default=None, metavar="FILE",
