@@ -25,6 +25,21 @@ from goai.cli_common import (
 # ----------------------------------------------------------------- gtp
 
 
+def add_search_options(parser: argparse.ArgumentParser) -> None:
+    """``--visits``, ``--playouts`` and ``--time``: the search's limits (goai gtp, goai play)."""
+    from goai.gtp_config import DEFAULT_VISITS
+    parser.add_argument("--visits", type=int, default=None, metavar="N",
+                        help="search until the root has N visits (default "
+                             f"{DEFAULT_VISITS} when no limit is given, about a second a move "
+                             "on a laptop CPU; 1: the raw policy, no search)")
+    parser.add_argument("--playouts", type=int, default=None, metavar="N",
+                        help="search N new playouts a move (visits reused from the last "
+                             "move's tree not counted)")
+    parser.add_argument("--time", type=float, default=None, metavar="SECONDS",
+                        help="search at most SECONDS a move (with a game clock, the smaller "
+                             "budget wins; moves then depend on the machine's speed)")
+
+
 def add_gtp(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Options can also come from --config FILE.toml, keys named as the long "
                      "options (resign-threshold = 0.1); the command line wins. In a GUI: "
@@ -42,16 +57,23 @@ def add_gtp(parser: argparse.ArgumentParser) -> None:
                         help="torch CPU threads (default 1, fastest for one position; "
                              "0: torch's choice)")
     parser.add_argument("--temperature", type=float, default=None, metavar="T",
-                        help="0 plays the best move (default); above 0 samples p^(1/T)")
-    parser.add_argument("--seed", type=int, default=None, help="seed for sampling")
+                        help="0 plays the best move (default); above 0 samples p^(1/T) "
+                             "(p: the share of the search's visits, or the policy's)")
+    add_search_options(parser)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed for the search's symmetries and for sampling: with a limit "
+                             "by visits or playouts the same seed plays the same moves")
     parser.add_argument("-r", "--resign-threshold", type=float, default=None, metavar="P",
-                        help="resign below this win probability from the value head "
-                             "(default 0.05; 0 never; never without a value head)")
+                        help="resign below this win probability (the search's, or the value "
+                             "head's with --visits 1; default 0.05; 0 never)")
     parser.add_argument("--resign-min-moves", type=int, default=None, metavar="N",
                         help="never resign before move N (default 50)")
+    parser.add_argument("--resign-min-visits", type=int, default=None, metavar="N",
+                        help="never resign after a search of fewer than N visits "
+                             "(default 30)")
     parser.add_argument("--pass-floor", type=float, default=None, metavar="P",
                         help="after the opponent passes, pass when the best move is below "
-                             "this probability (default 0.05)")
+                             "this probability, or share of the visits (default 0.05)")
     parser.add_argument("--lag-buffer", type=float, default=None, metavar="SECONDS",
                         help="seconds kept in hand per move under time control (default 0.2)")
     parser.add_argument("-l", "--log", default=None, metavar="FILE",
@@ -65,7 +87,8 @@ def cmd_gtp(args: argparse.Namespace) -> int:
     from goai.gtp_engine import run_gtp
 
     names = ("model", "device", "symmetries", "threads", "temperature", "seed", "resign_threshold",
-             "resign_min_moves", "pass_floor", "lag_buffer", "log", "verbose")
+             "resign_min_moves", "resign_min_visits", "pass_floor", "lag_buffer", "log",
+             "verbose", "visits", "playouts", "time")
     try:
         options = load_config_file(args.config) if args.config else {}
         options.update({name: getattr(args, name) for name in names
@@ -152,16 +175,28 @@ def add_play(parser: argparse.ArgumentParser) -> None:
                              "(default: the bundled default model)")
     parser.add_argument("--device", default="auto", metavar="DEVICE",
                         help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    add_search_options(parser)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed for the search: the same seed, the same replies")
 
 
 def cmd_play(args: argparse.Namespace) -> int:
+    import gc
+
+    import numpy as np
+
     from goai.board import color_from_name
+    from goai.gtp_config import DEFAULT_VISITS
     from goai.play import PlayConfig, TerminalGame
-    from goai.player import Player
+    from goai.player import Player, PlayerConfig
 
     try:
         config = PlayConfig(human=color_from_name(args.color), size=args.size,
                             komi=args.komi, handicap=args.handicap)
+        limits = {"visits": args.visits, "playouts": args.playouts, "time": args.time}
+        if all(value is None for value in limits.values()):
+            limits["visits"] = DEFAULT_VISITS
+        player_config = PlayerConfig(**limits)
     except ValueError as error:
         raise SystemExit(f"goai play: {error}") from None
     device = {} if args.device == "auto" else {"device": args.device}  # auto: Policy's default
@@ -169,7 +204,10 @@ def cmd_play(args: argparse.Namespace) -> int:
         policy = load_policy(args.model, threads=1, **device)
     except ValueError as error:  # a device this machine lacks
         raise SystemExit(f"goai play: {error}") from None
-    game = TerminalGame(Player(policy), config, sys.stdout, echo=not sys.stdin.isatty(),
+    gc.collect()
+    gc.freeze()  # the model's objects stay: a search need not walk them (goai.search)
+    player = Player(policy, player_config, np.random.default_rng(args.seed))
+    game = TerminalGame(player, config, sys.stdout, echo=not sys.stdin.isatty(),
                         color=sys.stdout.isatty())
     game.run(sys.stdin)
     return 0

@@ -42,7 +42,9 @@ legal points that are not its own eyes; passes only when none is left),
 model by name such as ``"policy:small"``, or a checkpoint path; 19x19 only;
 moves chosen as ``goai.player`` does for the GTP engine, but sampled at
 temperature 1 from the network's probabilities; ``PolicyOpponent`` also takes
-a ``device``), ``"gtp:COMMAND"``
+a ``device``), either with ``?visits=N`` (``"policy:small?visits=64"``,
+``PolicyOpponent(visits=64)``) to search N visits a move and sample from the
+visit counts, ``"gtp:COMMAND"
 or a list of arguments (any GTP engine, e.g. ``"gtp:gnugo --mode gtp --level
 1"``), or any object with the ``Opponent`` methods. With an opponent the agent
 plays ``agent_color`` and the opponent answers inside ``step``; when the agent
@@ -84,7 +86,7 @@ from goai.features import encode, get_feature_set
 from goai.game import GameState, format_result
 from goai.gtp_client import CommandFailed, GtpClient
 from goai.image import board_image
-from goai.player import choose_move, is_eye
+from goai.player import Player, PlayerConfig, choose_move, is_eye
 from goai.render import render_board
 
 if TYPE_CHECKING:
@@ -158,38 +160,57 @@ class RandomOpponent:
 
 
 class PolicyOpponent:
-    """A ``goai.policy.Policy`` choosing its moves by ``goai.player.choose_move`` (19x19 only).
+    """A ``goai.policy.Policy`` choosing its moves by ``goai.player`` (19x19 only).
 
     As the GTP engine plays, but sampling: at ``temperature`` 1 a move is drawn
     in proportion to the network's probability among the legal points that are
     not own eyes, 0 plays the most probable one; passes follow the player's
     rules (nothing left, pass rated above every move, or ahead after the
-    agent passed). It never resigns. ``policy`` is a ``Policy``, a bundled
-    model's name (``"default"``, ``"small"``), a checkpoint path, or ``None``
-    for the bundled default; ``device`` (``auto``, ``cpu``, ``cuda``, ``mps``)
-    is where a model loaded here runs. torch is imported here, not when
-    ``goai.env`` is.
+    agent passed). It never resigns. ``visits`` above 1 makes it search
+    (``goai.search``) to that many root visits a move and draw from the visit
+    counts instead (temperature 0: the most visited move), at about ``visits``
+    network evaluations a move; 1 (the default) is one forward pass, no tree.
+    The search's symmetries are drawn from the environment's generator, so a
+    seeded ``reset`` repeats the opponent's moves. ``policy`` is a ``Policy``,
+    a bundled model's name (``"default"``, ``"small"``), a checkpoint path, or
+    ``None`` for the bundled default; ``device`` (``auto``, ``cpu``, ``cuda``,
+    ``mps``) is where a model loaded here runs. torch is imported here, not
+    when ``goai.env`` is.
     """
 
     def __init__(self, policy: Policy | str | Path | None = None, *,
-                 temperature: float = 1.0, device: str = "auto") -> None:
+                 temperature: float = 1.0, device: str = "auto", visits: int = 1) -> None:
         from goai.policy import Policy
 
+        if visits < 1:
+            raise ValueError(f"visits must be >= 1, not {visits}")
         if isinstance(policy, Policy):
             self.policy = policy
         else:
             options = {} if device == "auto" else {"device": device}  # auto: Policy's default
             self.policy = Policy(policy, **options)
+        if visits > 1 and not self.policy.has_value_head:
+            raise ValueError(f"{self.policy.path} has no value head: visits > 1 needs one")
         self.temperature = temperature
+        self.visits = visits
+        self._player: Player | None = None
 
     def new_game(self, size: int, komi: float) -> None:
         if size != NETWORK_SIZE:
             raise ValueError(
                 f"the policy opponent plays 19x19 only (the network's size), not {size}x{size}"
             )
+        self._player = None  # a new tree, its symmetries seeded from the next game's generator
 
     def choose(self, state: GameState, rng: np.random.Generator) -> int:
-        return choose_move(self.policy, state, temperature=self.temperature, rng=rng)
+        if self.visits == 1:
+            return choose_move(self.policy, state, temperature=self.temperature, rng=rng)
+        if self._player is None:
+            config = PlayerConfig(temperature=self.temperature, resign_threshold=0.0,
+                                  visits=self.visits)
+            self._player = Player(self.policy, config, rng)
+        self._player.rng = rng
+        return self._player.decide(state).move
 
     def close(self) -> None:
         """Nothing to release: the model is freed with the object."""
@@ -232,7 +253,7 @@ class GtpOpponent:
 
 
 OPPONENT_FORMS = ('"random", "policy", "policy:MODEL" (default, small or a checkpoint path), '
-                  '"gtp:COMMAND", a GTP argument list')
+                  'either with "?visits=N" to search, "gtp:COMMAND", a GTP argument list')
 
 
 def make_opponent(spec: str | Sequence[str]) -> Opponent:
@@ -241,14 +262,27 @@ def make_opponent(spec: str | Sequence[str]) -> Opponent:
         kind, _, argument = spec.partition(":")
         if spec == "random":
             return RandomOpponent()
-        if kind == "policy":
-            return PolicyOpponent(argument or None)
+        if spec == "policy" or spec.startswith(("policy:", "policy?")):
+            return _policy_opponent(spec)
         if kind == "gtp" and argument.strip():
             return GtpOpponent(argument)
         raise ValueError(f"unknown opponent {spec!r}; use None, {OPPONENT_FORMS}")
     if all(isinstance(part, str) for part in spec):
         return GtpOpponent(spec)
     raise ValueError(f"unknown opponent {spec!r}; use None, {OPPONENT_FORMS}")
+
+
+def _policy_opponent(spec: str) -> PolicyOpponent:
+    """``policy[:MODEL][?visits=N]``: the model, and the search's visits after ``?``."""
+    rest = spec[len("policy"):]
+    visits = 1
+    head, mark, query = rest.rpartition("?")
+    if mark:
+        key, _, value = query.partition("=")
+        if key != "visits" or not value.isdigit() or int(value) < 1:
+            raise ValueError(f"unknown opponent {spec!r}: after '?' write visits=N (N >= 1)")
+        rest, visits = head, int(value)
+    return PolicyOpponent(rest.removeprefix(":") or None, visits=visits)
 
 
 # --------------------------------------------------------- the environment

@@ -1,10 +1,15 @@
 """Analysis output for GUIs: lz-analyze / kata-analyze ``info`` lines and GoGui's gfx.
 
 What an analysis says is a list of ``Candidate`` moves, best first; this
-module only reads the requests and writes the formats, so a tree search can
-report real visits, win rates and variations through the same lines.
+module only reads the requests and writes the formats. With a search
+(``goai.search.MoveStats``) the candidates are the root's children: real
+visits, the win rate and its lower confidence bound for the side to move,
+the prior, and the principal variation (``pv``) down the most visited moves.
+Sabaki draws its heat map from visits x winrate and the variation on hover;
+Lizzie lists the moves with visits, win rate and the variation.
 
-Without a search the candidates come from the policy (``policy_candidates``):
+Without a search (a model without a value head) the candidates come from the
+policy (``policy_candidates``):
 ``prior`` is the policy probability, ``visits`` is ``round(prior * 1000)``
 (Sabaki draws its heat map from visits x winrate, Lizzie colours the listed
 moves by prior), ``winrate`` is the value head's estimate for the side to move
@@ -12,7 +17,11 @@ moves by prior), ``winrate`` is the value head's estimate for the side to move
 
 ``info`` lines
 --------------
-All candidates go on one line, best first. A candidate with no visit ends the
+All candidates go on one line, best first, as Leela Zero writes them:
+``info move D4 visits 120 winrate 5312 prior 2210 lcb 5010 order 0 pv D4 Q16``
+(``lz-``: win rate, prior and LCB as integers x 10000; ``kata-``: floats in
+[0, 1] with six decimals; goai has no score estimate, so KataGo's optional
+``scoreLead`` is left out). A candidate with no visit ends the
 line once ``minmoves`` candidates are listed; ``maxmoves`` caps the count;
 ``avoid``/``allow`` filter by move. The line is written at once and then
 repeated every interval (at least ``MIN_INTERVAL`` seconds, at most
@@ -28,12 +37,12 @@ import colorsys
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from goai.board import COLOR_WORDS
-from goai.coords import NETWORK_SIZE, index_to_move, move_to_gtp
+from goai.board import BLACK, COLOR_WORDS
+from goai.coords import NETWORK_SIZE, PASS, index_to_move, move_to_gtp
 from goai.gtp import (
     GtpError,
     is_color,
@@ -43,6 +52,9 @@ from goai.gtp import (
     parse_number,
     parse_vertex_list,
 )
+
+if TYPE_CHECKING:
+    from goai.search import SearchResult
 
 ANALYSIS_VISITS = 1000
 MIN_INTERVAL = 0.1
@@ -212,6 +224,39 @@ def repeat(line: str, interval: float | None,
         yield line
 
 
+def search_gfx(result: SearchResult, color: int) -> str:
+    """GoGui gfx of a search: candidates coloured by visits (log scale, as ``heatmap_gfx``
+    colours the policy) and labelled with them, the best move's variation as ``VAR``,
+    the win rate and the visits in the status bar."""
+    levels: dict[str, list[str]] = {}
+    labels = []
+    most = max((stats.visits for stats in result.moves), default=0)
+    for stats in result.moves:
+        if stats.visits < 1 or stats.move == PASS:
+            continue
+        vertex = move_to_gtp(stats.move, NETWORK_SIZE)
+        strength = math.log(1 + stats.visits) / math.log(1 + most)
+        levels.setdefault(_heat_color(strength), []).append(vertex)
+        labels.append(f"{vertex} {stats.visits}")
+    lines = [f"COLOR {hex_color} {' '.join(vertices)}" for hex_color, vertices in levels.items()]
+    if labels:
+        lines.append(f"LABEL {' '.join(labels)}")
+    if result.moves and result.moves[0].visits > 0:
+        colors = ("b", "w") if color == BLACK else ("w", "b")
+        moves = [f"{colors[k % 2]} {move_to_gtp(move, NETWORK_SIZE)}"
+                 for k, move in enumerate(result.moves[0].pv)]
+        lines.append(f"VAR {' '.join(moves)}")
+    lines.append(f"TEXT {COLOR_WORDS[color]}: win {100 * result.winrate:.1f}%, "
+                 f"{result.visits} visits")
+    return "\n".join(lines)
+
+
+def _heat_color(strength: float) -> str:
+    """``#rrggbb`` from blue (0) to red (1), in tenths."""
+    red, green, blue = colorsys.hsv_to_rgb((1 - round(strength, 1)) * 2 / 3, 0.8, 1.0)
+    return f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
+
+
 def heatmap_gfx(probabilities: np.ndarray, value: float | None, color: int) -> str:
     """GoGui gfx lines: COLOR groups, LABEL for the top ten, TEXT with pass and value."""
     levels: dict[str, list[str]] = {}
@@ -219,9 +264,7 @@ def heatmap_gfx(probabilities: np.ndarray, value: float | None, color: int) -> s
     for point in np.flatnonzero(points >= 0.001):
         # Log scale as Pachi's DCNN colour map: 0.1 % -> 0, 100 % -> 1.
         strength = min(1.0, math.log(points[point] * 1000) / math.log(1000))
-        red, green, blue = colorsys.hsv_to_rgb((1 - round(strength, 1)) * 2 / 3, 0.8, 1.0)
-        hex_color = f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
-        levels.setdefault(hex_color, []).append(move_to_gtp(index_to_move(int(point)),
+        levels.setdefault(_heat_color(strength), []).append(move_to_gtp(index_to_move(int(point)),
                                                             NETWORK_SIZE))
     lines = [f"COLOR {hex_color} {' '.join(vertices)}" for hex_color, vertices in levels.items()]
     top = [int(p) for p in np.argsort(-points, kind="stable")[:10] if points[p] >= 0.005]
@@ -244,4 +287,5 @@ __all__ = [
     "info_line",
     "policy_candidates",
     "repeat",
+    "search_gfx",
 ]

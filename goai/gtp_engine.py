@@ -26,23 +26,51 @@ blocking the engine.
 
 Time
 ----
-``time_settings``/``kgs-time_settings``/``time_left`` give a budget per move:
-the time left divided by the stones left in an overtime period, else by an
-estimate of the moves left (a third of the empty points, at least 20), minus
-``lag_buffer``. A policy move costs one network evaluation per symmetry;
-when the configured 8 symmetries would not fit the budget, the move is made
-with 1. The first move also pays for loading torch and the model.
+``time_settings``/``kgs-time_settings``/``time_left`` give a budget per move
+(``Clock.budget``): the time left divided by the stones left in an overtime
+period, else by an estimate of the moves left (a third of the empty points,
+at least 20), plus one overtime stone's share of the period; in sudden death
+``RESERVE_MOVES`` lag buffers are first kept back for a game longer than
+expected (``tests/test_time.py`` plays whole games against a referee's clock
+under each time system). The engine keeps its own clock (``Clock.spend``)
+for controllers that never send ``time_left``. A move may use
+the budget less ``lag_buffer`` and less what it has already spent, loading
+torch and the model included on the first move (``time_settings`` loads them
+at once when the game has a clock, so that they rarely count); a search gets the rest as
+its time limit (the search starts a batch only if it still fits, so a move
+overruns its limit by at most the search's misjudgement of one batch, which
+the lag buffer covers). A raw policy move costs one network evaluation per
+symmetry; when the configured 8 symmetries would not fit the budget, the
+move is made with 1. With ``--time`` as well, the smaller limit wins.
+
+Search
+------
+``genmove`` and friends play the ``Player``'s move: a search to the
+configured ``visits``/``playouts``/``time`` (``goai.player``), or the raw
+policy with ``visits`` 1. ``lz-analyze``/``kata-analyze`` always search (when
+the model has a value head; without one they report the policy as before):
+one batch first, so that even an analysis interrupted at once has visits to
+report, then until any input line arrives or ``MAX_ANALYSIS_VISITS`` (the
+tree's memory grows with every visit), writing an ``info`` line per interval
+and one when stopped. The search runs in a worker thread so that the lines
+can be written while it grows; the engine waits for it, so commands are
+never handled during a search. The tree is kept between commands and reused
+when the next position continues the game (``undo`` and ``play`` need
+nothing: the search checks the history); ``clear_board``, ``boardsize`` and
+``loadsgf`` drop it.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import queue
 import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -67,14 +95,15 @@ from goai.gtp import (
     read_into,
 )
 from goai.gtp_analysis import (
+    MIN_INTERVAL,
     AnalysisRequest,
-    Candidate,
     heatmap_gfx,
     info_line,
     policy_candidates,
     repeat,
+    search_gfx,
 )
-from goai.gtp_config import GtpConfig, is_model_path
+from goai.gtp_config import DEFAULT_VISITS, GtpConfig, is_model_path
 from goai.player import (
     Decision,
     MovePolicy,
@@ -84,19 +113,32 @@ from goai.player import (
     with_to_play,
 )
 from goai.render import render_board
+from goai.search import SearchLimits, SearchResult
 from goai.sgf import GameRecord, parse_sgf, write_sgf
 
 log = logging.getLogger("goai.gtp")
 
 MAX_SGF_BYTES = 16 * 1024 * 1024
 MIN_MOVES_LEFT = 20
+# Sudden death: time kept back for the moves a long game may still need, each
+# at the cost of a network evaluation at least (the lag buffer stands for it).
+RESERVE_MOVES = 200
+# About 15 KB of tree per visit on an open 19x19 board: 25,000 visits stay under 400 MB.
+MAX_ANALYSIS_VISITS = 25_000
 
 # ----------------------------------------------------------------- time
 
 
 @dataclass
 class Clock:
-    """Time settings and the latest ``time_left`` per colour; ``budget`` per move."""
+    """Time settings and what is left per colour; ``budget`` and ``move_seconds`` per move.
+
+    ``left[color]`` is ``(seconds, stones)`` as GTP's ``time_left`` says it:
+    stones 0 in main time, else the stones still to play in the current
+    overtime period. A controller's ``time_left`` sets it; without one the
+    engine keeps it itself with ``spend`` after each of its moves, so that a
+    controller that never sends ``time_left`` cannot make it lose on time.
+    """
 
     main_time: float = 0.0
     byo_yomi_time: float = 0.0
@@ -111,21 +153,71 @@ class Clock:
         self.limited = main_time > 0 or (byo_yomi_time > 0 and byo_yomi_stones > 0)
         self.left.clear()
 
-    def budget(self, color: int, empty_points: int) -> float | None:
-        """Seconds this move may take (before the lag buffer), or None without a limit."""
-        if not self.limited:
-            return None
+    @property
+    def _overtime(self) -> bool:
+        return self.byo_yomi_time > 0 and self.byo_yomi_stones > 0
+
+    def _left(self, color: int) -> tuple[float, int]:
         default = ((self.main_time, 0) if self.main_time > 0
                    else (self.byo_yomi_time, self.byo_yomi_stones))
         seconds, stones = self.left.get(color, default)
-        if seconds <= 0 and stones == 0 and self.byo_yomi_stones > 0:
+        if seconds <= 0 and stones == 0 and self._overtime:
             seconds, stones = self.byo_yomi_time, self.byo_yomi_stones  # "0 0": main time over
+        return seconds, stones
+
+    def budget(self, color: int, empty_points: int, reserve: float = 0.0) -> float | None:
+        """Seconds this move may take (before the lag buffer), or None without a limit.
+
+        In an overtime period: the period's time left over its stones left. In
+        main time: the time left over the moves expected (a third of the empty
+        points, at least ``MIN_MOVES_LEFT``), plus one stone's share of an
+        overtime period, which a move that runs past the main time draws on.
+        In sudden death (no overtime) ``reserve`` seconds are kept back first:
+        the estimate of the moves left can be wrong, and every move, however
+        late, costs a network evaluation.
+        """
+        if not self.limited:
+            return None
+        seconds, stones = self._left(color)
         if stones > 0:
             return seconds / stones
+        if not self._overtime:
+            seconds = max(0.0, seconds - reserve)
         budget = seconds / max(MIN_MOVES_LEFT, empty_points // 3)
-        if self.byo_yomi_time > 0 and self.byo_yomi_stones > 0:
+        if self._overtime:
             budget += self.byo_yomi_time / self.byo_yomi_stones
         return budget
+
+    def move_seconds(self, color: int, empty_points: int, lag_buffer: float,
+                     spent: float) -> float | None:
+        """What a search may still use of this move's budget, having ``spent`` seconds
+        already (loading the model on the first move); None without a limit. In
+        sudden death ``RESERVE_MOVES`` lag buffers are kept back."""
+        budget = self.budget(color, empty_points, RESERVE_MOVES * lag_buffer)
+        if budget is None:
+            return None
+        return max(0.0, budget - lag_buffer - spent)
+
+    def spend(self, color: int, seconds: float) -> None:
+        """Count a move of ``color`` that took ``seconds`` (as the controller's clock would).
+
+        Running out of main time starts the first overtime period with the
+        overrun taken from it; the move that crossed does not count as one of
+        the period's stones (the cautious reading: fewer stones would mean a
+        larger budget). A period whose stones are all played starts afresh.
+        """
+        if not self.limited:
+            return
+        left, stones = self._left(color)
+        left -= seconds
+        if stones == 0:
+            if left <= 0 and self._overtime:
+                left, stones = self.byo_yomi_time + left, self.byo_yomi_stones
+        else:
+            stones -= 1
+            if stones == 0:
+                left, stones = self.byo_yomi_time, self.byo_yomi_stones
+        self.left[color] = (left, stones)
 
 
 # ----------------------------------------------------------------- reading SGF files
@@ -186,8 +278,14 @@ class Engine(GtpServer):
         from goai.policy import Policy  # torch: only now, never at start-up
 
         options = {} if self.config.device == "auto" else {"device": self.config.device}
-        return Policy(self.config.model, symmetries=self.config.symmetries,
-                      threads=self.config.threads, **options)
+        # One orientation per forward: the raw move asks for 8 explicitly when configured,
+        # and the search's evaluator draws (or averages) its own symmetries.
+        policy = Policy(self.config.model, symmetries=1, threads=self.config.threads, **options)
+        # Everything loaded so far lives as long as the engine: a full collection
+        # inside a search would walk torch's objects for 0.2-0.5 s (goai.search).
+        gc.collect()
+        gc.freeze()
+        return policy
 
     def _get_player(self) -> Player:
         if self._player is None:
@@ -201,26 +299,52 @@ class Engine(GtpServer):
             log.info("model loaded in %.2f s", time.perf_counter() - started)
         return self._player
 
-    def _decide(self, color: int, *, cleanup: bool = False) -> Decision:
-        """A decision for ``color`` in the current position, within the time budget."""
-        player = self._get_player()
-        configured = self.config.symmetries
-        budget = self.clock.budget(color, self.state.board.stones.count(EMPTY))
-        use = configured
-        if budget is not None and self._seconds_per_symmetry * configured > (
-                budget - self.config.lag_buffer):
-            use = 1
+    def _decide(self, color: int, *, cleanup: bool = False, play: bool = True,
+                on_snapshot: Callable[[SearchResult], None] | None = None,
+                snapshot_interval: float = 1.0) -> Decision:
+        """A decision for ``color`` in the current position, within the time budget;
+        its time is counted on the engine's own clock when the move is ``play``ed."""
         started = time.perf_counter()
-        decision = player.decide(self.state, color, cleanup=cleanup, symmetries=use)
-        per_symmetry = (time.perf_counter() - started) / use
-        self._seconds_per_symmetry = (per_symmetry if not self._seconds_per_symmetry
-                                      else 0.5 * (self._seconds_per_symmetry + per_symmetry))
+        try:
+            return self._decide_timed(color, started, cleanup, on_snapshot, snapshot_interval)
+        finally:
+            if play:
+                self.clock.spend(color, time.perf_counter() - started)
+
+    def _decide_timed(self, color: int, started: float, cleanup: bool,
+                      on_snapshot: Callable[[SearchResult], None] | None,
+                      snapshot_interval: float) -> Decision:
+        player = self._get_player()  # the first move pays for loading: counted below
+        seconds = self.clock.move_seconds(color, self.state.board.stones.count(EMPTY),
+                                          self.config.lag_buffer,
+                                          time.perf_counter() - started)
+        configured = self.config.symmetries
+        if player.config.raw or not player.can_search:
+            use = configured
+            if seconds is not None and self._seconds_per_symmetry * configured > seconds:
+                use = 1
+            before = time.perf_counter()
+            decision = player.decide(self.state, color, cleanup=cleanup, symmetries=use)
+            per_symmetry = (time.perf_counter() - before) / use
+            self._seconds_per_symmetry = (per_symmetry if not self._seconds_per_symmetry
+                                          else 0.5 * (self._seconds_per_symmetry + per_symmetry))
+            return decision
+        decision = player.decide(self.state, color, cleanup=cleanup, symmetries=configured,
+                                 seconds=seconds, on_snapshot=on_snapshot,
+                                 snapshot_interval=snapshot_interval)
+        result = decision.search
+        if result is not None:
+            timing = result.timing
+            log.info("searched %d playouts (%d visits) in %.2f s, %.0f playouts/s, limit %s s",
+                     result.playouts, result.visits, timing.total,
+                     result.playouts / max(timing.total, 1e-9),
+                     "none" if seconds is None else f"{seconds:.2f}")
         return decision
 
     def _generate(self, args: list[str], *, play: bool, cleanup: bool = False) -> str:
         expect_count(args, 1)
         color = parse_color(args[0])
-        decision = self._decide(color, cleanup=cleanup)
+        decision = self._decide(color, cleanup=cleanup, play=play)
         if decision.resign:
             return "resign"
         if play:
@@ -230,7 +354,7 @@ class Engine(GtpServer):
     def _new_game(self) -> None:
         self.state = GameState(NETWORK_SIZE, self.state.komi)
         if self._player is not None:
-            self._player.reset()
+            self._player.reset()  # the clock's settings stay: a GUI sends them once
 
     def _require_empty_board(self) -> None:
         if self.state.history or any(self.state.board.stones):
@@ -389,7 +513,18 @@ class Engine(GtpServer):
         if stones < 0:
             raise GtpError("syntax error")
         self.clock.set(main_time, byo_time, stones)
+        self._preload()
         return ""
+
+    def _preload(self) -> None:
+        """Load the model now when the game has a clock, before the clock runs for us: the
+        first genmove would otherwise spend seconds of its budget loading it. A model
+        that fails to load is reported by the first command that needs it."""
+        if self.clock.limited and self._player is None:
+            try:
+                self._get_player()
+            except GtpError:
+                pass
 
     @command_name("kgs-time_settings")
     def cmd_kgs_time_settings(self, args: list[str]) -> str:
@@ -410,6 +545,7 @@ class Engine(GtpServer):
             if stones < 0:
                 raise GtpError("syntax error")
             self.clock.set(parse_seconds(args[1]), parse_seconds(args[2]), stones)
+        self._preload()
         return ""
 
     def cmd_time_left(self, args: list[str]) -> str:
@@ -441,36 +577,102 @@ class Engine(GtpServer):
 
     def _analyze(self, args: list[str], dialect: str) -> Iterator[str]:
         request = AnalysisRequest.parse(args, self.state.to_play)
-        line = info_line(self._candidates(request.color), request, dialect)
-        return repeat(line, request.interval, self.input_waiting)
+        return self._analysis_lines(request, dialect)
 
-    def _candidates(self, color: int) -> Sequence[Candidate]:
-        """What an analysis of the current position with ``color`` to move reports, best first.
+    def _analysis_lines(self, request: AnalysisRequest, dialect: str) -> Iterator[str]:
+        """The ``info`` lines of a search that runs until input arrives (see the docstring)."""
+        player = self._get_player()
+        position = with_to_play(self.state, request.color)
+        if not player.can_search:
+            result = player.policy.analyze(position)
+            line = info_line(policy_candidates(result.probabilities, result.value), request,
+                             dialect)
+            yield from repeat(line, request.interval, self.input_waiting)
+            return
+        search = self._prepared_search(player)
+        interval = _snapshot_interval(request)
 
-        The policy's view; a tree search reports its own candidates here.
-        """
-        result = self._get_player().policy.analyze(with_to_play(self.state, color))
-        return policy_candidates(result.probabilities, result.value)
+        def work(on_snapshot: Callable[[SearchResult], None]) -> SearchResult:
+            search.run(position, SearchLimits(playouts=search.config.batch_size))
+            return search.run(position, SearchLimits(visits=MAX_ANALYSIS_VISITS),
+                              stop=lambda: self.input_waiting(0),
+                              on_snapshot=on_snapshot if interval else None,
+                              snapshot_interval=interval or 1.0)
+
+        result = yield from self._search_lines(work, request, dialect)
+        line = info_line(result.moves, request, dialect)
+        if line:
+            yield line
+        self.input_waiting(None)  # at the visit cap: the answer stays open until input
+
+    def _prepared_search(self, player: Player):  # noqa: ANN202 - a goai.search.Search
+        search = player.search
+        evaluator = player.evaluator
+        if hasattr(evaluator, "all_symmetries"):
+            evaluator.all_symmetries = self.config.symmetries == 8  # type: ignore[union-attr]
+        return search
+
+    def _search_lines(self, work: Callable[[Callable[[SearchResult], None]], object],
+                      request: AnalysisRequest, dialect: str) -> Generator[str, None, object]:
+        """Run ``work(on_snapshot)`` in a thread, yielding an ``info`` line per snapshot;
+        return what ``work`` returned (or raise what it raised)."""
+        lines: queue.Queue[str | None] = queue.Queue()
+        outcome: dict[str, object] = {}
+
+        def target() -> None:
+            try:
+                outcome["value"] = work(
+                    lambda result: lines.put(info_line(result.moves, request, dialect)))
+            except BaseException as error:  # handed to the GTP thread, which answers for it
+                outcome["error"] = error
+            finally:
+                lines.put(None)
+
+        thread = threading.Thread(target=target, name="goai-search", daemon=True)
+        thread.start()
+        while (line := lines.get()) is not None:
+            if line:
+                yield line
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return outcome["value"]
 
     def _genmove_analyze(self, args: list[str], dialect: str) -> Iterator[str]:
-        """genmove that also prints the analysis line, then ``play <move>``; not interruptible."""
+        """genmove that also prints ``info`` lines while it searches (every interval, and
+        the final one), then ``play <move>``; not interruptible."""
         if not args:
             raise GtpError("syntax error")
         request = AnalysisRequest.parse(args, self.state.to_play)
-        decision = self._decide(request.color)
-        candidates = policy_candidates(decision.probabilities, decision.value)
-        lines = [info_line(candidates, request, dialect)]
+        return self._genmove_analyze_lines(request, dialect)
+
+    def _genmove_analyze_lines(self, request: AnalysisRequest, dialect: str) -> Iterator[str]:
+        interval = _snapshot_interval(request)
+
+        def work(on_snapshot: Callable[[SearchResult], None]) -> Decision:
+            return self._decide(request.color, on_snapshot=on_snapshot if interval else None,
+                                snapshot_interval=interval or 1.0)
+
+        decision = yield from self._search_lines(work, request, dialect)
+        assert isinstance(decision, Decision)
+        if decision.search is not None:
+            line = info_line(decision.search.moves, request, dialect)
+        else:
+            line = info_line(policy_candidates(decision.probabilities, decision.value),
+                             request, dialect)
+        if line:
+            yield line
         if decision.resign:
-            lines.append("play resign")
+            yield "play resign"
         else:
             self.state.play(decision.move, request.color)
-            lines.append(f"play {move_to_gtp(decision.move, NETWORK_SIZE)}")
-        return iter(lines)
+            yield f"play {move_to_gtp(decision.move, NETWORK_SIZE)}"
 
     @command_name("gogui-analyze_commands")
     def cmd_gogui_analyze_commands(self, args: list[str]) -> str:
         expect_count(args, 0)
-        return "gfx/Policy heat map/goai-policy_heatmap %c"
+        return ("gfx/Policy heat map/goai-policy_heatmap %c\n"
+                "gfx/Search: visits and variation/goai-search_heatmap %c")
 
     @command_name("goai-policy_heatmap")
     def cmd_goai_policy_heatmap(self, args: list[str]) -> str:
@@ -479,8 +681,32 @@ class Engine(GtpServer):
         if len(args) > 1:
             raise GtpError("syntax error")
         color = parse_color(args[0]) if args else self.state.to_play
-        result = self._get_player().policy.analyze(with_to_play(self.state, color))
+        result = self._get_player().policy.analyze(with_to_play(self.state, color),
+                                                   symmetries=self.config.symmetries)
         return heatmap_gfx(result.probabilities, result.value, color)
+
+    @command_name("goai-search_heatmap")
+    def cmd_goai_search_heatmap(self, args: list[str]) -> str:
+        """GoGui gfx of a search to the configured limits (``DEFAULT_VISITS`` with the raw
+        policy configured): candidates coloured and labelled by visits, the principal
+        variation as ``VAR``, win rate and visits in the status bar."""
+        if len(args) > 1:
+            raise GtpError("syntax error")
+        color = parse_color(args[0]) if args else self.state.to_play
+        player = self._get_player()
+        if not player.can_search:
+            raise GtpError("the model has no value head: no search")
+        limits = (SearchLimits(visits=DEFAULT_VISITS) if player.config.raw
+                  else player.config.limits())
+        result = self._prepared_search(player).run(with_to_play(self.state, color), limits)
+        return search_gfx(result, color)
+
+
+def _snapshot_interval(request: AnalysisRequest) -> float | None:
+    """Seconds between ``info`` lines, at least ``MIN_INTERVAL``; None: only the last."""
+    if request.interval is None or request.interval <= 0:
+        return None
+    return max(request.interval, MIN_INTERVAL)
 
 
 # ----------------------------------------------------------------- running

@@ -1,7 +1,10 @@
 """``goai play``: a game against the model in the terminal, like GNU Go's ASCII mode.
 
 The human types one command per line; the engine answers with ``player.Player``
-(the move choice GTP uses too). The board is drawn, with the coordinates GUIs
+(the move choice GTP uses too): by default a search of ``DEFAULT_VISITS``
+visits a move (``goai play --visits N``, ``--playouts N``, ``--time SECONDS``;
+``--visits 1`` is the raw policy), its move printed with the search's win
+rate for the engine and the visits. The board is drawn, with the coordinates GUIs
 show and the last move in parentheses, every time it is the human's turn and
 the position has changed, followed by whose turn it is and the captures.
 
@@ -264,10 +267,14 @@ class TerminalGame:
             self._end(result, f"{name} resigns. Result: {result}.")
             return
         self.state.play(decision.move)
+        searched = ""
+        if decision.search is not None:
+            searched = (f" (win {100 * decision.search.winrate:.0f}%, "
+                        f"{decision.search.visits} visits)")
         if decision.move == PASS:
-            self._say(f"{name} passes.")
+            self._say(f"{name} passes{searched}.")
         else:
-            self._say(f"{name} plays {move_to_gtp(decision.move, self.state.size)}.")
+            self._say(f"{name} plays {move_to_gtp(decision.move, self.state.size)}{searched}.")
         self._check_two_passes()
 
     def _check_two_passes(self) -> None:

@@ -30,7 +30,25 @@ nothing about the end of a game, so four rules sit on top of it:
 * **Resigning** (``Player`` only): when the value head gives the side to move
   a win probability below ``resign_threshold`` on ``resign_consecutive`` of
   its turns in a row, not before move ``resign_min_moves``, and only if the
-  estimated area score does not favour it. Off without a value head.
+  estimated area score does not favour it. Off without a value head. With a
+  search the win probability is the search's (the root's mean value), and
+  resigning is off for a move searched with fewer than ``resign_min_visits``
+  visits: a handful of visits is the value head's guess again, only noisier.
+
+Searching (``Player`` only)
+---------------------------
+``PlayerConfig.visits``, ``playouts`` and ``time`` (seconds per move) limit a
+PUCT search (``goai.search``); the first limit reached ends it. With none of
+them, or with ``visits`` 1 alone, the player plays the raw policy as above:
+one forward pass and no tree. With a search the rules above apply to the
+search's *visit counts* in place of the policy's probabilities: the most
+visited move (ties: the search's order, by lower confidence bound then
+prior), never an own eye, pass only when pass is the most visited (or by the
+rules after the opponent's pass), cleanup on the same counts, and sampling in
+proportion to ``visits ** (1 / temperature)`` above temperature 0. With
+limits by visits or playouts the moves are a function of the seed of the
+player's generator (the evaluator's symmetries are drawn from it); a time
+limit makes them depend on the machine's speed.
 
 Dead stones are an *estimate* for finished positions (``dead_stones``): a
 chain (strings joined by a common liberty or a common eye) is alive when it
@@ -44,6 +62,7 @@ counts as dead, so mid-game estimates are crude: they are meant for the end.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -52,6 +71,7 @@ import numpy as np
 from goai.board import BLACK, EMPTY, Board, opponent
 from goai.coords import PASS
 from goai.game import GameState
+from goai.search import Evaluator, Search, SearchLimits, SearchResult
 
 if TYPE_CHECKING:  # policy imports torch; the player is used without it (GTP start-up)
     from goai.policy import Analysis
@@ -91,7 +111,10 @@ class PlayerConfig:
 
     ``temperature`` 0 plays the most probable candidate; above 0 samples with
     probability proportional to ``p ** (1 / temperature)``. ``resign_threshold``
-    is a win probability in [0, 1); 0 never resigns.
+    is a win probability in [0, 1); 0 never resigns. ``visits`` (root visits,
+    reused ones included), ``playouts`` (new ones) and ``time`` (seconds per
+    move) limit the search; all None, or ``visits`` 1 alone, plays the raw
+    policy (``raw``).
     """
 
     temperature: float = 0.0
@@ -99,6 +122,10 @@ class PlayerConfig:
     resign_threshold: float = 0.05
     resign_min_moves: int = 50
     resign_consecutive: int = 3
+    resign_min_visits: int = 30
+    visits: int | None = None
+    playouts: int | None = None
+    time: float | None = None
 
     def __post_init__(self) -> None:
         if not self.temperature >= 0:  # also rejects NaN
@@ -109,6 +136,25 @@ class PlayerConfig:
             raise ValueError(f"resign_threshold must be in [0, 1), not {self.resign_threshold}")
         if self.resign_min_moves < 0 or self.resign_consecutive < 1:
             raise ValueError("resign_min_moves must be >= 0 and resign_consecutive >= 1")
+        if self.resign_min_visits < 0:
+            raise ValueError(f"resign_min_visits must be >= 0, not {self.resign_min_visits}")
+        if self.visits is not None and self.visits < 1:
+            raise ValueError(f"visits must be >= 1, not {self.visits}")
+        if self.playouts is not None and self.playouts < 1:
+            raise ValueError(f"playouts must be >= 1, not {self.playouts}")
+        if self.time is not None and not self.time > 0:
+            raise ValueError(f"time must be > 0 seconds, not {self.time}")
+
+    @property
+    def raw(self) -> bool:
+        """Does this config play the raw policy (no search limit, or ``visits`` 1 alone)?"""
+        return self.playouts is None and self.time is None and self.visits in (None, 1)
+
+    def limits(self, seconds: float | None = None) -> SearchLimits:
+        """The search's limits for one move; ``seconds`` (a time budget) caps ``time``."""
+        time = self.time if seconds is None else (
+            seconds if self.time is None else min(self.time, seconds))
+        return SearchLimits(visits=self.visits, playouts=self.playouts, seconds=time)
 
 
 # ----------------------------------------------------------------- eyes and dead stones
@@ -393,54 +439,131 @@ class Decision:
     """What ``Player.decide`` chose, with what it saw.
 
     ``move`` is the move to play (meaningless when ``resign``); ``probabilities``
-    the policy's (362,) legal-masked probabilities; ``value`` the side to
-    move's expected result in [-1, 1], or None when it was not computed.
+    the policy's (362,) legal-masked probabilities (with a search: the root's
+    priors, over the moves the search considered); ``value`` the side to move's
+    expected result in [-1, 1] (with a search: from the root's win rate), or
+    None when it was not computed; ``search`` the search's result, None for a
+    raw policy move.
     """
 
     move: int
     resign: bool
     probabilities: np.ndarray
     value: float | None = None
+    search: SearchResult | None = None
 
 
 @dataclass
 class Player:
     """A policy with a ``PlayerConfig`` and a random generator: ``decide`` is one genmove.
 
-    Keeps, per colour, how many turns in a row the value head has called the
-    game lost, for ``resign_consecutive``; ``reset`` forgets it (a new game).
+    Keeps, per colour, how many turns in a row the game has looked lost, for
+    ``resign_consecutive``, and the search tree between moves (reused when the
+    next position continues the game); ``reset`` forgets both (a new game).
+    ``evaluator`` is what the search asks for priors and values; by default a
+    ``search.PolicyEvaluator`` over ``policy`` (which must then be a real
+    ``goai.policy.Policy`` with a value head, made with ``symmetries=1``), its
+    symmetries drawn from a seed taken from ``rng``. A policy without a value
+    head and no evaluator: the raw policy, whatever the limits.
     """
 
     policy: MovePolicy
     config: PlayerConfig = field(default_factory=PlayerConfig)
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
+    evaluator: Evaluator | None = None
     _lost_turns: dict[int, int] = field(default_factory=dict)
+    _search: Search | None = None
 
     def reset(self) -> None:
         self._lost_turns.clear()
+        if self._search is not None:
+            self._search.reset()
+
+    @property
+    def can_search(self) -> bool:
+        """Is there something to search with: an evaluator, or a policy with a value head?
+        Without one the player plays the raw policy whatever its limits."""
+        return self.evaluator is not None or self.policy.has_value_head
+
+    @property
+    def search(self) -> Search:
+        """The player's ``Search`` (made on first use, with its evaluator)."""
+        if self._search is None:
+            if self.evaluator is None:
+                from goai.search import PolicyEvaluator
+
+                seed = int(self.rng.integers(2**63))
+                self.evaluator = PolicyEvaluator(self.policy, seed=seed)  # type: ignore[arg-type]
+            self._search = Search(self.evaluator)
+        return self._search
 
     def decide(self, state: GameState, color: int | None = None, *, cleanup: bool = False,
-               symmetries: int | None = None) -> Decision:
+               symmetries: int | None = None, seconds: float | None = None,
+               stop: Callable[[], bool] | None = None,
+               on_snapshot: Callable[[SearchResult], None] | None = None,
+               snapshot_interval: float = 1.0) -> Decision:
         """Choose a move for ``color`` (default ``state.to_play``) in ``state``, or resign.
 
-        See the module docstring for the rules. ``symmetries`` (1 or 8) is passed
-        to the policy for this move only (None: its own setting). Neither
-        ``state`` nor the policy is changed.
+        See the module docstring for the rules. ``symmetries`` (1 or 8) is used
+        for this move only (None: the policy's own setting for a raw move, one
+        random symmetry per evaluation for a search). ``seconds`` caps the
+        search's time (a clock's budget); ``stop``, ``on_snapshot`` and
+        ``snapshot_interval`` go to ``Search.run``. Neither ``state`` nor the
+        policy is changed.
         """
         color = state.to_play if color is None else color
         position = with_to_play(state, color)
+        if self.config.raw or not self.can_search:
+            return self._decide_raw(position, color, cleanup, symmetries)
+        search = self.search
+        evaluator = self.evaluator
+        if hasattr(evaluator, "all_symmetries"):
+            evaluator.all_symmetries = symmetries == 8  # type: ignore[union-attr]
+        result = search.run(position, self.config.limits(seconds), stop=stop,
+                            on_snapshot=on_snapshot, snapshot_interval=snapshot_interval)
+        size2 = position.size * position.size
+        probabilities = np.zeros(size2 + 1)
+        weights = np.zeros(size2 + 1)
+        count = len(result.moves)
+        for stats in result.moves:
+            slot = size2 if stats.move == PASS else stats.move
+            probabilities[slot] = stats.prior
+            # The search's order breaks ties in visits (by LCB, then prior): a bonus
+            # below one visit, largest for the first.
+            weights[slot] = stats.visits + 0.5 * (count - stats.order) / count
+        value = 2 * result.winrate - 1
+        config = self.config
+        if (config.resign_threshold > 0 and not cleanup
+                and result.visits >= config.resign_min_visits
+                and self._resigns(position, color, result.winrate)):
+            return Decision(PASS, True, probabilities, value, result)
+        if count == 0:
+            return Decision(PASS, False, probabilities, value, result)
+        move = select_move(weights / weights.sum(), position, config, rng=self.rng,
+                           cleanup=cleanup)
+        return Decision(move, False, probabilities, value, result)
+
+    def _decide_raw(self, position: GameState, color: int, cleanup: bool,
+                    symmetries: int | None) -> Decision:
+        """The policy's move from one forward pass: no tree."""
         # One forward pass gives both: asking for the value separately would double genmove's cost.
         result = self.policy.analyze(position, symmetries=symmetries)
         probabilities, value = result.probabilities, result.value
         config = self.config
         if (config.resign_threshold > 0 and not cleanup and self.policy.has_value_head
-                and len(position.history) >= config.resign_min_moves):
-            lost = value is not None and (value + 1) / 2 < config.resign_threshold
-            self._lost_turns[color] = self._lost_turns.get(color, 0) + 1 if lost else 0
-            sign = 1 if color == BLACK else -1
-            if (self._lost_turns[color] >= config.resign_consecutive
-                    and sign * estimated_score(position) <= 0):
-                return Decision(PASS, True, probabilities, value)
+                and value is not None and self._resigns(position, color, (value + 1) / 2)):
+            return Decision(PASS, True, probabilities, value)
         move = select_move(probabilities, position, config, rng=self.rng, cleanup=cleanup,
                            legal=result.legal)
         return Decision(move, False, probabilities, value)
+
+    def _resigns(self, position: GameState, color: int, winrate: float) -> bool:
+        """Count this turn as lost or not; resign after ``resign_consecutive`` lost turns."""
+        config = self.config
+        if len(position.history) < config.resign_min_moves:
+            return False
+        lost = winrate < config.resign_threshold
+        self._lost_turns[color] = self._lost_turns.get(color, 0) + 1 if lost else 0
+        sign = 1 if color == BLACK else -1
+        return (self._lost_turns[color] >= config.resign_consecutive
+                and sign * estimated_score(position) <= 0)

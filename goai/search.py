@@ -56,8 +56,11 @@ The player's own rules (``goai.player``) are meant to apply on top, so the
 result exposes every candidate's visits and prior.
 
 Limits: ``visits`` (the root's, reused ones included), ``playouts`` (new in this
-call), ``seconds`` (wall clock for this call: a batch starts only if the last
-batch's duration still fits), and a ``stop`` callback checked between batches.
+call), ``seconds`` (wall clock for this call: a batch of n leaves is taken to cost
+one evaluation plus n - 1 times the marginal cost of a leaf, both measured on
+the batches before, and is cut to the leaves that still fit; until a batch
+has been measured, a leaf is assumed to cost a whole evaluation, the root's),
+and a ``stop`` callback checked between batches.
 The root is always evaluated, so there is always a move. With limits by visits
 or playouts the search is deterministic for a deterministic evaluator
 (``PolicyEvaluator`` draws its symmetries from its seed).
@@ -413,6 +416,7 @@ class Search:
         self._start_timing = time.perf_counter()
         self._evaluate_seconds = 0.0
         self._batches = self._collisions = 0
+        self._single_seconds = self._leaf_seconds = 0.0
 
     # ------------------------------------------------------------- public
 
@@ -445,21 +449,34 @@ class Search:
         self._adopt(state)
         start_visits = self.root_visits
         if self.root is None:
+            root_started = time.perf_counter()
             self._evaluate_root()
+            # One evaluation's cost; until a batch is measured, each further leaf is assumed
+            # to cost as much (an over-estimate on every device, which keeps a time limit).
+            self._single_seconds = time.perf_counter() - root_started
+            self._leaf_seconds = max(self._leaf_seconds, self._single_seconds)
         assert self.root is not None
         last_snapshot = started
-        last_batch = 0.0
         while not self.root.terminal:
-            target = self._remaining(limits, start_visits)
-            if target <= 0:
+            wanted = min(self._remaining(limits, start_visits), self.config.batch_size)
+            if wanted <= 0:
                 break
             now = time.perf_counter()
-            if limits.seconds is not None and now - started + last_batch > limits.seconds:
-                break
+            if limits.seconds is not None:
+                # A batch of n leaves is taken to cost single + leaf * (n - 1): cut it to
+                # what still fits, and start none when not even one leaf does.
+                left = limits.seconds - (now - started) - self._single_seconds
+                if left < 0:
+                    break
+                wanted = min(wanted, 1 + int(left / max(self._leaf_seconds, 1e-9)))
             if stop is not None and stop():
                 break
-            self._run_batch(min(target, self.config.batch_size))
-            last_batch = time.perf_counter() - now
+            leaves = self._run_batch(wanted)
+            took = time.perf_counter() - now
+            if leaves > 1:
+                self._leaf_seconds = max(0.0, took - self._single_seconds) / (leaves - 1)
+            elif leaves == 1:
+                self._single_seconds = took
             if on_snapshot is not None and time.perf_counter() - last_snapshot >= snapshot_interval:
                 on_snapshot(self.result(start_visits))
                 last_snapshot = time.perf_counter()
@@ -546,8 +563,9 @@ class Search:
         self.root_visits = 1
         self.root_value_sum = root.value
 
-    def _run_batch(self, wanted: int) -> None:
-        """Gather up to ``wanted`` playouts, evaluate their new leaves together, back up.
+    def _run_batch(self, wanted: int) -> int:
+        """Gather up to ``wanted`` playouts, evaluate their new leaves together, back up;
+        return how many leaves went to the evaluator.
 
         A playout that ends at a terminal node is backed up at once; one that
         reaches a leaf already pending in this batch is a collision and dropped.
@@ -581,6 +599,7 @@ class Search:
                 self._expand(leaf, state, priors[row], float(values[row]))
                 self._backup(path, leaf.value)
         self._batches += 1
+        return len(leaves)
 
     def _descend(self) -> tuple[Path, Node, bool]:
         """Follow PUCT from the root, adding virtual loss, to a leaf: ``(path, leaf, new)``.

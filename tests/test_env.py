@@ -346,6 +346,40 @@ def test_policy_opponent_takes_a_model_name_and_a_device(monkeypatch) -> None:
     assert made == [("small", "cpu"), ("small", "auto"), (None, "auto")]
 
 
+@pytest.mark.usefixtures("one_torch_thread")
+def test_a_searching_policy_opponent_repeats_its_game_from_a_seed(tiny_model_path: Path) -> None:
+    def game() -> list[int]:
+        env = GoEnv(size=19, opponent=f"policy:{tiny_model_path}?visits=12",
+                    agent_color="white")
+        env.reset(seed=5)
+        rng = np.random.default_rng(0)
+        for _ in range(2):
+            env.step(random_action(env, rng))
+        return [move for _, move in env.state.history]
+
+    first = game()
+    assert len(first) == 5 and first == game()
+
+
+def test_the_visits_of_a_policy_opponent_are_read_and_checked(monkeypatch) -> None:
+    made = []
+
+    class Recorded:
+        has_value_head = True
+
+        def __init__(self, model, **options) -> None:
+            made.append(model)
+
+    monkeypatch.setattr("goai.policy.Policy", Recorded)
+    assert make_opponent("policy?visits=64").visits == 64
+    assert make_opponent("policy:small?visits=8").visits == 8
+    assert make_opponent("policy:small").visits == 1
+    assert made == [None, "small", "small"]
+    for spec in ("policy?visits=0", "policy:small?visit=3", "policy?visits=x"):
+        with pytest.raises(ValueError, match="visits=N"):
+            make_opponent(spec)
+
+
 def test_policy_opponent_refuses_other_sizes(tiny_model_path: Path) -> None:
     with pytest.raises(ValueError, match="19x19 only"):
         GoEnv(size=9, opponent=f"policy:{tiny_model_path}")

@@ -7,7 +7,8 @@ Transcripts live in ``tests/gtp/*.txt`` (one engine per file, like KataGo's
 * a line starting with ``#`` is a note for the reader;
 * every other line is expected output, blank lines included.
 
-Expected lines may hold ``<vertex>`` (a vertex or pass), ``<n>`` (a number),
+Expected lines may hold ``<vertex>`` (a vertex or pass), ``<pv>`` (vertices
+separated by single spaces), ``<n>`` (a number),
 ``<color>`` (black/white), ``<...>`` (the rest of a line) and ``<lines>``
 (any number of non-empty lines), for what the untrained test network decides.
 Trailing spaces are ignored there; ``test_framing_bytes`` checks the exact
@@ -37,14 +38,17 @@ from fakes import analysis
 
 from goai import cli, gtp_engine
 from goai.gtp import MAX_LINE_BYTES, LineQueue, read_into
-from goai.gtp_config import GtpConfig, load_config_file
+from goai.gtp_config import DEFAULT_VISITS, GtpConfig, load_config_file
 from goai.gtp_engine import Engine
+from goai.player import PlayerConfig
 
 TESTS = Path(__file__).resolve().parent
 TRANSCRIPTS = sorted((TESTS / "gtp").glob("*.txt"))
 GTP_COMMAND = [sys.executable, "-m", "goai.cli", "gtp"]
+_VERTEX = r"(?:[A-HJ-T](?:1[0-9]|[1-9])|pass)"
 _PLACEHOLDERS = {
-    "<vertex>": r"(?:[A-HJ-T](?:1[0-9]|[1-9])|pass)",
+    "<vertex>": _VERTEX,
+    "<pv>": rf"{_VERTEX}(?: {_VERTEX})*",
     "<n>": r"-?\d+(?:\.\d+)?",
     "<color>": r"(?:black|white)",
     "<...>": r"[^\n]*",
@@ -274,6 +278,10 @@ def test_model_and_device_reach_the_policy_as_given(monkeypatch, tmp_path: Path)
         GtpConfig.from_options({"device": "tpu"})
     with pytest.raises(SystemExit, match="goai gtp: device must be auto, cpu"):
         cli.main(["gtp", "--device", "tpu"])
+    with pytest.raises(SystemExit, match="^goai gtp: visits must be >= 1, not 0$"):
+        cli.main(["gtp", "--visits", "0"])
+    with pytest.raises(SystemExit, match="^goai gtp: time must be > 0 seconds, not -2.0$"):
+        cli.main(["gtp", "--time", "-2"])
 
 
 # ----------------------------------------------------------------- hostile input (issue 13)
@@ -487,3 +495,118 @@ def test_hostile_input_leaves_the_engine_alive(tiny_model_path: Path, tmp_path: 
     assert b"=999999 goai\n\n=1000000 \n\n" in result.stdout
     assert b"?1500000 line too long" in result.stdout
     assert b"internal error" not in result.stdout
+
+
+# ----------------------------------------------------------------- analysis by search
+
+_INFO_FIELDS = ("move", "visits", "winrate", "prior", "lcb", "order", "pv")
+
+
+def parse_info(line: str) -> list[dict[str, str]]:
+    """The candidates of an ``info`` line, each field by name (``pv`` the whole variation),
+    checking that the fields come in Leela Zero's order."""
+    assert line.startswith("info ")
+    candidates = []
+    for part in line[len("info "):].split(" info "):
+        words = part.split()
+        names = words[0::2][:6]
+        assert tuple(names) == _INFO_FIELDS[:6], part
+        entry = dict(zip(names, words[1:12:2], strict=True))
+        assert words[12] == "pv"
+        entry["pv"] = " ".join(words[13:])
+        candidates.append(entry)
+    return candidates
+
+
+@pytest.mark.parametrize("command, scale", [("lz-analyze", 10000), ("kata-analyze", 1)])
+def test_analysis_reports_the_search_tree(tiny_model_path: Path, command: str, scale: int):
+    """Every candidate with visits, best first, numbered by order; the visits add up to
+    the root's; win rates and priors on the dialect's scale; every variation legal."""
+    from goai.coords import move_from_gtp
+
+    engine = Engine(GtpConfig(model=str(tiny_model_path), seed=1))
+    out = run_engine(engine, f"play b D4\n1 {command} w 10\n2 name\n".encode()).decode()
+    responses = out.split("\n\n")
+    assert responses[1].startswith("=1\ninfo move ") and responses[2] == "=2 goai"
+    lines = responses[1].split("\n")[1:]
+    candidates = parse_info(lines[-1])
+    search = engine._player.search
+    assert sum(int(c["visits"]) for c in candidates) == search.root_visits - 1
+    assert [int(c["order"]) for c in candidates] == list(range(len(candidates)))
+    visits = [int(c["visits"]) for c in candidates]
+    assert visits == sorted(visits, reverse=True) and visits[-1] > 0
+    for candidate in candidates:
+        for name in ("winrate", "prior", "lcb"):
+            number = float(candidate[name])
+            assert 0 <= number <= scale
+            assert number == int(number) if scale > 1 else "." in candidate[name]
+        assert float(candidate["lcb"]) <= float(candidate["winrate"])
+        state = engine.state.copy()
+        state.to_play = 2  # White, as asked
+        pv = candidate["pv"].split()
+        assert pv[0] == candidate["move"]
+        for vertex in pv:
+            state.play(move_from_gtp(vertex, 19))  # raises for an illegal move
+
+
+def test_genmove_with_a_seed_repeats_and_visits_one_plays_the_raw_policy(tiny_model_path: Path):
+    sent = b"genmove b\ngenmove w\ngenmove b\nlz-genmove_analyze w\n"
+
+    def moves(**options) -> bytes:
+        return run_engine(Engine(GtpConfig(model=str(tiny_model_path), **options)), sent)
+
+    searched = moves(seed=3)
+    assert searched == moves(seed=3)
+    raw = moves(player=PlayerConfig(visits=1))
+    # The raw policy's moves: what the player picks from one forward pass.
+    from goai.game import GameState
+    from goai.player import select_move
+    from goai.policy import Policy
+
+    policy, state, expected = Policy(tiny_model_path), GameState(19), []
+    for _ in range(4):
+        result = policy.analyze(state)
+        move = select_move(result.probabilities, state, legal=result.legal)
+        expected.append(move)
+        state.play(move)
+    from goai.coords import move_to_gtp
+
+    words = re.findall(rb"(?:^= |^play )(\S+)", raw, re.M)
+    assert [w.decode() for w in words] == [move_to_gtp(m, 19) for m in expected]
+
+
+def test_search_options_from_the_command_line_and_config_file(tmp_path: Path):
+    assert GtpConfig.from_options({}).player.visits == DEFAULT_VISITS
+    config = GtpConfig.from_options({"time": 2.5})
+    assert (config.player.visits, config.player.time) == (None, 2.5)
+    config_file = tmp_path / "goai.toml"
+    config_file.write_text("playouts = 200\nvisits = 800\n")
+    config = GtpConfig.from_options(load_config_file(config_file))
+    assert (config.player.visits, config.player.playouts) == (800, 200)
+    with pytest.raises(ValueError):
+        GtpConfig.from_options({"visits": 0})
+    with pytest.raises(ValueError):
+        GtpConfig.from_options({"time": "soon"})
+
+
+def test_analysis_lines_grow_while_the_engine_searches(tiny_model_path: Path):
+    process = subprocess.Popen([*GTP_COMMAND, "--model", str(tiny_model_path), "--seed", "0"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        _send(process, "1 lz-analyze 20")
+        assert process.stdout.readline() == b"=1\n"
+        totals = []
+        for _ in range(3):
+            line = process.stdout.readline().decode().strip()
+            totals.append(sum(int(c["visits"]) for c in parse_info(line)))
+        _send(process, "2 name")
+        rest = _read_response(process).splitlines()
+        assert all(line.startswith("info move ") for line in rest)
+        assert _read_response(process) == "=2 goai\n"
+        assert totals == sorted(totals) and totals[-1] > totals[0]
+        _send(process, "3 quit")
+        assert _read_response(process) == "=3 \n"
+        assert process.wait(60) == 0
+    finally:
+        process.kill()

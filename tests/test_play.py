@@ -348,3 +348,29 @@ def test_end_of_input_in_a_subprocess_is_clean(tiny_model_path: Path):
     assert "Black (X) move 1> D4\nWhite (goai) plays " in result.stdout
     assert "\x1b" not in result.stdout  # not a terminal: no colour
     assert result.stdout.endswith("Black (X) move 3> \nEnd of input: leaving the game.\n")
+
+
+def test_goai_play_searches_and_says_how_it_sees_the_game(tiny_model_path: Path, monkeypatch,
+                                                          capsys):
+    def replies(*options: str) -> list[str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO("D4\nQ16\nquit\n"))
+        assert cli.main(["play", "--model", str(tiny_model_path), *options]) == 0
+        return [line for line in capsys.readouterr().out.splitlines() if " plays " in line]
+
+    searched = replies("--visits", "8", "--seed", "1")
+    assert len(searched) == 2
+    assert all(re.fullmatch(r"White \(goai\) plays [A-HJ-T]\d+ \(win \d+%, \d+ visits\)\.", line)
+               for line in searched), searched
+    assert replies("--visits", "8", "--seed", "1") == searched
+    raw = replies("--visits", "1")
+    assert all(re.fullmatch(r"White \(goai\) plays [A-HJ-T]\d+\.", line) for line in raw), raw
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--visits", "0"], "goai play: visits must be >= 1, not 0"),
+    (["--time", "-1"], "goai play: time must be > 0 seconds, not -1.0"),
+])
+def test_goai_play_refuses_bad_search_limits(options, message):
+    with pytest.raises(SystemExit) as error:
+        cli.main(["play", *options])
+    assert str(error.value) == message

@@ -298,3 +298,115 @@ def test_never_resigns_without_a_value_head_or_when_the_area_count_is_ahead():
 def test_config_rejects_nonsense(options):
     with pytest.raises(ValueError):
         PlayerConfig(**options)
+
+
+# ----------------------------------------------------------------- with a search
+
+
+class Favourite:
+    """A search evaluator: priors ``weights`` by vertex (the rest share ``rest``), pass
+    ``pass_weight``; legal moves only, as the contract asks. The value is
+    ``black_value`` for Black to move and its negation for White (one game, one view)."""
+
+    def __init__(self, weights: dict[str, float], *, rest: float = 0.01,
+                 pass_weight: float = 0.001, black_value: float = 0.0) -> None:
+        self.weights, self.rest, self.pass_weight = weights, rest, pass_weight
+        self.black_value = black_value
+
+    def evaluate(self, states):
+        from goai.search import legal_move_mask
+
+        priors = []
+        for state in states:
+            legal = legal_move_mask(state)
+            row = np.where(legal, self.rest, 0.0)
+            row[-1] = self.pass_weight
+            for vertex, weight in self.weights.items():
+                point = move(vertex, state.size)
+                if legal[point]:
+                    row[point] = weight
+            priors.append(row / row.sum())
+        values = [self.black_value if s.to_play == BLACK else -self.black_value for s in states]
+        return np.array(priors), np.array(values)
+
+
+def searching(evaluator, **options) -> Player:
+    return Player(FakePolicy(None), PlayerConfig(**options), np.random.default_rng(0),
+                  evaluator=evaluator)
+
+
+def test_a_search_plays_its_most_visited_move_and_reports_it():
+    state = position(TWO_EYES)
+    decision = searching(Favourite({"B3": 0.6}), visits=40).decide(state)
+    result = decision.search
+    assert result is not None and result.visits == 40
+    assert sum(stats.visits for stats in result.moves) == 39  # the root's own evaluation
+    assert decision.move == result.moves[0].move
+    assert decision.value == pytest.approx(2 * result.winrate - 1)
+
+
+def test_a_search_never_fills_an_own_eye_whatever_the_prior():
+    state = position(TWO_EYES)
+    decision = searching(Favourite({"A7": 0.9, "C7": 0.05}), visits=30).decide(state)
+    assert decision.move not in (move("A7", 7), move("C7", 7))
+    assert all(stats.move not in (move("A7", 7), move("C7", 7))
+               for stats in decision.search.moves)
+
+
+def test_a_search_passes_after_the_opponent_passed_when_ahead():
+    state = after_pass(position(TWO_EYES), WHITE)  # Black to move, ahead by area
+    decision = searching(Favourite({"B3": 0.9}, black_value=0.5), visits=20).decide(state)
+    assert decision.move == PASS
+
+
+def test_cleanup_with_a_search_captures_the_dead_stone_first():
+    state = after_pass(position(DEAD_STONE), WHITE)
+    decision = searching(Favourite({"F1": 0.9}), visits=20).decide(state, cleanup=True)
+    assert decision.move in {move(v, 7) for v in ("A4", "C4", "B5", "B3")}
+
+
+def test_resigning_by_the_search_needs_enough_visits():
+    state = position(TWO_EYES, to_play=WHITE)  # White is behind by area
+    lost = Favourite({"F1": 0.5}, black_value=0.98)  # White to move: 1% to win
+    options = {"resign_threshold": 0.1, "resign_min_moves": 0, "resign_consecutive": 1}
+    assert not searching(lost, visits=10, resign_min_visits=20, **options).decide(state).resign
+    decision = searching(lost, visits=30, resign_min_visits=20, **options).decide(state)
+    assert decision.resign and decision.search.visits == 30
+    assert decision.search.winrate < 0.1
+
+
+def test_one_visit_is_the_raw_policy_without_a_tree():
+    state = position(TWO_EYES)
+    for config in (PlayerConfig(), PlayerConfig(visits=1)):
+        player = Player(FakePolicy(None), config, evaluator=Favourite({"F1": 0.9}))
+        decision = player.decide(state)
+        assert decision.search is None and player._search is None
+        assert decision.move == select_move(FakePolicy(None).move_probabilities(state), state)
+
+
+@pytest.mark.parametrize("options", [
+    {"visits": 0}, {"playouts": 0}, {"time": 0.0}, {"resign_min_visits": -1},
+])
+def test_search_limits_reject_nonsense(options):
+    with pytest.raises(ValueError):
+        PlayerConfig(**options)
+
+
+def test_a_seed_repeats_a_searched_game_with_a_real_network(tiny_model_path):
+    """The tiny network is noise, so only the seed makes its symmetries (and moves) repeat."""
+    from goai.game import GameState
+    from goai.policy import Policy
+
+    policy = Policy(tiny_model_path)
+
+    def game(seed: int) -> list[int]:
+        player = Player(policy, PlayerConfig(visits=24), np.random.default_rng(seed))
+        state = GameState(19)
+        for _ in range(6):
+            state.play(player.decide(state).move)
+        return [m for _, m in state.history]
+
+    assert game(7) == game(7)
+    raw = Player(policy, PlayerConfig(visits=1)).decide(GameState(19))
+    assert raw.search is None
+    assert raw.move == select_move(policy.analyze(GameState(19)).probabilities, GameState(19))

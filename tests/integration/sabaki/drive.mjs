@@ -132,13 +132,17 @@ async function main() {
   const [finished, interrupt] = await Promise.all([analysis, send('protocol_version')])
   assert.ok(!finished.error)
   assert.equal(interrupt.content, '2')
-  const candidates = parseAnalysis(infoLines[0])
-  assert.ok(candidates.length >= 10, `only ${candidates.length} candidates`)
+  // The search's candidates: each with visits, best first, its variation starting with
+  // it; the tree grows from one update to the next.
+  const candidates = parseAnalysis(infoLines[infoLines.length - 1])
+  assert.ok(candidates.length >= 1, 'no candidates')
   for (const candidate of candidates) {
     assert.match(candidate.move, VERTEX)
     assert.ok(candidate.visits >= 1 && candidate.winrate >= 0 && candidate.winrate <= 10000)
     assert.equal(candidate.pv[0], candidate.move)
   }
+  const total = line => parseAnalysis(line).reduce((sum, c) => sum + c.visits, 0)
+  assert.ok(total(infoLines[infoLines.length - 1]) > total(infoLines[0]), 'the search did not grow')
   console.log(`lz-analyze: ${infoLines.length} updates, ${candidates.length} candidates, ` +
     `best ${candidates[0].move} (${candidates[0].visits} visits)`)
 
