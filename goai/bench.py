@@ -320,6 +320,8 @@ def bench_training(data: str | Path, *, preset: str = "b6c64", feature_set: str 
     from goai.train import TrainStep, pick_device, planes_dtype
 
     dev = pick_device(device)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # as goai train: fixed shapes, fastest kernels
     channels = get_feature_set(feature_set).num_channels
     config = config_from_preset(preset, channels)
 

@@ -437,12 +437,18 @@ class DeviceFeeder:
     (on the CPU the copy-and-convert is the work; a thread would only compete for
     the same cores).
 
+    On the CPU ``moves`` and ``values`` are views of the loader's slot: like
+    the loader's batches, valid until the next batch is asked for.
+
     ``close()`` stops the thread and closes ``batches``.
     """
 
     def __init__(self, batches: Iterator[Batch], device: torch.device,
                  planes_dtype: torch.dtype = torch.float32, depth: int = 2) -> None:
         self.batches = batches
+        if device.type == "cuda" and device.index is None:
+            # The feeder thread must name the device: the current one is per thread.
+            device = torch.device("cuda", torch.cuda.current_device())
         self.device = device
         self.planes_dtype = planes_dtype
         self.depth = depth
