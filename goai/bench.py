@@ -378,36 +378,53 @@ def bench_training(data: str | Path, *, preset: str = "b6c64", feature_set: str 
 
 
 def bench_loader(data: str | Path, workers: Sequence[int], *, feature_set: str = "default",
-                 batch_size: int = 1024, batches: int = 40, games_per_chunk: int = 128) -> dict:
+                 batch_size: int = 1024, chunks: int = 3, games_per_chunk: int = 128) -> dict:
     """The loader's own positions/s by number of processes, nothing consuming but a loop.
 
-    For each count ``n`` of ``workers``: start ``goai train``'s loader
-    (``SharedBatchLoader`` over ``data``'s train split), wait for a first batch
-    of every process (``first_batches_seconds``: start-up and first chunks),
-    then time the next ``batches`` batches per process. Also the cost of
-    handing one batch to the trainer, in this process: pickled and unpickled
-    (what a multiprocessing queue or torch's DataLoader does with a numpy
-    batch, besides the pipe) against a copy into a shared slot.
+    For each count ``n`` of ``workers`` (0: the stream in this process): start
+    ``goai train``'s loader (``SharedBatchLoader``) over ``data``'s train split
+    and take batches until every process has handed over its first ``chunks``
+    whole chunks. A process encodes a chunk before its first batch, so the
+    rate counts whole chunks from the start (process start-up included), from
+    the positions of those chunks and the arrival of their last batches;
+    ``first_batches_seconds`` is the wait for a first batch of every process.
+    Also the cost of handing one batch to the trainer, in this process: pickled
+    and unpickled (what a multiprocessing queue or torch's DataLoader did with a
+    numpy batch, before the pipe's own copies) against a copy into a shared slot.
     """
     store = GameStore(Path(data) / "train.npz")
     figures: dict = {"data": str(data), "batch_size": batch_size,
-                     "games_per_chunk": games_per_chunk, "cpu_cores": os.cpu_count()}
+                     "games_per_chunk": games_per_chunk, "chunks_per_process": chunks,
+                     "cpu_cores": os.cpu_count()}
     for count in workers:
         streams = LoaderStreams(store, feature_set, batch_size, workers=count,
                                 games_per_chunk=games_per_chunk)
-        loader = streams.loader() if count else streams.stream(0)
+        processes = max(count, 1)
+        seen = [0] * processes  # chunks begun by each process
+        state: list[object] = [None] * processes
+        last_arrival = [0.0] * processes
+        positions, first, done = 0, None, [0.0] * processes
         start = time.perf_counter()
-        for _ in range(max(count, 1)):
-            next(loader)
-        first = time.perf_counter() - start
-        start = time.perf_counter()
-        for _ in range(batches * max(count, 1)):
-            next(loader)
-        seconds = time.perf_counter() - start
+        loader = streams.loader()
+        for batch in loader:
+            now = time.perf_counter()
+            worker = batch.stream_state["worker"]
+            if batch.stream_state != state[worker]:
+                state[worker] = batch.stream_state
+                seen[worker] += 1
+                if seen[worker] == chunks + 1:
+                    done[worker] = last_arrival[worker]
+                    if all(seen_ > chunks for seen_ in seen):
+                        break
+            if seen[worker] <= chunks:
+                positions += len(batch.moves)
+            last_arrival[worker] = now
+            if first is None and all(seen):
+                first = now - start
         loader.close()
-        rate = batches * max(count, 1) * batch_size / seconds
+        rate = positions / (max(done) - start)
         figures[f"processes_{count}_positions_per_second"] = rate
-        figures[f"processes_{count}_per_process"] = rate / max(count, 1)
+        figures[f"processes_{count}_per_process"] = rate / processes
         figures[f"processes_{count}_first_batches_seconds"] = first
     figures |= _handoff_costs(batch_size, get_feature_set(feature_set).num_channels)
     return figures

@@ -322,18 +322,25 @@ class SharedBatchLoader:
         methods = mp.get_all_start_methods()
         context = mp.get_context("fork" if "fork" in methods else None)
         workers = self.streams.workers
-        free = [context.Queue() for _ in range(workers)]
-        ready = [context.Queue() for _ in range(workers)]
+        # One pair of pipes per worker (free slots in, filled slots out): one reader and one
+        # writer each, so no locks, and no feeder thread that must win the GIL from a worker
+        # busy encoding before a message leaves (multiprocessing.Queue's, up to a 5 ms wait).
+        free = [context.Pipe(duplex=False) for _ in range(workers)]  # (worker's end, ours)
+        ready = [context.Pipe(duplex=False) for _ in range(workers)]  # (our end, worker's)
         for worker in range(workers):
             for slot in self._slots(worker):
-                free[worker].put(slot)
+                free[worker][1].send(slot)
         processes = [context.Process(
             target=_fill_slots, name=f"goai-loader-{worker}", daemon=True,
-            args=(self.streams, worker, self.planes, self.moves, self.values, free[worker],
-                  ready[worker], os.getpid())) for worker in range(workers)]
+            args=(self.streams, worker, self.planes, self.moves, self.values, free[worker][0],
+                  ready[worker][1], os.getpid())) for worker in range(workers)]
         for process in processes:
             process.start()
-        return self._batches(processes, free, ready)
+        for worker_end, _ in free:  # the workers' ends live in the workers now
+            worker_end.close()
+        for _, worker_end in ready:
+            worker_end.close()
+        return self._batches(processes, [ours for _, ours in free], [ours for ours, _ in ready])
 
     def _batches(self, processes: list, free: list, ready: list) -> Iterator[Batch]:
         workers = self.streams.workers
@@ -344,39 +351,41 @@ class SharedBatchLoader:
             while True:
                 slot, state = self._next_ready(ready[worker], processes[worker])
                 if held is not None:  # the caller is done with the previous batch
-                    free[held[0]].put(held[1])
+                    free[held[0]].send(held[1])
                 held = (worker, slot)
                 yield Batch(planes[slot], moves[slot], values[slot], state)
                 worker = (worker + 1) % workers
         finally:
-            for queue in free:
-                for _ in range(self.slots_per_worker):
-                    queue.put(None)  # a worker waiting for a slot ends at once
+            for pipe in free:
+                try:
+                    pipe.send(None)  # a worker waiting for a slot ends at once
+                except OSError:  # that worker is gone already
+                    pass
             for process in processes:
                 process.join(timeout=_POLL_SECONDS)
                 if process.is_alive():  # busy encoding a chunk: no need to wait for it
                     process.kill()
                     process.join()
-            for queue in free + ready:
-                queue.close()
-                queue.cancel_join_thread()
+            for pipe in free + ready:
+                pipe.close()
 
     def _slots(self, worker: int) -> range:
         first = worker * self.slots_per_worker
         return range(first, first + self.slots_per_worker)
 
     @staticmethod
-    def _next_ready(queue, process) -> tuple[int, dict]:
+    def _next_ready(pipe, process) -> tuple[int, dict]:
         """The next (slot, stream state) of one worker; RuntimeError if it died or failed."""
-        import queue as queues
-
         while True:
             try:
-                message = queue.get(timeout=_POLL_SECONDS)
-            except queues.Empty:
+                message = pipe.recv() if pipe.poll(_POLL_SECONDS) else None
+            except EOFError:  # the worker closed its end: it has ended
+                message = None
+            if message is None:
                 if not process.is_alive():
+                    process.join()
                     raise RuntimeError(f"loader process {process.name} died "
-                                       f"(exit code {process.exitcode})") from None
+                                       f"(exit code {process.exitcode})")
                 continue
             if isinstance(message[0], str):  # ("error", traceback text)
                 raise RuntimeError(f"loader process {process.name} failed:\n{message[1]}")
@@ -391,17 +400,19 @@ def _fill_slots(streams: LoaderStreams, worker: int, planes: torch.Tensor, moves
     planes_, moves_, values_ = planes.numpy(), moves.numpy(), values.numpy()
     try:
         for batch in streams.stream(worker):
-            slot = free.get()
+            slot = free.recv()
             if slot is None:
                 return
             planes_[slot] = batch.planes
             moves_[slot] = batch.moves
             values_[slot] = batch.values
-            ready.put((slot, batch.stream_state))
+            ready.send((slot, batch.stream_state))
+    except (EOFError, BrokenPipeError):  # the trainer closed the loader
+        return
     except Exception:  # the trainer raises it with the worker's traceback
         import traceback
 
-        ready.put(("error", traceback.format_exc()))
+        ready.send(("error", traceback.format_exc()))
 
 
 # ----------------------------------------------------------------- onto the device

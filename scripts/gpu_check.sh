@@ -80,7 +80,7 @@ for preset, compiled in runs:
     print(name, json.dumps(report[name]), file=sys.stderr, flush=True)
 try:
     report["loader"] = bench_loader(data, sorted({1, 4, workers}), batch_size=batch,
-                                    batches=30, games_per_chunk=128)
+                                    chunks=3, games_per_chunk=128)
 except Exception as error:
     report["loader"] = {"error": repr(error)}
 print(json.dumps(report, indent=2))

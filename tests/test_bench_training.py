@@ -52,7 +52,7 @@ def test_training_figures_real_and_synthetic_through_the_train_step(store: Path)
 
 
 def test_loader_figures_for_each_process_count(store: Path) -> None:
-    figures = bench_loader(store, [0, 2], batch_size=16, batches=2, games_per_chunk=2)
+    figures = bench_loader(store, [0, 2], batch_size=16, chunks=2, games_per_chunk=2)
     for count in (0, 2):
         assert figures[f"processes_{count}_positions_per_second"] > 0
         assert figures[f"processes_{count}_first_batches_seconds"] > 0
