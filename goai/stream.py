@@ -13,6 +13,7 @@ pinned memory, CUDA streams); preparing a store needs none.
 
 from __future__ import annotations
 
+import mmap
 import os
 import sys
 import threading
@@ -305,10 +306,28 @@ class SharedBatchLoader:
         channels = get_feature_set(streams.feature_set).num_channels
         slots = streams.workers * slots_per_worker
         size = streams.batch_size
-        self.planes = torch.empty((slots, size, channels, NETWORK_SIZE, NETWORK_SIZE),
-                                  dtype=torch.uint8).share_memory_()
-        self.moves = torch.empty((slots, size), dtype=torch.int64).share_memory_()
-        self.values = torch.empty((slots, size), dtype=torch.float32).share_memory_()
+        import torch.multiprocessing as mp
+
+        self._fork = "fork" in mp.get_all_start_methods()
+        self.planes = self._shared((slots, size, channels, NETWORK_SIZE, NETWORK_SIZE), np.uint8)
+        self.moves = self._shared((slots, size), np.int64)
+        self.values = self._shared((slots, size), np.float32)
+
+    def _shared(self, shape: tuple[int, ...], dtype: type) -> torch.Tensor:
+        """A zeroed tensor the loader processes write and this process reads.
+
+        Where processes are forked: an anonymous shared mapping, inherited by the
+        children. Unlike torch's shared memory it needs no room in /dev/shm,
+        which containers often cap at 64 MB (15 processes x 3 slots of a batch of
+        2048 take ~750 MB). Elsewhere (spawn): torch's shared memory, which is
+        handed to the children by name.
+        """
+        if not self._fork:
+            return torch.zeros(shape, dtype=torch.from_numpy(np.zeros(0, dtype)).dtype
+                               ).share_memory_()
+        count = int(np.prod(shape))
+        buffer = mmap.mmap(-1, max(count * np.dtype(dtype).itemsize, 1))
+        return torch.from_numpy(np.frombuffer(buffer, dtype=dtype, count=count).reshape(shape))
 
     def __iter__(self) -> Iterator[Batch]:
         """Start the loader processes now, in this thread, and return their batches.
@@ -319,8 +338,7 @@ class SharedBatchLoader:
         """
         import torch.multiprocessing as mp
 
-        methods = mp.get_all_start_methods()
-        context = mp.get_context("fork" if "fork" in methods else None)
+        context = mp.get_context("fork" if self._fork else None)
         workers = self.streams.workers
         # One pair of pipes per worker (free slots in, filled slots out): one reader and one
         # writer each, so no locks, and no feeder thread that must win the GIL from a worker

@@ -122,8 +122,12 @@ figures = validate(loaded.model, batch, device, batch_size=2048)
 figures |= {"positions": len(batch.moves), "games": len(store),
             "seconds": time.perf_counter() - start, "training": loaded.training}
 (out / "val.json").write_text(json.dumps(figures, indent=2))
-save_checkpoint(out / "model-fp16.pt", loaded.model.cpu().half(), loaded.feature_set,
-                loaded.training)
+try:  # goai's own half-precision storage where this checkout has it
+    save_checkpoint(out / "model-fp16.pt", loaded.model.cpu(), loaded.feature_set,
+                    loaded.training, half_precision=True)
+except TypeError:
+    save_checkpoint(out / "model-fp16.pt", loaded.model.cpu().half(), loaded.feature_set,
+                    loaded.training)
 print("val", json.dumps({k: v for k, v in figures.items() if k != "training"}))
 PY
 if [[ -f "$out/model-fp16.pt" ]]; then
