@@ -198,8 +198,12 @@ class WeightAverage:
         weight = 1 - min(self.decay, (1 + step) / (10 + step))
         torch._foreach_lerp_([mine for mine, _ in self._pairs],
                              [theirs.detach() for _, theirs in self._pairs], weight)
-        for mine, theirs in self._buffers:
-            mine.copy_(theirs)
+        mine, theirs = [a for a, _ in self._buffers], [b for _, b in self._buffers]
+        if hasattr(torch, "_foreach_copy_"):  # one launch for all, not one per buffer
+            torch._foreach_copy_(mine, theirs)
+        else:
+            for a, b in self._buffers:
+                a.copy_(b)
 
 
 def _distributed() -> tuple[int, int]:
