@@ -390,7 +390,9 @@ def bench_loader(data: str | Path, workers: Sequence[int], *, feature_set: str =
     ``first_batches_seconds`` is the wait for a first batch of every process.
     Also the cost of handing one batch to the trainer, in this process: pickled
     and unpickled (what a multiprocessing queue or torch's DataLoader did with a
-    numpy batch, before the pipe's own copies) against a copy into a shared slot.
+    numpy batch, before the pipe's own copies) against a copy into a shared slot,
+    and (``processes_N_trainer_cpu_ms_per_batch``) the CPU this process spent per
+    batch it received from the ring.
     """
     store = GameStore(Path(data) / "train.npz")
     figures: dict = {"data": str(data), "batch_size": batch_size,
@@ -403,10 +405,11 @@ def bench_loader(data: str | Path, workers: Sequence[int], *, feature_set: str =
         seen = [0] * processes  # chunks begun by each process
         state: list[object] = [None] * processes
         last_arrival = [0.0] * processes
-        positions, first, done = 0, None, [0.0] * processes
-        start = time.perf_counter()
+        positions, first, done, received = 0, None, [0.0] * processes, 0
+        start, cpu_start = time.perf_counter(), time.process_time()
         loader = streams.loader()
         for batch in loader:
+            received += 1
             now = time.perf_counter()
             worker = batch.stream_state["worker"]
             if batch.stream_state != state[worker]:
@@ -421,8 +424,11 @@ def bench_loader(data: str | Path, workers: Sequence[int], *, feature_set: str =
             last_arrival[worker] = now
             if first is None and all(seen):
                 first = now - start
+        cpu = time.process_time() - cpu_start
         loader.close()
         rate = positions / (max(done) - start)
+        if count:  # the trainer's own CPU per batch (with 0, it encodes them itself)
+            figures[f"processes_{count}_trainer_cpu_ms_per_batch"] = 1000 * cpu / received
         figures[f"processes_{count}_positions_per_second"] = rate
         figures[f"processes_{count}_per_process"] = rate / processes
         figures[f"processes_{count}_first_batches_seconds"] = first
@@ -430,26 +436,47 @@ def bench_loader(data: str | Path, workers: Sequence[int], *, feature_set: str =
     return figures
 
 
-def _handoff_costs(batch_size: int, channels: int, repeats: int = 5) -> dict:
-    """Milliseconds per batch: pickle + unpickle of a numpy ``Batch`` vs a copy into a slot."""
+def _handoff_costs(batch_size: int, channels: int, repeats: int = 8) -> dict:
+    """Milliseconds per batch of the trainer's CPU: a numpy ``Batch`` received through a
+    ``multiprocessing.Queue`` from another process (pipe reads and unpickling: how the
+    batches came before the shared ring, through torch's DataLoader), pickle + unpickle
+    alone, against receiving a slot of the ring (copying the batch into the slot is the
+    loader process's work: ``bench_loader`` measures the receiving)."""
+    import multiprocessing
     import pickle
 
     rng = np.random.default_rng(0)
     batch = Batch(rng.integers(0, 2, (batch_size, channels, NETWORK_SIZE, NETWORK_SIZE),
                                dtype=np.uint8),
                   np.zeros(batch_size, np.int64), np.zeros(batch_size, np.float32))
-    slot = np.empty_like(batch.planes)
+    figures = {"batch_megabytes": batch.planes.nbytes / 1e6}
+    if "fork" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue(maxsize=2)
+        sender = context.Process(target=_send_batches, args=(queue, batch, repeats + 1),
+                                 daemon=True)
+        sender.start()
+        queue.get()  # the first one waits for the process to start
+        start = time.process_time()
+        for _ in range(repeats):
+            queue.get()
+        figures["queue_receive_cpu_ms_per_batch"] = 1000 * (time.process_time() - start) / repeats
+        sender.join()
     start = time.perf_counter()
     for _ in range(repeats):
         pickle.loads(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
-    pickled = (time.perf_counter() - start) / repeats
+    figures["pickle_roundtrip_ms_per_batch"] = 1000 * (time.perf_counter() - start) / repeats
+    slot = np.empty_like(batch.planes)
     start = time.perf_counter()
     for _ in range(repeats):
         np.copyto(slot, batch.planes)
-    copied = (time.perf_counter() - start) / repeats
-    return {"batch_megabytes": batch.planes.nbytes / 1e6,
-            "pickle_roundtrip_ms_per_batch": 1000 * pickled,
-            "shared_slot_copy_ms_per_batch": 1000 * copied}
+    figures["shared_slot_copy_ms_per_batch"] = 1000 * (time.perf_counter() - start) / repeats
+    return figures
+
+
+def _send_batches(queue, batch: Batch, count: int) -> None:
+    for _ in range(count):
+        queue.put(batch)
 
 
 def bench_prepare(sources: list[str | Path], *, workers: int = 0) -> dict:

@@ -56,9 +56,12 @@ def test_loader_figures_for_each_process_count(store: Path) -> None:
     for count in (0, 2):
         assert figures[f"processes_{count}_positions_per_second"] > 0
         assert figures[f"processes_{count}_first_batches_seconds"] > 0
+    assert figures["processes_2_trainer_cpu_ms_per_batch"] > 0
+    assert "processes_0_trainer_cpu_ms_per_batch" not in figures
     assert figures["processes_2_per_process"] == pytest.approx(
         figures["processes_2_positions_per_second"] / 2)
     assert figures["pickle_roundtrip_ms_per_batch"] > 0
+    assert figures["queue_receive_cpu_ms_per_batch"] >= 0
     assert figures["shared_slot_copy_ms_per_batch"] > 0
 
 
