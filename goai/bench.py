@@ -10,7 +10,10 @@
   the bare forward pass.
 * ``bench_training``: training positions/s of one model on real prepared data
   (loader + network) and on synthetic tensors (the network alone: the limit),
-  measured in the same run so the ratio is fair.
+  both through ``goai train``'s own step, measured in the same run so the
+  ratio is fair, with an estimate of the TFLOP/s the step reaches.
+* ``bench_loader``: the loader's own positions/s by number of processes, and
+  what handing one batch to the trainer costs (pickle vs shared memory).
 * ``bench_prepare``: wall time and bytes written of ``prepare`` over sources
   (minutes for the full collections, so only on request).
 * ``peak_rss``: the peak resident memory of this process and its children.
@@ -22,11 +25,12 @@ vary, and a test that asserts a speed fails for reasons that are not bugs.
 from __future__ import annotations
 
 import itertools
-import json
+import os
 import resource
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,17 +40,18 @@ from goai.checkpoint import save_checkpoint
 from goai.coords import NETWORK_SIZE
 from goai.features import encode_into, get_feature_set
 from goai.game import GameState
-from goai.model import PolicyNet, config_from_preset
+from goai.model import ModelConfig, PolicyNet, config_from_preset
 from goai.player import Player
 from goai.policy import Policy, default_model_path
 from goai.prepare import PrepareConfig, prepare
 from goai.sgf import GameRecord, iter_games
 from goai.store import SPLITS, GameStore, write_games
-from goai.stream import PositionStream, fixed_positions
+from goai.stream import Batch, DeviceFeeder, LoaderStreams, PositionStream, fixed_positions
 
 # The targets of the fast-data-path issue, reported beside each figure.
 TARGET_POSITIONS_PER_SECOND_PER_CORE = 20_000
 TARGET_REAL_OVER_SYNTHETIC = 0.9
+TARGET_GPU_REAL_OVER_SYNTHETIC = 0.95  # the GPU-pace issue's, for b6c64 and b10c128 on CUDA
 TARGET_GENMOVE_OVERHEAD = 0.2
 TARGET_PREPARE_SECONDS = 15 * 60
 TARGET_STORE_BYTES = 40_000_000
@@ -258,28 +263,98 @@ def _latencies(policy: Policy, player: Player, states: list[GameState],
     return bare, single, genmove, forwards - 1  # the warm-up round's call
 
 
+def training_flops_per_position(config: ModelConfig) -> float:
+    """Floating-point operations of one training step per position: 3 x the forward pass.
+
+    The forward pass counts 2 operations per multiply-add of every convolution
+    (stem, tower, heads) and linear layer, at every one of the 361 points; the
+    backward pass costs about twice the forward (gradients of the inputs and of
+    the weights). Batch norm, ReLU and the loss are left out: memory-bound and
+    small next to the convolutions.
+    """
+    points = NETWORK_SIZE * NETWORK_SIZE
+    f, p = config.filters, config.policy_filters
+    multiply_adds = 9 * config.input_channels * f * points  # stem
+    multiply_adds += config.blocks * 2 * 9 * f * f * points  # two 3x3 convolutions a block
+    multiply_adds += (f * p + p) * points + p  # policy head: 1x1 convolutions, pass logit
+    if config.value_head:
+        multiply_adds += f * points + points * config.value_hidden + config.value_hidden
+    return 3 * 2 * multiply_adds
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timed_steps(step, batches, steps: int, warmup: int, device: torch.device) -> float:
+    """Seconds for ``steps`` steps of ``step`` on ``batches``, after ``warmup`` untimed ones.
+
+    The device is synchronised before each reading of the clock: CUDA kernels
+    run behind the host, and a clock read without waiting times the launches.
+    """
+    start = 0.0
+    for index in range(warmup + steps):
+        if index == warmup:
+            _synchronize(device)
+            start = time.perf_counter()
+        planes, moves, values, _ = next(batches)
+        step(planes, moves, values, 1e-3)
+    _synchronize(device)
+    return time.perf_counter() - start
+
+
 def bench_training(data: str | Path, *, preset: str = "b6c64", feature_set: str = "default",
                    batch_size: int = 256, steps: int = 20, loader_workers: int = 1,
-                   device: str = "auto") -> dict:
-    """Training positions/s on real data vs synthetic tensors, same model, same run.
+                   device: str = "auto", compile: bool = False, warmup: int = 5,
+                   games_per_chunk: int = 64) -> dict:
+    """Training positions/s on random tensors and on real data: the same step, same model.
 
-    The run goes to a temporary folder: ``data`` is only read.
+    Both run ``goai train``'s own step (``TrainStep``: bf16 autocast and
+    channels-last on CUDA, fused AdamW, optionally compiled), ``warmup`` steps
+    untimed, then ``steps`` timed with the device synchronised at both ends.
+    Synthetic: random planes already on the device (the network alone: the
+    limit). Real: batches of ``data``'s train split through ``goai train``'s
+    feed (``loader_workers`` processes, shared memory, ``DeviceFeeder``). The
+    TFLOP/s figures count the network's convolutions and linear layers
+    (``training_flops_per_position``). ``data`` is only read.
     """
-    from goai.train import TrainConfig, synthetic_throughput, train
+    from goai.train import TrainStep, pick_device, planes_dtype
 
-    synthetic = synthetic_throughput(preset, feature_set, batch_size, steps, device)
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "bench-run"
-        config = TrainConfig(data=str(data), out=str(out), preset=preset,
-                             feature_set=feature_set, steps=steps + 5, batch_size=batch_size,
-                             warmup_steps=1, eval_every=10**9, log_every=5,
-                             checkpoint_every=10**9, val_positions=0,
-                             loader_workers=loader_workers, device=device, show_progress=False)
-        train(config)
-        # Skip the first log window: it includes starting the loader and the first chunk.
-        lines = (out / "metrics.jsonl").read_text().splitlines()
-    windows = [json.loads(line) for line in lines][1:]
-    real = float(np.mean([w["positions_per_second"] for w in windows])) if windows else 0.0
+    dev = pick_device(device)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # as goai train: fixed shapes, fastest kernels
+    channels = get_feature_set(feature_set).num_channels
+    config = config_from_preset(preset, channels)
+
+    def fresh_step() -> TrainStep:
+        torch.manual_seed(0)
+        model = PolicyNet(config).to(dev).to(memory_format=torch.channels_last).train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=dev.type == "cuda")
+        return TrainStep(model, optimizer, dev, value_weight=0.5, compile=compile)
+
+    generator = torch.Generator(device="cpu").manual_seed(0)
+    planes = torch.randint(0, 2, (batch_size, channels, NETWORK_SIZE, NETWORK_SIZE),
+                           generator=generator, dtype=torch.uint8)
+    random_batch = (planes.to(dev).to(planes_dtype(dev), memory_format=torch.channels_last),
+                    torch.randint(0, 362, (batch_size,), generator=generator).to(dev),
+                    (torch.randint(0, 3, (batch_size,), generator=generator) - 1.0).to(dev),
+                    None)
+    synthetic_seconds = _timed_steps(fresh_step(), itertools.repeat(random_batch), steps,
+                                     warmup, dev)
+
+    streams = LoaderStreams(GameStore(Path(data) / "train.npz"), feature_set, batch_size,
+                            workers=loader_workers, games_per_chunk=games_per_chunk)
+    feeder = DeviceFeeder(streams.loader(), dev, planes_dtype(dev))
+    try:
+        # Warm up until every loader process has handed over its first batch.
+        real_seconds = _timed_steps(fresh_step(), feeder, steps, warmup + loader_workers, dev)
+    finally:
+        feeder.close()
+
+    positions = steps * batch_size
+    synthetic, real = positions / synthetic_seconds, positions / real_seconds
+    flops = training_flops_per_position(config)
     stores = [Path(data) / f"{name}.npz" for name in SPLITS]
     return {
         "data": str(data),
@@ -288,14 +363,122 @@ def bench_training(data: str | Path, *, preset: str = "b6c64", feature_set: str 
         "preset": preset,
         "feature_set": feature_set,
         "batch_size": batch_size,
-        "device": str(device),
+        "device": str(dev),
+        "compile": compile,
         "threads": torch.get_num_threads(),
         "loader_workers": loader_workers,
+        "steps_timed": steps,
         "synthetic_positions_per_second": synthetic,
         "real_positions_per_second": real,
-        "real_over_synthetic": real / synthetic if synthetic else 0.0,
+        "real_over_synthetic": real / synthetic,
         "target_real_over_synthetic": TARGET_REAL_OVER_SYNTHETIC,
+        "target_real_over_synthetic_gpu": TARGET_GPU_REAL_OVER_SYNTHETIC,
+        "training_gflop_per_position": flops / 1e9,
+        "synthetic_tflops": synthetic * flops / 1e12,
+        "real_tflops": real * flops / 1e12,
     }
+
+
+def bench_loader(data: str | Path, workers: Sequence[int], *, feature_set: str = "default",
+                 batch_size: int = 1024, chunks: int = 3, games_per_chunk: int = 128) -> dict:
+    """The loader's own positions/s by number of processes, nothing consuming but a loop.
+
+    For each count ``n`` of ``workers`` (0: the stream in this process): start
+    ``goai train``'s loader (``SharedBatchLoader``) over ``data``'s train split
+    and take batches until every process has handed over its first ``chunks``
+    whole chunks. A process encodes a chunk before its first batch, so the
+    rate counts whole chunks from the start (process start-up included), from
+    the positions of those chunks and the arrival of their last batches;
+    ``first_batches_seconds`` is the wait for a first batch of every process.
+    Also the cost of handing one batch to the trainer, in this process: pickled
+    and unpickled (what a multiprocessing queue or torch's DataLoader did with a
+    numpy batch, before the pipe's own copies) against a copy into a shared slot,
+    and (``processes_N_trainer_cpu_ms_per_batch``) the CPU this process spent per
+    batch it received from the ring.
+    """
+    store = GameStore(Path(data) / "train.npz")
+    figures: dict = {"data": str(data), "batch_size": batch_size,
+                     "games_per_chunk": games_per_chunk, "chunks_per_process": chunks,
+                     "cpu_cores": os.cpu_count()}
+    for count in workers:
+        streams = LoaderStreams(store, feature_set, batch_size, workers=count,
+                                games_per_chunk=games_per_chunk)
+        processes = max(count, 1)
+        seen = [0] * processes  # chunks begun by each process
+        state: list[object] = [None] * processes
+        last_arrival = [0.0] * processes
+        positions, first, done, received = 0, None, [0.0] * processes, 0
+        start, cpu_start = time.perf_counter(), time.process_time()
+        loader = streams.loader()
+        for batch in loader:
+            received += 1
+            now = time.perf_counter()
+            worker = batch.stream_state["worker"]
+            if batch.stream_state != state[worker]:
+                state[worker] = batch.stream_state
+                seen[worker] += 1
+                if seen[worker] == chunks + 1:
+                    done[worker] = last_arrival[worker]
+                    if all(seen_ > chunks for seen_ in seen):
+                        break
+            if seen[worker] <= chunks:
+                positions += len(batch.moves)
+            last_arrival[worker] = now
+            if first is None and all(seen):
+                first = now - start
+        cpu = time.process_time() - cpu_start
+        loader.close()
+        rate = positions / (max(done) - start)
+        if count:  # the trainer's own CPU per batch (with 0, it encodes them itself)
+            figures[f"processes_{count}_trainer_cpu_ms_per_batch"] = 1000 * cpu / received
+        figures[f"processes_{count}_positions_per_second"] = rate
+        figures[f"processes_{count}_per_process"] = rate / processes
+        figures[f"processes_{count}_first_batches_seconds"] = first
+    figures |= _handoff_costs(batch_size, get_feature_set(feature_set).num_channels)
+    return figures
+
+
+def _handoff_costs(batch_size: int, channels: int, repeats: int = 8) -> dict:
+    """Milliseconds per batch of the trainer's CPU: a numpy ``Batch`` received through a
+    ``multiprocessing.Queue`` from another process (pipe reads and unpickling: how the
+    batches came before the shared ring, through torch's DataLoader), pickle + unpickle
+    alone, against receiving a slot of the ring (copying the batch into the slot is the
+    loader process's work: ``bench_loader`` measures the receiving)."""
+    import multiprocessing
+    import pickle
+
+    rng = np.random.default_rng(0)
+    batch = Batch(rng.integers(0, 2, (batch_size, channels, NETWORK_SIZE, NETWORK_SIZE),
+                               dtype=np.uint8),
+                  np.zeros(batch_size, np.int64), np.zeros(batch_size, np.float32))
+    figures = {"batch_megabytes": batch.planes.nbytes / 1e6}
+    if "fork" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue(maxsize=2)
+        sender = context.Process(target=_send_batches, args=(queue, batch, repeats + 1),
+                                 daemon=True)
+        sender.start()
+        queue.get()  # the first one waits for the process to start
+        start = time.process_time()
+        for _ in range(repeats):
+            queue.get()
+        figures["queue_receive_cpu_ms_per_batch"] = 1000 * (time.process_time() - start) / repeats
+        sender.join()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        pickle.loads(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+    figures["pickle_roundtrip_ms_per_batch"] = 1000 * (time.perf_counter() - start) / repeats
+    slot = np.empty_like(batch.planes)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        np.copyto(slot, batch.planes)
+    figures["shared_slot_copy_ms_per_batch"] = 1000 * (time.perf_counter() - start) / repeats
+    return figures
+
+
+def _send_batches(queue, batch: Batch, count: int) -> None:
+    for _ in range(count):
+        queue.put(batch)
 
 
 def bench_prepare(sources: list[str | Path], *, workers: int = 0) -> dict:

@@ -273,17 +273,35 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="b6c64")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--loader-workers", type=int, default=1)
+    parser.add_argument("--loader-workers", type=_counts, default=[1], metavar="N[,N...]",
+                        help="loader processes for the training figure (the last count); with "
+                             "several counts, e.g. 1,4,15, also the loader's own positions/s "
+                             "for each (default 1)")
+    parser.add_argument("--device", default="auto",
+                        help="device for the training figures (default auto)")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the network for the training figures")
+    parser.add_argument("--games-per-chunk", type=int, default=64, metavar="N",
+                        help="games shuffled together by each loader process (default 64)")
     parser.add_argument("--prepare", nargs="+", default=None, metavar="SOURCE",
                         help="also time a fresh goai prepare of these sources (minutes for "
                              "../shared/data/tom ../shared/data/tygem)")
     parser.add_argument("--json", action="store_true")
 
 
+def _counts(text: str) -> list[int]:
+    """``"1,4,15"`` -> [1, 4, 15]; argparse turns the ValueError into a one-line usage error."""
+    counts = [int(part) for part in text.split(",")]
+    if any(count < 0 for count in counts):
+        raise ValueError(text)
+    return counts
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from goai.bench import (
         bench_data,
         bench_inference,
+        bench_loader,
         bench_prepare,
         bench_training,
         peak_rss,
@@ -299,7 +317,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         report["training"] = bench_training(args.train_data, preset=args.preset,
                                             feature_set=args.features,
                                             batch_size=args.batch_size, steps=args.steps,
-                                            loader_workers=args.loader_workers)
+                                            loader_workers=args.loader_workers[-1],
+                                            device=args.device, compile=args.compile,
+                                            games_per_chunk=args.games_per_chunk)
+        if len(args.loader_workers) > 1:
+            report["loader"] = bench_loader(args.train_data, args.loader_workers,
+                                            feature_set=args.features,
+                                            batch_size=args.batch_size,
+                                            games_per_chunk=args.games_per_chunk)
     if args.prepare:
         report["prepare"] = bench_prepare(args.prepare)
     report["memory"] = peak_rss()

@@ -39,8 +39,9 @@ class TrainConfig:
     """Everything a training run needs; stored as RUN_DIR/config.json.
 
     Raises ``ValueError`` for a length, size or count that cannot run
-    (steps, batch size, intervals below 1; negative minutes or workers), and for
-    ``resume`` with ``force``.
+    (steps, batch size, intervals, windows below 1; minutes not above 0;
+    negative workers; an ``ema`` decay outside [0, 1)), and for ``resume`` with
+    ``force``.
     """
 
     data: str = field(metadata={"help": "output of goai prepare (a folder with train.npz)",
@@ -63,6 +64,16 @@ class TrainConfig:
     games_per_chunk: int = _setting(64, "games whose positions are shuffled together")
     loader_workers: int = _setting(1, "processes encoding positions beside the network "
                                       "(0: in the training process)")
+    ema: float = _setting(0.0, "decay of an exponential moving average of the weights, used "
+                               "for validation and in model.pt (0: none; e.g. 0.999)",
+                          metavar="DECAY")
+    compile: bool = _setting(False, "torch.compile the network (a faster step on a GPU after a "
+                                    "minute or so of compiling; eager by default)")
+    window_minutes: float | None = _setting(
+        None, "end this session after this many minutes, saved; continue it with --resume "
+              "(the schedule still spans --minutes/--steps)")
+    window_steps: int | None = _setting(
+        None, "end this session after this many steps, saved; continue it with --resume")
     eval_every: int = _setting(500, "validate every N steps")
     log_every: int = _setting(50, "write a metrics line every N steps")
     checkpoint_every: int = _setting(200, "save the checkpoint every N steps")
@@ -85,8 +96,14 @@ class TrainConfig:
         for name in ("loader_workers", "val_positions", "threads", "warmup_steps"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name.replace('_', ' ')} {getattr(self, name)} is negative")
-        if self.minutes is not None and self.minutes <= 0:
-            raise ValueError(f"minutes must be above 0, not {self.minutes:g}")
+        for name in ("minutes", "window_minutes"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name.replace('_', ' ')} must be above 0, not {value:g}")
+        if self.window_steps is not None and self.window_steps < 1:
+            raise ValueError(f"window steps must be 1 or more, not {self.window_steps}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"ema decay {self.ema:g} is not in [0, 1)")
         if not 0 < self.sample_rate <= 1:
             raise ValueError(f"sample rate {self.sample_rate:g} is not in (0, 1]")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):

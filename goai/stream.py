@@ -5,13 +5,15 @@ encodes positions on the fly (``goai.store`` says why the store holds moves,
 not planes). On CPU the network is ~50x slower than that (``goai bench``
 measures both); on a GPU the work spreads over loader processes
 (``LoaderStreams``), each running its own ``PositionStream`` on its share of
-the games. This is the one data module that imports torch (for the
-DataLoader); preparing a store needs none.
+the games, and hand their batches over through shared memory
+(``SharedBatchLoader``); ``DeviceFeeder`` copies them to the GPU ahead of the
+step. This is the one data module that imports torch (shared-memory tensors,
+pinned memory, CUDA streams); preparing a store needs none.
 """
 
 from __future__ import annotations
 
-import functools
+import mmap
 import os
 import sys
 import threading
@@ -195,7 +197,7 @@ def fixed_positions(store: GameStore, feature_set: str, max_positions: int,
 
 
 def exit_with_parent(parent: int, _worker: int = 0) -> None:
-    """Make this (loader) process end when process ``parent`` dies; a DataLoader worker_init_fn.
+    """Make this (loader) process end when process ``parent`` dies; called first in a worker.
 
     Without it a ``kill -9`` of the trainer leaves its loader processes behind:
     reparented, each blocked for ever on a full pipe nobody reads. On Linux the
@@ -221,22 +223,22 @@ def exit_with_parent(parent: int, _worker: int = 0) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-class LoaderStreams(torch.utils.data.IterableDataset):
-    """``PositionStream``s for the worker processes of a torch ``DataLoader``.
+class LoaderStreams:
+    """``PositionStream``s for loader processes, and the loader that runs them.
 
     With ``workers`` loader processes in a run of ``world`` processes, worker
     ``w`` of rank ``r`` reads shard ``r * workers + w`` of the games, so encoding
     runs beside the network instead of between its steps (``workers=0``: one
-    stream, made in the training process). The DataLoader hands
-    out batches from the workers in turn, and each batch says which worker made
-    it and where that worker's stream stood; ``states`` collects those for the
-    checkpoint, and a loader made with them resumes every worker where it was.
+    stream, run in the training process). ``loader()`` hands out batches from
+    the workers in turn (worker 0, 1, ..., 0, ...), so the order of batches does
+    not depend on timing; each batch says which worker made it and where that
+    worker's stream stood. ``states`` collects those for the checkpoint, and a
+    loader made with them resumes every worker where it was.
     """
 
     def __init__(self, store: GameStore, feature_set: str, batch_size: int, *, workers: int,
                  rank: int = 0, world: int = 1, states: list[dict | None] | None = None,
                  **stream_options: object) -> None:
-        super().__init__()
         self.store = store
         self.feature_set = feature_set
         self.batch_size = batch_size
@@ -249,9 +251,8 @@ class LoaderStreams(torch.utils.data.IterableDataset):
                              f"not {self.workers}; resume with the same --loader-workers")
         self.stream_options = stream_options
 
-    def __iter__(self) -> Iterator[Batch]:
-        info = torch.utils.data.get_worker_info()
-        worker = info.id if info is not None else 0
+    def stream(self, worker: int) -> Iterator[Batch]:
+        """Worker ``worker``'s batches; ``stream_state`` = {"worker", "epoch", "cursor"}."""
         streams = max(self.workers, 1)
         shard = (self.rank * streams + worker, self.world * streams)
         stream = PositionStream(self.store, self.feature_set, self.batch_size, shard=shard,
@@ -260,11 +261,306 @@ class LoaderStreams(torch.utils.data.IterableDataset):
             batch.stream_state = {"worker": worker, **(batch.stream_state or {})}
             yield batch
 
-    def loader(self) -> torch.utils.data.DataLoader:
-        """A DataLoader over these streams, one worker process per stream."""
-        background = self.workers > 0
-        return torch.utils.data.DataLoader(
-            self, batch_size=None, num_workers=self.workers,
-            prefetch_factor=4 if background else None, persistent_workers=background,
-            worker_init_fn=functools.partial(exit_with_parent, os.getpid()) if background
-            else None)
+    def loader(self, slots_per_worker: int = 3) -> Iterator[Batch]:
+        """The batches of all workers in turn: in this process (``workers=0``), else a
+        ``SharedBatchLoader`` over loader processes. A batch's arrays are valid until the
+        next batch is asked for."""
+        if self.workers == 0:
+            return self.stream(0)
+        return iter(SharedBatchLoader(self, slots_per_worker))
+
+
+# Seconds between checks that the loader processes are still alive while waiting on them.
+_POLL_SECONDS = 1.0
+
+
+class SharedBatchLoader:
+    """Batches from loader processes through preallocated shared memory, not pickles.
+
+    Why: a batch of 1024 positions is ~8 MB of planes. Sent through a queue, it
+    is pickled in the worker, copied through a pipe and unpickled in the trainer:
+    three copies, two of them in the one training process, which every worker's
+    batches pass through (``goai bench --loader-workers`` measures the cost).
+    Here each worker owns ``slots_per_worker`` slots of one shared-memory ring
+    (planes, moves, values for one batch each); it copies a batch into a free
+    slot and sends only the slot's number and its stream state (~100 bytes)
+    through a queue. The training process reads the slot in place and hands it
+    back when the next batch is asked for.
+
+    Order: batches come from worker 0, 1, ..., n-1, 0, ... in turn (each
+    worker's own queue), the same order on every run, whatever the timing.
+
+    Lifetime: iterating starts the processes (forked where the OS can, so
+    they share the store's arrays without copying them); ending or closing the
+    iteration (or a worker dying, which raises ``RuntimeError``) stops them.
+    They also die with the training process (``exit_with_parent``).
+    """
+
+    def __init__(self, streams: LoaderStreams, slots_per_worker: int = 3) -> None:
+        if streams.workers < 1:
+            raise ValueError("a SharedBatchLoader needs 1 or more loader workers")
+        if slots_per_worker < 2:
+            raise ValueError("each loader worker needs 2 or more slots: one read, one filled")
+        self.streams = streams
+        self.slots_per_worker = slots_per_worker
+        channels = get_feature_set(streams.feature_set).num_channels
+        slots = streams.workers * slots_per_worker
+        size = streams.batch_size
+        import torch.multiprocessing as mp
+
+        self._fork = "fork" in mp.get_all_start_methods()
+        self.planes = self._shared((slots, size, channels, NETWORK_SIZE, NETWORK_SIZE), np.uint8)
+        self.moves = self._shared((slots, size), np.int64)
+        self.values = self._shared((slots, size), np.float32)
+
+    def _shared(self, shape: tuple[int, ...], dtype: type) -> torch.Tensor:
+        """A zeroed tensor the loader processes write and this process reads.
+
+        Where processes are forked: an anonymous shared mapping, inherited by the
+        children. Unlike torch's shared memory it needs no room in /dev/shm,
+        which containers often cap at 64 MB (15 processes x 3 slots of a batch of
+        2048 take ~750 MB). Elsewhere (spawn): torch's shared memory, which is
+        handed to the children by name.
+        """
+        if not self._fork:
+            return torch.zeros(shape, dtype=torch.from_numpy(np.zeros(0, dtype)).dtype
+                               ).share_memory_()
+        count = int(np.prod(shape))
+        buffer = mmap.mmap(-1, max(count * np.dtype(dtype).itemsize, 1))
+        return torch.from_numpy(np.frombuffer(buffer, dtype=dtype, count=count).reshape(shape))
+
+    def __iter__(self) -> Iterator[Batch]:
+        """Start the loader processes now, in this thread, and return their batches.
+
+        Started here rather than at the first ``next``: that may come from
+        another thread (``DeviceFeeder``'s), and a process's parent-death signal
+        fires when the *thread* that forked it ends.
+        """
+        import torch.multiprocessing as mp
+
+        context = mp.get_context("fork" if self._fork else None)
+        workers = self.streams.workers
+        # One pair of pipes per worker (free slots in, filled slots out): one reader and one
+        # writer each, so no locks, and no feeder thread that must win the GIL from a worker
+        # busy encoding before a message leaves (multiprocessing.Queue's, up to a 5 ms wait).
+        free = [context.Pipe(duplex=False) for _ in range(workers)]  # (worker's end, ours)
+        ready = [context.Pipe(duplex=False) for _ in range(workers)]  # (our end, worker's)
+        for worker in range(workers):
+            for slot in self._slots(worker):
+                free[worker][1].send(slot)
+        processes = [context.Process(
+            target=_fill_slots, name=f"goai-loader-{worker}", daemon=True,
+            args=(self.streams, worker, self.planes, self.moves, self.values, free[worker][0],
+                  ready[worker][1], os.getpid())) for worker in range(workers)]
+        for process in processes:
+            process.start()
+        for worker_end, _ in free:  # the workers' ends live in the workers now
+            worker_end.close()
+        for _, worker_end in ready:
+            worker_end.close()
+        return self._batches(processes, [ours for _, ours in free], [ours for ours, _ in ready])
+
+    def _batches(self, processes: list, free: list, ready: list) -> Iterator[Batch]:
+        workers = self.streams.workers
+        held: tuple[int, int] | None = None
+        planes, moves, values = self.planes.numpy(), self.moves.numpy(), self.values.numpy()
+        try:
+            worker = 0
+            while True:
+                slot, state = self._next_ready(ready[worker], processes[worker])
+                if held is not None:  # the caller is done with the previous batch
+                    free[held[0]].send(held[1])
+                held = (worker, slot)
+                yield Batch(planes[slot], moves[slot], values[slot], state)
+                worker = (worker + 1) % workers
+        finally:
+            for pipe in free:
+                try:
+                    pipe.send(None)  # a worker waiting for a slot ends at once
+                except OSError:  # that worker is gone already
+                    pass
+            for process in processes:
+                process.join(timeout=_POLL_SECONDS)
+                if process.is_alive():  # busy encoding a chunk: no need to wait for it
+                    process.kill()
+                    process.join()
+            for pipe in free + ready:
+                pipe.close()
+
+    def _slots(self, worker: int) -> range:
+        first = worker * self.slots_per_worker
+        return range(first, first + self.slots_per_worker)
+
+    @staticmethod
+    def _next_ready(pipe, process) -> tuple[int, dict]:
+        """The next (slot, stream state) of one worker; RuntimeError if it died or failed."""
+        while True:
+            try:
+                message = pipe.recv() if pipe.poll(_POLL_SECONDS) else None
+            except EOFError:  # the worker closed its end: it has ended
+                message = None
+            if message is None:
+                if not process.is_alive():
+                    process.join()
+                    raise RuntimeError(f"loader process {process.name} died "
+                                       f"(exit code {process.exitcode})")
+                continue
+            if isinstance(message[0], str):  # ("error", traceback text)
+                raise RuntimeError(f"loader process {process.name} failed:\n{message[1]}")
+            return message
+
+
+def _fill_slots(streams: LoaderStreams, worker: int, planes: torch.Tensor, moves: torch.Tensor,
+                values: torch.Tensor, free, ready, parent: int) -> None:
+    """A loader process: worker ``worker``'s batches, each copied into a free slot."""
+    exit_with_parent(parent)
+    torch.set_num_threads(1)  # numpy does the work here; torch threads would only compete
+    planes_, moves_, values_ = planes.numpy(), moves.numpy(), values.numpy()
+    try:
+        for batch in streams.stream(worker):
+            slot = free.recv()
+            if slot is None:
+                return
+            planes_[slot] = batch.planes
+            moves_[slot] = batch.moves
+            values_[slot] = batch.values
+            ready.send((slot, batch.stream_state))
+    except (EOFError, BrokenPipeError):  # the trainer closed the loader
+        return
+    except Exception:  # the trainer raises it with the worker's traceback
+        import traceback
+
+        ready.send(("error", traceback.format_exc()))
+
+
+# ----------------------------------------------------------------- onto the device
+
+
+def batch_to_device(batch: Batch, device: torch.device, planes_dtype: torch.dtype = torch.float32
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(planes, moves, values)`` of ``batch`` on ``device``, in the current stream.
+
+    The planes cross as uint8 (a quarter of the float bytes) and become
+    ``planes_dtype`` channels-last (B, C, 19, 19) in one conversion there. The
+    copies are ``non_blocking``, which only overlaps anything from pinned memory.
+    """
+    planes = torch.from_numpy(batch.planes).to(device, non_blocking=True)
+    planes = planes.to(planes_dtype, memory_format=torch.channels_last)
+    moves = torch.from_numpy(batch.moves).to(device, non_blocking=True)
+    values = torch.from_numpy(batch.values).to(device, non_blocking=True)
+    return planes, moves, values
+
+
+class DeviceFeeder:
+    """Batches as device tensors ``(planes, moves, values, stream_state)``, prefetched.
+
+    ``planes`` arrive as ``planes_dtype`` in channels-last layout (B, C, 19, 19),
+    ``moves`` int64 (B,), ``values`` float32 (B,). On CUDA a background thread
+    copies each batch out of the loader's slot into one of a few pinned host
+    buffers, then to the GPU with ``non_blocking`` copies on a side stream, and
+    converts the planes there, ``depth`` batches ahead of the training step; the
+    training stream waits on each batch's copy event (no host synchronisation),
+    and the tensors are marked as used on it (``record_stream``) so the caching
+    allocator does not hand their memory back to the side stream too early. On
+    other devices the batch is converted in the caller's thread when asked for
+    (on the CPU the copy-and-convert is the work; a thread would only compete for
+    the same cores).
+
+    On the CPU ``moves`` and ``values`` are views of the loader's slot: like
+    the loader's batches, valid until the next batch is asked for.
+
+    ``close()`` stops the thread and closes ``batches``.
+    """
+
+    def __init__(self, batches: Iterator[Batch], device: torch.device,
+                 planes_dtype: torch.dtype = torch.float32, depth: int = 2) -> None:
+        self.batches = batches
+        if device.type == "cuda" and device.index is None:
+            # The feeder thread must name the device: the current one is per thread.
+            device = torch.device("cuda", torch.cuda.current_device())
+        self.device = device
+        self.planes_dtype = planes_dtype
+        self.depth = depth
+        self._thread: threading.Thread | None = None
+        if device.type == "cuda":
+            import queue
+
+            self._queue: queue.Queue = queue.Queue(maxsize=depth)
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._copy_ahead, name="goai-device-feeder",
+                                            daemon=True)
+            self._thread.start()
+
+    def __iter__(self) -> DeviceFeeder:
+        return self
+
+    def __next__(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict | None]:
+        if self._thread is None:
+            batch = next(self.batches)
+            return (*self.convert(batch), batch.stream_state)
+        item = self._queue.get()
+        if item is None:
+            raise StopIteration
+        if isinstance(item, BaseException):
+            raise item
+        planes, moves, values, state, event = item
+        stream = torch.cuda.current_stream(self.device)
+        stream.wait_event(event)
+        for tensor in (planes, moves, values):
+            tensor.record_stream(stream)
+        return planes, moves, values, state
+
+    def convert(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``batch`` on the device in the caller's thread and stream (no prefetch)."""
+        return batch_to_device(batch, self.device, self.planes_dtype)
+
+    def _copy_ahead(self) -> None:
+        """The CUDA thread: slot -> pinned buffer -> side stream copy, ``depth`` ahead."""
+        try:
+            torch.cuda.set_device(self.device)
+            side = torch.cuda.Stream(self.device)
+            buffers: list[dict] = []
+            for index, batch in enumerate(self.batches):
+                if len(buffers) < self.depth + 2:
+                    buffers.append({name: torch.from_numpy(getattr(batch, name)).pin_memory()
+                                    for name in ("planes", "moves", "values")})
+                    buffers[-1]["event"] = None
+                buffer = buffers[index % len(buffers)]
+                if buffer["event"] is not None:
+                    buffer["event"].synchronize()  # its last copy to the GPU has finished
+                for name in ("planes", "moves", "values"):
+                    buffer[name].copy_(torch.from_numpy(getattr(batch, name)))
+                # The loader's slot is free again once the next batch is asked for.
+                with torch.cuda.stream(side):
+                    planes = buffer["planes"].to(self.device, non_blocking=True)
+                    planes = planes.to(self.planes_dtype, memory_format=torch.channels_last)
+                    moves = buffer["moves"].to(self.device, non_blocking=True)
+                    values = buffer["values"].to(self.device, non_blocking=True)
+                    event = torch.cuda.Event()
+                    event.record(side)
+                buffer["event"] = event
+                if not self._put((planes, moves, values, batch.stream_state, event)):
+                    return
+            self._put(None)
+        except BaseException as error:  # raised again in the training thread
+            self._put(error)
+
+    def _put(self, item: object) -> bool:
+        import queue
+
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+        close = getattr(self.batches, "close", None)
+        if close is not None:
+            close()

@@ -14,6 +14,14 @@ continues as if it had paused at its last checkpoint. The step that ends a run
 (by ``steps`` or ``minutes``) is always logged with a validation; resuming a
 finished run trains and logs nothing.
 
+Sessions: ``window_minutes``/``window_steps`` end a session early, saved;
+``--resume`` continues it, and since the learning-rate schedule is a function
+of the step and of the training time summed over sessions, a run trained in
+several windows gets the learning rate of one run at every step.
+
+The GPU is fed ahead of the step (``stream.DeviceFeeder``) and never waited
+for between log lines (``TrainStep``).
+
 Distributed: under ``torchrun`` (``WORLD_SIZE`` > 1) each process trains on
 its own share of the games with DistributedDataParallel (NCCL on CUDA, gloo
 on CPU); rank 0 validates and writes the run directory.
@@ -21,13 +29,13 @@ on CPU); rank 0 validates and writes the run directory.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import random
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -38,9 +46,9 @@ from goai.model import PolicyNet, config_from_preset, count_parameters
 from goai.progress import Progress
 from goai.run import RunFolder, TrainConfig
 from goai.store import GameStore, load_split
-from goai.stream import Batch, LoaderStreams, fixed_positions
+from goai.stream import Batch, DeviceFeeder, LoaderStreams, batch_to_device, fixed_positions
 
-__all__ = ["TrainConfig", "learning_rate", "pick_device", "synthetic_throughput", "train"]
+__all__ = ["TrainConfig", "TrainStep", "learning_rate", "pick_device", "train"]
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -63,49 +71,139 @@ def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
     return floor + (config.lr - floor) * cosine
 
 
-def to_tensors(batch: Batch, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """uint8 planes -> float (channels-last on CUDA/CPU), targets -> device.
+def planes_dtype(device: torch.device) -> torch.dtype:
+    """The dtype the planes cross to the network in: bf16 on CUDA (autocast would cast the
+    first convolution's input to it anyway; 0/1 planes are exact), float32 elsewhere."""
+    return torch.bfloat16 if device.type == "cuda" else torch.float32
 
-    The planes cross to the device as uint8 (a quarter of the float bytes) and
-    become channels-last floats in one copy there.
-    """
-    planes = torch.from_numpy(batch.planes).to(device, non_blocking=True)
-    planes = planes.to(torch.float32, memory_format=torch.channels_last)
-    moves = torch.from_numpy(batch.moves).to(device, non_blocking=True)
-    values = torch.from_numpy(batch.values).to(device, non_blocking=True)
-    return planes, moves, values
+
+def to_tensors(batch: Batch, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """uint8 planes -> float32 channels-last on ``device``; targets -> ``device``."""
+    return batch_to_device(batch, device, torch.float32)
 
 
 def losses(model: nn.Module, planes: torch.Tensor, moves: torch.Tensor, values: torch.Tensor,
            value_weight: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(total loss, policy loss, logits). The value loss counts only decided games."""
+    """(total loss, policy loss, logits). The value loss counts only decided games.
+
+    Nothing here waits for the device: the value loss is a masked mean (a
+    boolean index would have a data-dependent shape, and ``known.any()`` a host
+    read), and under autocast ``cross_entropy``/``mse_loss`` already run in float32.
+    """
     logits, predicted = model(planes)
-    policy_loss = F.cross_entropy(logits.float(), moves)
+    policy_loss = F.cross_entropy(logits, moves)
     total = policy_loss
     if predicted is not None and value_weight > 0:
-        known = values != 0
-        if known.any():
-            total = total + value_weight * F.mse_loss(predicted.float()[known], values[known])
+        known = (values != 0).to(predicted.dtype)
+        squared = (predicted - values) ** 2 * known
+        total = total + value_weight * squared.sum() / known.sum().clamp(min=1)
     return total, policy_loss, logits
 
 
 @torch.no_grad()
 def validate(model: nn.Module, batch: Batch, device: torch.device,
              batch_size: int = 512) -> dict[str, float]:
-    """Policy loss and top-1 accuracy over fixed positions (no augmentation)."""
+    """Policy loss and top-1 accuracy over fixed positions (no augmentation), in float32."""
+    was_training = model.training
     model.eval()
-    loss_sum, correct, count = 0.0, 0, 0
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.int64)
+    count = 0
     for start in range(0, len(batch.moves), batch_size):
         part = Batch(batch.planes[start : start + batch_size],
                      batch.moves[start : start + batch_size],
                      batch.values[start : start + batch_size])
         planes, moves, _ = to_tensors(part, device)
         logits, _ = model(planes)
-        loss_sum += F.cross_entropy(logits.float(), moves, reduction="sum").item()
-        correct += (logits.argmax(dim=1) == moves).sum().item()
+        loss_sum += F.cross_entropy(logits.float(), moves, reduction="sum")
+        correct += (logits.argmax(dim=1) == moves).sum()
         count += len(moves)
-    model.train()
-    return {"val_loss": loss_sum / max(count, 1), "val_top1": correct / max(count, 1)}
+    model.train(was_training)
+    return {"val_loss": loss_sum.item() / max(count, 1), "val_top1": correct.item() / max(count, 1)}
+
+
+class TrainStep:
+    """One optimizer step, as ``goai train`` takes it and ``goai bench`` times it.
+
+    bf16 autocast on CUDA, channels-last planes, AdamW (fused on CUDA: one
+    kernel for all parameters), the model optionally ``torch.compile``d. The
+    policy loss and top-1 of each step add up on the device; ``read_window()``
+    reads them (the one host synchronisation) at log intervals, so the host
+    runs ahead of the GPU between logs.
+    """
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device,
+                 value_weight: float, compile: bool = False) -> None:
+        self.model = torch.compile(model) if compile else model
+        self.optimizer = optimizer
+        self.device = device
+        self.value_weight = value_weight
+        self._sums = torch.zeros(2, device=device)  # policy loss, correct moves
+        self._steps = 0
+        self._positions = 0
+
+    def __call__(self, planes: torch.Tensor, moves: torch.Tensor, values: torch.Tensor,
+                 lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                            enabled=self.device.type == "cuda"):
+            loss, policy_loss, logits = losses(self.model, planes, moves, values,
+                                               self.value_weight)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        with torch.no_grad():
+            correct = (logits.argmax(dim=1) == moves).sum()
+            self._sums += torch.stack([policy_loss.detach().float(), correct.float()])
+        self._steps += 1
+        self._positions += len(moves)
+
+    def read_window(self) -> dict[str, float]:
+        """Mean policy loss and top-1 over the steps since the last read (waits for them)."""
+        loss_sum, correct = self._sums.tolist()
+        window = {"train_policy_loss": loss_sum / max(self._steps, 1),
+                  "train_top1": correct / max(self._positions, 1)}
+        self._sums.zero_()
+        self._steps = self._positions = 0
+        return window
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig,
+                   device: torch.device) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                             fused=device.type == "cuda")
+
+
+class WeightAverage:
+    """An exponential moving average of a model's weights (``--ema DECAY``).
+
+    After step ``n`` (1, 2, ...) the average moves towards the weights by
+    ``1 - min(decay, (1 + n) / (10 + n))``: early on it follows the weights
+    closely, so it does not keep the random start for thousands of steps.
+    Batch-norm statistics are copied, not averaged. ``model`` is the averaged
+    network (a copy, in eval mode): what validation runs and model.pt holds.
+    """
+
+    def __init__(self, model: PolicyNet, decay: float) -> None:
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+        self._pairs = [(mine, theirs) for mine, theirs in
+                       zip(self.model.parameters(), model.parameters(), strict=True)]
+        self._buffers = list(zip(self.model.buffers(), model.buffers(), strict=True))
+
+    @torch.no_grad()
+    def update(self, step: int) -> None:
+        """Move the average after optimizer step ``step`` (counted from 1)."""
+        weight = 1 - min(self.decay, (1 + step) / (10 + step))
+        torch._foreach_lerp_([mine for mine, _ in self._pairs],
+                             [theirs.detach() for _, theirs in self._pairs], weight)
+        mine, theirs = [a for a, _ in self._buffers], [b for _, b in self._buffers]
+        if hasattr(torch, "_foreach_copy_"):  # one launch for all, not one per buffer
+            torch._foreach_copy_(mine, theirs)
+        else:
+            for a, b in self._buffers:
+                a.copy_(b)
 
 
 def _distributed() -> tuple[int, int]:
@@ -153,12 +251,13 @@ def train(config: TrainConfig) -> dict:
     folder = RunFolder(config.out)
     if rank == 0:
         folder.open(config)
+    feeder = None
     try:
         model = PolicyNet(model_config).to(device).to(memory_format=torch.channels_last)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
-                                      weight_decay=config.weight_decay)
+        optimizer = make_optimizer(model, config, device)
+        average = WeightAverage(model, config.ema) if config.ema else None
         run = _Run(config, folder, device, rank, world, len(train_store))
-        data_state = run.resume(model, optimizer) if config.resume else None
+        data_state = run.resume(model, optimizer, average) if config.resume else None
         if rank == 0:
             folder.write_config(config)
         streams = LoaderStreams(train_store, config.feature_set, config.batch_size,
@@ -168,30 +267,38 @@ def train(config: TrainConfig) -> dict:
                                 sample_rate=config.sample_rate)
         run.stream_states = list(streams.states)
         val_batch = _validation_batch(config) if rank == 0 else None
-        training_model = _parallel(model, device, world)
+        step = TrainStep(_parallel(model, device, world), optimizer, device, config.value_weight,
+                         compile=config.compile)
+        eval_model = average.model if average else model
 
         # --- the loop
         bar = Progress("train", total=None if config.minutes else config.steps, unit="steps",
                        enabled=config.show_progress and rank == 0)
         bar.update(run.step)
         model.train()
-        batches = iter(streams.loader()) if not run.finished() else iter(())
-        for batch in batches:
-            state = dict(batch.stream_state)
+        if not run.finished():
+            feeder = DeviceFeeder(streams.loader(), device, planes_dtype(device))
+        for planes, moves, values, stream_state in feeder or ():
+            state = dict(stream_state)
             run.stream_states[state.pop("worker")] = state
             lr = learning_rate(config, run.step, run.progress())
-            policy_loss = _step(training_model, optimizer, batch, device, lr, config)
-            done = run.count_step(len(batch.moves), policy_loss, lr)
-            validate_now = done or run.step % config.eval_every == 0
+            step(planes, moves, values, lr)
+            done = run.count_step(len(moves), lr)
+            if average:
+                average.update(run.step)
+            stop = done or run.window_over()
+            validate_now = stop or run.step % config.eval_every == 0
             if validate_now or run.step % config.log_every == 0:
-                run.log(model if validate_now else None, val_batch)
+                run.log(step.read_window(), eval_model if validate_now else None, val_batch)
             bar.update(1, **run.progress_fields())
-            if rank == 0 and (done or run.step % config.checkpoint_every == 0):
-                run.save(model, optimizer)
-            if done:
+            if rank == 0 and (stop or run.step % config.checkpoint_every == 0):
+                run.save(model, optimizer, average)
+            if stop:
                 break
         bar.close()
     finally:
+        if feeder is not None:
+            feeder.close()
         folder.close()
     if world > 1:
         import torch.distributed as dist
@@ -219,28 +326,13 @@ def _parallel(model: nn.Module, device: torch.device, world: int) -> nn.Module:
                                    else None)
 
 
-def _step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: Batch, device: torch.device,
-          lr: float, config: TrainConfig) -> float:
-    """One optimizer step on ``batch`` at learning rate ``lr``; returns the policy loss.
-
-    bf16 autocast on CUDA (the loss is taken in float32 either way).
-    """
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-    planes, moves, values = to_tensors(batch, device)
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-        loss, policy_loss, _ = losses(model, planes, moves, values, config.value_weight)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return policy_loss.item()
-
-
 class _Run:
     """What changes as a run goes, and the resuming, logging and saving of it.
 
     ``metrics`` is the last metrics record (what ``train`` returns); the
-    window sums (loss, steps, positions, start time) cover the steps since it.
+    metrics window (positions, start time) covers the steps since it. A
+    *session* is one call of ``train``: a run may take several (``--resume``),
+    each ended by the run's end, a kill, or ``window_minutes``/``window_steps``.
     """
 
     def __init__(self, config: TrainConfig, folder: RunFolder, device: torch.device, rank: int,
@@ -252,7 +344,7 @@ class _Run:
         self.metrics: dict = {}
         self.started = time.perf_counter()
         self.session_start_step = 0
-        self._window_loss, self._window_steps, self._window_positions = 0.0, 0, 0
+        self._window_positions = 0
         self._window_start = self.started
 
     def elapsed(self) -> float:
@@ -269,8 +361,20 @@ class _Run:
     def finished(self) -> bool:
         return self.progress() >= 1.0
 
-    def resume(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> list | None:
+    def window_over(self) -> bool:
+        """True when this session has run its ``window_minutes`` or ``window_steps``."""
+        config = self.config
+        if config.window_steps and self.step - self.session_start_step >= config.window_steps:
+            return True
+        session = time.perf_counter() - self.started
+        return bool(config.window_minutes) and session >= 60 * config.window_minutes
+
+    def resume(self, model: nn.Module, optimizer: torch.optim.Optimizer,
+               average: WeightAverage | None) -> list | None:
         """Restore from the folder's checkpoint; return the data streams' states (None: fresh).
+
+        The weight average comes back too; a run that had none starts one from
+        the restored weights.
 
         Without a checkpoint (killed before the first) the run starts over, and
         metrics from that attempt are dropped.
@@ -286,6 +390,8 @@ class _Run:
                              f"{self.config.preset}; resume with the run's own settings")
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
+        if average is not None:
+            average.model.load_state_dict(saved.get("ema") or saved["model"])
         training = saved["training"]
         self.step = self.session_start_step = training["step"]
         self.positions = training["positions"]
@@ -295,30 +401,33 @@ class _Run:
             self.metrics = self.folder.keep_metrics_until(self.step) or self.metrics
         return saved["data_state"]
 
-    def count_step(self, batch_positions: int, policy_loss: float, lr: float) -> bool:
+    def count_step(self, batch_positions: int, lr: float) -> bool:
         """Count one optimizer step, taken at learning rate ``lr``; True when it ends the run."""
         self.step += 1
         self.lr = lr
         self.positions += batch_positions * self.world
         self._window_positions += batch_positions * self.world
-        self._window_loss += policy_loss
-        self._window_steps += 1
         return self.finished()
 
-    def log(self, model: nn.Module | None, val_batch: Batch | None) -> None:
-        """Close the metrics window into a record (validating ``model`` when given) and write it."""
+    def log(self, window: dict[str, float], model: nn.Module | None,
+            val_batch: Batch | None) -> None:
+        """Close the metrics window into a record and write it.
+
+        ``window`` holds the training figures of the window (``TrainStep.read_window``,
+        which waited for the device, so the clock read here is fair); ``model``,
+        when given, is validated on ``val_batch``.
+        """
         now = time.perf_counter()
-        self.metrics = {"step": self.step, "positions": self.positions,
-                        "lr": self.lr,
-                        "train_policy_loss": self._window_loss / max(self._window_steps, 1),
+        self.metrics = {"step": self.step, "positions": self.positions, "lr": self.lr, **window,
                         "positions_per_second": self._window_positions / (now - self._window_start),
                         "elapsed_seconds": self.elapsed()}
-        self._window_loss, self._window_steps, self._window_positions = 0.0, 0, 0
-        self._window_start = now
+        self._window_positions = 0
         if model is not None and val_batch is not None:
             self.metrics |= validate(model, val_batch, self.device)
         if self.is_main:
             self.folder.append_metrics(self.metrics)
+        # Validation is not training: the next window's pace starts after it.
+        self._window_start = time.perf_counter()
 
     def progress_fields(self) -> dict[str, str]:
         """The progress bar's figures: only those measured so far, the loss as logged."""
@@ -344,19 +453,24 @@ class _Run:
             left = min(left, 60 * self.config.minutes - self.elapsed())
         return max(left, 0.0)
 
-    def save(self, model: PolicyNet, optimizer: torch.optim.Optimizer) -> None:
-        """Write the checkpoint (weights, optimizer, progress, data position) and the model."""
+    def save(self, model: PolicyNet, optimizer: torch.optim.Optimizer,
+             average: WeightAverage | None) -> None:
+        """Write the checkpoint (weights, optimizer, progress, data position, weight average)
+        and the model (the weight average when there is one, else the weights)."""
         config = self.config
         training = {
             "step": self.step, "positions": self.positions, "elapsed_seconds": self.elapsed(),
             "preset": config.preset, "data": config.data, "train_games": self.train_games,
             "device": str(self.device), "world_size": self.world,
             "batch_size": config.batch_size, "parameters": count_parameters(model),
-            "last_metrics": self.metrics,
+            "last_metrics": self.metrics, "ema": config.ema,
         }
+        extra = {"ema": {k: v.detach().cpu() for k, v in average.model.state_dict().items()}
+                 } if average else {}
         save_checkpoint(self.folder.checkpoint, model, config.feature_set, training,
-                        optimizer=optimizer.state_dict(), data_state=self.stream_states)
-        save_checkpoint(self.folder.model, model, config.feature_set, training)
+                        optimizer=optimizer.state_dict(), data_state=self.stream_states, **extra)
+        save_checkpoint(self.folder.model, average.model if average else model,
+                        config.feature_set, training)
 
 
 def _duration(seconds: float) -> str:
@@ -367,27 +481,3 @@ def _duration(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds}s"
-
-
-def synthetic_throughput(preset: str, feature_set: str, batch_size: int, steps: int,
-                         device: str = "auto") -> float:
-    """Training positions/s of the same model on random tensors: the model-only limit."""
-    dev = pick_device(device)
-    channels = get_feature_set(feature_set).num_channels
-    model = PolicyNet(config_from_preset(preset, channels)).to(dev)
-    model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    rng = np.random.default_rng(0)
-    batch = Batch(rng.integers(0, 2, (batch_size, channels, 19, 19), dtype=np.uint8),
-                  rng.integers(0, 362, batch_size).astype(np.int64),
-                  rng.choice([-1.0, 1.0], batch_size).astype(np.float32))
-    start = None
-    for i in range(steps + 2):
-        if i == 2:  # the first steps warm up allocators and kernels
-            start = time.perf_counter()
-        planes, moves, values = to_tensors(batch, dev)
-        loss, _, _ = losses(model, planes, moves, values, 0.1)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    return steps * batch_size / (time.perf_counter() - start)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Train goai for a wall-clock budget on one NVIDIA GPU, or on CPU with a tiny budget.
 #
-#   scripts/train_gpu.sh --minutes M --out RUN_DIR [--data DIR] [--preset P] [-- GOAI_TRAIN_OPTIONS]
+#   scripts/train_gpu.sh --minutes M --out RUN_DIR [--data DIR] [--preset P] [--profile hour]
+#                        [--window W] [-- GOAI_TRAIN_OPTIONS]
 #
 # --data is a folder of goai prepare output (train.npz, val.npz; default
 # prepared/pro). To train on a fresh machine, put the store inside the
@@ -10,6 +11,26 @@
 # Options after "--" go to goai train as they are (e.g. -- --lr 4e-3 --batch-size 2048;
 # -- --resume to continue a run in RUN_DIR, -- --force to replace it: goai train refuses
 # a RUN_DIR that holds a run otherwise).
+#
+# --profile hour: the one-hour recipe for one H200-class GPU (16 cores), aiming at
+# >= 55% top-1 on held-out 9-dan games. Train on Tom + Tygem 9-dan games and KGS 6d+
+# games together (scripts/merge_stores.py; the handicap and komi of KGS games do not
+# matter to the policy), with the 9-dan val split held out. Its settings, each
+# overridable after "--":
+#   --preset b15c192      ~21.6 GFLOP a training position (goai bench counts them):
+#                         ~20k positions/s on an H200 in bf16, so ~70M positions (two
+#                         passes over the ~40M positions) in the hour
+#   --batch-size 2048 --lr 2.8e-3 --warmup-steps 500
+#                         twice the 1024 of the 5-minute run, the learning rate scaled
+#                         by sqrt(2) with it (AdamW: the square-root rule)
+#   --ema 0.999           weights averaged over the last ~1000 steps (~100 s), used for
+#                         validation and saved in model.pt
+#   --value-weight 0.5    a value head worth searching with (0.1 left it weak)
+#   --games-per-chunk 256 ~8 positions of a game in a batch of 2048
+#   --minutes 60          unless --minutes is given
+# --window W ends this session after W minutes, saved: run the same command again with
+# "-- --resume" to go on. The learning-rate schedule spans the whole --minutes of
+# training time over all sessions, so a run trained in windows gets one run's schedule.
 #
 # What it does:
 #   1. installs what is missing, and only that: goai (pip install -e .) and
@@ -25,7 +46,7 @@
 set -euo pipefail
 
 usage="usage: $0 --minutes M --out RUN_DIR [--data DIR] [--preset P] [-- goai train options]"
-minutes="" out="" data="prepared/pro" preset="b6c64"
+minutes="" out="" data="prepared/pro" preset="" profile="" window=""
 extra=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -33,11 +54,18 @@ while [[ $# -gt 0 ]]; do
         --out) out="$2"; shift 2 ;;
         --data) data="$2"; shift 2 ;;
         --preset) preset="$2"; shift 2 ;;
+        --profile) profile="$2"; shift 2 ;;
+        --window) window="$2"; shift 2 ;;
         --) shift; extra=("$@"); break ;;
         -h|--help) echo "$usage"; exit 0 ;;
         *) echo "$0: unknown option $1" >&2; echo "$usage" >&2; exit 2 ;;
     esac
 done
+case "$profile" in
+    "") : "${preset:=b6c64}" ;;
+    hour) : "${preset:=b15c192}" "${minutes:=60}" ;;
+    *) echo "$0: unknown profile $profile (known: hour)" >&2; exit 2 ;;
+esac
 if [[ -z "$minutes" || -z "$out" ]]; then
     echo "$usage" >&2
     exit 2
@@ -78,9 +106,18 @@ else
     workers=1
     chunk=64
 fi
+recipe=()
+if [[ "$profile" == hour ]]; then
+    if (( gpu )); then batch=2048; chunk=256; fi
+    recipe=(--lr 2.8e-3 --warmup-steps 500 --ema 0.999 --value-weight 0.5)
+fi
+if [[ -n "$window" ]]; then
+    recipe+=(--window-minutes "$window")
+fi
 echo "train_gpu.sh: gpu=$gpu batch=$batch loader_workers=$workers minutes=$minutes" \
-     "preset=$preset data=$data out=$out" >&2
+     "preset=$preset profile=${profile:-none} window=${window:-none} data=$data out=$out" >&2
 # --steps is only a ceiling: --minutes ends the run and sets the schedule.
 exec "$python" -m goai.cli train --data "$data" --out "$out" --preset "$preset" \
     --minutes "$minutes" --steps 100000000 --device auto --batch-size "$batch" \
-    --loader-workers "$workers" --games-per-chunk "$chunk" "${extra[@]}"
+    --loader-workers "$workers" --games-per-chunk "$chunk" ${recipe[@]+"${recipe[@]}"} \
+    ${extra[@]+"${extra[@]}"}

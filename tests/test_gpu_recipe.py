@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from goai.store import GameStore
-from goai.stream import LoaderStreams, PositionStream
+from goai.stream import Batch, LoaderStreams, PositionStream
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_gpu.sh"
 
@@ -72,8 +72,10 @@ def test_two_loader_workers_read_their_own_games_and_resume_each(tiny_store: Pat
               for w in range(2)]
     assert not shards[0] & shards[1] and len(shards[0] | shards[1]) == len(store)
 
-    resumed = list(itertools.islice(
-        LoaderStreams(store, "default", 8, workers=2, states=states, **options).loader(), 2))
+    # A batch's arrays are the loader's shared slot: valid until the next batch is asked for.
+    resumed = [Batch(b.planes.copy(), b.moves.copy(), b.values.copy(), b.stream_state)
+               for b in itertools.islice(LoaderStreams(store, "default", 8, workers=2,
+                                                       states=states, **options).loader(), 2)]
     for batch in resumed:
         worker = batch.stream_state["worker"]
         alone = next(iter(PositionStream(store, "default", 8, shard=(worker, 2),
@@ -96,3 +98,32 @@ def test_training_with_two_loader_workers_saves_and_resumes_both(tiny_store: Pat
     assert len(saved["data_state"]) == 2 and all(saved["data_state"])
     resumed = train(TrainConfig(steps=6, resume=True, **options))
     assert resumed["step"] == 6 and resumed["positions"] == 6 * 8
+
+
+def test_the_hour_profile_sets_the_recipe_and_a_window_ends_the_session(
+        tiny_store: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS="1",
+               CUDA_VISIBLE_DEVICES="")
+    completed = subprocess.run(
+        ["bash", str(SCRIPT), "--profile", "hour", "--window", "0.02", "--out", str(run),
+         "--data", str(tiny_store), "--preset", "b1c8", "--", "--val-positions", "64",
+         "--threads", "1", "--games-per-chunk", "4"],
+        capture_output=True, text=True, timeout=120, env=env)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "profile=hour" in completed.stderr and "window=0.02" in completed.stderr
+    config = json.loads((run / "config.json").read_text())
+    assert (config["minutes"], config["window_minutes"]) == (60, 0.02)
+    assert (config["ema"], config["value_weight"], config["lr"]) == (0.999, 0.5, 2.8e-3)
+    assert config["preset"] == "b1c8"  # the options given win over the profile's
+    last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    # The window ended the session, not the hour: saved, validated, far from the end.
+    assert last["elapsed_seconds"] < 60 and "val_top1" in last
+    assert (run / "checkpoint.pt").is_file()
+
+
+def test_an_unknown_profile_is_one_line(tmp_path: Path) -> None:
+    completed = subprocess.run(["bash", str(SCRIPT), "--profile", "day", "--minutes", "1",
+                                "--out", str(tmp_path / "run")],
+                               capture_output=True, text=True, timeout=30)
+    assert completed.returncode == 2 and "unknown profile day" in completed.stderr
