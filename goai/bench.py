@@ -319,9 +319,10 @@ def bench_training(data: str | Path, *, preset: str = "b6c64", feature_set: str 
     TFLOP/s figures count the network's convolutions and linear layers
     (``training_flops_per_position``). ``data`` is only read.
     """
-    from goai.train import TrainStep, pick_device, planes_dtype
+    from goai.device import resolve_device
+    from goai.train import TrainStep, planes_dtype
 
-    dev = pick_device(device)
+    dev = resolve_device(device)
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True  # as goai train: fixed shapes, fastest kernels
     channels = get_feature_set(feature_set).num_channels

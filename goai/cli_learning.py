@@ -76,9 +76,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             steps = max(1, int(args.epochs * positions / config.batch_size))
             config = dataclasses.replace(config, steps=steps)
         elif not {"steps", "minutes"} & set(given):
-            from goai.train import pick_device
+            from goai.device import resolve_device
 
-            if pick_device(config.device).type == "cpu":
+            if resolve_device(config.device).type == "cpu":
                 config = dataclasses.replace(config, minutes=CPU_DEFAULT_MINUTES)
                 print(f"goai train: on the CPU; stopping after {CPU_DEFAULT_MINUTES:g} minutes "
                       "(set --steps or --minutes to choose)", file=sys.stderr)

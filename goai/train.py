@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from goai.checkpoint import read_checkpoint, save_checkpoint
+from goai.device import resolve_device
 from goai.features import get_feature_set
 from goai.model import PolicyNet, config_from_preset, count_parameters
 from goai.progress import Progress
@@ -48,18 +49,7 @@ from goai.run import RunFolder, TrainConfig
 from goai.store import GameStore, load_split
 from goai.stream import Batch, DeviceFeeder, LoaderStreams, batch_to_device, fixed_positions
 
-__all__ = ["TrainConfig", "TrainStep", "learning_rate", "pick_device", "train"]
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto``: CUDA if present, else Apple MPS, else CPU."""
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+__all__ = ["TrainConfig", "TrainStep", "learning_rate", "train"]
 
 
 def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
@@ -220,7 +210,7 @@ def _distributed() -> tuple[int, int]:
 
 def _device(config: TrainConfig, world: int) -> torch.device:
     """The device to train on, with torch's threads and kernel choice set for it."""
-    device = pick_device(config.device)
+    device = resolve_device(config.device)
     if world > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
