@@ -26,7 +26,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -42,8 +41,9 @@ OPENING = (
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Search playouts/s next to the model-only forward rate, by batch size.")
-    parser.add_argument("--model", type=Path, default=None,
-                        help="checkpoint with a value head (default: the bundled model)")
+    parser.add_argument("--model", default=None, metavar="default|small|PATH",
+                        help="checkpoint with a value head: a bundled model's name or a path "
+                             "(default: the bundled default)")
     parser.add_argument("--batches", default="8,16,32",
                         help="comma-separated leaf batch sizes (default 8,16,32)")
     parser.add_argument("--visits", type=int, default=256,
@@ -61,8 +61,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--batches must each be 1..1024")
     if args.visits < 2 or args.threads < 1:
         parser.error("--visits must be >= 2 and --threads >= 1")
-    if args.model is not None and not args.model.is_file():
-        parser.error(f"no checkpoint at {args.model}")
+    from goai.checkpoint import CheckpointError, resolve_model
+
+    try:
+        args.model = resolve_model(args.model)
+    except CheckpointError as error:
+        parser.error(str(error))
     return args
 
 
