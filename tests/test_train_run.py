@@ -18,7 +18,7 @@ import pytest
 from games import write_collection
 
 from goai.prepare import PrepareConfig, prepare
-from goai.run import RunFolder
+from goai.run import RunError, RunFolder
 from goai.store import write_store
 from goai.train import TrainConfig, train
 
@@ -260,9 +260,19 @@ def test_loader_processes_die_with_a_killed_trainer(store: Path, tmp_path: Path)
         while time.monotonic() < deadline and any(_alive(pid) for pid in loaders):
             time.sleep(0.2)
         assert not any(_alive(pid) for pid in loaders), "a loader outlived its trainer"
-        # The loader shared the trainer's lock (forked with it): gone with both of them.
-        holder = RunFolder(run)
-        holder.open(_config(store, run, resume=True))
+        # The loader shared the trainer's lock (forked with it): gone with both of them. Polled,
+        # not read once: on a loaded box a loader forked after the snapshot above is still
+        # being torn down by its death signal when the first attempt comes.
+        deadline = time.monotonic() + 30
+        while True:
+            holder = RunFolder(run)
+            try:
+                holder.open(_config(store, run, resume=True))
+                break
+            except RunError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
         holder.close()
     finally:
         for pid in loaders:
