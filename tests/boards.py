@@ -132,3 +132,14 @@ def assert_groups_consistent(board: Board) -> None:
         if color != EMPTY:
             expected_hash ^= keys[color][point]
     assert board.hash == expected_hash, "Zobrist hash drifted from the stones"
+
+# Black owns the left with two eyes, at A7 and C7; White has territory on the right.
+TWO_EYES = """
+    . X . X O . .
+    X X X X O . .
+    . . . X O . .
+    . . . X O . .
+    . . . X O . .
+    . . . X O . .
+    . . . X O . .
+    """

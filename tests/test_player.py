@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from boards import KO_SHAPE, move, play, position, vertices
+from boards import KO_SHAPE, TWO_EYES, move, play, position, vertices
 from fakes import analysis
 
 from goai.board import BLACK, WHITE
@@ -25,17 +25,6 @@ from goai.player import (
     select_move,
     with_to_play,
 )
-
-# Black's two eyes at A7 and C7; White has territory on the right.
-TWO_EYES = """
-    . X . X O . .
-    X X X X O . .
-    . . . X O . .
-    . . . X O . .
-    . . . X O . .
-    . . . X O . .
-    . . . X O . .
-    """
 
 # A dead white stone at B4 inside Black's area: counted as the stones stand, White leads.
 DEAD_STONE = """

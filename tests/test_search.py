@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 import pytest
-from boards import move, play, position
+from boards import TWO_EYES, move, play, position
 
 from goai.board import BLACK, EMPTY, WHITE
 from goai.coords import PASS, move_to_gtp
@@ -294,16 +294,6 @@ def test_the_same_evaluator_gives_the_same_search():
 
 # ----------------------------------------------------------------- passing and eyes
 
-# Black owns the left, White the right; Black's eyes at A7 and C7.
-TWO_EYES = """
-    . X . X O . .
-    X X X X O . .
-    . . . X O . .
-    . . . X O . .
-    . . . X O . .
-    . . . X O . .
-    . . . X O . .
-    """
 
 
 def children(search: Search) -> set[str]:
