@@ -295,7 +295,6 @@ def test_the_same_evaluator_gives_the_same_search():
 # ----------------------------------------------------------------- passing and eyes
 
 
-
 def children(search: Search) -> set[str]:
     return set(gtp(search.root.moves.tolist(), search.root_state.size))
 
