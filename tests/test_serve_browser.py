@@ -49,7 +49,7 @@ def server(tiny_model_path: Path) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "goai", "serve", "--port", str(port),
-         "--model", str(tiny_model_path)],
+         "--model", str(tiny_model_path), "--analysis-visits", "120"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy())
     address = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -145,13 +145,28 @@ def test_play_ten_moves_by_clicking_then_heat_map_and_review(server: str, browse
     wait_until(driver, lambda: "occupied" in driver.find_element(By.ID, "message").text)
     assert page_stones(driver) == stones
 
-    # The heat map: translucent discs on empty points, the best ones labelled and listed.
+    # The search's analysis (the engine searches, the model has a value head): discs on empty
+    # points sized by visits, labelled with win rates, the best five listed with their visits.
     driver.find_element(By.ID, "heat-toggle").click()
-    wait_until(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#board .heat-point"))
-    heat = driver.find_elements(By.CSS_SELECTOR, "#board .heat-point")
-    assert not {disc.get_attribute("data-vertex") for disc in heat} & set(stones)
-    assert len(driver.find_elements(By.CSS_SELECTOR, "#candidates li")) == 5
+    wait_until(driver, lambda: re.fullmatch(r"Search: \d+ visits; .*",
+                                            driver.find_element(By.ID, "search-info").text))
+    heat = driver.find_elements(By.CSS_SELECTOR, "#board .heat-point.search")
+    assert heat and not {disc.get_attribute("data-vertex") for disc in heat} & set(stones)
+    items = driver.find_elements(By.CSS_SELECTOR, "#candidates li")
+    assert len(items) == 5
+    assert all(re.search(r"\d+ visits, win [\d.]+%", item.text) for item in items)
     assert driver.find_elements(By.CSS_SELECTOR, "#graph path.graph-line")
+    # Hovering a candidate draws its principal variation: numbered translucent stones.
+    first = items[0]
+    analysis = json.loads(driver.execute_async_script(
+        "const done = arguments[0]; fetch('/api/analysis').then(r => r.text()).then(done);"))
+    pv = next(c["pv"] for c in analysis["candidates"] if c["move"] == first.get_attribute(
+        "data-vertex"))
+    webdriver.ActionChains(driver).move_to_element(first).perform()
+    wait_until(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#board circle.ghost"))
+    ghosts = driver.find_elements(By.CSS_SELECTOR, "#board circle.ghost")
+    assert [g.get_attribute("data-number") for g in ghosts] == [
+        str(n + 1) for n, vertex in enumerate(pv) if vertex != "pass"]
     driver.save_screenshot(str(tmp_path / "serve-game.png"))
     assert (tmp_path / "serve-game.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     driver.find_element(By.ID, "heat-toggle").click()
