@@ -26,8 +26,8 @@ unless noted; an error is ``{"error": "one line", "reason": "code"}`` with a
 ``GET /api/game.sgf``          the game as SGF (a download)
 ``POST /api/review``           body: SGF text (at most ``max_upload_bytes``): the review object
 ``GET /api/review.sgf``        the last review as an annotated SGF (a download)
-``WS /api/ws``                 send ``{"op": "analyze"}``; analysis objects stream back,
-                               the last with ``"final": true``
+``WS /api/ws``                 send ``{"op": "analyze"}``; analysis objects stream back
+                               while the search runs, the last with ``"final": true``
 =============================  ===============================================================
 
 Sessions: a random id in an HttpOnly, SameSite=Strict cookie; at most
