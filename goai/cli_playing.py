@@ -376,11 +376,24 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
                         help="browser sessions at once (default 32; idle ones go after an hour)")
     parser.add_argument("--max-upload-kb", type=int, default=1000, metavar="KB",
                         help="largest SGF accepted for review (default 1000 KB)")
+    from goai.gtp_config import DEFAULT_VISITS
+
+    parser.add_argument("--visits", type=int, default=DEFAULT_VISITS, metavar="N",
+                        help=f"the engine's moves by a search of N visits (default "
+                             f"{DEFAULT_VISITS}; 1: the raw policy, one forward pass; a model "
+                             "without a value head always plays the raw policy)")
+    # The literal is serve_session.ANALYSIS_VISITS (a test checks): importing that module
+    # here would slow down every goai command's start.
+    parser.add_argument("--analysis-visits", type=int, default=400, metavar="N",
+                        help="the page's analysis searches at most N visits (default 400; "
+                             "1: the policy's priors and value only)")
     parser.add_argument("--think-seconds", type=float, default=10.0, metavar="S",
-                        help="thinking time limit per engine move (default 10)")
+                        help="time cap of the search for one engine move and for one "
+                             "analysis (default 10)")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from goai.player import PlayerConfig
     from goai.serve import ServeConfig, run_server
     from goai.serve_session import Engine
 
@@ -389,6 +402,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
                              max_upload_bytes=1000 * args.max_upload_kb)
         if not args.think_seconds > 0:
             raise ValueError(f"--think-seconds must be positive, not {args.think_seconds}")
+        if args.visits < 1 or args.analysis_visits < 1:
+            raise ValueError(f"--visits and --analysis-visits must be at least 1, not "
+                             f"{min(args.visits, args.analysis_visits)}")
+        player = PlayerConfig(visits=args.visits)
     except ValueError as error:
         raise SystemExit(f"goai serve: {error}") from None
     if args.model is not None and not Path(args.model).is_file():
@@ -396,7 +413,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     name = f"goai ({Path(args.model).stem if args.model else 'default'})"
     # The model loads while the page is already served: torch takes seconds to import.
     engine = Engine(load=lambda: _load_policy(args.model, args.threads), name=name,
-                    think_seconds=args.think_seconds)
+                    config=player, think_seconds=args.think_seconds,
+                    analysis_visits=args.analysis_visits)
     try:
         run_server(engine, config, announce=lambda line: print(line, flush=True))
     except _ModelError as error:

@@ -26,8 +26,8 @@ unless noted; an error is ``{"error": "one line", "reason": "code"}`` with a
 ``GET /api/game.sgf``          the game as SGF (a download)
 ``POST /api/review``           body: SGF text (at most ``max_upload_bytes``): the review object
 ``GET /api/review.sgf``        the last review as an annotated SGF (a download)
-``WS /api/ws``                 send ``{"op": "analyze"}``; analysis objects stream back,
-                               the last with ``"final": true``
+``WS /api/ws``                 send ``{"op": "analyze"}``; analysis objects stream back
+                               while the search runs, the last with ``"final": true``
 =============================  ===============================================================
 
 Sessions: a random id in an HttpOnly, SameSite=Strict cookie; at most
@@ -47,6 +47,7 @@ import asyncio
 import json
 import logging
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -286,18 +287,22 @@ class App:
     async def analysis(self, request: Request, slot: _Slot) -> object:
         return (await self._analyze(slot)).as_json()
 
-    async def _analyze(self, slot: _Slot) -> Analysis:
-        """The current position's analysis: the cached one, or computed on a copy of the
-        position without holding the session (a move may come in meanwhile).
+    async def _analyze(self, slot: _Slot, *, stop: Callable[[], bool] | None = None,
+                       on_snapshot: Callable[[Analysis], None] | None = None) -> Analysis:
+        """The current position's analysis: the cached one, or computed (a bounded search)
+        on a copy of the position without holding the session (a move may come in
+        meanwhile). An analysis cut short by ``stop`` is not cached.
         """
         async with slot.lock:
             cached = slot.session.cached_analysis()
             if cached is not None:
                 return cached
             version, position = slot.session.position()
-        analysis = await run_in_threadpool(self.engine.analyze, position)
-        async with slot.lock:
-            slot.session.store_analysis(version, analysis)
+        analysis = await run_in_threadpool(
+            lambda: self.engine.analyze(position, stop=stop, on_snapshot=on_snapshot))
+        if stop is None or not stop():
+            async with slot.lock:
+                slot.session.store_analysis(version, analysis)
         return analysis
 
     async def game_sgf(self, request: Request, slot: _Slot) -> object:
@@ -326,7 +331,9 @@ class App:
 
         The session is the page's (its cookie); a socket without one is closed
         with code 4401. Bad messages get ``{"type": "error", ...}`` and the
-        socket stays open.
+        socket stays open. A search streams snapshots (``final`` false) while it
+        runs; a new request or the socket closing stops it (a stopped analysis
+        sends nothing more), and the engine's visit and time caps bound it.
         """
         origin = websocket.headers.get("origin")
         host = websocket.headers.get("host", "")
@@ -338,6 +345,13 @@ class App:
             await websocket.close(code=4401)
             return
         await websocket.accept()
+        running: tuple[asyncio.Task, threading.Event] | None = None
+
+        async def finish() -> None:
+            if running is not None:
+                running[1].set()
+                await asyncio.gather(running[0], return_exceptions=True)
+
         try:
             while True:
                 try:
@@ -349,9 +363,30 @@ class App:
                     await websocket.send_json({"type": "error",
                                                "error": "unknown op: send {\"op\": \"analyze\"}"})
                     continue
-                await websocket.send_json((await self._analyze(slot)).as_json())
+                await finish()
+                stop = threading.Event()
+                running = (asyncio.create_task(self._stream(websocket, slot, stop)), stop)
         except WebSocketDisconnect:
             return
+        finally:
+            await finish()
+
+    async def _stream(self, websocket: WebSocket, slot: _Slot, stop: threading.Event) -> None:
+        """One streamed analysis: snapshots from the worker thread, then the final one."""
+        loop = asyncio.get_running_loop()
+
+        def snapshot(analysis: Analysis) -> None:  # in the worker thread
+            if not stop.is_set():
+                asyncio.run_coroutine_threadsafe(
+                    _send_quietly(websocket, analysis.as_json()), loop).result()
+
+        try:
+            analysis = await self._analyze(slot, stop=stop.is_set, on_snapshot=snapshot)
+        except (EngineUnavailable, RequestError) as error:
+            await _send_quietly(websocket, {"type": "error", "error": str(error)})
+            return
+        if not stop.is_set():
+            await _send_quietly(websocket, analysis.as_json())
 
     # ------------------------------------------------------------- the page
 
@@ -380,6 +415,14 @@ class App:
                 *(Route(path, self._endpoint(handler, kind), methods=[method])
                   for path, handler, method, kind in game),
                 WebSocketRoute("/api/ws", self.websocket)]
+
+
+async def _send_quietly(websocket: WebSocket, data: dict) -> None:
+    """Send ``data`` unless the socket has gone (then the receiving loop ends the analysis)."""
+    try:
+        await websocket.send_json(data)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
 
 
 def _download(text: str, filename: str) -> Response:

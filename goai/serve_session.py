@@ -13,7 +13,9 @@ string of ``size * size`` characters, row 19 first (the top row, as drawn),
 
 Win rates are Black's win probability from the value head, ``(v + 1) / 2``
 for a side-to-move value ``v`` in [-1, 1], so that a graph of them along the
-game does not flip every move.
+game does not flip every move. With a search (a model with a value head and
+``visits`` above 1) the value is the search root's, and the candidates carry
+the search's visits, win rates (for the side to move, 0-1) and variations.
 """
 
 from __future__ import annotations
@@ -29,17 +31,27 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from goai.board import BLACK, EMPTY, WHITE, opponent
-from goai.coords import NETWORK_SIZE, NUM_MOVES, CoordinateError, move_from_gtp, move_to_gtp
+from goai.coords import (
+    NETWORK_SIZE,
+    NUM_MOVES,
+    PASS,
+    CoordinateError,
+    move_from_gtp,
+    move_to_gtp,
+)
 from goai.game import GameState, fixed_handicap, format_result
 from goai.play import ILLEGAL_REASONS, score_text
 from goai.player import MovePolicy, Player, PlayerConfig, dead_stones, estimated_score
 from goai.review import COLOR_LETTERS, GameReview, annotated_sgf, review_game, top_moves
+from goai.search import Evaluator, Search, SearchLimits, SearchResult
 from goai.sgf import GameRecord, Problem, parse_sgf, write_sgf
 
 if TYPE_CHECKING:  # policy imports torch; the server starts answering before it loads
     from goai.policy import Analysis as PolicyAnalysis
 
 CANDIDATES = 10  # candidates listed per analysis (the heat map has all 361 points)
+ANALYSIS_VISITS = 400  # the visit cap of one analysis (the think-seconds cap applies too)
+SNAPSHOT_SECONDS = 0.5  # how often a streamed analysis reports while it searches
 TURNING_POINTS = 5
 STONE_CHARS = {EMPTY: ".", BLACK: "X", WHITE: "O"}
 
@@ -103,9 +115,12 @@ class Analysis:
     """What the engine thinks of one position.
 
     ``priors`` (362,) are the policy's legal-masked probabilities (points in
-    ``coords`` order, then pass); ``value`` the side to move's expected result
-    in [-1, 1] (None without a value head); ``candidates`` the best moves, best
-    first. ``final`` is False for an intermediate snapshot of a running search.
+    ``coords`` order, then pass; with a search: the root's priors over the
+    moves it considered); ``value`` the side to move's expected result in
+    [-1, 1] (None without a value head; with a search: the root's mean value);
+    ``candidates`` the best moves, best first (with a search: in its order).
+    ``visits`` is the search root's visits (None without a search); ``final``
+    is False for an intermediate snapshot of a running search.
     """
 
     move_number: int
@@ -115,6 +130,7 @@ class Analysis:
     candidates: tuple[Candidate, ...]
     search: bool = False
     final: bool = True
+    visits: int | None = None
 
     @property
     def black_winrate(self) -> float | None:
@@ -125,7 +141,7 @@ class Analysis:
         return {"type": "analysis", "move_number": self.move_number,
                 "to_play": COLOR_LETTERS[self.to_play], "value": self.value,
                 "black_winrate": self.black_winrate, "search": self.search,
-                "final": self.final,
+                "final": self.final, "visits": self.visits,
                 "priors": [round(float(p), 4) for p in self.priors[: NUM_MOVES - 1]],
                 "pass_prior": round(float(self.priors[NUM_MOVES - 1]), 4),
                 "candidates": [candidate.as_json() for candidate in self.candidates]}
@@ -220,48 +236,122 @@ class _ValueRecorder:
         return self.analyze(state).value
 
 
+class _LockedEvaluator:
+    """A search ``Evaluator`` over the server's one policy, one evaluation batch at a time.
+
+    Made per game (and per analysis) with its own seed; the ``PolicyEvaluator``
+    over the real policy is built on first use (the policy loads in the
+    background). The lock is ``_SharedPolicy``'s, so a long search interleaves
+    its batches with other sessions' forward passes instead of holding them.
+    ``make`` builds the inner evaluator from the loaded policy (tests: a fake).
+    """
+
+    def __init__(self, shared: _SharedPolicy, make: Callable[[MovePolicy, int], Evaluator],
+                 seed: int) -> None:
+        self._shared = shared
+        self._make = make
+        self._seed = seed
+        self._inner: Evaluator | None = None
+
+    def evaluate(self, states):  # type: ignore[no-untyped-def]  # Evaluator.evaluate
+        if self._inner is None:
+            self._inner = self._make(self._shared._ready(), self._seed)
+        with self._shared._lock:
+            return self._inner.evaluate(states)
+
+
+def _policy_evaluator(policy: MovePolicy, seed: int) -> Evaluator:
+    from goai.search import PolicyEvaluator
+
+    return PolicyEvaluator(policy, seed=seed)  # type: ignore[arg-type]  # a real Policy
+
+
 class Engine:
     """The one adapter between ``goai serve`` and the playing modules.
 
     Everything the server asks of the model goes through here: ``analyze`` a
-    position, ``choose`` the engine's move, ``review`` a record. Today a move
-    is ``player.Player.decide`` (one forward pass, the policy's best move with
-    the player's rules for passing and resigning) and the analysis is the
-    policy's priors and the value head; a search plugs in here and fills the
-    candidates' visits, win rates and variations. ``think_seconds`` is the
-    limit a search gets per move (the policy alone never comes near it).
-    Thread-safe: the sessions call it from worker threads.
+    position, ``choose`` the engine's move, ``review`` a record. A move is
+    ``player.Player.decide`` under ``config``: with a value head and a search
+    limit (``config.visits`` above 1) a PUCT search (``goai.search``), capped
+    at ``think_seconds`` of wall clock, each game's player keeping its own tree
+    between moves; otherwise one forward pass. An analysis is a search of a
+    copy of the position, at most ``analysis_visits`` visits and
+    ``think_seconds``, stopped early by ``stop()``; with ``analysis_visits`` 1
+    or no value head it is the policy's priors and value. ``make_evaluator``
+    (policy, seed) -> ``Evaluator`` is what the searches evaluate with (by
+    default a ``search.PolicyEvaluator``, which needs a real ``Policy``); every
+    evaluation holds the policy's lock. Thread-safe: the sessions call it from
+    worker threads.
     """
 
     def __init__(self, policy: MovePolicy | None = None, *,
                  load: Callable[[], MovePolicy] | None = None, name: str = "goai",
-                 config: PlayerConfig | None = None, think_seconds: float = 10.0) -> None:
+                 config: PlayerConfig | None = None, think_seconds: float = 10.0,
+                 analysis_visits: int = ANALYSIS_VISITS,
+                 make_evaluator: Callable[[MovePolicy, int], Evaluator] | None = None,
+                 seed: int | None = None) -> None:
         if (policy is None) == (load is None):
             raise ValueError("give the engine a policy or a function that loads one")
         if not think_seconds > 0:
             raise ValueError(f"thinking time must be positive, not {think_seconds}")
+        if analysis_visits < 1:
+            raise ValueError(f"analysis visits must be at least 1, not {analysis_visits}")
         self.policy = _SharedPolicy(load or (lambda: policy))
         self.name = name
         self.config = config or PlayerConfig()
         self.think_seconds = think_seconds
+        self.analysis_visits = analysis_visits
+        self._make_evaluator = make_evaluator or _policy_evaluator
+        self._seeds = np.random.default_rng(seed)
+        self._seed_lock = threading.Lock()
 
     def start_loading(self, done: Callable[[BaseException | None], None]) -> None:
         """Load the policy in a background thread; ``done(error or None)`` is called after."""
         threading.Thread(target=lambda: done(self.policy.load()), name="goai-load-model",
                          daemon=True).start()
 
-    def new_game(self) -> Player:
-        """The per-game memory the engine keeps (the resignation counters); one per session."""
-        return Player(self.policy, self.config)
+    def _evaluator(self) -> _LockedEvaluator:
+        with self._seed_lock:  # numpy generators are not thread-safe
+            seed = int(self._seeds.integers(2**63))
+        return _LockedEvaluator(self.policy, self._make_evaluator, seed)
 
-    def analyze(self, state: GameState) -> Analysis:
+    def _can_search(self) -> bool:
+        """A value head to search with (waits for the model; call from a worker thread)."""
+        return self.policy.has_value_head
+
+    def new_game(self) -> Player:
+        """The per-game memory the engine keeps (resignation counters, the search tree)."""
+        with self._seed_lock:
+            rng = np.random.default_rng(int(self._seeds.integers(2**63)))
+        return Player(self.policy, self.config, rng=rng)
+
+    def analyze(self, state: GameState, *, stop: Callable[[], bool] | None = None,
+                on_snapshot: Callable[[Analysis], None] | None = None) -> Analysis:
+        """The analysis of ``state`` (not changed): a bounded search, or the policy alone.
+
+        ``on_snapshot(analysis)`` gets intermediate analyses (``final`` False)
+        every ``SNAPSHOT_SECONDS`` while the search runs; ``stop()`` ends it early.
+        """
+        if self.analysis_visits > 1 and self._can_search():
+            search = Search(self._evaluator())
+            limits = SearchLimits(visits=self.analysis_visits, seconds=self.think_seconds)
+            snapshot = None if on_snapshot is None else (
+                lambda result: on_snapshot(self._search_analysis(state, result, final=False)))
+            result = search.run(state, limits, stop=stop, on_snapshot=snapshot,
+                                snapshot_interval=SNAPSHOT_SECONDS)
+            return self._search_analysis(state, result)
         result = self.policy.analyze(state)
         return self._analysis(state, result.probabilities, result.value)
 
     def choose(self, game: Player, state: GameState) -> EngineMove:
         """The engine's move for ``state.to_play``, or a resignation."""
-        decision = game.decide(state)
-        analysis = self._analysis(state, decision.probabilities, decision.value)
+        if game.evaluator is None and not self.config.raw and self._can_search():
+            game.evaluator = self._evaluator()
+        decision = game.decide(state, seconds=self.think_seconds)
+        if decision.search is not None:
+            analysis = self._search_analysis(state, decision.search)
+        else:
+            analysis = self._analysis(state, decision.probabilities, decision.value)
         return EngineMove(decision.move, decision.resign, analysis)
 
     def review(self, record: GameRecord) -> tuple[GameReview, list[float | None]]:
@@ -279,6 +369,22 @@ class Engine:
                            for move, probability in top_moves(priors, CANDIDATES)
                            if probability > 0)
         return Analysis(len(state.history), state.to_play, priors, value, candidates)
+
+    @staticmethod
+    def _search_analysis(state: GameState, result: SearchResult, *,
+                         final: bool = True) -> Analysis:
+        """An ``Analysis`` from a search: the root's priors, value and the first candidates
+        in the search's order (unvisited ones with ``visits`` 0 and no win rate)."""
+        size2 = state.size * state.size
+        priors = np.zeros(size2 + 1)
+        for stats in result.moves:
+            priors[size2 if stats.move == PASS else stats.move] = stats.prior
+        candidates = tuple(
+            Candidate(stats.move, stats.prior, stats.visits,
+                      None if stats.winrate is None else round(stats.winrate, 4), stats.pv)
+            for stats in result.moves[:CANDIDATES])
+        return Analysis(len(state.history), state.to_play, priors, 2 * result.winrate - 1,
+                        candidates, search=True, final=final, visits=result.visits)
 
 
 # ----------------------------------------------------------------- a game

@@ -31,10 +31,12 @@ with warnings.catch_warnings():  # Starlette >= 1.10 prefers httpx2 but works wi
 from goai import cli  # noqa: E402
 from goai.board import EMPTY  # noqa: E402
 from goai.coords import PASS_INDEX  # noqa: E402
-from goai.player import estimated_score  # noqa: E402
+from goai.game import GameState  # noqa: E402
+from goai.player import PlayerConfig, estimated_score  # noqa: E402
 from goai.policy import Policy  # noqa: E402
+from goai.search import legal_move_mask  # noqa: E402
 from goai.serve import ServeConfig, create_app  # noqa: E402
-from goai.serve_session import Engine  # noqa: E402
+from goai.serve_session import ANALYSIS_VISITS, Engine  # noqa: E402
 from goai.sgf import GameRecord, parse_sgf  # noqa: E402
 
 SAMPLE_GAME = Path(__file__).resolve().parents[1] / "data" / "sample-game.sgf"
@@ -70,9 +72,10 @@ class ScriptedPolicy:
         return None
 
 
-def client_for(policy, **limits) -> TestClient:
+def client_for(policy, *, engine: dict | None = None, **limits) -> TestClient:
+    """A test client of an app around ``Engine(policy, **engine)``; ``limits``: ServeConfig's."""
     config = ServeConfig(allowed_hosts=("testserver",), **limits)
-    return TestClient(create_app(Engine(policy, name="scripted"), config))
+    return TestClient(create_app(Engine(policy, name="scripted", **(engine or {})), config))
 
 
 def play(client: TestClient, *vertices: str) -> dict:
@@ -269,7 +272,7 @@ def test_a_websocket_without_a_session_or_from_another_origin_is_closed():
 
 
 def test_win_rates_are_black_s_along_the_game(tiny_policy: Policy):
-    client = client_for(tiny_policy)
+    client = client_for(tiny_policy, engine={"analysis_visits": 1})  # the value head's own
     play(client, "D4")
     client.get("/api/analysis")
     rates = client.get("/api/state").json()["winrates"]
@@ -277,6 +280,165 @@ def test_win_rates_are_black_s_along_the_game(tiny_policy: Policy):
     black_to_move = (tiny_policy.value(GameRecord.to_state(
         next(parse_sgf(client.get("/api/game.sgf").content)))) + 1) / 2
     assert rates[2] == pytest.approx(black_to_move, abs=1e-6)
+
+
+# ----------------------------------------------------------------- search
+
+
+class SlowEvaluator:
+    """A search evaluator: uniform priors over the legal moves, value 0, ``delay`` seconds a
+    batch. ``calls`` counts the batches."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.calls = 0
+
+    def evaluate(self, states):
+        self.calls += 1
+        time.sleep(self.delay)
+        masks = np.array([legal_move_mask(state) for state in states], dtype=float)
+        return masks / masks.sum(axis=1, keepdims=True), np.zeros(len(states))
+
+
+def replay(moves: list[str]) -> GameState:
+    """The position after the game object's ``moves`` ("B D4" ...)."""
+    state = GameState(19)
+    for entry in moves:
+        state.play(move(entry.split()[1], 19))
+    return state
+
+
+def check_search_analysis(analysis: dict, state: GameState, cap: int) -> None:
+    """Visits within the root's, win rates in [0, 1], PVs legal from ``state``, search order."""
+    assert analysis["search"] is True and analysis["move_number"] == len(state.history)
+    assert 1 < analysis["visits"] <= cap
+    candidates = analysis["candidates"]
+    assert candidates and sum(c["visits"] for c in candidates) <= analysis["visits"] - 1
+    visits = [c["visits"] for c in candidates]
+    assert visits == sorted(visits, reverse=True)  # the search's order: most visited first
+    assert 0 <= analysis["black_winrate"] <= 1
+    for candidate in candidates:
+        assert candidate["winrate"] is None if candidate["visits"] == 0 else (
+            0 <= candidate["winrate"] <= 1)
+        assert (candidate["pv"][:1] == [candidate["move"]]) == (candidate["visits"] > 0)
+        position = state.copy()
+        for vertex in candidate["pv"]:
+            point = move(vertex, 19)
+            assert position.is_legal(point), (candidate, vertex)
+            position.play(point)
+
+
+def test_a_searching_engine_moves_and_analyses_by_search(tiny_policy: Policy):
+    client = client_for(tiny_policy, engine={"config": PlayerConfig(visits=24),
+                                             "analysis_visits": 40})
+    game = play(client, "D4")
+    # The engine's move was chosen by a search of 24 visits: its analysis (the position before
+    # it) is kept for the win-rate graph, as the root's win rate.
+    assert len(game["winrates"]) == 3 and 0 <= game["winrates"][1] <= 1
+    analysis = client.get("/api/analysis").json()
+    check_search_analysis(analysis, replay(game["moves"]), 40)
+    assert client.get("/api/analysis").json() == analysis  # kept for the position
+    assert client.get("/api/state").json()["winrates"][2] == analysis["black_winrate"]
+
+
+def test_the_engine_s_move_is_its_search_s_and_keeps_the_tree(tiny_policy: Policy):
+    engine = Engine(tiny_policy, config=PlayerConfig(visits=24), seed=1)
+    game, state = engine.new_game(), GameState(19)
+    chosen = engine.choose(game, state)
+    check_search_analysis(chosen.analysis.as_json(), state, 24)
+    assert chosen.move == chosen.analysis.candidates[0].move  # the most visited
+    state.play(chosen.move)
+    state.play(move("D4", 19) if state.is_legal(move("D4", 19)) else move("Q16", 19))
+    again = engine.choose(game, state)
+    assert again.analysis.visits == 24 and game.search.root_visits == 24  # reused counts in
+
+
+def test_visits_1_plays_and_analyses_the_raw_policy(tiny_policy: Policy):
+    engine = Engine(tiny_policy, config=PlayerConfig(visits=1), analysis_visits=1)
+    state = GameState(19)
+    chosen = engine.choose(engine.new_game(), state)
+    raw = tiny_policy.analyze(state)
+    assert not chosen.analysis.search and chosen.analysis.visits is None
+    assert chosen.move == int(np.argmax(raw.probabilities[:361]))
+    assert np.allclose(chosen.analysis.priors, raw.probabilities)
+    analysis = engine.analyze(state).as_json()
+    assert analysis["search"] is False and analysis["candidates"][0]["visits"] is None
+
+
+def test_think_seconds_caps_the_engine_s_search_and_the_analysis(tiny_policy: Policy):
+    slow = SlowEvaluator(delay=0.05)
+    engine = Engine(tiny_policy, config=PlayerConfig(visits=100_000), analysis_visits=100_000,
+                    think_seconds=0.3, make_evaluator=lambda policy, seed: slow)
+    started = time.monotonic()
+    chosen = engine.choose(engine.new_game(), GameState(19))
+    analysis = engine.analyze(GameState(19))
+    # Not a measure of speed: each search stopped on its time cap, far below its visit cap
+    # (0.3 s at 0.05 s a batch is a handful of batches), well within a generous bound.
+    assert chosen.analysis.search and analysis.search
+    assert chosen.analysis.visits < 1000 and analysis.visits < 1000
+    assert slow.calls < 100 and time.monotonic() - started < 20
+
+
+def test_the_websocket_streams_snapshots_then_the_final_analysis(tiny_policy: Policy,
+                                                                 monkeypatch):
+    monkeypatch.setattr("goai.serve_session.SNAPSHOT_SECONDS", 0.0)  # after every batch
+    client = client_for(tiny_policy, engine={"analysis_visits": 64})
+    client.get("/api/state")
+    with client.websocket_connect("/api/ws") as socket_:
+        socket_.send_json({"op": "analyze"})
+        messages = [socket_.receive_json()]
+        while not messages[-1]["final"]:
+            messages.append(socket_.receive_json())
+    assert len(messages) >= 3 and all(not m["final"] for m in messages[:-1])
+    visits = [m["visits"] for m in messages]
+    assert visits == sorted(visits) and visits[-1] == 64
+    check_search_analysis(messages[-1], GameState(19), 64)
+    assert client.get("/api/analysis").json() == messages[-1]  # the final one is kept
+
+
+def test_a_streamed_analysis_stops_when_the_page_goes(tiny_policy: Policy):
+    slow = SlowEvaluator(delay=0.01)
+    finished: list[int] = []
+
+    class Recording(Engine):
+        def analyze(self, state, **options):
+            result = super().analyze(state, **options)
+            finished.append(result.visits)
+            return result
+
+    engine = Recording(tiny_policy, analysis_visits=1_000_000, think_seconds=600,
+                       make_evaluator=lambda policy, seed: slow)
+    client = TestClient(create_app(engine, ServeConfig(allowed_hosts=("testserver",))))
+    client.get("/api/state")
+    with client.websocket_connect("/api/ws") as socket_:
+        socket_.send_json({"op": "analyze"})
+        deadline = time.monotonic() + 20
+        while slow.calls < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    deadline = time.monotonic() + 20
+    while not finished:  # the search ended long before its caps (a million visits, 600 s)
+        assert time.monotonic() < deadline, "the analysis went on after the page left"
+        time.sleep(0.01)
+    assert finished[0] < 1_000_000
+    assert client.get("/api/state").json()["winrates"] == [None]  # a stopped one is not kept
+
+
+def test_goai_serve_passes_visits_and_think_seconds_to_the_engine(tiny_model_path: Path,
+                                                                  monkeypatch, capsys):
+    engines = []
+    monkeypatch.setattr("goai.serve.run_server", lambda engine, config, announce:
+                        engines.append(engine))
+    cli.main(["serve", "--model", str(tiny_model_path), "--visits", "7",
+              "--analysis-visits", "50", "--think-seconds", "2.5"])
+    cli.main(["serve", "--model", str(tiny_model_path)])
+    (engine, default) = engines
+    assert engine.config.visits == 7 and engine.analysis_visits == 50
+    assert engine.think_seconds == 2.5
+    assert default.config.visits == 32 and default.analysis_visits == ANALYSIS_VISITS
+    for bad in (["--visits", "0"], ["--analysis-visits", "0"]):
+        with pytest.raises(SystemExit, match="goai serve: --visits and --analysis-visits"):
+            cli.main(["serve", "--model", str(tiny_model_path), *bad])
 
 
 # ----------------------------------------------------------------- SGF and review

@@ -27,6 +27,8 @@ SAMPLE_GAME = ROOT / "data" / "sample-game.sgf"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 # Human moves to click, in order; one the engine has taken already is skipped.
+CORNERS = {"T1": ("S1", "T2"), "A1": ("B1", "A2"), "A19": ("B19", "A18"),
+           "T19": ("S19", "T18")}
 CLICKS = ["D4", "Q16", "D16", "Q4", "C10", "K10", "R10", "K3", "K17", "F3", "O3", "C6", "R14"]
 
 if CHROMIUM is None or CHROMEDRIVER is None:
@@ -49,7 +51,7 @@ def server(tiny_model_path: Path) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "goai", "serve", "--port", str(port),
-         "--model", str(tiny_model_path)],
+         "--model", str(tiny_model_path), "--analysis-visits", "120"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy())
     address = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -145,22 +147,41 @@ def test_play_ten_moves_by_clicking_then_heat_map_and_review(server: str, browse
     wait_until(driver, lambda: "occupied" in driver.find_element(By.ID, "message").text)
     assert page_stones(driver) == stones
 
-    # The heat map: translucent discs on empty points, the best ones labelled and listed.
+    # The search's analysis (the engine searches, the model has a value head): discs on empty
+    # points sized by visits, labelled with win rates, the best five listed with their visits.
     driver.find_element(By.ID, "heat-toggle").click()
-    wait_until(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#board .heat-point"))
-    heat = driver.find_elements(By.CSS_SELECTOR, "#board .heat-point")
-    assert not {disc.get_attribute("data-vertex") for disc in heat} & set(stones)
-    assert len(driver.find_elements(By.CSS_SELECTOR, "#candidates li")) == 5
+    wait_until(driver, lambda: re.fullmatch(r"Search: \d+ visits; .*",
+                                            driver.find_element(By.ID, "search-info").text))
+    heat = driver.find_elements(By.CSS_SELECTOR, "#board .heat-point.search")
+    assert heat and not {disc.get_attribute("data-vertex") for disc in heat} & set(stones)
+    items = driver.find_elements(By.CSS_SELECTOR, "#candidates li")
+    assert len(items) == 5
+    assert all(re.search(r"\d+ visits, win [\d.]+%", item.text) for item in items)
     assert driver.find_elements(By.CSS_SELECTOR, "#graph path.graph-line")
+    # Hovering a candidate draws its principal variation: numbered translucent stones.
+    first = items[0]
+    analysis = json.loads(driver.execute_async_script(
+        "const done = arguments[0]; fetch('/api/analysis').then(r => r.text()).then(done);"))
+    pv = next(c["pv"] for c in analysis["candidates"] if c["move"] == first.get_attribute(
+        "data-vertex"))
+    webdriver.ActionChains(driver).move_to_element(first).perform()
+    wait_until(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#board circle.ghost"))
+    ghosts = driver.find_elements(By.CSS_SELECTOR, "#board circle.ghost")
+    assert [g.get_attribute("data-number") for g in ghosts] == [
+        str(n + 1) for n, vertex in enumerate(pv) if vertex != "pass"]
     driver.save_screenshot(str(tmp_path / "serve-game.png"))
     assert (tmp_path / "serve-game.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     driver.find_element(By.ID, "heat-toggle").click()
     wait_until(driver, lambda: not driver.find_elements(By.CSS_SELECTOR, "#board .heat-point"))
 
     # Keyboard play: the move box takes a coordinate.
-    driver.find_element(By.ID, "move-input").send_keys("T1\n")
+    # A corner with empty neighbours: a searching engine cannot capture it at once.
+    stones = page_stones(driver)
+    corner = next(corner for corner, sides in CORNERS.items()
+                  if not {corner, *sides} & set(stones))
+    driver.find_element(By.ID, "move-input").send_keys(f"{corner}\n")
     wait_until(driver, lambda: idle_at(driver, 22))
-    assert page_stones(driver)["T1"] == "B"
+    assert page_stones(driver)[corner] == "B"
 
     # Review: upload the sample game and step into it with the arrow keys.
     driver.find_element(By.ID, "mode-review").click()

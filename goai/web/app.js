@@ -115,29 +115,15 @@ function play(vertex) {
 }
 
 function onAnalysis(data) {
+  // A search streams snapshots (final false) and then its final word; each replaces the last.
   if (!game || data.move_number !== game.move_number) return; // a position already left
   analysis = data;
   game.winrates[data.move_number] = data.black_winrate;
-  if (mode === "game") showGame();
+  if (mode === "game") showAnalysis();
 }
 
 function showGame() {
   board.setPosition(game.board, game.last_move, game.to_play);
-  const current = analysis && analysis.move_number === game.move_number ? analysis : null;
-  const heat = $("heat-toggle").checked && current && !game.over;
-  board.setHeat(heat ? current.priors : null, heat ? current.candidates : []);
-  const list = $("candidates");
-  list.replaceChildren();
-  if (heat) {
-    for (const candidate of current.candidates.slice(0, 5)) {
-      const item = document.createElement("li");
-      let text = `${candidate.move} ${(100 * candidate.prior).toFixed(1)}%`;
-      if (candidate.visits != null) text += `, ${candidate.visits} visits`;
-      if (candidate.winrate != null) text += `, win ${(100 * candidate.winrate).toFixed(0)}%`;
-      item.textContent = text;
-      list.appendChild(item);
-    }
-  }
   const captures = `Captures: Black ${game.captures.B}, White ${game.captures.W}`;
   const last = game.last_move ? `; last ${game.last_move}` : "";
   let status;
@@ -150,9 +136,46 @@ function showGame() {
   }
   $("status").textContent = `${status}. ${captures}${last}.`;
   document.body.dataset.moveNumber = String(game.move_number);
+  showAnalysis();
+}
+
+function candidateText(candidate) {
+  let text = `${candidate.move} ${(100 * candidate.prior).toFixed(1)}%`;
+  if (candidate.visits != null) text += `, ${candidate.visits} visits`;
+  if (candidate.winrate != null) text += `, win ${(100 * candidate.winrate).toFixed(1)}%`;
+  return text;
+}
+
+// The analysis of the current position over the stones (redrawn for every snapshot of a
+// search, without touching the stones): heat map or search discs, the candidate list (hover
+// one: its variation on the board) and the win-rate graph.
+function showAnalysis() {
+  const current = analysis && analysis.move_number === game.move_number ? analysis : null;
+  const heat = $("heat-toggle").checked && current && !game.over;
+  board.setHeat(heat ? current.priors : null, heat ? current.candidates : [],
+    Boolean(heat && current.search));
+  board.hover(null);
+  const list = $("candidates");
+  list.replaceChildren();
+  if (heat) {
+    const shown = current.search
+      ? current.candidates.filter((candidate) => candidate.visits > 0) : current.candidates;
+    for (const candidate of shown.slice(0, 5)) {
+      const item = document.createElement("li");
+      item.textContent = candidateText(candidate);
+      item.dataset.vertex = candidate.move;
+      item.addEventListener("mouseenter", () => board.hover(candidate.move));
+      item.addEventListener("mouseleave", () => board.hover(null));
+      list.appendChild(item);
+    }
+  }
+  $("search-info").textContent = heat && current.search
+    ? `Search: ${current.visits} visits${current.final ? "" : " so far…"}; hover a move `
+      + "(here or on the board) for its variation." : "";
   graph.draw(game.winrates, game.move_number);
+  const searched = current ? current.search : analysis && analysis.search;
   $("graph-caption").textContent = game.winrates.some((rate) => rate != null)
-    ? "Black's win rate along the game (value head)" : "";
+    ? `Black's win rate along the game (${searched ? "search" : "value head"})` : "";
 }
 
 // ----------------------------------------------------------------- review
@@ -266,7 +289,7 @@ $("resign").addEventListener("click", () => run(async () => {
   game = await post("/api/resign");
 }));
 $("heat-toggle").addEventListener("change", () => {
-  if (mode === "game" && game) showGame();
+  if (mode === "game" && game) showAnalysis();
 });
 $("new-form").addEventListener("submit", (event) => {
   event.preventDefault();

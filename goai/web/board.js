@@ -135,11 +135,20 @@ export class Board {
   }
 
   // The heat map: priors (361, row 19 first) as discs whose opacity follows p / max p, and the
-  // candidates' figures on the best ones. null clears it.
-  setHeat(priors, candidates = []) {
+  // candidates' priors on the best ones. With a search (`searched`), the candidates instead:
+  // disc size and opacity follow their share of the visits, the label is the mover's win rate.
+  // null clears it. Each candidate's principal variation is kept for `hover`.
+  setHeat(priors, candidates = [], searched = false) {
     clear(this.heatLayer);
     this.variations = new Map();
     if (!priors) return;
+    for (const candidate of candidates) {
+      if (candidate.pv && candidate.pv.length) this.variations.set(candidate.move, candidate.pv);
+    }
+    if (searched) {
+      this.drawSearch(candidates);
+      return;
+    }
     const top = Math.max(...priors, 1e-9);
     // At most HEAT_POINTS discs: a flat policy would otherwise paint the whole board.
     const floor = [...priors].sort((a, b) => b - a)[HEAT_POINTS - 1];
@@ -156,15 +165,38 @@ export class Board {
       const point = pointOf(candidate.move);
       if (!point) continue;
       const percent = 100 * candidate.prior;
-      const text = candidate.visits != null ? `${candidate.visits}`
-        : percent >= 9.5 ? `${Math.round(percent)}` : percent.toFixed(1);
+      const text = percent >= 9.5 ? `${Math.round(percent)}` : percent.toFixed(1);
       // White on a strong disc, dark on a faint one (the disc's opacity follows p / max p).
       const faint = candidate.prior / top < 0.4 ? " faint" : "";
       element("text", {
         class: `heat-label${faint}`, x: point[0] + OFFSET, y: point[1] + OFFSET + 0.15,
       }, this.heatLayer).textContent = text;
-      if (candidate.pv && candidate.pv.length) this.variations.set(candidate.move, candidate.pv);
     }
+  }
+
+  // The searched candidates: a disc per visited move (the most visited in the accent colour),
+  // its area following visits / most visits, labelled with the win rate in percent.
+  drawSearch(candidates) {
+    const visited = candidates.filter((candidate) => candidate.visits > 0);
+    const most = Math.max(...visited.map((candidate) => candidate.visits), 1);
+    visited.forEach((candidate, order) => {
+      const point = pointOf(candidate.move);
+      if (!point) return;
+      const share = candidate.visits / most;
+      const x = point[0] + OFFSET;
+      const y = point[1] + OFFSET;
+      element("circle", {
+        class: `heat-point search${order === 0 ? " best" : ""}`, cx: x, cy: y,
+        r: (0.2 + 0.27 * Math.sqrt(share)).toFixed(3),
+        "fill-opacity": (0.35 + 0.6 * share).toFixed(3), "data-vertex": candidate.move,
+        "data-visits": String(candidate.visits),
+      }, this.heatLayer);
+      if (candidate.winrate != null) {
+        const faint = share < 0.3 ? " faint" : "";
+        element("text", { class: `heat-label${faint}`, x, y: y + 0.15 }, this.heatLayer)
+          .textContent = String(Math.round(100 * candidate.winrate));
+      }
+    });
   }
 
   // The principal variation of a hovered candidate, as numbered translucent stones.
@@ -178,7 +210,10 @@ export class Board {
       if (point) {
         const x = point[0] + OFFSET;
         const y = point[1] + OFFSET;
-        element("circle", { class: `ghost ${color === "B" ? "black" : "white"}`, cx: x, cy: y, r: 0.45 }, this.ghostLayer);
+        element("circle", {
+          class: `ghost ${color === "B" ? "black" : "white"}`, cx: x, cy: y, r: 0.45,
+          "data-number": String(number + 1),
+        }, this.ghostLayer);
         element("text", { class: `label ${color === "B" ? "on-black" : ""}`, x, y: y + 0.16 },
           this.ghostLayer).textContent = String(number + 1);
       }
