@@ -3,7 +3,7 @@
 Two layers keep a move inside its time. ``Search.run`` with a ``seconds``
 limit starts a batch only if it still fits (the first one judged from the
 root's evaluation); here its clock is a fake one that only the evaluator
-moves, so batches cost exactly what the test says. ``gtp_engine.Clock`` turns
+moves, so batches cost exactly what the test says. ``gtp_clock.Clock`` turns
 the game clock into seconds for a move; a referee clock written here from the
 rules of absolute time, Japanese byo-yomi and Canadian overtime plays whole
 games against it, with a first move that loads the model, and must never see
@@ -20,7 +20,7 @@ import pytest
 from goai import search as search_module
 from goai.board import BLACK, WHITE
 from goai.game import GameState
-from goai.gtp_engine import Clock
+from goai.gtp_clock import Clock
 from goai.search import Search, SearchLimits, legal_move_mask
 
 
