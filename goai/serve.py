@@ -27,7 +27,8 @@ unless noted; an error is ``{"error": "one line", "reason": "code"}`` with a
 ``POST /api/review``           body: SGF text (at most ``max_upload_bytes``): the review object
 ``GET /api/review.sgf``        the last review as an annotated SGF (a download)
 ``WS /api/ws``                 send ``{"op": "analyze"}``; analysis objects stream back
-                               while the search runs, the last with ``"final": true``
+                               while the search runs, the last with ``"final": true``;
+                               ``{"op": "stop"}`` ends it
 =============================  ===============================================================
 
 Sessions: a random id in an HttpOnly, SameSite=Strict cookie; at most
@@ -327,7 +328,8 @@ class App:
     # ------------------------------------------------------------- streaming
 
     async def websocket(self, websocket: WebSocket) -> None:
-        """Analysis on request: ``{"op": "analyze"}`` -> analysis objects, the last ``final``.
+        """Analysis on request: ``{"op": "analyze"}`` -> analysis objects, the last ``final``;
+        ``{"op": "stop"}`` ends a running one (the page sends it before a move).
 
         The session is the page's (its cookie); a socket without one is closed
         with code 4401. Bad messages get ``{"type": "error", ...}`` and the
@@ -359,11 +361,15 @@ class App:
                 except (ValueError, KeyError):
                     await websocket.send_json({"type": "error", "error": "send JSON text"})
                     continue
-                if not isinstance(message, dict) or message.get("op") != "analyze":
-                    await websocket.send_json({"type": "error",
-                                               "error": "unknown op: send {\"op\": \"analyze\"}"})
+                op = message.get("op") if isinstance(message, dict) else None
+                if op not in ("analyze", "stop"):
+                    await websocket.send_json({"type": "error", "error": "unknown op: send "
+                                               "{\"op\": \"analyze\"} or {\"op\": \"stop\"}"})
                     continue
                 await finish()
+                running = None
+                if op == "stop":  # the page is about to move: the engine gets the cores
+                    continue
                 stop = threading.Event()
                 running = (asyncio.create_task(self._stream(websocket, slot, stop)), stop)
         except WebSocketDisconnect:

@@ -424,6 +424,36 @@ def test_a_streamed_analysis_stops_when_the_page_goes(tiny_policy: Policy):
     assert client.get("/api/state").json()["winrates"] == [None]  # a stopped one is not kept
 
 
+def test_a_stop_op_ends_the_running_analysis(tiny_policy: Policy):
+    slow = SlowEvaluator(delay=0.01)
+    finished: list[int] = []
+
+    class Recording(Engine):
+        def analyze(self, state, **options):
+            result = super().analyze(state, **options)
+            finished.append(result.visits)
+            return result
+
+    engine = Recording(tiny_policy, analysis_visits=1_000_000, think_seconds=600,
+                       make_evaluator=lambda policy, seed: slow)
+    client = TestClient(create_app(engine, ServeConfig(allowed_hosts=("testserver",))))
+    client.get("/api/state")
+    with client.websocket_connect("/api/ws") as socket_:
+        socket_.send_json({"op": "analyze"})
+        deadline = time.monotonic() + 20
+        while slow.calls < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        socket_.send_json({"op": "stop"})
+        deadline = time.monotonic() + 20
+        while not finished:  # ended long before its caps, with the socket still open
+            assert time.monotonic() < deadline, "the analysis went on after stop"
+            time.sleep(0.01)
+        assert finished[0] < 1_000_000
+        socket_.send_json({"op": "dance"})
+        assert "unknown op" in socket_.receive_json()["error"]  # nothing of the stopped one
+
+
 def test_goai_serve_passes_visits_and_think_seconds_to_the_engine(tiny_model_path: Path,
                                                                   monkeypatch, capsys):
     engines = []

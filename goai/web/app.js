@@ -64,6 +64,11 @@ function requestAnalysis() {
   }
 }
 
+function stopAnalysis() {
+  // Before a move: a running search would share the CPU with the engine's reply.
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ op: "stop" }));
+}
+
 function setBusy(value) {
   busy = value;
   document.body.dataset.busy = String(value);
@@ -80,6 +85,7 @@ async function run(action) {
   // One request at a time; errors (an illegal move, a busy server) go to the message line.
   if (busy) return;
   setBusy(true);
+  stopAnalysis();
   say("");
   try {
     await action();
