@@ -396,7 +396,9 @@ def test_the_websocket_streams_snapshots_then_the_final_analysis(tiny_policy: Po
     assert client.get("/api/analysis").json() == messages[-1]  # the final one is kept
 
 
-def test_a_streamed_analysis_stops_when_the_page_goes(tiny_policy: Policy):
+def unbounded_analysis(policy: Policy) -> tuple[TestClient, SlowEvaluator, list[int]]:
+    """A client whose analyses would run a million visits or 600 s, a slow evaluator to watch
+    them by, and the root visits of each analysis that ended."""
     slow = SlowEvaluator(delay=0.01)
     finished: list[int] = []
 
@@ -406,10 +408,15 @@ def test_a_streamed_analysis_stops_when_the_page_goes(tiny_policy: Policy):
             finished.append(result.visits)
             return result
 
-    engine = Recording(tiny_policy, analysis_visits=1_000_000, think_seconds=600,
+    engine = Recording(policy, analysis_visits=1_000_000, think_seconds=600,
                        make_evaluator=lambda policy, seed: slow)
     client = TestClient(create_app(engine, ServeConfig(allowed_hosts=("testserver",))))
     client.get("/api/state")
+    return client, slow, finished
+
+
+def test_a_streamed_analysis_stops_when_the_page_goes(tiny_policy: Policy):
+    client, slow, finished = unbounded_analysis(tiny_policy)
     with client.websocket_connect("/api/ws") as socket_:
         socket_.send_json({"op": "analyze"})
         deadline = time.monotonic() + 20
@@ -425,19 +432,7 @@ def test_a_streamed_analysis_stops_when_the_page_goes(tiny_policy: Policy):
 
 
 def test_a_stop_op_ends_the_running_analysis(tiny_policy: Policy):
-    slow = SlowEvaluator(delay=0.01)
-    finished: list[int] = []
-
-    class Recording(Engine):
-        def analyze(self, state, **options):
-            result = super().analyze(state, **options)
-            finished.append(result.visits)
-            return result
-
-    engine = Recording(tiny_policy, analysis_visits=1_000_000, think_seconds=600,
-                       make_evaluator=lambda policy, seed: slow)
-    client = TestClient(create_app(engine, ServeConfig(allowed_hosts=("testserver",))))
-    client.get("/api/state")
+    client, slow, finished = unbounded_analysis(tiny_policy)
     with client.websocket_connect("/api/ws") as socket_:
         socket_.send_json({"op": "analyze"})
         deadline = time.monotonic() + 20
