@@ -397,10 +397,7 @@ class Engine(GtpServer):
     def cmd_time_settings(self, args: list[str]) -> str:
         expect_count(args, 3)
         main_time, byo_time = parse_seconds(args[0]), parse_seconds(args[1])
-        stones = parse_integer(args[2])
-        if stones < 0:
-            raise GtpError("syntax error")
-        self.clock.set(main_time, byo_time, stones)
+        self.clock.set(main_time, byo_time, _stones(args[2]))
         self._preload()
         return ""
 
@@ -429,20 +426,14 @@ class Engine(GtpServer):
             parse_integer(args[3])
             self.clock.set(parse_seconds(args[1]), parse_seconds(args[2]), 1)
         else:
-            stones = parse_integer(args[3])
-            if stones < 0:
-                raise GtpError("syntax error")
-            self.clock.set(parse_seconds(args[1]), parse_seconds(args[2]), stones)
+            self.clock.set(parse_seconds(args[1]), parse_seconds(args[2]), _stones(args[3]))
         self._preload()
         return ""
 
     def cmd_time_left(self, args: list[str]) -> str:
         expect_count(args, 3)
         color, seconds = parse_color(args[0]), parse_number(args[1])
-        stones = parse_integer(args[2])
-        if stones < 0:
-            raise GtpError("syntax error")
-        self.clock.left[color] = (seconds, stones)
+        self.clock.left[color] = (seconds, _stones(args[2]))
         return ""
 
     # ------------------------------------------------------------- analysis
@@ -588,6 +579,14 @@ class Engine(GtpServer):
                   else player.config.limits())
         result = self._prepared_search(player).run(with_to_play(self.state, color), limits)
         return search_gfx(result, color)
+
+
+def _stones(text: str) -> int:
+    """A stone count of the time commands: a whole number, 0 or more; else a syntax error."""
+    stones = parse_integer(text)
+    if stones < 0:
+        raise GtpError("syntax error")
+    return stones
 
 
 def _snapshot_interval(request: AnalysisRequest) -> float | None:

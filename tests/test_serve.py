@@ -396,6 +396,14 @@ def test_the_websocket_streams_snapshots_then_the_final_analysis(tiny_policy: Po
     assert client.get("/api/analysis").json() == messages[-1]  # the final one is kept
 
 
+def wait_until(condition, message: str, seconds: float = 20) -> None:
+    """Poll ``condition`` until it holds; fail with ``message`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.01)
+
+
 def unbounded_analysis(policy: Policy) -> tuple[TestClient, SlowEvaluator, list[int]]:
     """A client whose analyses would run a million visits or 600 s, a slow evaluator to watch
     them by, and the root visits of each analysis that ended."""
@@ -419,14 +427,9 @@ def test_a_streamed_analysis_stops_when_the_page_goes(tiny_policy: Policy):
     client, slow, finished = unbounded_analysis(tiny_policy)
     with client.websocket_connect("/api/ws") as socket_:
         socket_.send_json({"op": "analyze"})
-        deadline = time.monotonic() + 20
-        while slow.calls < 3:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-    deadline = time.monotonic() + 20
-    while not finished:  # the search ended long before its caps (a million visits, 600 s)
-        assert time.monotonic() < deadline, "the analysis went on after the page left"
-        time.sleep(0.01)
+        wait_until(lambda: slow.calls >= 3, "the analysis never started")
+    # The search ends long before its caps (a million visits, 600 s).
+    wait_until(lambda: finished, "the analysis went on after the page left")
     assert finished[0] < 1_000_000
     assert client.get("/api/state").json()["winrates"] == [None]  # a stopped one is not kept
 
@@ -435,15 +438,9 @@ def test_a_stop_op_ends_the_running_analysis(tiny_policy: Policy):
     client, slow, finished = unbounded_analysis(tiny_policy)
     with client.websocket_connect("/api/ws") as socket_:
         socket_.send_json({"op": "analyze"})
-        deadline = time.monotonic() + 20
-        while slow.calls < 3:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_until(lambda: slow.calls >= 3, "the analysis never started")
         socket_.send_json({"op": "stop"})
-        deadline = time.monotonic() + 20
-        while not finished:  # ended long before its caps, with the socket still open
-            assert time.monotonic() < deadline, "the analysis went on after stop"
-            time.sleep(0.01)
+        wait_until(lambda: finished, "the analysis went on after stop")  # socket still open
         assert finished[0] < 1_000_000
         socket_.send_json({"op": "dance"})
         assert "unknown op" in socket_.receive_json()["error"]  # nothing of the stopped one
