@@ -102,8 +102,9 @@ def add_evaluate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8),
                         help="average the network over the 8 board symmetries")
     parser.add_argument("--max-games", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=256, metavar="N",
-                        help="positions per forward pass (default 256)")
+    parser.add_argument("--batch-size", type=int, default=None, metavar="N",
+                        help="positions per forward pass (default: 32 on a CPU, where larger "
+                             "batches outgrow the cache and run slower; 256 on a GPU)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="processes encoding positions beside the network (default: one "
                              "per core but one, at most 15; 0: encode in the main process)")
@@ -114,7 +115,13 @@ def add_evaluate(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from goai.evaluate import EvaluationError, check_plot, evaluate, plot_accuracy
+    from goai.evaluate import (
+        EvaluationError,
+        check_plot,
+        default_batch_size,
+        evaluate,
+        plot_accuracy,
+    )
 
     for name, value, low in (("--batch-size", args.batch_size, 1), ("--workers", args.workers, 0),
                              ("--max-games", args.max_games, 1), ("--threads", args.threads, 0)):
@@ -125,8 +132,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             check_plot(args.plot)  # before the work, not after it
         policy = load_policy(args.model, symmetries=args.symmetries, threads=args.threads,
                          device=args.device)
+        batch_size = args.batch_size or default_batch_size(policy.device)
         report = evaluate(policy, args.sources, max_games=args.max_games,
-                          batch_size=args.batch_size, workers=args.workers,
+                          batch_size=batch_size, workers=args.workers,
                           show_progress=not args.json)
         if args.plot:
             plot_accuracy(report, args.plot)
@@ -146,13 +154,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _share(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.0f}%" if whole > 0 else "-"
+
+
 def format_evaluation(report: dict) -> str:
     """The text report of ``goai evaluate``: accuracy table, value figures, skipped games."""
     lines = [f"model {report['model']} ({report['feature_set']}, "
              f"{report['symmetries']} symmetries, {report['device']}): {report['games']} games, "
              f"{report['positions']} positions in {report['seconds']:.1f} s "
-             f"({report['positions_per_second']:.0f} positions/s, {report['workers']} "
-             f"encoding workers)",
+             f"({report['positions_per_second']:.0f} positions/s, batch "
+             f"{report['batch_size']}, {report['workers']} encoding workers; the network "
+             f"{_share(report['network_seconds'], report['seconds'])} of the time)",
              f"{'moves':>8} {'positions':>10} {'top-1':>7} {'top-5':>7} {'top-10':>7} "
              f"{'log-loss':>9}"]
     for name, tally in [("all", report["overall"]), *report["by_phase"].items()]:

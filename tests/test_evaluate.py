@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from goai import cli
-from goai.evaluate import EvaluationError, ValueReport, evaluate
+from goai.evaluate import EvaluationError, ValueReport, default_batch_size, evaluate
 from goai.sgf import GameRecord, parse_sgf
 from goai.store import write_games
 
@@ -185,6 +186,11 @@ def test_plot_into_a_missing_folder_fails_before_the_work(games: Path, tmp_path:
                   "--model", str(tmp_path / "never-loaded.pt")])
 
 
+def test_batch_size_by_device() -> None:
+    assert default_batch_size(torch.device("cpu")) == 32
+    assert default_batch_size(torch.device("cuda")) == 256
+
+
 @pytest.mark.parametrize("option", ["--batch-size=0", "--workers=-1", "--max-games=0"])
 def test_bad_numbers_are_refused(games: Path, option: str) -> None:
     with pytest.raises(SystemExit, match="must be at least"):
@@ -197,6 +203,8 @@ def test_text_report_names_speed_and_value(games: Path, tiny_model_path: Path,
                      "--workers", "0"]) == 0
     out = capsys.readouterr().out
     assert "positions/s" in out and "value head" in out and "calibration" in out
+    # On a CPU the batch defaults to 32: larger ones outgrow the cache and run slower.
+    assert "batch 32," in out and "the network" in out
     assert f"{games / 'd.sgf'} game 0: 9x9 board" in out
 
 
