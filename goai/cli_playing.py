@@ -123,6 +123,10 @@ def add_match(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--games", type=int, required=True, metavar="N")
     parser.add_argument("--size", type=int, default=19)
     parser.add_argument("--komi", type=float, default=7.5)
+    parser.add_argument("--handicap", type=int, default=0, metavar="N",
+                        help="Black gets N stones (2-9, 19x19, where GNU Go's fixed_handicap "
+                             "puts them) and White moves first; pair it with --no-alternate "
+                             "and a komi such as 0.5")
     parser.add_argument("--no-alternate", action="store_true",
                         help="A always plays Black (default: colours alternate)")
     parser.add_argument("--referee", default="gnugo", metavar="CMD",
@@ -145,7 +149,7 @@ def cmd_match(args: argparse.Namespace) -> int:
             black=args.black, white=args.white, games=args.games, size=args.size,
             komi=args.komi, alternate=not args.no_alternate, referee=args.referee,
             move_timeout=args.move_timeout, max_moves=args.max_moves,
-            sgf_dir=args.sgf_dir, engine_stderr=args.verbose)
+            sgf_dir=args.sgf_dir, engine_stderr=args.verbose, handicap=args.handicap)
         summary = run_match(config, show_progress=not args.json)
     except (MatchError, ValueError) as error:
         raise SystemExit(f"goai match: {error}") from None

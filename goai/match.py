@@ -23,6 +23,10 @@ How a game is refereed
   referee (``referee="none"``), or if it fails, goai's own estimate scores the
   game (``player.estimated_score``: area with estimated dead stones removed).
 * Draws (jigo) count half a win to each engine.
+* Handicap games (``handicap`` 2 to 9 on 19x19): every engine and the referee
+  get ``fixed_handicap N`` after ``komi``, Black's stones stand where GNU Go
+  puts them, and White moves first. An engine that refuses the command or
+  places its stones elsewhere forfeits.
 
 Statistics
 ----------
@@ -45,7 +49,7 @@ from pathlib import Path
 
 from goai.board import BLACK, COLOR_LETTERS, COLOR_NAMES, WHITE, opponent
 from goai.coords import CoordinateError, check_size, move_from_gtp, move_to_gtp
-from goai.game import GameState, format_result
+from goai.game import GameState, fixed_handicap, format_result
 from goai.gtp_client import EngineFailure, GtpClient
 from goai.player import estimated_score
 from goai.progress import Progress
@@ -82,9 +86,14 @@ class MatchConfig:
     max_moves: int = 1000
     sgf_dir: str | None = None
     engine_stderr: bool = False
+    handicap: int = 0
 
     def __post_init__(self) -> None:
         check_size(self.size)
+        if self.handicap:
+            if self.size != 19:
+                raise ValueError("handicap games are played on 19x19")
+            fixed_handicap(self.handicap)  # 2 to 9, else ValueError
         if self.games < 1 or self.max_moves < 1 or not self.move_timeout > 0:
             raise ValueError("games, max_moves and move_timeout must be positive")
         if not math.isfinite(self.komi):
@@ -133,6 +142,11 @@ def _play_game(number: int, players: dict[int, _Player], referee: GtpClient | No
     state = GameState(config.size, config.komi)
     timeout = config.move_timeout
     setup = [f"boardsize {config.size}", "clear_board", f"komi {config.komi:g}"]
+    stones: set[int] = set()
+    if config.handicap:
+        setup.append(f"fixed_handicap {config.handicap}")
+        stones = set(fixed_handicap(config.handicap))
+        state.setup(black=sorted(stones), handicap=config.handicap)
     for color, player in players.items():
         try:
             if not player.process.running:
@@ -141,6 +155,8 @@ def _play_game(number: int, players: dict[int, _Player], referee: GtpClient | No
                 ok, reply = player.process.ask(command, timeout)
                 if not ok:
                     raise EngineFailure(f"{command!r} failed: {reply}")
+                if command.startswith("fixed_handicap") and _points(reply, config.size) != stones:
+                    raise EngineFailure(f"{command!r} placed {reply!r}, not GNU Go's points")
         except EngineFailure as failure:
             return _forfeit(number, players, state, color, f"setup: {failure}"), state
     referee_ok = referee is not None and _referee_setup(referee, setup, timeout)
@@ -177,6 +193,14 @@ def _play_game(number: int, players: dict[int, _Player], referee: GtpClient | No
     return GameResult(number, players[BLACK].label, format_result(margin),
                       None if winner_color is None else players[winner_color].label,
                       reason, len(state.history), scorer), state
+
+
+def _points(vertices: str, size: int) -> set[int] | None:
+    """The points of a ``fixed_handicap`` reply (``D4 Q16 ...``); None if one is not a point."""
+    try:
+        return {move_from_gtp(vertex, size) for vertex in vertices.split()}
+    except CoordinateError:
+        return None
 
 
 def _ask_move(player: _Player, color: int, state: GameState, timeout: float) -> int | None:
@@ -367,7 +391,7 @@ def summarize(config: MatchConfig, engines: list[_Player], referee: str | None,
     return {
         "engines": {p.label: {"command": p.process.command, "name": p.name} for p in engines},
         "referee": referee or "goai estimate",
-        "size": config.size, "komi": config.komi, "games": games,
+        "size": config.size, "komi": config.komi, "handicap": config.handicap, "games": games,
         "wins": wins, "draws": sum(1 for r in results if r.winner is None),
         "forfeits": sum(1 for r in results if r.reason == "forfeit"),
         "a_win_rate": rate, "a_win_rate_95": [low, high],
@@ -389,7 +413,9 @@ def format_summary(summary: dict) -> str:
     lines = [f"A: {engines['A']['name']}  [{engines['A']['command']}]",
              f"B: {engines['B']['name']}  [{engines['B']['command']}]",
              f"{summary['games']} games {summary['size']}x{summary['size']}, komi "
-             f"{summary['komi']:g}, scored by {summary['referee']}",
+             f"{summary['komi']:g}"
+             + (f", {summary['handicap']} handicap stones" if summary.get("handicap") else "")
+             + f", scored by {summary['referee']}",
              f"A won {summary['wins']['A']:g}, B won {summary['wins']['B']:g} "
              f"(draws {summary['draws']}, forfeits {summary['forfeits']}); A as Black "
              f"{summary['a_as_black']['wins']:g}/{summary['a_as_black']['games']}, as White "

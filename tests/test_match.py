@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from goai.board import IllegalMoveError
+from goai.board import BLACK, WHITE, IllegalMoveError
 from goai.cli import main
-from goai.game import replay
+from goai.game import fixed_handicap, replay
 from goai.match import MatchConfig, MatchError, elo_difference, run_match, wilson_interval
 from goai.sgf import GameRecord, parse_sgf
 
@@ -161,3 +161,29 @@ def test_gnugo_referee_scores_finished_games():
     summary = play(gnugo, gnugo, games=2, size=9, referee="gnugo")
     assert all(r["scorer"] == "referee" and r["reason"] == "score" for r in summary["results"])
     assert summary["wins"]["A"] + summary["wins"]["B"] == 2
+
+
+@needs_gnugo
+def test_a_handicap_game_starts_from_gnugo_stones_with_white_to_move(tiny_model_path, tmp_path):
+    goai = f"{shlex.quote(sys.executable)} -m goai.cli gtp --model {tiny_model_path}"
+    gnugo = f"{GNUGO} --mode gtp --level 1 --chinese-rules"
+    summary = play(gnugo, goai, games=1, max_moves=4, komi=0.5, handicap=4, alternate=False,
+                   sgf_dir=str(tmp_path))
+    assert summary["forfeits"] == 0 and summary["handicap"] == 4
+    record = next(parse_sgf(Path(summary["results"][0]["sgf"]).read_bytes()))
+    assert record.handicap == 4 and record.komi == 0.5
+    assert sorted(record.setup_black) == sorted(fixed_handicap(4))  # D4 Q16 D16 Q4
+    assert [color for color, _ in record.moves] == [WHITE, BLACK, WHITE, BLACK]
+
+
+def test_an_engine_without_fixed_handicap_forfeits(fake):
+    summary = play(fake("pass"), fake("pass"), games=1, handicap=2)
+    result = summary["results"][0]
+    assert result["reason"] == "forfeit" and "not GNU Go's points" in result["detail"]
+
+
+@pytest.mark.parametrize("options", [{"handicap": 1}, {"handicap": 10},
+                                     {"handicap": 4, "size": 9}])
+def test_impossible_handicaps_are_refused(options):
+    with pytest.raises(ValueError):
+        MatchConfig(black="a", white="b", games=1, **options)
