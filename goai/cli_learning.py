@@ -69,6 +69,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     given = {option.name: getattr(args, option.name) for option in dataclasses.fields(TrainConfig)
              if getattr(args, option.name, None) is not None}
     try:
+        clash = {"preset": "--preset", "feature_set": "--features"}.keys() & given.keys()
+        if "init" in given and clash:
+            raise ValueError("--init takes the network size and feature set from its model: "
+                             "leave out --preset and --features")
         config = TrainConfig(**given)
         train_store = load_split(config.data)  # before any note: bad data is the one line
         if args.epochs is not None:

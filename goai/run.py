@@ -49,6 +49,13 @@ class TrainConfig:
     out: str = field(metadata={"help": "folder for checkpoints, the model and metrics",
                                "metavar": "RUN_DIR"})
     preset: str = _setting("b6c64", "network size: bNcM is N blocks of M filters")
+    init: str | None = _setting(
+        None, "start from this model's weights: default, small or a checkpoint PATH (its network "
+              "size and feature set replace --preset and --features)", metavar="MODEL")
+    train: str = _setting("all", "which weights learn: all, or value (the value head alone; "
+                                 "trunk, policy head and batch-norm statistics stay as --init "
+                                 "trained them, so the policy's moves do not change)",
+                          metavar="all|value")
     feature_set: str = _setting("default", "feature set: default, simple or ladders",
                                 flag="--features")
     steps: int = _setting(10_000, "optimizer steps")
@@ -108,6 +115,11 @@ class TrainConfig:
             raise ValueError(f"sample rate {self.sample_rate:g} is not in (0, 1]")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             raise ValueError(f"device {self.device!r}: give auto, cpu, cuda, cuda:N or mps")
+        if self.train not in ("all", "value"):
+            raise ValueError(f"--train {self.train}: give all or value")
+        if self.train == "value" and not self.init:
+            raise ValueError("--train value fine-tunes a trained model's value head: give "
+                             "--init MODEL")
         if self.resume and self.force:
             raise ValueError("--resume continues the run in RUN_DIR, --force deletes it: "
                              "give one")

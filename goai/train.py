@@ -34,13 +34,14 @@ import math
 import os
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from goai.checkpoint import read_checkpoint, save_checkpoint
+from goai.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
 from goai.device import resolve_device
 from goai.features import get_feature_set
 from goai.model import PolicyNet, config_from_preset, count_parameters
@@ -93,23 +94,35 @@ def losses(model: nn.Module, planes: torch.Tensor, moves: torch.Tensor, values: 
 @torch.no_grad()
 def validate(model: nn.Module, batch: Batch, device: torch.device,
              batch_size: int = 512) -> dict[str, float]:
-    """Policy loss and top-1 accuracy over fixed positions (no augmentation), in float32."""
+    """Policy loss and top-1 accuracy over fixed positions (no augmentation), in float32;
+    with a value head, also ``val_value_mse``: its squared error against the results of
+    the positions' decided games (always answering 0 scores 1.0)."""
     was_training = model.training
     model.eval()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.int64)
+    squared = torch.zeros((), device=device)
+    decided = torch.zeros((), device=device, dtype=torch.int64)
     count = 0
     for start in range(0, len(batch.moves), batch_size):
         part = Batch(batch.planes[start : start + batch_size],
                      batch.moves[start : start + batch_size],
                      batch.values[start : start + batch_size])
-        planes, moves, _ = to_tensors(part, device)
-        logits, _ = model(planes)
+        planes, moves, values = to_tensors(part, device)
+        logits, predicted = model(planes)
         loss_sum += F.cross_entropy(logits.float(), moves, reduction="sum")
         correct += (logits.argmax(dim=1) == moves).sum()
         count += len(moves)
+        if predicted is not None:
+            known = values != 0
+            squared += ((predicted.float().view(-1) - values.float()) ** 2 * known).sum()
+            decided += known.sum()
     model.train(was_training)
-    return {"val_loss": loss_sum.item() / max(count, 1), "val_top1": correct.item() / max(count, 1)}
+    figures = {"val_loss": loss_sum.item() / max(count, 1),
+               "val_top1": correct.item() / max(count, 1)}
+    if decided.item():
+        figures["val_value_mse"] = squared.item() / decided.item()
+    return figures
 
 
 class TrainStep:
@@ -161,8 +174,37 @@ class TrainStep:
 
 def make_optimizer(model: nn.Module, config: TrainConfig,
                    device: torch.device) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+    """AdamW over the parameters that learn (all but those ``freeze_for_value`` froze)."""
+    learning = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    return torch.optim.AdamW(learning, lr=config.lr, weight_decay=config.weight_decay,
                              fused=device.type == "cuda")
+
+
+def freeze_for_value(model: PolicyNet) -> None:
+    """Let only the value head learn (``--train value``): every other weight is frozen.
+
+    The caller keeps the model in eval mode, so every batch-norm layer acts as
+    the fixed affine map it was trained into (the value head's own scale and
+    shift still learn): the policy's output stays exactly as it was. Raises
+    ``ValueError`` for a model without a value head.
+    """
+    if not model.config.value_head:
+        raise ValueError("--train value: the model has no value head")
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name.startswith("value_"))
+
+
+def _starting_point(config: TrainConfig, device: torch.device
+                    ) -> tuple[TrainConfig, PolicyNet | None]:
+    """``config`` with the ``--init`` model's preset and feature set, and that model; or
+    ``config`` and None without ``--init``. Raises ``CheckpointError`` (a ``ValueError``)."""
+    if not config.init:
+        return config, None
+    loaded = load_model(resolve_model(config.init), device)
+    if config.train == "value" and not loaded.config.value_head:
+        raise ValueError(f"--train value: {config.init} has no value head")
+    preset = f"b{loaded.config.blocks}c{loaded.config.filters}"
+    return replace(config, preset=preset, feature_set=loaded.feature_set), loaded.model
 
 
 class WeightAverage:
@@ -236,14 +278,17 @@ def train(config: TrainConfig) -> dict:
     torch.manual_seed(config.seed + rank)
     random.seed(config.seed + rank)
     train_store = load_split(config.data, "train")
-    model_config = config_from_preset(config.preset,
-                                      get_feature_set(config.feature_set).num_channels)
+    config, start = _starting_point(config, device)
+    model_config = start.config if start else config_from_preset(
+        config.preset, get_feature_set(config.feature_set).num_channels)
     folder = RunFolder(config.out)
     if rank == 0:
         folder.open(config)
     feeder = None
     try:
-        model = PolicyNet(model_config).to(device).to(memory_format=torch.channels_last)
+        model = (start or PolicyNet(model_config)).to(device).to(memory_format=torch.channels_last)
+        if config.train == "value":
+            freeze_for_value(model)
         optimizer = make_optimizer(model, config, device)
         average = WeightAverage(model, config.ema) if config.ema else None
         run = _Run(config, folder, device, rank, world, len(train_store))
@@ -265,7 +310,8 @@ def train(config: TrainConfig) -> dict:
         bar = Progress("train", total=None if config.minutes else config.steps, unit="steps",
                        enabled=config.show_progress and rank == 0)
         bar.update(run.step)
-        model.train()
+        # --train value: batch norm keeps the statistics the trunk was trained with.
+        model.train(config.train == "all")
         if not run.finished():
             feeder = DeviceFeeder(streams.loader(), device, planes_dtype(device))
         for planes, moves, values, stream_state in feeder or ():
@@ -454,6 +500,7 @@ class _Run:
             "device": str(self.device), "world_size": self.world,
             "batch_size": config.batch_size, "parameters": count_parameters(model),
             "last_metrics": self.metrics, "ema": config.ema,
+            "init": config.init, "trained": config.train,
         }
         extra = {"ema": {k: v.detach().cpu() for k, v in average.model.state_dict().items()}
                  } if average else {}

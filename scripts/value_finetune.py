@@ -22,9 +22,10 @@ The cache holds, per position, the trunk's output (``final``, F x 19 x 19) and
 the input of the last residual block (``penultimate``, for ``--train-blocks 1``),
 both float16 on disk (92 KB each for F = 128), read through a memory map.
 
-The core pieces (``freeze_for_value``, ``value_loss``, ``sample_positions``,
-``value_metrics``, ``with_value_hidden``) are small functions meant to move into
-``goai train --init MODEL --train value``; see each docstring.
+``goai train --init MODEL --train value`` is the everyday way to the same end
+(the value head alone, no cache, any prepared store); this script stays for
+the experiments a cache makes cheap: several heads on the same positions, the
+last residual block unfrozen (``--train-blocks``), the linear probe.
 """
 
 from __future__ import annotations
