@@ -6,6 +6,7 @@ No torch at import: ``goai --help`` and ``goai show`` start at once.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -14,9 +15,16 @@ MODEL_HELP = ("default (the bundled b10c128), small (the bundled b4c48, fast on 
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU; the default), cpu, cuda, cuda:N or mps"
 
 
+# Characters JSON may carry raw but a terminal must not get raw from an SGF's text:
+# DEL and the C1 controls, line/paragraph separators, bidirectional overrides.
+_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def print_json(data: object) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    """``data`` as indented JSON on stdout: names in any script stay readable (no
+    ``ensure_ascii``), while control and bidi characters are written as ``\\uXXXX``."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    sys.stdout.write(_UNSAFE.sub(lambda found: f"\\u{ord(found.group()):04x}", text) + "\n")
 
 
 def load_game(file: str, game: int):

@@ -66,3 +66,19 @@ def test_show_says_why_there_is_no_game(tmp_path: Path) -> None:
     path.write_text("(;GM[2]SZ[8];B[dd])")
     with pytest.raises(SystemExit, match=r"no readable game \(.*GM\[2\] is not a game of Go\)"):
         main(["show", str(path)])
+
+
+
+def test_json_output_escapes_what_a_terminal_would_obey(capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    import json
+
+    from goai.cli_common import print_json
+
+    # A C1 control (CSI, \x9b), DEL and a bidi override in a name; Korean stays as it is.
+    name = "이세돌\x9b2J\x7f\u202e"
+    print_json({"black": name})
+    out = capsys.readouterr().out
+    assert not {"\x9b", "\x7f", "\u202e"} & set(out)
+    assert '"이세돌\\u009b2J\\u007f\\u202e"' in out
+    assert json.loads(out) == {"black": name}  # the escapes read back as the same characters
