@@ -23,8 +23,10 @@ All candidates go on one line, best first, as Leela Zero writes them:
 [0, 1] with six decimals; goai has no score estimate, so KataGo's optional
 ``scoreLead`` is left out). A candidate with no visit ends the
 line once ``minmoves`` candidates are listed; ``maxmoves`` caps the count;
-``avoid``/``allow`` filter by move. The line is written at once and then
-repeated every interval (at least ``MIN_INTERVAL`` seconds, at most
+``avoid``/``allow`` bar moves at the root: the search spends no visits on
+them, ``lz-genmove_analyze`` never plays them, and they are left off the
+line (the "until move N" is read, but deeper moves are not restricted). The
+line is written at once and then repeated every interval (at least ``MIN_INTERVAL`` seconds, at most
 ``MAX_INTERVAL``) until any input line arrives; the response then ends with
 the blank line and the new line is handled as usual (Sabaki interrupts with
 ``protocol_version``, Lizzie with ``name``). ``lz-`` prints integers x 10000,
@@ -158,7 +160,7 @@ class AnalysisRequest:
                     request.max_moves = value
             elif key in ("avoid", "allow") and len(rest) >= 3:
                 color, moves = parse_color(rest[0]), parse_vertex_list(rest[1])
-                parse_integer(rest[2])  # "until move N": read, not honoured (one position)
+                parse_integer(rest[2])  # "until move N": read; only the root is restricted
                 del rest[:3]
                 if color == request.color:
                     if key == "avoid":

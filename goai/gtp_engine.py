@@ -189,19 +189,22 @@ class Engine(GtpServer):
 
     def _decide(self, color: int, *, cleanup: bool = False, play: bool = True,
                 on_snapshot: Callable[[SearchResult], None] | None = None,
-                snapshot_interval: float = 1.0) -> Decision:
+                snapshot_interval: float = 1.0,
+                allowed: Callable[[int], bool] | None = None) -> Decision:
         """A decision for ``color`` in the current position, within the time budget;
         its time is counted on the engine's own clock when the move is ``play``ed."""
         started = time.perf_counter()
         try:
-            return self._decide_timed(color, started, cleanup, on_snapshot, snapshot_interval)
+            return self._decide_timed(color, started, cleanup, on_snapshot, snapshot_interval,
+                                      allowed)
         finally:
             if play:
                 self.clock.spend(color, time.perf_counter() - started)
 
     def _decide_timed(self, color: int, started: float, cleanup: bool,
                       on_snapshot: Callable[[SearchResult], None] | None,
-                      snapshot_interval: float) -> Decision:
+                      snapshot_interval: float,
+                      allowed: Callable[[int], bool] | None = None) -> Decision:
         player = self._get_player()  # the first move pays for loading: counted below
         seconds = self.clock.move_seconds(color, self.state.board.stones.count(EMPTY),
                                           self.config.lag_buffer,
@@ -212,14 +215,15 @@ class Engine(GtpServer):
             if seconds is not None and self._seconds_per_symmetry * configured > seconds:
                 use = 1
             before = time.perf_counter()
-            decision = player.decide(self.state, color, cleanup=cleanup, symmetries=use)
+            decision = player.decide(self.state, color, cleanup=cleanup, symmetries=use,
+                                     allowed=allowed)
             per_symmetry = (time.perf_counter() - before) / use
             self._seconds_per_symmetry = (per_symmetry if not self._seconds_per_symmetry
                                           else 0.5 * (self._seconds_per_symmetry + per_symmetry))
             return decision
         decision = player.decide(self.state, color, cleanup=cleanup, symmetries=configured,
                                  seconds=seconds, on_snapshot=on_snapshot,
-                                 snapshot_interval=snapshot_interval)
+                                 snapshot_interval=snapshot_interval, allowed=allowed)
         result = decision.search
         if result is not None:
             timing = result.timing
@@ -472,11 +476,12 @@ class Engine(GtpServer):
         interval = _snapshot_interval(request)
 
         def work(on_snapshot: Callable[[SearchResult], None]) -> SearchResult:
-            search.run(position, SearchLimits(playouts=search.config.batch_size))
+            search.run(position, SearchLimits(playouts=search.config.batch_size),
+                       allowed=request.wants)
             return search.run(position, SearchLimits(visits=MAX_ANALYSIS_VISITS),
                               stop=lambda: self.input_waiting(0),
                               on_snapshot=on_snapshot if interval else None,
-                              snapshot_interval=interval or 1.0)
+                              snapshot_interval=interval or 1.0, allowed=request.wants)
 
         result = yield from self._search_lines(work, request, dialect)
         line = info_line(result.moves, request, dialect)
@@ -530,7 +535,7 @@ class Engine(GtpServer):
 
         def work(on_snapshot: Callable[[SearchResult], None]) -> Decision:
             return self._decide(request.color, on_snapshot=on_snapshot if interval else None,
-                                snapshot_interval=interval or 1.0)
+                                snapshot_interval=interval or 1.0, allowed=request.wants)
 
         decision = yield from self._search_lines(work, request, dialect)
         assert isinstance(decision, Decision)

@@ -501,7 +501,8 @@ class Player:
                symmetries: int | None = None, seconds: float | None = None,
                stop: Callable[[], bool] | None = None,
                on_snapshot: Callable[[SearchResult], None] | None = None,
-               snapshot_interval: float = 1.0) -> Decision:
+               snapshot_interval: float = 1.0,
+               allowed: Callable[[int], bool] | None = None) -> Decision:
         """Choose a move for ``color`` (default ``state.to_play``) in ``state``, or resign.
 
         See the module docstring for the rules. ``symmetries`` (1 or 8) is used
@@ -509,18 +510,20 @@ class Player:
         random symmetry per evaluation for a search). ``seconds`` caps the
         search's time (a clock's budget); ``stop``, ``on_snapshot`` and
         ``snapshot_interval`` go to ``Search.run``. Neither ``state`` nor the
-        policy is changed.
+        policy is changed. ``allowed(move)`` (GTP's ``avoid``/``allow``) bars the
+        other moves, unless it bars every legal one.
         """
         color = state.to_play if color is None else color
         position = with_to_play(state, color)
         if self.config.raw or not self.can_search:
-            return self._decide_raw(position, color, cleanup, symmetries)
+            return self._decide_raw(position, color, cleanup, symmetries, allowed)
         search = self.search
         evaluator = self.evaluator
         if hasattr(evaluator, "all_symmetries"):
             evaluator.all_symmetries = symmetries == 8  # type: ignore[union-attr]
         result = search.run(position, self.config.limits(seconds), stop=stop,
-                            on_snapshot=on_snapshot, snapshot_interval=snapshot_interval)
+                            on_snapshot=on_snapshot, snapshot_interval=snapshot_interval,
+                            allowed=allowed)
         size2 = position.size * position.size
         probabilities = np.zeros(size2 + 1)
         weights = np.zeros(size2 + 1)
@@ -544,17 +547,28 @@ class Player:
         return Decision(move, False, probabilities, value, result)
 
     def _decide_raw(self, position: GameState, color: int, cleanup: bool,
-                    symmetries: int | None) -> Decision:
+                    symmetries: int | None,
+                    allowed: Callable[[int], bool] | None = None) -> Decision:
         """The policy's move from one forward pass: no tree."""
         # One forward pass gives both: asking for the value separately would double genmove's cost.
         result = self.policy.analyze(position, symmetries=symmetries)
         probabilities, value = result.probabilities, result.value
+        legal, choice = result.legal, probabilities
+        if allowed is not None:
+            size2 = position.size * position.size
+            wanted = np.array([allowed(PASS if slot == size2 else slot)
+                               for slot in range(size2 + 1)])
+            if (legal & wanted).any():
+                legal = legal & wanted
+                if not wanted[size2]:  # select_move may always pass: not if pass is barred
+                    choice = probabilities.copy()
+                    choice[size2] = 0.0
         config = self.config
         if (config.resign_threshold > 0 and not cleanup and self.policy.has_value_head
                 and value is not None and self._resigns(position, color, (value + 1) / 2)):
             return Decision(PASS, True, probabilities, value)
-        move = select_move(probabilities, position, config, rng=self.rng, cleanup=cleanup,
-                           legal=result.legal)
+        move = select_move(choice, position, config, rng=self.rng, cleanup=cleanup,
+                           legal=legal)
         return Decision(move, False, probabilities, value)
 
     def _resigns(self, position: GameState, color: int, winrate: float) -> bool:

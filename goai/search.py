@@ -417,6 +417,7 @@ class Search:
         self._evaluate_seconds = 0.0
         self._batches = self._collisions = 0
         self._single_seconds = self._leaf_seconds = 0.0
+        self._barred: np.ndarray | None = None  # root children ``allowed`` bars, this run
 
     # ------------------------------------------------------------- public
 
@@ -426,6 +427,7 @@ class Search:
         self.root_state = None
         self.root_visits = 0
         self.root_value_sum = 0.0
+        self._barred = None
 
     def run(
         self,
@@ -435,10 +437,15 @@ class Search:
         stop: Callable[[], bool] | None = None,
         on_snapshot: Callable[[SearchResult], None] | None = None,
         snapshot_interval: float = 1.0,
+        allowed: Callable[[int], bool] | None = None,
     ) -> SearchResult:
         """Search ``state`` until a limit is reached or ``stop()`` says so.
 
-        Raises ``ValueError`` when neither a limit nor ``stop`` is given.
+        ``allowed(move)``, when given, bars the root's other moves (GTP's
+        ``avoid``/``allow``): they get no new visits and are left out of the
+        result; moves deeper in the tree are not restricted. If it bars every
+        move, nothing is barred. Raises ``ValueError`` when neither a limit nor
+        ``stop`` is given.
         """
         if not limits.bounded and stop is None:
             raise ValueError("give the search a limit (visits, playouts, seconds) or a stop")
@@ -456,6 +463,10 @@ class Search:
             self._single_seconds = time.perf_counter() - root_started
             self._leaf_seconds = max(self._leaf_seconds, self._single_seconds)
         assert self.root is not None
+        self._barred = None
+        if allowed is not None and len(self.root.moves):
+            barred = np.array([not allowed(int(move)) for move in self.root.moves])
+            self._barred = barred if barred.any() and not barred.all() else None
         last_snapshot = started
         while not self.root.terminal:
             wanted = min(self._remaining(limits, start_visits), self.config.batch_size)
@@ -488,6 +499,8 @@ class Search:
         root, state = self.root, self.root_state
         size = state.size
         candidates = self._ranked_children(root)
+        if self._barred is not None:
+            candidates = [index for index in candidates if not self._barred[index]]
         moves = []
         for order, index in enumerate(candidates):
             visits = float(root.visits[index])
@@ -612,8 +625,10 @@ class Search:
         assert node is not None
         path: Path = []
         virtual_loss = config.virtual_loss
+        barred = self._barred
         while True:
-            index = _select(node, config.c_puct, config.fpu_reduction)
+            index = _select(node, config.c_puct, config.fpu_reduction, barred)
+            barred = None  # only the root's moves are restricted
             path.append((node, index))
             node.virtual[index] += virtual_loss
             node.in_flight += virtual_loss
@@ -752,8 +767,10 @@ class Search:
 # ----------------------------------------------------------------- helpers
 
 
-def _select(node: Node, c_puct: float, fpu_reduction: float) -> int:
-    """The child maximising Q + U under virtual loss (the first on ties).
+def _select(node: Node, c_puct: float, fpu_reduction: float,
+            barred: np.ndarray | None = None) -> int:
+    """The child maximising Q + U under virtual loss (the first on ties), never a
+    ``barred`` one.
 
     One pass of a few numpy operations over the node's arrays; this runs once
     per level of every playout, so it is written for speed over brevity.
@@ -763,6 +780,8 @@ def _select(node: Node, c_puct: float, fpu_reduction: float) -> int:
     score /= np.maximum(counts, 1.0)
     score[counts == 0] = node.value - fpu_reduction * math.sqrt(node.visited_prior)
     score += (c_puct * math.sqrt(1.0 + node.in_flight)) * node.priors / (1.0 + counts)
+    if barred is not None:
+        score[barred] = -np.inf
     return int(score.argmax())
 
 

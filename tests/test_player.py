@@ -399,3 +399,16 @@ def test_a_seed_repeats_a_searched_game_with_a_real_network(tiny_model_path):
     raw = Player(policy, PlayerConfig(visits=1)).decide(GameState(19))
     assert raw.search is None
     assert raw.move == select_move(policy.analyze(GameState(19)).probabilities, GameState(19))
+
+
+def test_a_raw_move_keeps_to_the_allowed_moves():
+    state = position(TWO_EYES)
+    player = Player(FakePolicy(None))
+    assert player.decide(state).move == move("B3", 7)  # the policy's choice
+    b3 = move("B3", 7)
+    assert player.decide(state, allowed=lambda m: m != b3).move not in {b3, PASS}
+    # An allow list without pass: the one point, though the policy rates it low.
+    g1 = move("G1", 7)
+    assert player.decide(state, allowed=lambda m: m == g1).move == g1
+    # A list that allows nothing legal restricts nothing.
+    assert player.decide(state, allowed=lambda m: False).move == b3

@@ -155,6 +155,22 @@ def test_white_captures_what_black_left_in_atari():
     assert result.moves[0].pv[0] == result.best_move
 
 
+def test_moves_barred_at_the_root_get_no_visits_and_are_never_chosen():
+    state = position(ATARI, BLACK, komi=0.5)
+    rescue = move("E4", state.size)
+    search = Search(Tactics(move("B2", state.size)), SearchConfig(batch_size=8))
+    first = search.run(state, SearchLimits(visits=200))
+    assert first.best_move == rescue
+    # Reused: the tree holds E4's visits, which stay as they were and out of the result.
+    barred = search.run(state, SearchLimits(playouts=200), allowed=lambda m: m != rescue)
+    assert barred.best_move != rescue and rescue not in {m.move for m in barred.moves}
+    assert sum(m.visits for m in barred.moves) == barred.visits - 1 - first.moves[0].visits
+    check_tree(search)
+    # Barring every move bars nothing.
+    free = Search(Tactics()).run(state, SearchLimits(visits=50), allowed=lambda m: False)
+    assert len(free.moves) > 1
+
+
 # ----------------------------------------------------------------- statistics
 
 
