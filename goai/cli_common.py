@@ -20,6 +20,12 @@ DEVICE_HELP = "auto (CUDA, then MPS, then CPU; the default), cpu, cuda, cuda:N o
 _UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
+def wants_progress(json_output: bool) -> bool:
+    """A progress bar on stderr: always for text output; with ``--json`` only when stderr
+    is a terminal (someone watching a long run), never into a script's captured stderr."""
+    return not json_output or sys.stderr.isatty()
+
+
 def print_json(data: object) -> None:
     """``data`` as indented JSON on stdout: names in any script stay readable (no
     ``ensure_ascii``), while control and bidi characters are written as ``\\uXXXX``."""

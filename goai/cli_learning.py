@@ -20,6 +20,7 @@ from goai.cli_common import (
     load_policy,
     print_json,
     state_after,
+    wants_progress,
 )
 
 # ----------------------------------------------------------------- train
@@ -139,7 +140,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         batch_size = args.batch_size or default_batch_size(policy.device)
         report = evaluate(policy, args.sources, max_games=args.max_games,
                           batch_size=batch_size, workers=args.workers,
-                          show_progress=not args.json)
+                          show_progress=wants_progress(args.json))
         if args.plot:
             plot_accuracy(report, args.plot)
     except EvaluationError as error:

@@ -20,6 +20,7 @@ from goai.cli_common import (
     load_game,
     load_policy,
     print_json,
+    wants_progress,
 )
 
 # ----------------------------------------------------------------- gtp
@@ -150,7 +151,7 @@ def cmd_match(args: argparse.Namespace) -> int:
             komi=args.komi, alternate=not args.no_alternate, referee=args.referee,
             move_timeout=args.move_timeout, max_moves=args.max_moves,
             sgf_dir=args.sgf_dir, engine_stderr=args.verbose, handicap=args.handicap)
-        summary = run_match(config, show_progress=not args.json)
+        summary = run_match(config, show_progress=wants_progress(args.json))
     except (MatchError, ValueError) as error:
         raise SystemExit(f"goai match: {error}") from None
     if args.json:

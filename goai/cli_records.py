@@ -15,6 +15,7 @@ from goai.cli_common import (
     load_game,
     print_json,
     state_after,
+    wants_progress,
 )
 
 # ----------------------------------------------------------------- inspect
@@ -40,7 +41,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if missing:
         raise SystemExit(f"goai: no such file or folder: {', '.join(missing)}")
     report = inspect_sources(args.sources, replay_games=not args.no_replay,
-                             short_moves=args.short, show_progress=not args.json)
+                             short_moves=args.short, show_progress=wants_progress(args.json))
     if args.json:
         print_json(report)
         return 0

@@ -45,7 +45,7 @@ from goai.checkpoint import load_model, read_checkpoint, resolve_model, save_che
 from goai.device import resolve_device
 from goai.features import get_feature_set
 from goai.model import PolicyNet, config_from_preset, count_parameters
-from goai.progress import Progress
+from goai.progress import Progress, duration
 from goai.run import RunFolder, TrainConfig
 from goai.store import GameStore, load_split
 from goai.stream import Batch, DeviceFeeder, LoaderStreams, batch_to_device, fixed_positions
@@ -308,7 +308,7 @@ def train(config: TrainConfig) -> dict:
 
         # --- the loop
         bar = Progress("train", total=None if config.minutes else config.steps, unit="steps",
-                       enabled=config.show_progress and rank == 0)
+                       enabled=config.show_progress and rank == 0, time_left=False)
         bar.update(run.step)
         # --train value: batch norm keeps the statistics the trunk was trained with.
         model.train(config.train == "all")
@@ -475,7 +475,7 @@ class _Run:
             fields["val_top1"] = f"{self.metrics['val_top1']:.3f}"
         left = self.seconds_left()
         if left is not None:
-            fields["left"] = _duration(left)
+            fields["left"] = duration(left)
         return fields
 
     def seconds_left(self) -> float | None:
@@ -508,13 +508,3 @@ class _Run:
                         optimizer=optimizer.state_dict(), data_state=self.stream_states, **extra)
         save_checkpoint(self.folder.model, average.model if average else model,
                         config.feature_set, training)
-
-
-def _duration(seconds: float) -> str:
-    """``3725`` -> ``"1h02m"``, ``200`` -> ``"3m20s"``, ``42`` -> ``"42s"``."""
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
