@@ -20,6 +20,7 @@ the search's visits, win rates (for the side to move, 0-1) and variations.
 
 from __future__ import annotations
 
+import gc
 import secrets
 import threading
 import time
@@ -180,6 +181,10 @@ class _SharedPolicy:
             if not self._loaded.is_set():
                 try:
                     self._policy = self._load()
+                    # The model's objects stay for the server's life: a search need not
+                    # walk them in every collection (as goai gtp does; see goai.search).
+                    gc.collect()
+                    gc.freeze()
                 except Exception as error:  # reported to the pages and to the command
                     self._error = error
                 finally:
