@@ -23,6 +23,10 @@ How a game is refereed
   referee (``referee="none"``), or if it fails, goai's own estimate scores the
   game (``player.estimated_score``: area with estimated dead stones removed).
 * Draws (jigo) count half a win to each engine.
+* Thinking time: the wall time from sending ``genmove`` to its answer, per
+  engine and game (``seconds``: ``{"A": [moves, total, longest], ...}``), and
+  over the match as seconds a move. It is what the engine took on this
+  machine while the match ran, so other work on the machine shows in it.
 * Handicap games (``handicap`` 2 to 9 on 19x19): every engine and the referee
   get ``fixed_handicap N`` after ``komi``, Black's stones stand where GNU Go
   puts them, and White moves first. An engine that refuses the command or
@@ -43,7 +47,8 @@ import math
 import re
 import shlex
 import shutil
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -121,6 +126,7 @@ class GameResult:
     scorer: str
     detail: str = ""
     sgf: str | None = None
+    seconds: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -128,6 +134,12 @@ class _Player:
     label: str  # "A" or "B"
     process: GtpClient
     name: str = ""
+    clock: list[float] = field(default_factory=lambda: [0, 0.0, 0.0])  # this game's genmoves
+
+    def timed(self, seconds: float) -> None:
+        self.clock[0] += 1
+        self.clock[1] += seconds
+        self.clock[2] = max(self.clock[2], seconds)
 
 
 class _Forfeit(Exception):
@@ -139,6 +151,15 @@ class _Forfeit(Exception):
 
 def _play_game(number: int, players: dict[int, _Player], referee: GtpClient | None,
                config: MatchConfig) -> tuple[GameResult, GameState]:
+    for player in players.values():
+        player.clock = [0, 0.0, 0.0]
+    result, state = _play_moves(number, players, referee, config)
+    result.seconds = {player.label: list(player.clock) for player in players.values()}
+    return result, state
+
+
+def _play_moves(number: int, players: dict[int, _Player], referee: GtpClient | None,
+                config: MatchConfig) -> tuple[GameResult, GameState]:
     state = GameState(config.size, config.komi)
     timeout = config.move_timeout
     setup = [f"boardsize {config.size}", "clear_board", f"komi {config.komi:g}"]
@@ -205,10 +226,12 @@ def _points(vertices: str, size: int) -> set[int] | None:
 
 def _ask_move(player: _Player, color: int, state: GameState, timeout: float) -> int | None:
     """The engine's legal move, None for resign; raises ``_Forfeit`` otherwise."""
+    start = time.monotonic()
     try:
         ok, reply = player.process.ask(f"genmove {COLOR_NAMES[color]}", timeout)
     except EngineFailure as failure:
         raise _Forfeit(color, str(failure)) from None
+    player.timed(time.monotonic() - start)
     if not ok:
         raise _Forfeit(color, f"genmove failed: {reply}")
     if reply.strip().lower() == "resign":
@@ -389,7 +412,8 @@ def summarize(config: MatchConfig, engines: list[_Player], referee: str | None,
         by_colour[f"a_as_{colour}"] = {"games": len(played),
                                        "wins": _wins(played)["A"] if played else 0.0}
     return {
-        "engines": {p.label: {"command": p.process.command, "name": p.name} for p in engines},
+        "engines": {p.label: {"command": p.process.command, "name": p.name,
+                              **_thinking(results, p.label)} for p in engines},
         "referee": referee or "goai estimate",
         "size": config.size, "komi": config.komi, "handicap": config.handicap, "games": games,
         "wins": wins, "draws": sum(1 for r in results if r.winner is None),
@@ -400,6 +424,15 @@ def summarize(config: MatchConfig, engines: list[_Player], referee: str | None,
         **by_colour,
         "results": [asdict(r) for r in results],
     }
+
+
+def _thinking(results: list[GameResult], label: str) -> dict:
+    """One engine's genmove times over the match: moves, seconds a move, the longest."""
+    clocks = [r.seconds[label] for r in results if label in r.seconds]
+    moves = sum(int(clock[0]) for clock in clocks)
+    total = sum(clock[1] for clock in clocks)
+    return {"genmoves": moves, "seconds_per_move": total / moves if moves else None,
+            "longest_move_seconds": max((clock[2] for clock in clocks), default=None)}
 
 
 def format_summary(summary: dict) -> str:
@@ -423,6 +456,12 @@ def format_summary(summary: dict) -> str:
              f"A win rate {100 * summary['a_win_rate']:.1f}% (95% CI {100 * low:.1f}-"
              f"{100 * high:.1f}%), Elo A-B {elo(summary['elo_a_minus_b'])} "
              f"(95% CI {elo(elo_low)} to {elo(elo_high)})"]
+    for label in ("A", "B"):
+        engine = engines[label]
+        if engine.get("seconds_per_move") is not None:
+            lines.append(f"{label} thought {engine['seconds_per_move']:.2f} s a move "
+                         f"(longest {engine['longest_move_seconds']:.1f} s, "
+                         f"{engine['genmoves']} moves)")
     for result in summary["results"]:
         if result["reason"] == "forfeit":
             lines.append(f"  game {result['number']}: {result['result']}, {result['detail']}")

@@ -9,6 +9,7 @@ milliseconds and need no network. Games with GNU Go run when
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 import sys
@@ -19,7 +20,14 @@ import pytest
 from goai.board import BLACK, WHITE, IllegalMoveError
 from goai.cli import main
 from goai.game import fixed_handicap, replay
-from goai.match import MatchConfig, MatchError, elo_difference, run_match, wilson_interval
+from goai.match import (
+    MatchConfig,
+    MatchError,
+    elo_difference,
+    format_summary,
+    run_match,
+    wilson_interval,
+)
 from goai.sgf import GameRecord, parse_sgf
 
 FAKE_ENGINE = '''
@@ -41,7 +49,10 @@ for line in sys.stdin:
         if mode == "error":
             print("? no move\\n", flush=True)
             continue
-        reply = {"pass": "pass", "resign": "resign", "nonsense": "Z99", "same": "D4"}[mode]
+        if mode == "slow":
+            time.sleep(0.2)
+        reply = {"pass": "pass", "slow": "pass", "resign": "resign", "nonsense": "Z99",
+                 "same": "D4"}[mode]
     print("= " + reply + "\\n", flush=True)
 '''
 
@@ -88,6 +99,19 @@ def test_a_failing_engine_loses_and_the_match_goes_on(fake, mode, detail):
     assert all(detail in r["detail"] and r["detail"].startswith("B:")
                for r in summary["results"])
     assert [r["result"] for r in summary["results"]] == ["B+F", "W+F", "B+F"]
+
+
+def test_thinking_time_is_measured_per_engine(fake):
+    # Two passes end each game: every engine answers one genmove a game.
+    summary = play(fake("slow"), fake("pass"), games=2)
+    a, b = summary["engines"]["A"], summary["engines"]["B"]
+    assert a["genmoves"] == b["genmoves"] == 2
+    assert 0.2 <= a["seconds_per_move"] <= a["longest_move_seconds"]
+    assert b["seconds_per_move"] < a["seconds_per_move"]
+    assert all(r["seconds"]["A"][0] == 1 and r["seconds"]["A"][1] >= 0.2
+               for r in summary["results"])
+    assert re.search(r"^A thought \d+\.\d\d s a move \(longest \d+\.\d s, 2 moves\)$",
+                     format_summary(summary), re.MULTILINE)
 
 
 def test_a_hung_engine_is_killed_after_the_move_timeout(fake):
