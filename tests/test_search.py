@@ -6,7 +6,8 @@ likes contact moves and the liberty of any group in atari, plus one
 *favourite* point that the test makes its first choice; its value is the
 material on the board (own stones minus the opponent's) for the side to move.
 So every tactical test says what the "network" wrongly prefers, and a search
-must read a few moves ahead to overrule it.
+must read a few moves ahead to overrule it. ``Ladders`` adds what a ladder
+needs: a prior that likes ataris and a value that sees the capture one ply ahead.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 from boards import TWO_EYES, move, play, position
 
-from goai.board import BLACK, EMPTY, WHITE
+from goai.board import BLACK, EMPTY, WHITE, opponent
 from goai.coords import PASS, move_to_gtp
 from goai.game import GameState
 from goai.search import (
@@ -145,6 +146,72 @@ def test_a_short_search_overrules_a_wrong_first_choice(drawing, favourite, right
     best = result.moves[0]
     wrong = next(m for m in result.moves if m.move == move(favourite, state.size))
     assert best.prior < wrong.prior and best.winrate > wrong.winrate
+
+
+class Ladders(Tactics):
+    """Tactics reading one ply further, as a ladder needs.
+
+    The prior gives half its weight to the liberties of every group with two
+    liberties (the ataris that chase, and the extensions that answer them), and
+    the value counts the stones in atari of the side that has just moved as
+    already captured (the side to move takes them next). Extending out of atari
+    still looks good one ply deep; only reading the ladder to its end shows it fail.
+    """
+
+    def evaluate(self, states):
+        priors, values = super().evaluate(states)
+        for row, state in enumerate(states):
+            board = state.board
+            legal = legal_move_mask(state)
+            chase = np.zeros_like(priors[row])
+            lost = 0
+            for group, liberties in board.group_liberties.items():
+                if len(liberties) == 2:
+                    for liberty in liberties:
+                        chase[liberty] += legal[liberty]
+                elif len(liberties) == 1 and board.stones[board.group_stones[group][0]] != \
+                        state.to_play:
+                    lost += len(board.group_stones[group])
+            if chase.any():
+                priors[row] = (priors[row] + chase / chase.sum()) / 2
+            own = board.stones.count(state.to_play)
+            other = board.stones.count(opponent(state.to_play))
+            values[row] = np.tanh((own - other + lost) / self.scale)
+        return priors, values
+
+
+# The black stone C3 is in atari in a ladder: C2 runs, White D2 (or C1) ataris
+# again, and the ladder ends on the edge, a few moves on, with four black stones
+# taken. With a black stone on D2 running connects out, and C2 is right.
+LADDER = """
+    . . . . . . . . .
+    . . . . . . X X .
+    . . . . . . X X .
+    . . . . . . . . .
+    . . . . . . . . .
+    . . O . . . . . .
+    . O X O . . . . .
+    . O . {breaker} . . . . .
+    . . . . . . . . .
+    """
+
+
+@pytest.mark.parametrize("batch_size", [1, 16])
+def test_a_ladder_that_does_not_work_is_not_run_and_one_that_does_is(batch_size):
+    state = position(LADDER.format(breaker="."), BLACK, komi=0.5)
+    raw = Search(Ladders()).run(state, SearchLimits(visits=1))
+    assert move_to_gtp(raw.best_move, state.size) == "C2"  # the prior runs
+    config = SearchConfig(batch_size=batch_size)
+    search = Search(Ladders(), config)
+    result = search.run(state, SearchLimits(visits=1000))
+    run = next(m for m in result.moves if move_to_gtp(m.move, state.size) == "C2")
+    assert result.best_move != run.move and run.winrate < result.moves[0].winrate
+    assert gtp(run.pv[:2], state.size)[1] in {"C1", "D2"}  # White's answer: the ladder's atari
+    check_tree(search)
+
+    broken = position(LADDER.format(breaker="X"), BLACK, komi=0.5)
+    result = Search(Ladders(), config).run(broken, SearchLimits(visits=1000))
+    assert move_to_gtp(result.best_move, broken.size) == "C2"
 
 
 def test_white_captures_what_black_left_in_atari():
