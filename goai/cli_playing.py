@@ -137,6 +137,11 @@ def add_match(parser: argparse.ArgumentParser) -> None:
                         help="an engine silent this long on one command loses the game")
     parser.add_argument("--max-moves", type=int, default=1000, metavar="N",
                         help="stop a game after N moves and score it as it stands")
+    parser.add_argument("--parallel", type=int, default=1, metavar="N",
+                        help="play N games at once, each with its own engines and referee "
+                             "(N times their cores and memory); {slot} in a command becomes "
+                             "1..N, e.g. 'goai gtp --seed {slot}', so that engines that "
+                             "repeat themselves do not replay the same games")
     parser.add_argument("--sgf-dir", default=None, metavar="DIR", help="save every game as SGF")
     parser.add_argument("--verbose", action="store_true", help="show the engines' stderr")
     parser.add_argument("--json", action="store_true")
@@ -150,7 +155,8 @@ def cmd_match(args: argparse.Namespace) -> int:
             black=args.black, white=args.white, games=args.games, size=args.size,
             komi=args.komi, alternate=not args.no_alternate, referee=args.referee,
             move_timeout=args.move_timeout, max_moves=args.max_moves,
-            sgf_dir=args.sgf_dir, engine_stderr=args.verbose, handicap=args.handicap)
+            sgf_dir=args.sgf_dir, engine_stderr=args.verbose, handicap=args.handicap,
+            parallel=args.parallel)
         summary = run_match(config, show_progress=wants_progress(args.json))
     except (MatchError, ValueError) as error:
         raise SystemExit(f"goai match: {error}") from None

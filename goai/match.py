@@ -23,6 +23,12 @@ How a game is refereed
   referee (``referee="none"``), or if it fails, goai's own estimate scores the
   game (``player.estimated_score``: area with estimated dead stones removed).
 * Draws (jigo) count half a win to each engine.
+* Games at once (``parallel`` N): N seats, each with its own two engines and
+  referee, take the next game number in turn; game k is played as it would be
+  alone (colours by k, SGF ``game-k``), and the results are put back in game
+  order. ``{slot}`` in an engine or referee command becomes the seat's number
+  (1..N): two engines that play the same moves every time (GNU Go, goai with a
+  ``--seed``) would otherwise replay the same games in every seat.
 * Thinking time: the wall time from sending ``genmove`` to its answer, per
   engine and game (``seconds``: ``{"A": [moves, total, longest], ...}``), and
   over the match as seconds a move. It is what the engine took on this
@@ -47,7 +53,9 @@ import math
 import re
 import shlex
 import shutil
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -92,6 +100,7 @@ class MatchConfig:
     sgf_dir: str | None = None
     engine_stderr: bool = False
     handicap: int = 0
+    parallel: int = 1
 
     def __post_init__(self) -> None:
         check_size(self.size)
@@ -101,6 +110,8 @@ class MatchConfig:
             fixed_handicap(self.handicap)  # 2 to 9, else ValueError
         if self.games < 1 or self.max_moves < 1 or not self.move_timeout > 0:
             raise ValueError("games, max_moves and move_timeout must be positive")
+        if self.parallel < 1:
+            raise ValueError(f"parallel must be 1 or more games at once, not {self.parallel}")
         if not math.isfinite(self.komi):
             raise ValueError(f"komi must be a number, not {self.komi}")
 
@@ -308,37 +319,117 @@ def referee_command(choice: str) -> str | None:
     raise MatchError("GNU Go not found (apt-get install gnugo); or pass --referee none")
 
 
+@dataclass
+class _Seat:
+    """One table of a match: engines A and B and the referee, for one game at a time."""
+
+    engines: list[_Player]
+    referee: GtpClient | None
+
+    @classmethod
+    def open(cls, config: MatchConfig, referee_cmd: str | None, slot: int) -> _Seat:
+        def command(text: str) -> str:
+            return text.replace("{slot}", str(slot))
+
+        return cls([_Player("A", GtpClient(command(config.black),
+                                           show_stderr=config.engine_stderr)),
+                    _Player("B", GtpClient(command(config.white),
+                                           show_stderr=config.engine_stderr))],
+                   GtpClient(command(referee_cmd)) if referee_cmd else None)
+
+    def start(self, timeout: float) -> None:
+        for player in self.engines:
+            player.name = _start_and_name(player.process, timeout)
+        if self.referee is not None:
+            _start_and_name(self.referee, timeout)
+
+    def play(self, number: int, config: MatchConfig, sgf_dir: Path | None) -> GameResult:
+        """Game ``number`` at this seat (A is Black in odd games when colours alternate)."""
+        swap = config.alternate and number % 2 == 0
+        a, b = self.engines
+        black, white = (b, a) if swap else (a, b)
+        result, state = _play_game(number, {BLACK: black, WHITE: white}, self.referee, config)
+        if sgf_dir is not None:
+            result.sgf = str(_save_sgf(sgf_dir, result, state, black, white, config))
+        return result
+
+    def close(self) -> None:
+        for process in [player.process for player in self.engines] + (
+                [self.referee] if self.referee else []):
+            process.close()
+
+
 def run_match(config: MatchConfig, *, show_progress: bool = True) -> dict:
     """Play the match; return the summary (see ``summarize``). Raises ``MatchError``
     when an engine or the referee cannot be started at all."""
     referee_cmd = referee_command(config.referee)
-    engines = [_Player("A", GtpClient(config.black, show_stderr=config.engine_stderr)),
-               _Player("B", GtpClient(config.white, show_stderr=config.engine_stderr))]
-    referee = GtpClient(referee_cmd) if referee_cmd else None
+    seats = [_Seat.open(config, referee_cmd, slot)
+             for slot in range(1, min(config.parallel, config.games) + 1)]
     sgf_dir = Path(config.sgf_dir) if config.sgf_dir else None
     if sgf_dir is not None:
         sgf_dir.mkdir(parents=True, exist_ok=True)
     results: list[GameResult] = []
     try:
-        for player in engines:
-            player.name = _start_and_name(player.process, config.move_timeout)
-        if referee is not None:
-            _start_and_name(referee, config.move_timeout)
+        for seat in seats:
+            seat.start(config.move_timeout)
         with Progress("match", total=config.games, unit="games",
                       enabled=show_progress) as progress:
-            for number in range(1, config.games + 1):
-                swap = config.alternate and number % 2 == 0
-                black, white = (engines[1], engines[0]) if swap else (engines[0], engines[1])
-                result, state = _play_game(number, {BLACK: black, WHITE: white}, referee, config)
-                if sgf_dir is not None:
-                    result.sgf = str(_save_sgf(sgf_dir, result, state, black, white, config))
+            def finished(result: GameResult) -> None:
                 results.append(result)
                 wins = _wins(results)
                 progress.update(1, A=f"{wins['A']:g}", B=f"{wins['B']:g}")
+
+            if len(seats) == 1:
+                for number in range(1, config.games + 1):
+                    finished(seats[0].play(number, config, sgf_dir))
+            else:
+                _play_at_seats(seats, config, sgf_dir, finished)
     finally:
-        for process in [player.process for player in engines] + ([referee] if referee else []):
-            process.close()
-    return summarize(config, engines, referee_cmd, results)
+        for seat in seats:
+            seat.close()
+    results.sort(key=lambda result: result.number)
+    return summarize(config, seats[0].engines, referee_cmd, results)
+
+
+def _play_at_seats(seats: list[_Seat], config: MatchConfig, sgf_dir: Path | None,
+                   finished: Callable[[GameResult], None]) -> None:
+    """Games 1..N over the seats, a thread per seat (the engines do the work, in their
+    own processes); ``finished`` is called under a lock. An error in a seat's thread
+    is raised here once every seat has stopped; Ctrl-C stops the seats after their
+    current game is cut off (the caller closes the engines)."""
+    numbers = iter(range(1, config.games + 1))
+    lock = threading.Lock()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def work(seat: _Seat) -> None:
+        try:
+            while not stop.is_set():
+                with lock:
+                    number = next(numbers, None)
+                if number is None:
+                    return
+                result = seat.play(number, config, sgf_dir)
+                with lock:
+                    if not stop.is_set():
+                        finished(result)
+        except BaseException as error:  # re-raised in the main thread
+            errors.append(error)
+            stop.set()
+
+    threads = [threading.Thread(target=work, args=(seat,), name=f"match-seat-{slot}",
+                                daemon=True) for slot, seat in enumerate(seats, 1)]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)  # a bare join() would not see Ctrl-C
+    except BaseException:
+        stop.set()
+        raise
+    if errors:
+        raise errors[0]
 
 
 def _start_and_name(process: GtpClient, timeout: float) -> str:
@@ -411,11 +502,13 @@ def summarize(config: MatchConfig, engines: list[_Player], referee: str | None,
         played = [r for r in results if (r.black == "A") == (colour == "black")]
         by_colour[f"a_as_{colour}"] = {"games": len(played),
                                        "wins": _wins(played)["A"] if played else 0.0}
+    commands = {"A": config.black, "B": config.white}
     return {
-        "engines": {p.label: {"command": p.process.command, "name": p.name,
+        "engines": {p.label: {"command": commands[p.label], "name": p.name,
                               **_thinking(results, p.label)} for p in engines},
         "referee": referee or "goai estimate",
-        "size": config.size, "komi": config.komi, "handicap": config.handicap, "games": games,
+        "size": config.size, "komi": config.komi, "handicap": config.handicap,
+        "parallel": min(config.parallel, config.games), "games": games,
         "wins": wins, "draws": sum(1 for r in results if r.winner is None),
         "forfeits": sum(1 for r in results if r.reason == "forfeit"),
         "a_win_rate": rate, "a_win_rate_95": [low, high],
@@ -448,6 +541,7 @@ def format_summary(summary: dict) -> str:
              f"{summary['games']} games {summary['size']}x{summary['size']}, komi "
              f"{summary['komi']:g}"
              + (f", {summary['handicap']} handicap stones" if summary.get("handicap") else "")
+             + (f", {summary['parallel']} at a time" if summary.get("parallel", 1) > 1 else "")
              + f", scored by {summary['referee']}",
              f"A won {summary['wins']['A']:g}, B won {summary['wins']['B']:g} "
              f"(draws {summary['draws']}, forfeits {summary['forfeits']}); A as Black "

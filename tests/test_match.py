@@ -40,7 +40,8 @@ for line in sys.stdin:
     if words[0] == "quit":
         print("= \\n", flush=True)
         break
-    reply = {"name": "fake-" + mode, "version": "1.0"}.get(words[0], "")
+    name = "-".join(["fake"] + sys.argv[1:])  # fake-pass, or fake-slow-2 with an extra word
+    reply = {"name": name, "version": "1.0"}.get(words[0], "")
     if words[0] == "genmove":
         if mode == "crash":
             sys.exit(3)
@@ -112,6 +113,29 @@ def test_thinking_time_is_measured_per_engine(fake):
                for r in summary["results"])
     assert re.search(r"^A thought \d+\.\d\d s a move \(longest \d+\.\d s, 2 moves\)$",
                      format_summary(summary), re.MULTILINE)
+
+
+def test_games_at_once_keep_their_numbers_colours_and_slots(fake, tmp_path: Path):
+    # Four games at two seats; {slot} tells the seats' engines apart in the records.
+    summary = play(fake("slow") + " {slot}", fake("pass"), games=4, parallel=2,
+                   sgf_dir=str(tmp_path))
+    results = summary["results"]
+    assert [r["number"] for r in results] == [1, 2, 3, 4]
+    assert [r["black"] for r in results] == ["A", "B", "A", "B"]
+    assert [r["winner"] for r in results] == ["B", "A", "B", "A"]  # White wins by komi
+    assert summary["parallel"] == 2 and summary["engines"]["A"]["command"].endswith("{slot}")
+    names = set()
+    for number in range(1, 5):
+        record = next(r for r in parse_sgf((tmp_path / f"game-{number:03d}.sgf").read_bytes())
+                      if isinstance(r, GameRecord))
+        names.add(record.black_name if number % 2 else record.white_name)
+    assert names == {"fake-slow-1 1.0 (A)", "fake-slow-2 1.0 (A)"}
+
+
+def test_no_more_seats_than_games_and_at_least_one(fake):
+    assert play(fake("pass"), fake("pass"), games=1, parallel=4)["parallel"] == 1
+    with pytest.raises(ValueError, match="parallel"):
+        MatchConfig(black="a", white="b", games=2, parallel=0)
 
 
 def test_a_hung_engine_is_killed_after_the_move_timeout(fake):
