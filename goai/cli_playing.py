@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from goai.cli_common import (
@@ -157,14 +159,26 @@ def cmd_match(args: argparse.Namespace) -> int:
             move_timeout=args.move_timeout, max_moves=args.max_moves,
             sgf_dir=args.sgf_dir, engine_stderr=args.verbose, handicap=args.handicap,
             parallel=args.parallel)
-        summary = run_match(config, show_progress=wants_progress(args.json))
+        # SIGTERM (kill, a batch system's time limit) stops the match as Ctrl-C does:
+        # the finished games are summarised, not lost.
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
+        try:
+            summary = run_match(config, show_progress=wants_progress(args.json))
+        finally:
+            if main:
+                signal.signal(signal.SIGTERM, previous)
     except (MatchError, ValueError) as error:
         raise SystemExit(f"goai match: {error}") from None
     if args.json:
         print_json(summary)
     else:
         print(format_summary(summary))
-    return 0
+    return 130 if summary["interrupted"] else 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 # ----------------------------------------------------------------- play

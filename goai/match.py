@@ -360,8 +360,10 @@ class _Seat:
 
 
 def run_match(config: MatchConfig, *, show_progress: bool = True) -> dict:
-    """Play the match; return the summary (see ``summarize``). Raises ``MatchError``
-    when an engine or the referee cannot be started at all."""
+    """Play the match; return the summary (see ``summarize``), with ``interrupted``
+    True when a ``KeyboardInterrupt`` stopped it early (the summary then covers the
+    games finished by then). Raises ``MatchError`` when an engine or the referee
+    cannot be started at all."""
     referee_cmd = referee_command(config.referee)
     seats = [_Seat.open(config, referee_cmd, slot)
              for slot in range(1, min(config.parallel, config.games) + 1)]
@@ -369,6 +371,7 @@ def run_match(config: MatchConfig, *, show_progress: bool = True) -> dict:
     if sgf_dir is not None:
         sgf_dir.mkdir(parents=True, exist_ok=True)
     results: list[GameResult] = []
+    interrupted = False
     try:
         for seat in seats:
             seat.start(config.move_timeout)
@@ -379,16 +382,23 @@ def run_match(config: MatchConfig, *, show_progress: bool = True) -> dict:
                 wins = _wins(results)
                 progress.update(1, A=f"{wins['A']:g}", B=f"{wins['B']:g}")
 
-            if len(seats) == 1:
-                for number in range(1, config.games + 1):
-                    finished(seats[0].play(number, config, sgf_dir))
-            else:
-                _play_at_seats(seats, config, sgf_dir, finished)
+            try:
+                if len(seats) == 1:
+                    for number in range(1, config.games + 1):
+                        finished(seats[0].play(number, config, sgf_dir))
+                else:
+                    _play_at_seats(seats, config, sgf_dir, finished)
+            except KeyboardInterrupt:
+                # Ctrl-C (or SIGTERM through goai match) ends the match, not the
+                # results: the games in progress are dropped, the finished ones stand.
+                interrupted = True
     finally:
         for seat in seats:
             seat.close()
     results.sort(key=lambda result: result.number)
-    return summarize(config, seats[0].engines, referee_cmd, results)
+    summary = summarize(config, seats[0].engines, referee_cmd, results)
+    summary["interrupted"] = interrupted
+    return summary
 
 
 def _play_at_seats(seats: list[_Seat], config: MatchConfig, sgf_dir: Path | None,
@@ -451,7 +461,10 @@ def _save_sgf(folder: Path, result: GameResult, state: GameState, black: _Player
         black_name=f"{black.name} ({black.label})", white_name=f"{white.name} ({white.label})",
         date=date.today().isoformat())
     note = f"{result.reason}; scored by {result.scorer}" + (
-        f"; {result.detail}" if result.detail else "")
+        f"; {result.detail}" if result.detail else "") + "".join(
+        f"; {label} thought {clock[1] / clock[0]:.2f} s a move ({int(clock[0])} "
+        f"move{'s' if clock[0] != 1 else ''})" for label, clock in sorted(result.seconds.items())
+        if clock[0])
     extra = {len(state.history) - 1: {"C": [note]}} if state.history else None
     path = folder / f"game-{result.number:03d}.sgf"
     path.write_text(write_sgf(record, node_properties=extra), encoding="utf-8")
@@ -508,7 +521,8 @@ def summarize(config: MatchConfig, engines: list[_Player], referee: str | None,
                               **_thinking(results, p.label)} for p in engines},
         "referee": referee or "goai estimate",
         "size": config.size, "komi": config.komi, "handicap": config.handicap,
-        "parallel": min(config.parallel, config.games), "games": games,
+        "parallel": min(config.parallel, config.games), "planned_games": config.games,
+        "games": games,
         "wins": wins, "draws": sum(1 for r in results if r.winner is None),
         "forfeits": sum(1 for r in results if r.reason == "forfeit"),
         "a_win_rate": rate, "a_win_rate_95": [low, high],
@@ -556,6 +570,9 @@ def format_summary(summary: dict) -> str:
             lines.append(f"{label} thought {engine['seconds_per_move']:.2f} s a move "
                          f"(longest {engine['longest_move_seconds']:.1f} s, "
                          f"{engine['genmoves']} moves)")
+    if summary.get("interrupted"):
+        lines.append(f"interrupted: {summary['games']} of {summary['planned_games']} games "
+                     "finished")
     for result in summary["results"]:
         if result["reason"] == "forfeit":
             lines.append(f"  game {result['number']}: {result['result']}, {result['detail']}")

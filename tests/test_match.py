@@ -12,7 +12,10 @@ import json
 import re
 import shlex
 import shutil
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,7 +34,7 @@ from goai.match import (
 from goai.sgf import GameRecord, parse_sgf
 
 FAKE_ENGINE = '''
-import sys, time
+import os, signal, sys, time
 mode = sys.argv[1]
 for line in sys.stdin:
     words = line.split()
@@ -52,8 +55,13 @@ for line in sys.stdin:
             continue
         if mode == "slow":
             time.sleep(0.2)
-        reply = {"pass": "pass", "slow": "pass", "resign": "resign", "nonsense": "Z99",
-                 "same": "D4"}[mode]
+        if mode == "interrupt":
+            genmoves = globals().get("genmoves", 0) + 1
+            if genmoves == 2:  # the match's second game: Ctrl-C on the match
+                os.kill(os.getppid(), signal.SIGINT)
+                time.sleep(5)
+        reply = {"pass": "pass", "slow": "pass", "interrupt": "pass", "resign": "resign",
+                 "nonsense": "Z99", "same": "D4"}[mode]
     print("= " + reply + "\\n", flush=True)
 '''
 
@@ -136,6 +144,33 @@ def test_no_more_seats_than_games_and_at_least_one(fake):
     assert play(fake("pass"), fake("pass"), games=1, parallel=4)["parallel"] == 1
     with pytest.raises(ValueError, match="parallel"):
         MatchConfig(black="a", white="b", games=2, parallel=0)
+
+
+def test_ctrl_c_ends_the_match_with_the_games_finished_so_far(fake):
+    summary = play(fake("interrupt"), fake("pass"), games=3)
+    assert summary["interrupted"] and summary["games"] == 1 and summary["planned_games"] == 3
+    assert summary["results"][0]["number"] == 1
+    assert "interrupted: 1 of 3 games finished" in format_summary(summary)
+
+
+def test_sigterm_ends_goai_match_with_its_summary_and_records(fake, tmp_path: Path):
+    command = [sys.executable, "-m", "goai", "match", "--black", fake("slow"), "--white",
+               fake("pass"), "--games", "100", "--referee", "none", "--json",
+               "--sgf-dir", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("*.sgf")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    summary = json.loads(out)
+    assert summary["interrupted"] and 1 <= summary["games"] < 100
+    assert len(list(tmp_path.glob("*.sgf"))) >= summary["games"]
+    assert b"Traceback" not in err
+    # The record keeps each engine's thinking time (A sleeps 0.2 s a move).
+    assert re.search(r"A thought \d+\.\d\d s a move \(1 move\); B thought",
+                     (tmp_path / "game-001.sgf").read_text())
 
 
 def test_a_hung_engine_is_killed_after_the_move_timeout(fake):
