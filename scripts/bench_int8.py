@@ -60,15 +60,15 @@ def quantize(model: torch.nn.Module, calibration: np.ndarray, batch_size: int) -
 def measure(model: torch.nn.Module, planes: np.ndarray, moves: np.ndarray, values: np.ndarray,
             batch_size: int) -> tuple[dict, np.ndarray]:
     """Speed and accuracy of ``model`` on the positions; also its top moves (N,)."""
-    logits, predicted = [], []
+    tops, predicted = [], []
     started = time.perf_counter()
     with torch.no_grad():
         for start in range(0, len(moves), batch_size):
             out, value = model(torch.from_numpy(planes[start:start + batch_size]).float())
-            logits.append(out.argmax(1).numpy())
+            tops.append(out.argmax(1).numpy())
             predicted.append(value.numpy())
     seconds = time.perf_counter() - started
-    top = np.concatenate(logits)
+    top = np.concatenate(tops)
     value = np.concatenate(predicted)
     decisive = values != 0
     return {
