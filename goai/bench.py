@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from goai.checkpoint import save_checkpoint
-from goai.coords import NETWORK_SIZE
+from goai.coords import NETWORK_SIZE, NUM_POINTS
 from goai.features import encode_into, get_feature_set
 from goai.game import GameState
 from goai.model import ModelConfig, PolicyNet, config_from_preset
@@ -298,8 +298,8 @@ def _timed_steps(step, batches, steps: int, warmup: int, device: torch.device) -
         if index == warmup:
             _synchronize(device)
             start = time.perf_counter()
-        planes, moves, values, _ = next(batches)
-        step(planes, moves, values, 1e-3)
+        planes, targets, _ = next(batches)
+        step(planes, targets, 1e-3)
     _synchronize(device)
     return time.perf_counter() - start
 
@@ -320,7 +320,8 @@ def bench_training(data: str | Path, *, preset: str = "b6c64", feature_set: str 
     (``training_flops_per_position``). ``data`` is only read.
     """
     from goai.device import resolve_device
-    from goai.train import TrainStep, planes_dtype
+    from goai.stream import Targets
+    from goai.train import LossWeights, TrainStep, planes_dtype
 
     dev = resolve_device(device)
     if dev.type == "cuda":
@@ -332,15 +333,19 @@ def bench_training(data: str | Path, *, preset: str = "b6c64", feature_set: str 
         torch.manual_seed(0)
         model = PolicyNet(config).to(dev).to(memory_format=torch.channels_last).train()
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=dev.type == "cuda")
-        return TrainStep(model, optimizer, dev, value_weight=0.5, compile=compile)
+        return TrainStep(model, optimizer, dev, LossWeights(), compile=compile)
 
     generator = torch.Generator(device="cpu").manual_seed(0)
     planes = torch.randint(0, 2, (batch_size, channels, NETWORK_SIZE, NETWORK_SIZE),
                            generator=generator, dtype=torch.uint8)
+    # Every position labelled: the synthetic step pays for every head's loss.
+    targets = Targets(torch.randint(0, 362, (batch_size,), generator=generator).to(dev),
+                      (torch.randint(0, 3, (batch_size,), generator=generator) - 1.0).to(dev),
+                      (torch.randint(0, 3, (batch_size, NUM_POINTS), generator=generator) - 1
+                       ).to(dev, torch.int8),
+                      (torch.randn(batch_size, generator=generator) * 20).to(dev))
     random_batch = (planes.to(dev).to(planes_dtype(dev), memory_format=torch.channels_last),
-                    torch.randint(0, 362, (batch_size,), generator=generator).to(dev),
-                    (torch.randint(0, 3, (batch_size,), generator=generator) - 1.0).to(dev),
-                    None)
+                    targets, None)
     synthetic_seconds = _timed_steps(fresh_step(), itertools.repeat(random_batch), steps,
                                      warmup, dev)
 
@@ -449,9 +454,10 @@ def _handoff_costs(batch_size: int, channels: int, repeats: int = 8) -> dict:
     import pickle
 
     rng = np.random.default_rng(0)
-    batch = Batch(rng.integers(0, 2, (batch_size, channels, NETWORK_SIZE, NETWORK_SIZE),
-                               dtype=np.uint8),
-                  np.zeros(batch_size, np.int64), np.zeros(batch_size, np.float32))
+    batch = Batch.empty(batch_size, channels)
+    batch.planes[:] = rng.integers(0, 2, batch.planes.shape, dtype=np.uint8)
+    for target in (batch.moves, batch.values, batch.ownership, batch.scores):
+        target[:] = 0
     figures = {"batch_megabytes": batch.planes.nbytes / 1e6}
     if "fork" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("fork")

@@ -60,7 +60,12 @@ CONFIG_BOUNDS = {
     "filters": (1, 1024),
     "policy_filters": (1, 1024),
     "value_hidden": (1, 4096),
+    "value_channels": (1, 1024),
 }
+# Fields added after checkpoints were first written: a file without them gets the
+# ModelConfig default, which is the network such a file holds (a flat value head).
+LATER_FIELDS = {"value_pooling", "value_channels", "ownership_head", "score_head"}
+BOOL_FIELDS = ("value_head", "value_pooling", "ownership_head", "score_head")
 
 
 class CheckpointError(ValueError):
@@ -173,21 +178,24 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 def validate_config(config: Any) -> ModelConfig:
     """A checkpoint's ``model_config`` dict -> ``ModelConfig``, or ``ValueError`` saying why.
 
-    Every field of ``ModelConfig`` must be present, no other field, integers as
-    integers (not bools or floats), ``value_head`` a bool, sizes within
-    ``CONFIG_BOUNDS``. Nothing is allocated.
+    Every field of ``ModelConfig`` must be present (those in ``LATER_FIELDS``
+    may be missing: older files), no other field, integers as integers (not
+    bools or floats), the switches bools, sizes within ``CONFIG_BOUNDS``, and
+    heads that fit together. Nothing is allocated.
     """
     known = {f.name for f in fields(ModelConfig)}
     unknown = sorted(set(config) - known)
-    missing = sorted(known - set(config))
+    missing = sorted(known - set(config) - LATER_FIELDS)
     if unknown:
         raise ValueError(f"unknown model_config field(s) {', '.join(map(str, unknown))}")
     if missing:
         raise ValueError(f"model_config lacks {', '.join(missing)}")
-    if not isinstance(config["value_head"], bool):
-        raise ValueError(f"model_config value_head must be true or false, "
-                         f"not {config['value_head']!r}")
+    for key in BOOL_FIELDS:
+        if key in config and not isinstance(config[key], bool):
+            raise ValueError(f"model_config {key} must be true or false, not {config[key]!r}")
     for key, (low, high) in CONFIG_BOUNDS.items():
+        if key not in config:
+            continue
         value = config[key]
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError(f"model_config {key} must be an integer, not {value!r}")

@@ -109,16 +109,23 @@ def add_prepare(parser: argparse.ArgumentParser) -> None:
                         help="drop games where a player's rank is below RANK (e.g. 6d); "
                              "games without ranks are kept")
     parser.add_argument("--workers", type=int, default=0, help="processes (default: one per core)")
+    parser.add_argument("--ownership", choices=("auto", "gnugo", "none"), default="auto",
+                        help="ownership and score targets for games that ended by counting: "
+                             "gnugo judges their dead stones with GNU Go (about a second a "
+                             "counted game) and keeps the games whose count gives the recorded "
+                             "margin; none skips them; auto (default): gnugo when installed")
     parser.add_argument("--json", action="store_true")
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
+    from goai.labels import TOLERANCE
     from goai.prepare import PrepareConfig, PrepareError, prepare
 
     try:
         config = PrepareConfig(val_fraction=args.val_fraction, test_fraction=args.test_fraction,
                                min_moves=args.min_moves, skip_handicap=args.skip_handicap,
-                               min_rank=args.min_rank, workers=args.workers)
+                               min_rank=args.min_rank, workers=args.workers,
+                               ownership=args.ownership)
         manifest = prepare(args.sources, args.out, config, overwrite=args.force,
                            show_progress=True)
     except (FileNotFoundError, PrepareError, ValueError) as error:
@@ -130,7 +137,16 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         return 0
     print(f"games read {manifest['games_read']}; dropped: {manifest['dropped'] or 'none'}")
     for name, counts in manifest["splits"].items():
-        print(f"  {name:5}: {counts['games']} games, {counts['positions']} positions")
+        print(f"  {name:5}: {counts['games']} games, {counts['positions']} positions, "
+              f"{counts['labelled_games']} with ownership and score")
+    ownership = manifest["ownership"]
+    if ownership["judge"]:
+        print(f"ownership: {ownership.get('counted', 0)} games ended by counting, "
+              f"{ownership.get('labelled', 0)} kept (GNU Go's count within "
+              f"{TOLERANCE:g} point of the record: {ownership.get('agreement', 0):.1%}); "
+              "resigned games get none")
+    else:
+        print("ownership: none (GNU Go not used; install gnugo or give --ownership gnugo)")
     print(f"manifest: {Path(args.out) / 'manifest.json'}")
     return 0
 

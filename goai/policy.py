@@ -46,12 +46,33 @@ class Analysis:
 
     ``probabilities`` (362,) float: legal moves only (illegal ones are 0), summing
     to 1; ``value`` the expected result in [-1, 1], or None without a value head;
-    ``legal`` (362,) bool: the legal moves the mask was made from (pass always).
+    ``legal`` (362,) bool: the legal moves the mask was made from (pass always);
+    ``ownership`` (361,) float in [-1, 1] in ``coords`` point order, +1 = the side
+    to move will own the point at the end, or None without an ownership head;
+    ``score`` the expected final margin of the side to move in points (komi
+    included), or None without a score head.
     """
 
     probabilities: np.ndarray
     value: float | None
     legal: np.ndarray
+    ownership: np.ndarray | None = None
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class Heads:
+    """A batch's network outputs as numpy, averaged over the symmetries asked for.
+
+    ``probabilities`` (N, 362) over all moves, legal or not; ``values`` (N,) or
+    None; ``ownership`` (N, 361) in [-1, 1] or None; ``scores`` (N,) in points or
+    None. All from the view of each position's side to move.
+    """
+
+    probabilities: np.ndarray
+    values: np.ndarray | None
+    ownership: np.ndarray | None = None
+    scores: np.ndarray | None = None
 
 
 class Policy:
@@ -88,7 +109,14 @@ class Policy:
     def has_value_head(self) -> bool:
         return self.model.config.value_head
 
-    @torch.inference_mode()
+    @property
+    def has_ownership_head(self) -> bool:
+        return self.model.config.ownership_head
+
+    @property
+    def has_score_head(self) -> bool:
+        return self.model.config.score_head
+
     def evaluate_batch(
         self, planes: np.ndarray, symmetries: int | None = None
     ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -96,26 +124,43 @@ class Policy:
 
         Probabilities are over all 362 moves, legal or not, averaged over
         ``symmetries`` (1 or 8; default: the configured number); value is the
-        expected result for the side to move.
+        expected result for the side to move. ``evaluate_heads`` adds ownership and score.
         """
+        heads = self.evaluate_heads(planes, symmetries)
+        return heads.probabilities, heads.values
+
+    @torch.inference_mode()
+    def evaluate_heads(self, planes: np.ndarray, symmetries: int | None = None) -> Heads:
+        """planes uint8 (N, C, 19, 19) -> every head's output (``Heads``), averaged over
+        ``symmetries`` (1 or 8; default: the configured number), each map moved back to
+        the position's own orientation first."""
         symmetries = self.symmetries if symmetries is None else symmetries
         x = torch.from_numpy(np.ascontiguousarray(planes)).to(self.device, torch.float32)
-        total = value_total = None
+        sums: dict[str, torch.Tensor] = {}
+
+        def add(name: str, tensor: torch.Tensor | None) -> None:
+            if tensor is not None:
+                tensor = tensor.float()
+                sums[name] = tensor if name not in sums else sums[name] + tensor
+
         for k in range(symmetries):
             # The identity needs no transforms: with symmetries=1 (play) this is
             # one forward and one softmax, nothing else on the tensors.
-            logits, value = self.model(transform_planes(x, k).contiguous() if k else x)
-            probabilities = torch.softmax(logits.float(), dim=1)
+            out = self.model(transform_planes(x, k).contiguous() if k else x)
+            probabilities = torch.softmax(out.logits.float(), dim=1)
+            ownership = out.ownership
             if k:
                 probabilities = transform_policy(probabilities, inverse(k))
-            total = probabilities if total is None else total + probabilities
-            if value is not None:
-                value_total = value if value_total is None else value_total + value
-        if symmetries > 1:
-            total = total / symmetries
-            value_total = None if value_total is None else value_total / symmetries
-        values = None if value_total is None else value_total.float().cpu().numpy()
-        return total.cpu().numpy(), values
+                if ownership is not None:
+                    board = ownership.view(-1, 1, NETWORK_SIZE, NETWORK_SIZE)
+                    ownership = transform_planes(board, inverse(k)).reshape(len(x), -1)
+            add("probabilities", probabilities)
+            add("values", out.value)
+            add("ownership", ownership)
+            add("scores", out.score)
+        arrays = {name: (total / symmetries).cpu().numpy() for name, total in sums.items()}
+        return Heads(arrays["probabilities"], arrays.get("values"), arrays.get("ownership"),
+                     arrays.get("scores"))
 
     def analyze(self, state: GameState, *, symmetries: int | None = None) -> Analysis:
         """One forward pass for ``state.to_play``: legal-masked probabilities, value, legal mask.
@@ -130,13 +175,15 @@ class Policy:
             raise ValueError(f"symmetries must be 1 or {NUM_SYMMETRIES}, not {symmetries}")
         feature_set = get_feature_set(self.feature_set)
         planes = encode(state, feature_set)
-        probabilities, values = self.evaluate_batch(planes[None], symmetries)
-        value = None if values is None else float(values[0])
+        heads = self.evaluate_heads(planes[None], symmetries)
+        value = None if heads.values is None else float(heads.values[0])
         if "legal" in feature_set.slices:  # the encoder has already found the legal points
             legal = np.append(planes[feature_set.slices["legal"]].reshape(-1) != 0, True)
         else:
             legal = legal_mask(state)
-        return Analysis(mask_illegal(probabilities[0], legal), value, legal)
+        return Analysis(mask_illegal(heads.probabilities[0], legal), value, legal,
+                        None if heads.ownership is None else heads.ownership[0],
+                        None if heads.scores is None else float(heads.scores[0]))
 
     def move_probabilities(self, state: GameState) -> np.ndarray:
         """(362,) probabilities of the side to move's moves; illegal moves get 0."""

@@ -12,6 +12,14 @@ the test split of one preparation is never in the train split of another. One
 exception, said in the manifest's warnings: a collection so small that a
 held-out split would be empty gets its lowest-keyed train games moved there.
 
+Ownership and score targets (``goai.labels``): with ``ownership="gnugo"``
+(``auto``, the default, when GNU Go is installed) every game that ended by
+counting is judged by GNU Go, and the games whose count after removing the
+dead stones gives the recorded margin (within a point) keep their final
+ownership and margin in the store; resigned games keep none. The manifest
+says how many were counted, judged and kept. This is the slow part of a
+preparation: GNU Go takes about a second a counted game.
+
 Each source is read once, in parallel, into a cached part (``OUT/parts/``, a
 store file of the games kept plus a summary of what was dropped), so an
 interrupted preparation resumes and a rerun with other fractions reuses them.
@@ -27,19 +35,21 @@ import shutil
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from goai.coords import NETWORK_SIZE
+from goai.labels import GnuGoJudge, LabelError, find_gnugo, recorded_margin
 from goai.progress import Progress
 from goai.sgf import GameRecord, Problem, iter_games
 from goai.store import SPLITS, STORE_VERSION, GameStore, StoredGame, stored_game, write_store
 
 # A part is a store file plus a summary; the version is in each part's name, so
 # parts of an older format are not read but made again.
-PART_VERSION = 2
+PART_VERSION = 3
+OWNERSHIP_CHOICES = ("auto", "gnugo", "none")
 STORE_FILES = ("manifest.json", *(f"{name}.npz" for name in SPLITS))
 
 
@@ -61,6 +71,7 @@ class PrepareConfig:
     skip_handicap: bool = False
     min_rank: str | None = None
     workers: int = 0  # 0: one per CPU core
+    ownership: str = "auto"  # gnugo: label counted games; none; auto: gnugo when installed
 
     def __post_init__(self) -> None:
         for name in ("val_fraction", "test_fraction"):
@@ -73,6 +84,8 @@ class PrepareConfig:
             raise ValueError(f"workers {self.workers}: give 0 (one per core) or more")
         if self.min_moves < 0:
             raise ValueError(f"min moves {self.min_moves} is negative")
+        if self.ownership not in OWNERSHIP_CHOICES:
+            raise ValueError(f"ownership {self.ownership!r}: give {', '.join(OWNERSHIP_CHOICES)}")
         if self.min_rank is not None and rank_value(self.min_rank) is None:
             raise ValueError(f"min rank {self.min_rank!r} is not a rank such as 30k, 6d or 1p")
 
@@ -110,6 +123,7 @@ class _Part:
     dropped: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     games_read: int = 0
+    labels: Counter = field(default_factory=Counter)
 
 
 def _filter_reason(record: GameRecord, config: PrepareConfig) -> str | None:
@@ -126,8 +140,43 @@ def _filter_reason(record: GameRecord, config: PrepareConfig) -> str | None:
 
 
 def _prepare_unit(unit: tuple[Path, ...], config: PrepareConfig) -> _Part:
-    """Read one unit of sources, filter and check its games (runs in a worker process)."""
+    """Read one unit of sources, filter, check and label its games (runs in a worker process)."""
     part = _Part()
+    judge = GnuGoJudge() if config.ownership == "gnugo" else None
+    try:
+        _read_unit(unit, config, part, judge)
+    finally:
+        if judge is not None:
+            judge.close()
+    return part
+
+
+def _label(game: StoredGame, record: GameRecord, judge: GnuGoJudge, part: _Part) -> None:
+    """Give a counted ``game`` its ownership and score when GNU Go's count agrees."""
+    if recorded_margin(record.result) is None:
+        return
+    part.labels["counted"] += 1
+    if len(game.moves) < len(record.moves):  # cut at an illegal move: not the counted end
+        part.labels["truncated"] += 1
+        return
+    black, white = game.setup_points()
+    try:
+        label = judge.label(NETWORK_SIZE, game.komi, game.moves_and_colors(), record.result,
+                            black, white)
+    except LabelError as error:
+        part.labels["judge failed"] += 1
+        part.notes.append(f"{record.source} game {record.index}: no ownership ({error})")
+        return
+    if label is None or not label.agrees:
+        part.labels["count disagrees"] += 1
+        return
+    part.labels["labelled"] += 1
+    game.score = label.margin
+    game.ownership = label.ownership
+
+
+def _read_unit(unit: tuple[Path, ...], config: PrepareConfig, part: _Part,
+               judge: GnuGoJudge | None) -> None:
     for item in iter_games(unit):
         if isinstance(item, Problem):
             if not item.record_follows:
@@ -146,8 +195,9 @@ def _prepare_unit(unit: tuple[Path, ...], config: PrepareConfig) -> _Part:
         if reason is not None:
             part.dropped[reason] += 1
             continue
+        if judge is not None:
+            _label(game, item, judge, part)
         part.games.append(game)
-    return part
 
 
 LOOSE_FILES_PER_UNIT = 2000
@@ -196,7 +246,8 @@ def _unit_name(unit: tuple[Path, ...]) -> str:
 
 def _part_path(parts_dir: Path, unit: tuple[Path, ...], config: PrepareConfig) -> Path:
     """Cache file for one unit: named by its files' paths, sizes, mtimes and the filters."""
-    filters = [config.min_moves, config.skip_handicap, config.min_rank, PART_VERSION]
+    filters = [config.min_moves, config.skip_handicap, config.min_rank, config.ownership,
+               PART_VERSION]
     ident = json.dumps(filters) + "".join(
         f"|{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in unit
     )
@@ -205,7 +256,8 @@ def _part_path(parts_dir: Path, unit: tuple[Path, ...], config: PrepareConfig) -
 
 
 def _save_part(path: Path, part: _Part) -> None:
-    summary = {"games_read": part.games_read, "dropped": dict(part.dropped), "notes": part.notes}
+    summary = {"games_read": part.games_read, "dropped": dict(part.dropped), "notes": part.notes,
+               "labels": dict(part.labels)}
     write_store(path, part.games, summary=np.array(json.dumps(summary)))
 
 
@@ -257,6 +309,8 @@ def prepare(sources: Sequence[str | Path], out_dir: str | Path,
     """
     out_dir = Path(out_dir)
     _check_out(out_dir, overwrite)
+    if config.ownership == "auto":
+        config = replace(config, ownership="gnugo" if find_gnugo() else "none")
     units = _source_units(sources)
     if not units:
         raise PrepareError(f"no SGF files or archives found in {', '.join(map(str, sources))}")
@@ -288,6 +342,7 @@ def _assemble(units: list[tuple[Path, ...]], part_paths: list[Path], out_dir: Pa
     seen: set[int] = set()
     splits: dict[str, list[StoredGame]] = {name: [] for name in SPLITS}
     dropped: Counter = Counter()
+    labels: Counter = Counter()
     notes: list[str] = []
     games_read = 0
     source_info = []
@@ -295,6 +350,7 @@ def _assemble(units: list[tuple[Path, ...]], part_paths: list[Path], out_dir: Pa
         part, summary = _load_part(part_path)
         games_read += summary["games_read"]
         dropped.update(summary["dropped"])
+        labels.update(summary.get("labels", {}))
         notes += summary["notes"]
         kept = 0
         for index in range(len(part)):
@@ -315,7 +371,8 @@ def _assemble(units: list[tuple[Path, ...]], part_paths: list[Path], out_dir: Pa
     counts = {}
     for name, games in splits.items():
         write_store(out_dir / f"{name}.npz", games)
-        counts[name] = {"games": len(games), "positions": int(sum(len(g.moves) for g in games))}
+        counts[name] = {"games": len(games), "positions": int(sum(len(g.moves) for g in games)),
+                        "labelled_games": sum(g.ownership is not None for g in games)}
     manifest = {
         "format": "goai-game-store",
         "version": STORE_VERSION,
@@ -323,6 +380,7 @@ def _assemble(units: list[tuple[Path, ...]], part_paths: list[Path], out_dir: Pa
         "config": asdict(config),
         "games_read": games_read,
         "dropped": dict(sorted(dropped.items())),
+        "ownership": _ownership_summary(config, labels),
         "splits": counts,
         "warnings": warnings,
         "problems": notes[:1000],
@@ -330,6 +388,16 @@ def _assemble(units: list[tuple[Path, ...]], part_paths: list[Path], out_dir: Pa
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     return manifest
+
+
+def _ownership_summary(config: PrepareConfig, labels: Counter) -> dict:
+    """The manifest's account of the ownership targets: who judged, how many agreed."""
+    summary: dict = {"judge": "GNU Go final_status_list dead" if config.ownership == "gnugo"
+                     else None, **{key: int(labels[key]) for key in sorted(labels)}}
+    counted = labels["counted"] - labels["truncated"]
+    if config.ownership == "gnugo" and counted:
+        summary["agreement"] = round(labels["labelled"] / counted, 4)
+    return summary
 
 
 def _fill_held_out_splits(splits: dict[str, list[StoredGame]],

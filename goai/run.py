@@ -66,7 +66,17 @@ class TrainConfig:
     min_lr_fraction: float = _setting(0.02, "the cosine schedule ends at lr times this")
     warmup_steps: int = _setting(100, "steps of linear learning-rate warm-up")
     weight_decay: float = _setting(1e-4, "AdamW weight decay")
-    value_weight: float = _setting(0.1, "weight of the value loss (models with a value head)")
+    heads: str = _setting(
+        "same", "with --init: same keeps the model's heads; ownership gives it the pooled value "
+                "head with ownership and score heads (new weights; trunk and policy kept). A new "
+                "model always has them", metavar="same|ownership")
+    value_weight: float = _setting(0.5, "weight of the value loss (models with a value head)")
+    ownership_weight: float = _setting(
+        1.5, "weight of the ownership loss (per-point cross-entropy, positions of games with "
+             "ownership targets: goai prepare --ownership)")
+    score_weight: float = _setting(
+        0.5, "weight of the score loss (Huber loss on the final margin / 20 points, same "
+             "positions as ownership)")
     sample_rate: float = _setting(0.5, "share of each game's positions used per visit")
     games_per_chunk: int = _setting(64, "games whose positions are shuffled together")
     loader_workers: int = _setting(1, "processes encoding positions beside the network "
@@ -115,6 +125,14 @@ class TrainConfig:
             raise ValueError(f"sample rate {self.sample_rate:g} is not in (0, 1]")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             raise ValueError(f"device {self.device!r}: give auto, cpu, cuda, cuda:N or mps")
+        if self.heads not in ("same", "ownership"):
+            raise ValueError(f"--heads {self.heads}: give same or ownership")
+        if self.heads == "ownership" and not self.init:
+            raise ValueError("--heads ownership adds heads to a trained model: give --init "
+                             "MODEL (a new model has them already)")
+        for name in ("value_weight", "ownership_weight", "score_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name.replace('_', ' ')} {getattr(self, name):g} is negative")
         if self.train not in ("all", "value"):
             raise ValueError(f"--train {self.train}: give all or value")
         if self.train == "value" and not self.init:

@@ -161,16 +161,29 @@ class PolicyEvaluator:
     one, otherwise from the rules; legal moves get a prior of at least
     ``1e-9`` before renormalising, so that none is dropped by underflow.
     ``encode_seconds`` and ``network_seconds`` add up the time spent in each.
-    Raises ``ValueError`` when the checkpoint has no value head.
+
+    ``value_policy``, when given, is a second network that gives the values
+    (AlphaGo's split: priors from a policy network, values from a value
+    network): typically a small net trained with ownership and score, cheap
+    beside the policy's forward pass. It sees the same planes in the same
+    orientation, so it must use the same feature set.
+    Raises ``ValueError`` when the network that gives the values has no value
+    head, or the two feature sets differ.
     """
 
     def __init__(self, policy: Policy, *, all_symmetries: bool = False,
-                 seed: int | None = None) -> None:
-        if not policy.has_value_head:
-            raise ValueError(f"{policy.path} has no value head: the search needs one")
+                 seed: int | None = None, value_policy: Policy | None = None) -> None:
+        valuer = value_policy or policy
+        if not valuer.has_value_head:
+            raise ValueError(f"{valuer.path} has no value head: the search needs one")
+        if value_policy is not None and value_policy.feature_set != policy.feature_set:
+            raise ValueError(f"the value network {value_policy.path} reads feature set "
+                             f"{value_policy.feature_set!r}, the policy {policy.feature_set!r}: "
+                             "they must be the same")
         from goai.features import get_feature_set
 
         self.policy = policy
+        self.value_policy = value_policy
         self.feature_set = get_feature_set(policy.feature_set)
         self.all_symmetries = all_symmetries
         self.rng = np.random.default_rng(seed)
@@ -207,6 +220,8 @@ class PolicyEvaluator:
             batch[row] = transform_planes(planes[row], int(k)) if k else planes[row]
         encoded = time.perf_counter()
         probabilities, values = self.policy.evaluate_batch(batch)
+        if self.value_policy is not None:
+            values = self.value_policy.evaluate_batch(batch)[1]
         self.network_seconds += time.perf_counter() - encoded
         self.encode_seconds += encoded - started
         assert values is not None  # checked in __init__

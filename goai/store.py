@@ -23,6 +23,16 @@ Layout (version 2, written with ``np.savez_compressed``)::
     handicap      int8 (G,)
     result        int8 (G,)    +1 Black won, -1 White won, 0 draw or unknown
     game_keys     uint64 (G,)  ``game_key``: splits and de-duplication
+    score         float32 (G,) Black's counted margin (komi included), NaN where the game
+                               has no checked count (``goai.labels``); optional
+    ownership_index int32 (G,) row of ``ownership`` holding the game's final ownership,
+                               -1 for none; optional
+    ownership     int8 (K, 361) final ownership of the K labelled games: +1 Black's,
+                               -1 White's, 0 nobody's (``goai.territory``); optional
+
+A game has ownership exactly when it has a score: both come from one checked
+count. Stores written before the targets existed lack the three optional
+arrays and read as having no labelled game (no ownership or score loss).
 
 A move code is the move index 0..361 (361 = pass) + 512 if White moved
 (``encode_move``). Storing its two bytes as separate arrays lets zlib see the
@@ -37,6 +47,7 @@ memory (2 bytes a move: 69 MB for the full collection).
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -47,6 +58,7 @@ import numpy as np
 from goai.board import BLACK, WHITE, IllegalMoveError
 from goai.coords import (
     NETWORK_SIZE,
+    NUM_POINTS,
     PASS,
     PASS_INDEX,
     index_to_move,
@@ -100,7 +112,9 @@ def result_value(result: str | None) -> int:
 
 @dataclass
 class StoredGame:
-    """One game as the store holds it: ``moves`` and ``setup`` are int16 move codes."""
+    """One game as the store holds it: ``moves`` and ``setup`` are int16 move codes;
+    ``score`` (Black's checked margin, NaN for none) and ``ownership`` (int8 (361,), or
+    None) are the targets of a counted game (``goai.labels``)."""
 
     moves: np.ndarray
     setup: np.ndarray
@@ -108,6 +122,17 @@ class StoredGame:
     handicap: int
     result: int
     key: int
+    score: float = math.nan
+    ownership: np.ndarray | None = None
+
+    def moves_and_colors(self) -> list[tuple[int, int]]:
+        """``[(colour, move)]`` of the game's moves, as ``game.replay`` takes them."""
+        return _decoded(self.moves)
+
+    def setup_points(self) -> tuple[list[int], list[int]]:
+        """(black setup points, white setup points)."""
+        setup = _decoded(self.setup)
+        return [p for c, p in setup if c == BLACK], [p for c, p in setup if c == WHITE]
 
 
 def stored_game(record: GameRecord) -> tuple[StoredGame, str | None]:
@@ -146,6 +171,9 @@ def write_store(path: str | Path, games: Sequence[StoredGame], **extra: np.ndarr
     moves = [g.moves for g in games]
     setups = [g.setup for g in games]
     codes = (np.concatenate(moves) if moves else np.zeros(0, np.int16)).astype(np.uint16)
+    labelled = [g.ownership for g in games if g.ownership is not None]
+    index = np.cumsum([g.ownership is not None for g in games], dtype=np.int64) - 1
+    ownership_index = np.where([g.ownership is not None for g in games], index, -1)
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez_compressed(
         tmp,
@@ -159,6 +187,10 @@ def write_store(path: str | Path, games: Sequence[StoredGame], **extra: np.ndarr
         handicap=np.array([g.handicap for g in games], dtype=np.int8),
         result=np.array([g.result for g in games], dtype=np.int8),
         game_keys=np.array([g.key for g in games], dtype=np.uint64),
+        score=np.array([g.score for g in games], dtype=np.float32),
+        ownership_index=ownership_index.astype(np.int32),
+        ownership=(np.stack(labelled).astype(np.int8) if labelled
+                   else np.zeros((0, NUM_POINTS), np.int8)),
         **extra,
     )
     os.replace(tmp, path)
@@ -212,6 +244,15 @@ class GameStore:
             self.handicap = data["handicap"]
             self.result = data["result"]
             self.game_keys = data["game_keys"]
+            games = len(self.komi)
+            if "ownership_index" in data:
+                self.score = data["score"]
+                self.ownership_index = data["ownership_index"]
+                self.ownership = data["ownership"]
+            else:  # a store from before the targets: no game is labelled
+                self.score = np.full(games, np.nan, np.float32)
+                self.ownership_index = np.full(games, -1, np.int32)
+                self.ownership = np.zeros((0, NUM_POINTS), np.int8)
         self.path = path
 
     def __len__(self) -> int:
@@ -221,13 +262,23 @@ class GameStore:
     def num_positions(self) -> int:
         return len(self.moves)
 
+    @property
+    def labelled_games(self) -> int:
+        """How many games carry ownership and score targets."""
+        return int(np.count_nonzero(self.ownership_index >= 0))
+
+    def game_ownership(self, game: int) -> np.ndarray | None:
+        """int8 (361,) final ownership of stored game ``game`` (+1 Black), or None."""
+        row = int(self.ownership_index[game])
+        return None if row < 0 else self.ownership[row]
+
     def game(self, game: int) -> StoredGame:
         """Stored game ``game`` as ``write_store`` takes it (arrays are views into the store)."""
         return StoredGame(
             self.moves[self.game_offsets[game] : self.game_offsets[game + 1]],
             self.setup[self.setup_offsets[game] : self.setup_offsets[game + 1]],
             float(self.komi[game]), int(self.handicap[game]), int(self.result[game]),
-            int(self.game_keys[game]))
+            int(self.game_keys[game]), float(self.score[game]), self.game_ownership(game))
 
     def game_moves(self, game: int, symmetry: int = 0) -> list[tuple[int, int]]:
         """(colour, move) of each move of stored game ``game``, moved by ``symmetry`` (0..7)."""

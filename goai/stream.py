@@ -20,33 +20,55 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from goai.board import WHITE
-from goai.coords import NETWORK_SIZE
+from goai.coords import NETWORK_SIZE, NUM_POINTS
 from goai.features import FeatureSet, encode_into, get_feature_set
 from goai.store import GameStore, code_colors_and_indices
-from goai.symmetry import NUM_SYMMETRIES, transform_move_indices
+from goai.symmetry import NUM_SYMMETRIES, transform_move_indices, transform_planes
+
+TARGETS = ("moves", "values", "ownership", "scores")
 
 
 @dataclass
 class Batch:
-    """Positions for training: ``planes`` uint8 (B, C, 19, 19), ``moves`` int64 (B,) move
-    indices 0..361, ``values`` float32 (B,) game result for the side to move (+1 win,
-    -1 loss, 0 unknown)."""
+    """Positions for training, all targets from the side to move's view:
+
+    ``planes`` uint8 (B, C, 19, 19); ``moves`` int64 (B,) move indices 0..361;
+    ``values`` float32 (B,) game result (+1 win, -1 loss, 0 unknown);
+    ``ownership`` int8 (B, 361) final owner of each point (+1 the side to move,
+    -1 the opponent, 0 nobody) and ``scores`` float32 (B,) final margin in points,
+    both for positions of labelled games only: elsewhere ``scores`` is NaN (the
+    mask of both) and ``ownership`` 0.
+    """
 
     planes: np.ndarray
     moves: np.ndarray
     values: np.ndarray
+    ownership: np.ndarray
+    scores: np.ndarray
     stream_state: dict | None = None  # where the stream was when this batch's chunk began
 
     @classmethod
     def empty(cls, size: int, channels: int) -> Batch:
         """A batch of ``size`` positions with uninitialised contents, to be filled in place."""
         return cls(np.empty((size, channels, NETWORK_SIZE, NETWORK_SIZE), np.uint8),
-                   np.empty(size, np.int64), np.empty(size, np.float32))
+                   np.empty(size, np.int64), np.empty(size, np.float32),
+                   np.empty((size, NUM_POINTS), np.int8), np.empty(size, np.float32))
+
+    def rows(self, start: int, end: int, stream_state: dict | None = None) -> Batch:
+        """Positions ``start:end`` as a batch of views."""
+        return Batch(*(getattr(self, name)[start:end] for name in ("planes", *TARGETS)),
+                     stream_state)
+
+    def copy(self) -> Batch:
+        """A batch owning its arrays (a loader's batch is a view of a slot that is reused)."""
+        return Batch(*(getattr(self, name).copy() for name in ("planes", *TARGETS)),
+                     None if self.stream_state is None else dict(self.stream_state))
 
 
 def _encode_positions(store: GameStore, game: int, numbers: np.ndarray, feature_set: FeatureSet,
@@ -57,15 +79,25 @@ def _encode_positions(store: GameStore, game: int, numbers: np.ndarray, feature_
     are int arrays of one length; position ``numbers[j]`` goes to row ``rows[j]``
     of ``out.planes`` (planes), ``out.moves`` (the move played there, an index
     0..361) and ``out.values`` (the result for the side to move), all under
-    ``symmetry`` (see ``GameStore.replay``). The replay stops after the last
-    wanted position.
+    ``symmetry`` (see ``GameStore.replay``), and the game's ownership and score
+    into ``out.ownership`` and ``out.scores`` (NaN score: none). The replay stops
+    after the last wanted position.
     """
     if len(numbers) == 0:
         return
     colors, indices = code_colors_and_indices(store.moves[store.game_offsets[game] + numbers])
     out.moves[rows] = transform_move_indices(indices, symmetry)
     black_result = float(store.result[game])
-    out.values[rows] = np.where(colors == WHITE, -black_result, black_result)
+    sign = np.where(colors == WHITE, -1, 1).astype(np.int8)
+    out.values[rows] = sign * black_result
+    ownership = store.game_ownership(game)
+    if ownership is None:
+        out.ownership[rows] = 0
+        out.scores[rows] = np.nan
+    else:
+        board = transform_planes(ownership.reshape(NETWORK_SIZE, NETWORK_SIZE), symmetry)
+        out.ownership[rows] = sign[:, None] * board.reshape(1, NUM_POINTS)
+        out.scores[rows] = sign * store.score[game]
     wanted = dict(zip(numbers.tolist(), rows.tolist(), strict=True))
     last = int(numbers[-1])
     planes = out.planes
@@ -143,12 +175,9 @@ class PositionStream:
             chunk = self._encode_chunk(games, pending, feature_set, rng)
             full = len(chunk.moves) - len(chunk.moves) % self.batch_size
             for start in range(0, full, self.batch_size):
-                end = start + self.batch_size
-                yield Batch(chunk.planes[start:end], chunk.moves[start:end],
-                            chunk.values[start:end], self.state())
+                yield chunk.rows(start, start + self.batch_size, self.state())
             # Positions that did not fill a batch go into the next chunk.
-            pending = Batch(chunk.planes[full:].copy(), chunk.moves[full:].copy(),
-                            chunk.values[full:].copy())
+            pending = chunk.rows(full, len(chunk.moves)).copy()
 
     def _encode_chunk(self, games: np.ndarray, pending: Batch, feature_set: FeatureSet,
                       rng: np.random.Generator) -> Batch:
@@ -159,9 +188,8 @@ class PositionStream:
         held = len(pending.moves)
         rows = rng.permutation(held + sum(len(numbers) for numbers in picks))
         chunk = Batch.empty(len(rows), feature_set.num_channels)
-        chunk.planes[rows[:held]] = pending.planes
-        chunk.moves[rows[:held]] = pending.moves
-        chunk.values[rows[:held]] = pending.values
+        for name in ("planes", *TARGETS):
+            getattr(chunk, name)[rows[:held]] = getattr(pending, name)
         symmetries = rng.integers(NUM_SYMMETRIES if self.symmetries else 1, size=len(games))
         start = held
         for game, numbers, symmetry in zip(games, picks, symmetries.tolist(), strict=True):
@@ -282,7 +310,7 @@ class SharedBatchLoader:
     three copies, two of them in the one training process, which every worker's
     batches pass through (``goai bench --loader-workers`` measures the cost).
     Here each worker owns ``slots_per_worker`` slots of one shared-memory ring
-    (planes, moves, values for one batch each); it copies a batch into a free
+    (planes and targets for one batch each); it copies a batch into a free
     slot and sends only the slot's number and its stream state (~100 bytes)
     through a queue. The training process reads the slot in place and hands it
     back when the next batch is asked for.
@@ -309,9 +337,13 @@ class SharedBatchLoader:
         import torch.multiprocessing as mp
 
         self._fork = "fork" in mp.get_all_start_methods()
-        self.planes = self._shared((slots, size, channels, NETWORK_SIZE, NETWORK_SIZE), np.uint8)
-        self.moves = self._shared((slots, size), np.int64)
-        self.values = self._shared((slots, size), np.float32)
+        self.slots = {
+            "planes": self._shared((slots, size, channels, NETWORK_SIZE, NETWORK_SIZE), np.uint8),
+            "moves": self._shared((slots, size), np.int64),
+            "values": self._shared((slots, size), np.float32),
+            "ownership": self._shared((slots, size, NUM_POINTS), np.int8),
+            "scores": self._shared((slots, size), np.float32),
+        }
 
     def _shared(self, shape: tuple[int, ...], dtype: type) -> torch.Tensor:
         """A zeroed tensor the loader processes write and this process reads.
@@ -350,8 +382,8 @@ class SharedBatchLoader:
                 free[worker][1].send(slot)
         processes = [context.Process(
             target=_fill_slots, name=f"goai-loader-{worker}", daemon=True,
-            args=(self.streams, worker, self.planes, self.moves, self.values, free[worker][0],
-                  ready[worker][1], os.getpid())) for worker in range(workers)]
+            args=(self.streams, worker, self.slots, free[worker][0], ready[worker][1],
+                  os.getpid())) for worker in range(workers)]
         for process in processes:
             process.start()
         for worker_end, _ in free:  # the workers' ends live in the workers now
@@ -363,7 +395,7 @@ class SharedBatchLoader:
     def _batches(self, processes: list, free: list, ready: list) -> Iterator[Batch]:
         workers = self.streams.workers
         held: tuple[int, int] | None = None
-        planes, moves, values = self.planes.numpy(), self.moves.numpy(), self.values.numpy()
+        arrays = [self.slots[name].numpy() for name in ("planes", *TARGETS)]
         try:
             worker = 0
             while True:
@@ -371,7 +403,7 @@ class SharedBatchLoader:
                 if held is not None:  # the caller is done with the previous batch
                     free[held[0]].send(held[1])
                 held = (worker, slot)
-                yield Batch(planes[slot], moves[slot], values[slot], state)
+                yield Batch(*(array[slot] for array in arrays), state)
                 worker = (worker + 1) % workers
         finally:
             for pipe in free:
@@ -410,20 +442,19 @@ class SharedBatchLoader:
             return message
 
 
-def _fill_slots(streams: LoaderStreams, worker: int, planes: torch.Tensor, moves: torch.Tensor,
-                values: torch.Tensor, free, ready, parent: int) -> None:
+def _fill_slots(streams: LoaderStreams, worker: int, slots: dict[str, torch.Tensor], free,
+                ready, parent: int) -> None:
     """A loader process: worker ``worker``'s batches, each copied into a free slot."""
     exit_with_parent(parent)
     torch.set_num_threads(1)  # numpy does the work here; torch threads would only compete
-    planes_, moves_, values_ = planes.numpy(), moves.numpy(), values.numpy()
+    arrays = {name: tensor.numpy() for name, tensor in slots.items()}
     try:
         for batch in streams.stream(worker):
             slot = free.recv()
             if slot is None:
                 return
-            planes_[slot] = batch.planes
-            moves_[slot] = batch.moves
-            values_[slot] = batch.values
+            for name, array in arrays.items():
+                array[slot] = getattr(batch, name)
             ready.send((slot, batch.stream_state))
     except (EOFError, BrokenPipeError):  # the trainer closed the loader
         return
@@ -436,9 +467,19 @@ def _fill_slots(streams: LoaderStreams, worker: int, planes: torch.Tensor, moves
 # ----------------------------------------------------------------- onto the device
 
 
+class Targets(NamedTuple):
+    """A batch's targets on the device (``Batch`` says what each holds): ``moves`` int64
+    (B,), ``values`` float32 (B,), ``ownership`` int8 (B, 361), ``scores`` float32 (B,)."""
+
+    moves: torch.Tensor
+    values: torch.Tensor
+    ownership: torch.Tensor
+    scores: torch.Tensor
+
+
 def batch_to_device(batch: Batch, device: torch.device, planes_dtype: torch.dtype = torch.float32
-                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(planes, moves, values)`` of ``batch`` on ``device``, in the current stream.
+                    ) -> tuple[torch.Tensor, Targets]:
+    """``(planes, targets)`` of ``batch`` on ``device``, in the current stream.
 
     The planes cross as uint8 (a quarter of the float bytes) and become
     ``planes_dtype`` channels-last (B, C, 19, 19) in one conversion there. The
@@ -446,16 +487,16 @@ def batch_to_device(batch: Batch, device: torch.device, planes_dtype: torch.dtyp
     """
     planes = torch.from_numpy(batch.planes).to(device, non_blocking=True)
     planes = planes.to(planes_dtype, memory_format=torch.channels_last)
-    moves = torch.from_numpy(batch.moves).to(device, non_blocking=True)
-    values = torch.from_numpy(batch.values).to(device, non_blocking=True)
-    return planes, moves, values
+    targets = Targets(*(torch.from_numpy(getattr(batch, name)).to(device, non_blocking=True)
+                        for name in TARGETS))
+    return planes, targets
 
 
 class DeviceFeeder:
-    """Batches as device tensors ``(planes, moves, values, stream_state)``, prefetched.
+    """Batches as device tensors ``(planes, targets, stream_state)``, prefetched.
 
     ``planes`` arrive as ``planes_dtype`` in channels-last layout (B, C, 19, 19),
-    ``moves`` int64 (B,), ``values`` float32 (B,). On CUDA a background thread
+    ``targets`` as ``Targets``. On CUDA a background thread
     copies each batch out of the loader's slot into one of a few pinned host
     buffers, then to the GPU with ``non_blocking`` copies on a side stream, and
     converts the planes there, ``depth`` batches ahead of the training step; the
@@ -466,8 +507,8 @@ class DeviceFeeder:
     (on the CPU the copy-and-convert is the work; a thread would only compete for
     the same cores).
 
-    On the CPU ``moves`` and ``values`` are views of the loader's slot: like
-    the loader's batches, valid until the next batch is asked for.
+    On the CPU the targets are views of the loader's slot: like the loader's
+    batches, valid until the next batch is asked for.
 
     ``close()`` stops the thread and closes ``batches``.
     """
@@ -494,7 +535,7 @@ class DeviceFeeder:
     def __iter__(self) -> DeviceFeeder:
         return self
 
-    def __next__(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict | None]:
+    def __next__(self) -> tuple[torch.Tensor, Targets, dict | None]:
         if self._thread is None:
             batch = next(self.batches)
             return (*self.convert(batch), batch.stream_state)
@@ -503,19 +544,20 @@ class DeviceFeeder:
             raise StopIteration
         if isinstance(item, BaseException):
             raise item
-        planes, moves, values, state, event = item
+        planes, targets, state, event = item
         stream = torch.cuda.current_stream(self.device)
         stream.wait_event(event)
-        for tensor in (planes, moves, values):
+        for tensor in (planes, *targets):
             tensor.record_stream(stream)
-        return planes, moves, values, state
+        return planes, targets, state
 
-    def convert(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def convert(self, batch: Batch) -> tuple[torch.Tensor, Targets]:
         """``batch`` on the device in the caller's thread and stream (no prefetch)."""
         return batch_to_device(batch, self.device, self.planes_dtype)
 
     def _copy_ahead(self) -> None:
         """The CUDA thread: slot -> pinned buffer -> side stream copy, ``depth`` ahead."""
+        names = ("planes", *TARGETS)
         try:
             torch.cuda.set_device(self.device)
             side = torch.cuda.Stream(self.device)
@@ -523,23 +565,23 @@ class DeviceFeeder:
             for index, batch in enumerate(self.batches):
                 if len(buffers) < self.depth + 2:
                     buffers.append({name: torch.from_numpy(getattr(batch, name)).pin_memory()
-                                    for name in ("planes", "moves", "values")})
+                                    for name in names})
                     buffers[-1]["event"] = None
                 buffer = buffers[index % len(buffers)]
                 if buffer["event"] is not None:
                     buffer["event"].synchronize()  # its last copy to the GPU has finished
-                for name in ("planes", "moves", "values"):
+                for name in names:
                     buffer[name].copy_(torch.from_numpy(getattr(batch, name)))
                 # The loader's slot is free again once the next batch is asked for.
                 with torch.cuda.stream(side):
                     planes = buffer["planes"].to(self.device, non_blocking=True)
                     planes = planes.to(self.planes_dtype, memory_format=torch.channels_last)
-                    moves = buffer["moves"].to(self.device, non_blocking=True)
-                    values = buffer["values"].to(self.device, non_blocking=True)
+                    targets = Targets(*(buffer[name].to(self.device, non_blocking=True)
+                                        for name in TARGETS))
                     event = torch.cuda.Event()
                     event.record(side)
                 buffer["event"] = event
-                if not self._put((planes, moves, values, batch.stream_state, event)):
+                if not self._put((planes, targets, batch.stream_state, event)):
                     return
             self._put(None)
         except BaseException as error:  # raised again in the training thread

@@ -34,7 +34,7 @@ import math
 import os
 import random
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -44,13 +44,20 @@ from torch import nn
 from goai.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
 from goai.device import resolve_device
 from goai.features import get_feature_set
-from goai.model import PolicyNet, config_from_preset, count_parameters
+from goai.model import PolicyNet, config_from_preset, count_parameters, with_ownership_heads
 from goai.progress import Progress, duration
 from goai.run import RunFolder, TrainConfig
 from goai.store import GameStore, load_split
-from goai.stream import Batch, DeviceFeeder, LoaderStreams, batch_to_device, fixed_positions
+from goai.stream import (
+    Batch,
+    DeviceFeeder,
+    LoaderStreams,
+    Targets,
+    batch_to_device,
+    fixed_positions,
+)
 
-__all__ = ["TrainConfig", "TrainStep", "learning_rate", "train"]
+__all__ = ["LossWeights", "TrainConfig", "TrainStep", "learning_rate", "train"]
 
 
 def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
@@ -68,27 +75,65 @@ def planes_dtype(device: torch.device) -> torch.dtype:
     return torch.bfloat16 if device.type == "cuda" else torch.float32
 
 
-def to_tensors(batch: Batch, device: torch.device) -> tuple[torch.Tensor, ...]:
+def to_tensors(batch: Batch, device: torch.device) -> tuple[torch.Tensor, Targets]:
     """uint8 planes -> float32 channels-last on ``device``; targets -> ``device``."""
     return batch_to_device(batch, device, torch.float32)
 
 
-def losses(model: nn.Module, planes: torch.Tensor, moves: torch.Tensor, values: torch.Tensor,
-           value_weight: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(total loss, policy loss, logits). The value loss counts only decided games.
+@dataclass(frozen=True)
+class LossWeights:
+    """How much each head's loss counts beside the policy's (which counts 1)."""
 
-    Nothing here waits for the device: the value loss is a masked mean (a
-    boolean index would have a data-dependent shape, and ``known.any()`` a host
-    read), and under autocast ``cross_entropy``/``mse_loss`` already run in float32.
+    value: float = 0.1
+    ownership: float = 0.0
+    score: float = 0.0
+
+
+SCORE_LOSS_SCALE = 20.0  # points: the score loss is a Huber loss on margins / this
+
+
+def _masked_mean(terms: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``terms`` where ``mask`` (float 0/1, same shape) is 1; 0 for an empty mask.
+    No host read: a boolean index would have a data-dependent shape."""
+    return (terms * mask).sum() / mask.sum().clamp(min=1)
+
+
+def losses(model: nn.Module, planes: torch.Tensor, targets: Targets, weights: LossWeights
+           ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
+    """(total loss, each head's loss, logits), each head's loss counting only the positions
+    that have its target:
+
+    * policy: cross-entropy with the move played;
+    * value: squared error against the result, decided games only;
+    * ownership: per-point cross-entropy of ``(1 + ownership) / 2`` against the final
+      owner (1 the side to move, 0 the opponent, 1/2 nobody), labelled games only;
+    * score: Huber loss on the final margin in units of ``SCORE_LOSS_SCALE`` points,
+      labelled games only.
+
+    Nothing here waits for the device, and under autocast every loss is taken in float32.
     """
-    logits, predicted = model(planes)
-    policy_loss = F.cross_entropy(logits, moves)
-    total = policy_loss
-    if predicted is not None and value_weight > 0:
-        known = (values != 0).to(predicted.dtype)
-        squared = (predicted - values) ** 2 * known
-        total = total + value_weight * squared.sum() / known.sum().clamp(min=1)
-    return total, policy_loss, logits
+    out = model(planes)
+    head_losses = {"policy": F.cross_entropy(out.logits.float(), targets.moves)}
+    total = head_losses["policy"]
+    if out.value is not None:
+        known = (targets.values != 0).float()
+        head_losses["value"] = _masked_mean((out.value.float() - targets.values) ** 2, known)
+        total = total + weights.value * head_losses["value"]
+    labelled = torch.isfinite(targets.scores)
+    if out.ownership_logits is not None:
+        # tanh(z) = 2 sigmoid(2z) - 1: the ownership in [-1, 1] is a probability of owning.
+        owner = (targets.ownership.float() + 1) / 2
+        per_point = F.binary_cross_entropy_with_logits(2 * out.ownership_logits.float(), owner,
+                                                       reduction="none").mean(dim=1)
+        head_losses["ownership"] = _masked_mean(per_point, labelled.float())
+        total = total + weights.ownership * head_losses["ownership"]
+    if out.score is not None:
+        margin = torch.where(labelled, targets.scores, torch.zeros_like(targets.scores))
+        huber = F.smooth_l1_loss(out.score.float() / SCORE_LOSS_SCALE,
+                                 margin / SCORE_LOSS_SCALE, reduction="none")
+        head_losses["score"] = _masked_mean(huber, labelled.float())
+        total = total + weights.score * head_losses["score"]
+    return total, head_losses, out.logits
 
 
 @torch.no_grad()
@@ -96,32 +141,46 @@ def validate(model: nn.Module, batch: Batch, device: torch.device,
              batch_size: int = 512) -> dict[str, float]:
     """Policy loss and top-1 accuracy over fixed positions (no augmentation), in float32;
     with a value head, also ``val_value_mse``: its squared error against the results of
-    the positions' decided games (always answering 0 scores 1.0)."""
+    the positions' decided games (always answering 0 scores 1.0); with an ownership head,
+    ``val_ownership_accuracy``: the share of points of labelled positions whose owner
+    (sign) it gets right, nobody's points left out; with a score head, ``val_score_mae``
+    in points."""
     was_training = model.training
     model.eval()
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device, dtype=torch.int64)
-    squared = torch.zeros((), device=device)
-    decided = torch.zeros((), device=device, dtype=torch.int64)
+    sums = {name: torch.zeros((), device=device, dtype=torch.float64)
+            for name in ("loss", "correct", "squared", "decided", "owned_right", "owned",
+                         "score_error", "labelled")}
     count = 0
     for start in range(0, len(batch.moves), batch_size):
-        part = Batch(batch.planes[start : start + batch_size],
-                     batch.moves[start : start + batch_size],
-                     batch.values[start : start + batch_size])
-        planes, moves, values = to_tensors(part, device)
-        logits, predicted = model(planes)
-        loss_sum += F.cross_entropy(logits.float(), moves, reduction="sum")
-        correct += (logits.argmax(dim=1) == moves).sum()
-        count += len(moves)
-        if predicted is not None:
-            known = values != 0
-            squared += ((predicted.float().view(-1) - values.float()) ** 2 * known).sum()
-            decided += known.sum()
+        planes, targets = to_tensors(batch.rows(start, start + batch_size), device)
+        out = model(planes)
+        sums["loss"] += F.cross_entropy(out.logits.float(), targets.moves, reduction="sum")
+        sums["correct"] += (out.logits.argmax(dim=1) == targets.moves).sum()
+        count += len(targets.moves)
+        if out.value is not None:
+            known = targets.values != 0
+            sums["squared"] += ((out.value.float() - targets.values) ** 2 * known).sum()
+            sums["decided"] += known.sum()
+        labelled = torch.isfinite(targets.scores)
+        if out.ownership_logits is not None:
+            owned = (targets.ownership != 0) & labelled[:, None]
+            right = torch.sign(out.ownership_logits) == targets.ownership.float()
+            sums["owned_right"] += (right & owned).sum()
+            sums["owned"] += owned.sum()
+        if out.score is not None:
+            error = (out.score.float() - targets.scores).abs()
+            sums["score_error"] += torch.where(labelled, error, torch.zeros_like(error)).sum()
+            sums["labelled"] += labelled.sum()
     model.train(was_training)
-    figures = {"val_loss": loss_sum.item() / max(count, 1),
-               "val_top1": correct.item() / max(count, 1)}
-    if decided.item():
-        figures["val_value_mse"] = squared.item() / decided.item()
+    read = {name: total.item() for name, total in sums.items()}
+    figures = {"val_loss": read["loss"] / max(count, 1),
+               "val_top1": read["correct"] / max(count, 1)}
+    if read["decided"]:
+        figures["val_value_mse"] = read["squared"] / read["decided"]
+    if read["owned"]:
+        figures["val_ownership_accuracy"] = read["owned_right"] / read["owned"]
+    if read["labelled"]:
+        figures["val_score_mae"] = read["score_error"] / read["labelled"]
     return figures
 
 
@@ -129,45 +188,55 @@ class TrainStep:
     """One optimizer step, as ``goai train`` takes it and ``goai bench`` times it.
 
     bf16 autocast on CUDA, channels-last planes, AdamW (fused on CUDA: one
-    kernel for all parameters), the model optionally ``torch.compile``d. The
-    policy loss and top-1 of each step add up on the device; ``read_window()``
+    kernel for all parameters), the model optionally ``torch.compile``d. Each
+    head's loss and the policy's top-1 add up on the device; ``read_window()``
     reads them (the one host synchronisation) at log intervals, so the host
     runs ahead of the GPU between logs.
     """
 
+    HEADS = ("policy", "value", "ownership", "score")
+
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device,
-                 value_weight: float, compile: bool = False) -> None:
+                 weights: LossWeights | float, compile: bool = False) -> None:
         self.model = torch.compile(model) if compile else model
         self.optimizer = optimizer
         self.device = device
-        self.value_weight = value_weight
-        self._sums = torch.zeros(2, device=device)  # policy loss, correct moves
+        self.weights = weights if isinstance(weights, LossWeights) else LossWeights(weights)
+        self._sums = torch.zeros(len(self.HEADS) + 1, device=device)  # head losses, correct
+        self._seen = torch.zeros(len(self.HEADS), device=device)  # steps with each head
         self._steps = 0
         self._positions = 0
 
-    def __call__(self, planes: torch.Tensor, moves: torch.Tensor, values: torch.Tensor,
-                 lr: float) -> None:
+    def __call__(self, planes: torch.Tensor, targets: Targets, lr: float) -> None:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         with torch.autocast(self.device.type, dtype=torch.bfloat16,
                             enabled=self.device.type == "cuda"):
-            loss, policy_loss, logits = losses(self.model, planes, moves, values,
-                                               self.value_weight)
+            loss, head_losses, logits = losses(self.model, planes, targets, self.weights)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         with torch.no_grad():
-            correct = (logits.argmax(dim=1) == moves).sum()
-            self._sums += torch.stack([policy_loss.detach().float(), correct.float()])
+            correct = (logits.argmax(dim=1) == targets.moves).sum()
+            zero = torch.zeros((), device=self.device)
+            self._sums += torch.stack([*(head_losses.get(name, zero).detach().float()
+                                         for name in self.HEADS), correct.float()])
+            self._seen += torch.tensor([name in head_losses for name in self.HEADS],
+                                       device=self.device, dtype=torch.float32)
         self._steps += 1
-        self._positions += len(moves)
+        self._positions += len(targets.moves)
 
     def read_window(self) -> dict[str, float]:
-        """Mean policy loss and top-1 over the steps since the last read (waits for them)."""
-        loss_sum, correct = self._sums.tolist()
-        window = {"train_policy_loss": loss_sum / max(self._steps, 1),
-                  "train_top1": correct / max(self._positions, 1)}
+        """Mean loss of each head and top-1 over the steps since the last read (waits for
+        them); a head the model lacks is left out."""
+        *head_sums, correct = self._sums.tolist()
+        seen = self._seen.tolist()
+        window = {f"train_{name}_loss": total / max(count, 1)
+                  for name, total, count in zip(self.HEADS, head_sums, seen, strict=True)
+                  if count}
+        window["train_top1"] = correct / max(self._positions, 1)
         self._sums.zero_()
+        self._seen.zero_()
         self._steps = self._positions = 0
         return window
 
@@ -180,8 +249,12 @@ def make_optimizer(model: nn.Module, config: TrainConfig,
                              fused=device.type == "cuda")
 
 
+HEAD_PREFIXES = ("value_", "ownership_")
+
+
 def freeze_for_value(model: PolicyNet) -> None:
-    """Let only the value head learn (``--train value``): every other weight is frozen.
+    """Let only the value head (and the ownership and score heads that grow from it) learn
+    (``--train value``): every other weight is frozen.
 
     The caller keeps the model in eval mode, so every batch-norm layer acts as
     the fixed affine map it was trained into (the value head's own scale and
@@ -191,20 +264,35 @@ def freeze_for_value(model: PolicyNet) -> None:
     if not model.config.value_head:
         raise ValueError("--train value: the model has no value head")
     for name, parameter in model.named_parameters():
-        parameter.requires_grad_(name.startswith("value_"))
+        parameter.requires_grad_(name.startswith(HEAD_PREFIXES))
+
+
+def with_new_heads(model: PolicyNet) -> PolicyNet:
+    """``model``'s trunk and policy head under the pooled value head with ownership and score
+    (``model.with_ownership_heads``), those heads freshly initialised."""
+    grown = PolicyNet(with_ownership_heads(model.config))
+    kept = {name: weight for name, weight in model.state_dict().items()
+            if not name.startswith(HEAD_PREFIXES)}
+    missing, unexpected = grown.load_state_dict(kept, strict=False)
+    assert not unexpected and all(name.startswith(HEAD_PREFIXES) for name in missing)
+    return grown.to(next(model.parameters()).device)
 
 
 def _starting_point(config: TrainConfig, device: torch.device
                     ) -> tuple[TrainConfig, PolicyNet | None]:
-    """``config`` with the ``--init`` model's preset and feature set, and that model; or
-    ``config`` and None without ``--init``. Raises ``CheckpointError`` (a ``ValueError``)."""
+    """``config`` with the ``--init`` model's preset and feature set, and that model (with
+    new heads for ``--heads ownership``); or ``config`` and None without ``--init``.
+    Raises ``CheckpointError`` (a ``ValueError``)."""
     if not config.init:
         return config, None
     loaded = load_model(resolve_model(config.init), device)
-    if config.train == "value" and not loaded.config.value_head:
+    model = loaded.model
+    if config.heads == "ownership" and not loaded.config.ownership_head:
+        model = with_new_heads(model)
+    if config.train == "value" and not model.config.value_head:
         raise ValueError(f"--train value: {config.init} has no value head")
     preset = f"b{loaded.config.blocks}c{loaded.config.filters}"
-    return replace(config, preset=preset, feature_set=loaded.feature_set), loaded.model
+    return replace(config, preset=preset, feature_set=loaded.feature_set), model
 
 
 class WeightAverage:
@@ -302,7 +390,8 @@ def train(config: TrainConfig) -> dict:
                                 sample_rate=config.sample_rate)
         run.stream_states = list(streams.states)
         val_batch = _validation_batch(config) if rank == 0 else None
-        step = TrainStep(_parallel(model, device, world), optimizer, device, config.value_weight,
+        weights = LossWeights(config.value_weight, config.ownership_weight, config.score_weight)
+        step = TrainStep(_parallel(model, device, world), optimizer, device, weights,
                          compile=config.compile)
         eval_model = average.model if average else model
 
@@ -314,12 +403,12 @@ def train(config: TrainConfig) -> dict:
         model.train(config.train == "all")
         if not run.finished():
             feeder = DeviceFeeder(streams.loader(), device, planes_dtype(device))
-        for planes, moves, values, stream_state in feeder or ():
+        for planes, targets, stream_state in feeder or ():
             state = dict(stream_state)
             run.stream_states[state.pop("worker")] = state
             lr = learning_rate(config, run.step, run.progress())
-            step(planes, moves, values, lr)
-            done = run.count_step(len(moves), lr)
+            step(planes, targets, lr)
+            done = run.count_step(len(targets.moves), lr)
             if average:
                 average.update(run.step)
             stop = done or run.window_over()

@@ -64,7 +64,7 @@ def measure(model: torch.nn.Module, planes: np.ndarray, moves: np.ndarray, value
     started = time.perf_counter()
     with torch.no_grad():
         for start in range(0, len(moves), batch_size):
-            out, value = model(torch.from_numpy(planes[start:start + batch_size]).float())
+            out, value = model(torch.from_numpy(planes[start:start + batch_size]).float())[:2]
             tops.append(out.argmax(1).numpy())
             predicted.append(value.numpy())
     seconds = time.perf_counter() - started

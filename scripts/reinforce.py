@@ -125,7 +125,7 @@ def learner_mask(env: GoEnv, info: dict) -> np.ndarray:
 def sample_actions(model: torch.nn.Module, planes: np.ndarray, masks: np.ndarray,
                    generator: torch.Generator) -> list[int]:
     """One sampled legal action per position: planes uint8 (B, C, 19, 19), masks bool (B, 362)."""
-    logits, _ = model(torch.from_numpy(planes).float())
+    logits = model(torch.from_numpy(planes).float()).logits
     logits = logits.masked_fill(~torch.from_numpy(masks), float("-inf"))
     return torch.multinomial(torch.softmax(logits, dim=1), 1, generator=generator)[:, 0].tolist()
 
@@ -173,7 +173,7 @@ def reinforce_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, bat
         masks = torch.from_numpy(np.stack(batch.masks[start:stop]))
         actions = torch.tensor(batch.actions[start:stop])
         weights = torch.tensor(advantages[batch.game_of_move[start:stop]], dtype=torch.float32)
-        logits, _ = model(planes)
+        logits = model(planes).logits
         log_probs = torch.log_softmax(logits.masked_fill(~masks, float("-inf")), dim=1)
         chosen = log_probs.gather(1, actions[:, None])[:, 0]
         (-(weights * chosen).sum() / len(outcomes)).backward()

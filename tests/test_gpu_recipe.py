@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from goai.store import GameStore
-from goai.stream import Batch, LoaderStreams, PositionStream
+from goai.stream import LoaderStreams, PositionStream
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_gpu.sh"
 
@@ -73,8 +73,7 @@ def test_two_loader_workers_read_their_own_games_and_resume_each(tiny_store: Pat
     assert not shards[0] & shards[1] and len(shards[0] | shards[1]) == len(store)
 
     # A batch's arrays are the loader's shared slot: valid until the next batch is asked for.
-    resumed = [Batch(b.planes.copy(), b.moves.copy(), b.values.copy(), b.stream_state)
-               for b in itertools.islice(LoaderStreams(store, "default", 8, workers=2,
+    resumed = [b.copy() for b in itertools.islice(LoaderStreams(store, "default", 8, workers=2,
                                                        states=states, **options).loader(), 2)]
     for batch in resumed:
         worker = batch.stream_state["worker"]

@@ -29,7 +29,9 @@ CASES = [  # (preset, feature set, value head)
 def _model(preset: str, feature_set: str, value_head: bool) -> PolicyNet:
     torch.manual_seed(0)
     config = config_from_preset(preset, get_feature_set(feature_set).num_channels)
-    config = ModelConfig(**{**config.to_dict(), "value_head": value_head})
+    heads = {} if value_head else {"value_head": False, "value_pooling": False,
+                                   "ownership_head": False, "score_head": False}
+    config = ModelConfig(**{**config.to_dict(), **heads})
     return PolicyNet(config).eval()
 
 
@@ -48,8 +50,8 @@ def test_no_pooling_and_no_stride_in_the_module_list(preset: str, feature_set: s
                                                      value_head: bool) -> None:
     model = _model(preset, feature_set, value_head)
     convolutions = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
-    # stem + two per block + the policy head's two + the value head's one
-    assert len(convolutions) == 1 + 2 * model.config.blocks + 2 + int(value_head)
+    # stem + two per block + the policy head's two + the value head's one + ownership's one
+    assert len(convolutions) == 1 + 2 * model.config.blocks + 2 + 2 * int(value_head)
     for conv in convolutions:
         assert conv.stride == (1, 1) and conv.dilation == (1, 1), conv
         assert conv.padding == (conv.kernel_size[0] // 2, conv.kernel_size[1] // 2), conv
@@ -78,7 +80,7 @@ def test_every_layer_keeps_the_grid_and_the_output_is_362_logits(
     handles = [module.register_forward_hook(record(name))
                for name, module in model.named_modules() if isinstance(module, spatial)]
     planes = _planes(model, batch=3)
-    logits, value = model(planes)
+    logits, value, ownership_logits, score = model(planes)
     for handle in handles:
         handle.remove()
     assert len(shapes) >= 3 * model.config.blocks  # every block and its convolutions ran
@@ -88,8 +90,27 @@ def test_every_layer_keeps_the_grid_and_the_output_is_362_logits(
     assert logits.shape == (3, NUM_MOVES) and torch.isfinite(logits).all()
     if value_head:
         assert value is not None and value.shape == (3,) and (value.abs() <= 1).all()
+        # The ownership map is per point, from a 1x1 convolution of the value features.
+        assert ownership_logits.shape == (3, NUM_POINTS) and torch.isfinite(ownership_logits).all()
+        assert score.shape == (3,) and torch.isfinite(score).all()
     else:
-        assert value is None
+        assert value is None and ownership_logits is None and score is None
+
+
+def test_a_model_from_before_the_ownership_heads_keeps_its_flat_value_head() -> None:
+    """A config without the new fields (as old checkpoints store it) builds the old network."""
+    old = ModelConfig(input_channels=get_feature_set("default").num_channels, blocks=1,
+                      filters=8, policy_filters=16, value_head=True, value_hidden=64)
+    model = PolicyNet(old).eval()
+    assert model.value_hidden.in_features == NUM_POINTS  # one channel per point, flattened
+    out = model(_planes(model))
+    assert out.value.shape == (2,) and out.ownership_logits is None and out.score is None
+    assert out.ownership is None
+
+
+def test_ownership_and_score_need_the_pooled_value_head() -> None:
+    with pytest.raises(ValueError, match="pooled value head"):
+        ModelConfig(input_channels=22, value_pooling=False, ownership_head=True)
 
 
 @pytest.mark.parametrize(("preset", "feature_set"), [("b1c8", "simple"), ("b2c16", "default")])
@@ -108,8 +129,8 @@ def test_a_change_at_one_point_reaches_only_its_neighbourhood(preset: str,
     row, col = 9, 9
     changed[0, :, row, col] = 1 - changed[0, :, row, col]
     with torch.no_grad():
-        before, _ = model(planes)
-        after, _ = model(changed)
+        before = model(planes).logits
+        after = model(changed).logits
     moved = (before[0, :NUM_POINTS] - after[0, :NUM_POINTS]).abs() > 1e-6
     distances = [max(abs(point // NETWORK_SIZE - row), abs(point % NETWORK_SIZE - col))
                  for point in torch.nonzero(moved).flatten().tolist()]

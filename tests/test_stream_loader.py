@@ -37,8 +37,7 @@ def store(make_store) -> GameStore:
 
 def copies(batches, count: int) -> list[Batch]:
     """The first ``count`` batches, copied out of the loader's slots."""
-    return [Batch(b.planes.copy(), b.moves.copy(), b.values.copy(), dict(b.stream_state))
-            for b in itertools.islice(batches, count)]
+    return [b.copy() for b in itertools.islice(batches, count)]
 
 
 def assert_same(got: list[Batch], expected: list[Batch]) -> None:
@@ -47,6 +46,8 @@ def assert_same(got: list[Batch], expected: list[Batch]) -> None:
         assert np.array_equal(a.planes, b.planes), index
         assert np.array_equal(a.moves, b.moves), index
         assert np.array_equal(a.values, b.values), index
+        assert np.array_equal(a.ownership, b.ownership), index
+        assert np.array_equal(a.scores, b.scores, equal_nan=True), index
         assert a.stream_state == b.stream_state, index
 
 
@@ -69,7 +70,8 @@ def test_a_batch_is_a_view_of_the_shared_slot_not_a_copy(store: GameStore) -> No
     loader = SharedBatchLoader(LoaderStreams(store, "default", 8, workers=1, **OPTIONS))
     batches = iter(loader)
     batch = next(batches)
-    assert np.shares_memory(batch.planes, loader.planes.numpy())
+    for name in ("planes", "moves", "values", "ownership", "scores"):
+        assert np.shares_memory(getattr(batch, name), loader.slots[name].numpy()), name
     batches.close()
 
 
@@ -100,19 +102,22 @@ def test_the_device_feeder_gives_channels_last_tensors_of_the_same_batches(
     expected = copies(LoaderStreams(store, "default", 8, workers=0, **OPTIONS).loader(), 5)
     feeder = DeviceFeeder(LoaderStreams(store, "default", 8, workers=1, **OPTIONS).loader(),
                           torch.device("cpu"), torch.float32)
-    for batch, (planes, moves, values, state) in zip(expected, feeder, strict=False):
+    for batch, (planes, (moves, values, ownership, scores), state) in zip(expected, feeder,
+                                                                          strict=False):
         assert planes.dtype == torch.float32 and planes.shape == (8, 22, 19, 19)
         assert planes.is_contiguous(memory_format=torch.channels_last)
         assert torch.equal(planes, torch.from_numpy(batch.planes).float())
         assert torch.equal(moves, torch.from_numpy(batch.moves))
         assert torch.equal(values, torch.from_numpy(batch.values))
+        assert torch.equal(ownership, torch.from_numpy(batch.ownership))
+        assert torch.equal(scores.isnan(), torch.from_numpy(batch.scores).isnan())
         assert state == batch.stream_state
     feeder.close()
 
 
 def test_planes_convert_exactly_to_bfloat16(store: GameStore) -> None:
     batch = next(iter(PositionStream(store, "default", 8, **OPTIONS)))
-    planes, _, _ = batch_to_device(batch, torch.device("cpu"), torch.bfloat16)
+    planes, _ = batch_to_device(batch, torch.device("cpu"), torch.bfloat16)
     assert planes.dtype == torch.bfloat16
     assert torch.equal(planes.float(), torch.from_numpy(batch.planes).float())
 

@@ -57,7 +57,7 @@ def test_train_value_changes_the_value_head_and_nothing_else(
     before = load_model(tiny_model_path).model.state_dict()
     after = load_model(out / "model.pt").model.state_dict()
     moved = changed(before, after)
-    assert moved and all(name.startswith("value_") for name in moved)
+    assert moved and all(name.startswith(("value_", "ownership_")) for name in moved)
     # Batch-norm statistics of the trunk, too, are as --init trained them.
     assert "stem.1.running_mean" not in moved
     assert read_checkpoint(out / "model.pt")["training"]["trained"] == "value"
@@ -66,7 +66,7 @@ def test_train_value_changes_the_value_head_and_nothing_else(
     train(TrainConfig(**options(store, out, init=str(tiny_model_path), train="value",
                                 value_weight=1.0, steps=6, resume=True)))
     again = load_model(out / "model.pt").model.state_dict()
-    assert all(name.startswith("value_") for name in changed(before, again))
+    assert all(name.startswith(("value_", "ownership_")) for name in changed(before, again))
     assert changed(after, again)
 
 
@@ -79,8 +79,30 @@ def test_train_all_from_init_moves_the_trunk(store: Path, tmp_path: Path,
     assert "stem.0.weight" in moved and "policy_conv.0.weight" in moved
 
 
+def test_heads_ownership_grows_the_new_heads_on_an_old_model_and_keeps_its_trunk(
+        store: Path, tmp_path: Path) -> None:
+    from goai.checkpoint import save_checkpoint
+    from goai.model import ModelConfig, PolicyNet
+
+    old = tmp_path / "flat.pt"  # a model from before the ownership heads: flat value head
+    torch.manual_seed(0)
+    save_checkpoint(old, PolicyNet(ModelConfig(input_channels=22, blocks=1, filters=8,
+                                               policy_filters=16)).eval(), "default", {})
+    out = tmp_path / "run"
+    train(TrainConfig(**options(store, out, init=str(old), heads="ownership", train="value",
+                                steps=2)))
+    grown = load_model(out / "model.pt")
+    assert grown.config.value_pooling and grown.config.ownership_head and grown.config.score_head
+    before = load_model(old).model.state_dict()
+    after = grown.model.state_dict()
+    kept = [name for name in before if not name.startswith("value_")]
+    assert kept and all(torch.equal(before[name], after[name]) for name in kept)
+    assert after["value_conv.0.weight"].shape[0] > 1  # the pooled head's channels
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"train": "value"}, "give --init MODEL"),
+    ({"heads": "ownership"}, "give --init MODEL"),
     ({"train": "policy", "init": "small"}, "give all or value"),
 ])
 def test_impossible_fine_tunes_are_refused(store: Path, tmp_path: Path, changes: dict,
