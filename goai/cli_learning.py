@@ -192,6 +192,30 @@ def format_evaluation(report: dict) -> str:
             if row["positions"]:
                 lines.append(f"{'':>13}{row['bin']:>22} {row['positions']:>10} "
                              f"{100 * row['predicted']:>14.1f}% {100 * row['won']:>6.1f}%")
+    counted = report.get("value_counted_games")
+    if counted is not None:
+        lines.append(f"value head on the {counted['games']} games that ended by counting "
+                     "(those with ownership and score targets):")
+        lines.append(f"{'moves':>8} {'positions':>10} {'sign agrees':>12} {'MSE':>7}")
+        for name, tally in [("all", counted["overall"]), *counted["by_phase"].items()]:
+            lines.append(f"{name:>8} {tally['positions']:>10} "
+                         f"{100 * tally['sign_agreement']:>11.1f}% {tally['mse']:>7.3f}")
+    ownership = report.get("ownership")
+    if ownership is not None:
+        lines.append("ownership and score heads on the counted games (ownership: the share of "
+                     "points whose final owner its sign gives, dame left out):")
+        lines.append(f"{'moves':>8} {'positions':>10} {'ownership':>10} {'score MAE':>10} "
+                     f"{'score sign':>11}")
+
+        def percent(x: float | None) -> str:
+            return "-" if x is None else f"{100 * x:.1f}%"
+
+        for name, row in [("all", ownership["overall"]), *ownership["by_phase"].items()]:
+            mae = row.get("score_mae")
+            lines.append(f"{name:>8} {row['positions']:>10} "
+                         f"{percent(row.get('ownership_agreement')):>10} "
+                         f"{'-' if mae is None else f'{mae:.1f} pts':>10} "
+                         f"{percent(row.get('score_sign_agreement')):>11}")
     if report["skipped"]:
         lines.append(f"skipped or truncated games: {len(report['skipped'])}")
         lines.extend(f"  {item['game']}: {item['reason']}" for item in report["skipped"][:20])

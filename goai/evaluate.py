@@ -11,7 +11,15 @@ often the sign agrees, the mean squared error (answering 0 everywhere scores
 1.0), both by phase (moves 1-50, 51-100, 101-150, 151+), and a calibration
 table: positions binned by predicted win chance ``(v + 1) / 2`` against how
 often the side to move went on to win. Games without a decisive result (draw,
-void, unknown) are left out of the value figures and counted.
+void, unknown) are left out of the value figures and counted. The same
+figures are given again for the *counted* games alone (those a store holds
+ownership and score targets for, ``goai.labels``): they end close, so they
+are the hard case for a value.
+
+With an ownership head, on the positions of counted games: how often the sign
+of its map agrees with the final owner of each point (points nobody owns left
+out), by phase. With a score head: its mean absolute error against the final
+margin, and how often its sign agrees with the result, by phase.
 
 Accuracy is measured on the network's raw distribution over all 362 moves,
 without removing illegal moves, so it is the figure the literature reports
@@ -41,7 +49,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from goai.board import BLACK, IllegalMoveError
-from goai.coords import NETWORK_SIZE, PASS, PASS_INDEX, move_to_gtp
+from goai.coords import NETWORK_SIZE, NUM_POINTS, PASS, PASS_INDEX, move_to_gtp
 from goai.features import encode_into, get_feature_set
 from goai.progress import Progress
 from goai.sgf import GameRecord, Problem, iter_games
@@ -149,13 +157,67 @@ class ValueReport:
 
 
 @dataclass
+class OwnershipReport:
+    """The ownership and score heads against counted games' final ownership and margin."""
+
+    points: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_PHASE_NAMES, 0))
+    agree: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_PHASE_NAMES, 0))
+    positions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_PHASE_NAMES, 0))
+    score_error: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(_PHASE_NAMES, 0.0))
+    score_agree: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_PHASE_NAMES, 0))
+    has_ownership: bool = False
+    has_score: bool = False
+
+    def add(self, ownership: np.ndarray | None, targets: np.ndarray, scores: np.ndarray | None,
+            margins: np.ndarray, numbers: np.ndarray) -> None:
+        """ownership (N, 361) predicted and targets (N, 361) int8 final owners; scores (N,)
+        predicted and margins (N,) final; all for the side to move; numbers (N,) from 1."""
+        for name, low, high in (("all", 1, 10_000), *VALUE_PHASES):
+            chosen = (numbers >= low) & (numbers <= high)
+            if not chosen.any():
+                continue
+            self.positions[name] += int(chosen.sum())
+            if ownership is not None:
+                self.has_ownership = True
+                owned = targets[chosen] != 0
+                right = np.sign(ownership[chosen]) == targets[chosen]
+                self.points[name] += int(owned.sum())
+                self.agree[name] += int((right & owned).sum())
+            if scores is not None:
+                self.has_score = True
+                self.score_error[name] += float(np.abs(scores[chosen] - margins[chosen]).sum())
+                self.score_agree[name] += int((np.sign(scores[chosen])
+                                               == np.sign(margins[chosen])).sum())
+
+    def as_dict(self) -> dict:
+        rows = {}
+        for name in _PHASE_NAMES:
+            n = self.positions[name]
+            row: dict = {"positions": n}
+            if self.has_ownership:
+                row["ownership_agreement"] = (self.agree[name] / self.points[name]
+                                              if self.points[name] else None)
+            if self.has_score:
+                row["score_mae"] = self.score_error[name] / n if n else None
+                row["score_sign_agreement"] = self.score_agree[name] / n if n else None
+            rows[name] = row
+        return {"overall": rows["all"], "by_phase": {k: v for k, v in rows.items() if k != "all"}}
+
+
+_PHASE_NAMES = ("all", *(name for name, _, _ in VALUE_PHASES))
+
+
+@dataclass
 class EncodedGame:
     """One game's positions, as a worker returns them.
 
     ``planes`` uint8 (n, C, 19, 19); ``moves`` int64 (n,) the expert's move
     index 0..361; ``outcomes`` int8 (n,) the result for the side to move (+1
     won, -1 lost, 0 no decisive result); ``truncated`` the reason the replay
-    stopped early at an illegal move, else None.
+    stopped early at an illegal move, else None. For a counted game of a
+    store: ``ownership`` int8 (n, 361) and ``margins`` float32 (n,), the final
+    ownership and margin for each position's side to move; else None.
     """
 
     label: str
@@ -164,6 +226,8 @@ class EncodedGame:
     outcomes: np.ndarray
     decided: bool
     truncated: str | None
+    ownership: np.ndarray | None = None
+    margins: np.ndarray | None = None
 
 
 # A game to encode: ("store", path, index) for a game of a prepared store, or
@@ -183,12 +247,14 @@ def _store(path: str) -> GameStore:
 
 def encode_game(task: _Task, feature_set: str) -> EncodedGame:
     """Replay one game and encode every position before each of its moves."""
+    final, margin = None, float("nan")
     if task[0] == "store":
         _, path, index = task
         store = _store(path)
         label = f"{path} game {index}"
         length = int(store.game_offsets[index + 1] - store.game_offsets[index])
         replay, black_result = store.replay(index), int(store.result[index])
+        final, margin = store.game_ownership(index), float(store.score[index])
     else:
         _, record, label = task
         length = len(record.moves)
@@ -207,8 +273,21 @@ def encode_game(task: _Task, feature_set: str) -> EncodedGame:
     except IllegalMoveError as error:
         truncated = (f"truncated at move {count + 1} "
                      f"({move_to_gtp(error.move, NETWORK_SIZE)}, {error.reason})")
+    ownership = margins = None
+    if final is not None:
+        # Each position's side to move is the colour of the stored move played from it.
+        signs = _mover_signs(task, count)
+        ownership = signs[:, None] * final[None, :].astype(np.int8)
+        margins = (signs * margin).astype(np.float32)
     return EncodedGame(label, planes[:count], moves[:count], outcomes[:count],
-                       black_result != 0, truncated)
+                       black_result != 0, truncated, ownership, margins)
+
+
+def _mover_signs(task: _Task, count: int) -> np.ndarray:
+    """int8 (count,): +1 where Black moves, -1 where White does, for a stored game."""
+    _, path, index = task
+    colors = [color for color, _ in _store(path).game_moves(index)[:count]]
+    return np.where(np.array(colors) == BLACK, 1, -1).astype(np.int8)
 
 
 def _encode_tasks(tasks: list[_Task], feature_set: str) -> list[EncodedGame]:
@@ -373,10 +452,14 @@ def evaluate(policy: Policy, sources: Sequence[str | Path], *, max_games: int | 
     targets = np.empty(batch_size, dtype=np.int64)
     move_numbers = np.empty(batch_size, dtype=np.int64)
     outcomes = np.empty(batch_size, dtype=np.int8)
+    final_owners = np.zeros((batch_size, NUM_POINTS), dtype=np.int8)
+    margins = np.full(batch_size, np.nan, dtype=np.float32)
     overall = Tally()
     phases = {name: Tally() for name, _, _ in PHASES}
     by_move: dict[int, Tally] = {}
     value = ValueReport() if policy.has_value_head else None
+    counted_value = ValueReport() if policy.has_value_head else None
+    ownership = OwnershipReport()
     skipped: list[dict] = []
     games = 0
     filled = 0
@@ -385,7 +468,8 @@ def evaluate(policy: Policy, sources: Sequence[str | Path], *, max_games: int | 
     def flush(count: int) -> None:
         nonlocal network_seconds
         before = time.perf_counter()
-        probabilities, values = policy.evaluate_batch(planes[:count])
+        heads = policy.evaluate_heads(planes[:count])
+        probabilities, values = heads.probabilities, heads.values
         network_seconds += time.perf_counter() - before
         expert = probabilities[np.arange(count), targets[:count]]
         ranks = (probabilities > expert[:, None]).sum(axis=1)
@@ -400,6 +484,16 @@ def evaluate(policy: Policy, sources: Sequence[str | Path], *, max_games: int | 
             by_move.setdefault(int(number), Tally()).add(ranks[chosen], expert[chosen])
         if value is not None and values is not None:
             value.add(values.astype(np.float64), outcomes[:count].astype(np.float64), numbers)
+        labelled = np.isfinite(margins[:count])
+        if labelled.any():
+            if counted_value is not None and values is not None:
+                counted_value.add(values[labelled].astype(np.float64),
+                                  outcomes[:count][labelled].astype(np.float64),
+                                  numbers[labelled])
+            ownership.add(None if heads.ownership is None else heads.ownership[labelled],
+                          final_owners[:count][labelled],
+                          None if heads.scores is None else heads.scores[labelled],
+                          margins[:count][labelled], numbers[labelled])
 
     tasks = _tasks(sources, skipped, max_games)
     with Progress("evaluate", total=max_games, unit="games", enabled=show_progress) as bar:
@@ -408,6 +502,7 @@ def evaluate(policy: Policy, sources: Sequence[str | Path], *, max_games: int | 
             if value is not None:
                 value.games += game.decided
                 value.games_without_result += not game.decided
+                counted_value.games += game.margins is not None
             if game.truncated:
                 skipped.append({"game": game.label, "reason": game.truncated})
             start = 0
@@ -418,6 +513,11 @@ def evaluate(policy: Policy, sources: Sequence[str | Path], *, max_games: int | 
                 targets[rows] = game.moves[part]
                 move_numbers[rows] = np.arange(start + 1, start + take + 1)
                 outcomes[rows] = game.outcomes[part]
+                if game.margins is None:
+                    margins[rows] = np.nan
+                else:
+                    final_owners[rows] = game.ownership[part]
+                    margins[rows] = game.margins[part]
                 filled += take
                 start += take
                 if filled == batch_size:
@@ -440,6 +540,10 @@ def evaluate(policy: Policy, sources: Sequence[str | Path], *, max_games: int | 
         "by_phase": {name: tally.as_dict() for name, tally in phases.items()},
         "by_move": {number: by_move[number].as_dict()["top1"] for number in sorted(by_move)},
         "value": None if value is None else value.as_dict(),
+        "value_counted_games": (None if counted_value is None or not counted_value.games
+                                else counted_value.as_dict()),
+        "ownership": ownership.as_dict() if ownership.has_ownership or ownership.has_score
+        else None,
         "skipped": skipped,
         "workers": workers,
         "batch_size": batch_size,
