@@ -60,6 +60,12 @@ for line in sys.stdin:
             if genmoves == 2:  # the match's second game: Ctrl-C on the match
                 os.kill(os.getppid(), signal.SIGINT)
                 time.sleep(5)
+        if mode == "flood":  # one 20 MB line
+            print("= " + "A" * 20_000_000 + "\\n", flush=True)
+            continue
+        if mode == "chatter":  # 2.4 MB in lines of 60 KB
+            print("= " + "\\n".join(["B" * 60_000] * 40) + "\\n", flush=True)
+            continue
         reply = {"pass": "pass", "slow": "pass", "interrupt": "pass", "resign": "resign",
                  "nonsense": "Z99", "same": "D4"}[mode]
     print("= " + reply + "\\n", flush=True)
@@ -108,6 +114,17 @@ def test_a_failing_engine_loses_and_the_match_goes_on(fake, mode, detail):
     assert all(detail in r["detail"] and r["detail"].startswith("B:")
                for r in summary["results"])
     assert [r["result"] for r in summary["results"]] == ["B+F", "W+F", "B+F"]
+
+
+@pytest.mark.parametrize("mode, detail", [
+    ("flood", "answered 'genmove white' with a line over 64 KB"),
+    ("chatter", "answered 'genmove white' with over 1024 KB"),
+])
+def test_an_engine_s_answer_is_read_within_a_cap(fake, mode, detail):
+    # Before the cap, a 20 MB genmove answer was read whole (the match grew to 118 MB).
+    summary = play(fake("pass"), fake(mode), games=1)
+    result = summary["results"][0]
+    assert result["reason"] == "forfeit" and result["detail"] == f"B: {detail}"
 
 
 def test_thinking_time_is_measured_per_engine(fake):
