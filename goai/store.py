@@ -147,25 +147,21 @@ def write_store(path: str | Path, games: Sequence[StoredGame], **extra: np.ndarr
     setups = [g.setup for g in games]
     codes = (np.concatenate(moves) if moves else np.zeros(0, np.int16)).astype(np.uint16)
     tmp = path.with_name(path.name + ".tmp.npz")
-    try:
-        np.savez_compressed(
-            tmp,
-            version=np.array(STORE_VERSION),
-            move_low=(codes & 0xFF).astype(np.uint8),
-            move_high=(codes >> 8).astype(np.uint8),
-            game_lengths=np.array([len(m) for m in moves], dtype=np.int32),
-            setup=np.concatenate(setups) if setups else np.zeros(0, np.int16),
-            setup_lengths=np.array([len(s) for s in setups], dtype=np.int32),
-            komi=np.array([g.komi for g in games], dtype=np.float32),
-            handicap=np.array([g.handicap for g in games], dtype=np.int8),
-            result=np.array([g.result for g in games], dtype=np.int8),
-            game_keys=np.array([g.key for g in games], dtype=np.uint64),
-            **extra,
-        )
-        os.replace(tmp, path)
-    except BaseException:  # a full disk, Ctrl-C: no partial file left behind
-        tmp.unlink(missing_ok=True)
-        raise
+    np.savez_compressed(
+        tmp,
+        version=np.array(STORE_VERSION),
+        move_low=(codes & 0xFF).astype(np.uint8),
+        move_high=(codes >> 8).astype(np.uint8),
+        game_lengths=np.array([len(m) for m in moves], dtype=np.int32),
+        setup=np.concatenate(setups) if setups else np.zeros(0, np.int16),
+        setup_lengths=np.array([len(s) for s in setups], dtype=np.int32),
+        komi=np.array([g.komi for g in games], dtype=np.float32),
+        handicap=np.array([g.handicap for g in games], dtype=np.int8),
+        result=np.array([g.result for g in games], dtype=np.int8),
+        game_keys=np.array([g.key for g in games], dtype=np.uint64),
+        **extra,
+    )
+    os.replace(tmp, path)
 
 
 def write_games(records: Iterable[GameRecord], path: str | Path) -> int:
