@@ -26,6 +26,7 @@ import os
 import random
 import re
 import resource
+import select
 import subprocess
 import sys
 import threading
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import analysis
+from fakes import FakeTime, analysis
 
 from goai import cli, gtp_engine
 from goai.gtp import MAX_LINE_BYTES, LineQueue, read_into
@@ -267,13 +268,15 @@ def test_a_bug_in_a_handler_costs_one_answer(monkeypatch):
     assert out == b"?1 internal error: RuntimeError: boom with a second line\n\n=2 goai\n\n"
 
 
-def test_time_budget_drops_to_one_symmetry_when_eight_would_not_fit():
+def test_time_budget_drops_to_one_symmetry_when_eight_would_not_fit(monkeypatch):
     calls = []
+    clock = FakeTime()  # the engine's clock: only the policy moves it
+    monkeypatch.setattr(gtp_engine, "time", clock)
 
     class Counting(ScriptedPolicy):
         def analyze(self, state, *, symmetries=None):
             calls.append(symmetries)
-            time.sleep(0.05 * symmetries)
+            clock.advance(0.05 * symmetries)
             return super().analyze(state)
 
     engine = Engine(GtpConfig(symmetries=8, lag_buffer=0.0), policy_factory=lambda: Counting(0))
@@ -432,11 +435,12 @@ def test_a_fast_writer_is_held_back_by_the_pipe_not_queued():
                 written.append(batch)
 
     threading.Thread(target=writer, daemon=True).start()
-    for _ in range(3000):  # until the queue is full, and a little longer
-        if len(lines) == lines.max_lines:
-            break
+    # The queue full and the pipe full: the reader stops reading, so the writer can only
+    # wait. Conditions, not a sleep: a busy machine only takes longer to reach them.
+    deadline = time.monotonic() + 60
+    while len(lines) < lines.max_lines or select.select([], [write_fd], [], 0)[1]:
+        assert time.monotonic() < deadline, "the queue or the pipe never filled"
         time.sleep(0.01)
-    time.sleep(0.2)
     assert len(lines) == lines.max_lines and sum(written) < total  # the writer waits
     received = 0
     while (item := lines.get()) is not None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from boards import move
-from fakes import analysis
+from fakes import FakeTime, analysis
 
 pytest.importorskip("starlette")
 httpx = pytest.importorskip("httpx")
@@ -29,6 +29,7 @@ with warnings.catch_warnings():  # Starlette >= 1.10 prefers httpx2 but works wi
     from starlette.testclient import TestClient
 
 from goai import cli  # noqa: E402
+from goai import search as search_module  # noqa: E402
 from goai.board import EMPTY  # noqa: E402
 from goai.coords import PASS_INDEX  # noqa: E402
 from goai.game import GameState  # noqa: E402
@@ -323,14 +324,18 @@ def test_win_rates_are_black_s_along_the_game(tiny_policy: Policy):
 
 class SlowEvaluator:
     """A search evaluator: uniform priors over the legal moves, value 0, ``delay`` seconds a
-    batch. ``calls`` counts the batches."""
+    batch (or ``cost`` seconds of a ``FakeTime`` clock). ``calls`` counts the batches."""
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, clock: FakeTime | None = None,
+                 cost: float = 0.0) -> None:
         self.delay = delay
+        self.clock, self.cost = clock, cost
         self.calls = 0
 
     def evaluate(self, states):
         self.calls += 1
+        if self.clock is not None:
+            self.clock.advance(self.cost)
         time.sleep(self.delay)
         masks = np.array([legal_move_mask(state) for state in states], dtype=float)
         return masks / masks.sum(axis=1, keepdims=True), np.zeros(len(states))
@@ -401,18 +406,23 @@ def test_visits_1_plays_and_analyses_the_raw_policy(tiny_policy: Policy):
     assert analysis["search"] is False and analysis["candidates"][0]["visits"] is None
 
 
-def test_think_seconds_caps_the_engine_s_search_and_the_analysis(tiny_policy: Policy):
-    slow = SlowEvaluator(delay=0.05)
+def test_think_seconds_caps_the_engine_s_search_and_the_analysis(tiny_policy: Policy,
+                                                                  monkeypatch):
+    # On the search's fake clock, which only the evaluator moves (0.05 s a batch): a wall
+    # clock bound here failed on a busy machine.
+    clock = FakeTime()
+    monkeypatch.setattr(search_module, "time", clock)
+    slow = SlowEvaluator(clock=clock, cost=0.05)
     engine = Engine(tiny_policy, config=PlayerConfig(visits=100_000), analysis_visits=100_000,
                     think_seconds=0.3, make_evaluator=lambda policy, seed: slow)
-    started = time.monotonic()
     chosen = engine.choose(engine.new_game(), GameState(19))
+    after_move = clock.now
     analysis = engine.analyze(GameState(19))
-    # Not a measure of speed: each search stopped on its time cap, far below its visit cap
-    # (0.3 s at 0.05 s a batch is a handful of batches), well within a generous bound.
+    # Each search stopped on its time cap, far below its visit cap: 0.3 s at 0.05 s a batch.
     assert chosen.analysis.search and analysis.search
     assert chosen.analysis.visits < 1000 and analysis.visits < 1000
-    assert slow.calls < 100 and time.monotonic() - started < 20
+    assert after_move - 1000.0 <= 0.3 and clock.now - after_move <= 0.3
+    assert 2 <= slow.calls <= 2 * (0.3 / 0.05 + 1)
 
 
 def test_the_websocket_streams_snapshots_then_the_final_analysis(tiny_policy: Policy,
