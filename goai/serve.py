@@ -158,13 +158,14 @@ class ServeConfig:
 
     def accepts_host(self, header: str) -> bool:
         """Whether a request with this Host header is served (see ``allowed_hosts``)."""
-        if self.allowed_hosts is None and not self.is_loopback:
+        if self.allowed_hosts is None and not self.is_loopback or "*" in (
+                self.allowed_hosts or ()):
             return True
         name = host_name(header)
         if name is None:
             return False
         if self.allowed_hosts is not None:
-            return "*" in self.allowed_hosts or name in self.allowed_hosts
+            return name in self.allowed_hosts
         return is_loopback_name(name)
 
 

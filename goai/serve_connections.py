@@ -1,7 +1,7 @@
 """``goai serve``'s HTTP connections: a time limit on reading a request, and a cap that slow
 clients cannot fill.
 
-What uvicorn (0.3x-0.5x) offers, and why it is not enough on its own:
+What uvicorn offers (read in its 0.55 source), and why it is not enough on its own:
 
 * ``timeout_keep_alive`` (5 s) closes a connection that sends nothing after a
   response; it is armed only after a response and disarmed by any byte, so a
