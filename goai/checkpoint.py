@@ -135,8 +135,12 @@ def save_checkpoint(path: str | Path, model: PolicyNet, feature_set: str,
         **extra,
     }
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, Ctrl-C: the old file stays and no partial one
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

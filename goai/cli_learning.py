@@ -92,6 +92,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         metrics = train(config)
     except (StoreError, RunError, ValueError) as error:
         raise SystemExit(f"goai train: {error}") from None
+    except OSError as error:  # writing the run: a full disk, a folder turned read-only
+        where = f"{error.filename}: " if error.filename else ""
+        raise SystemExit(f"goai train: {where}{error.strerror or error}") from None
     print(json.dumps(metrics))
     return 0
 

@@ -130,6 +130,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
                            show_progress=True)
     except (FileNotFoundError, PrepareError, ValueError) as error:
         raise SystemExit(f"goai prepare: {error}") from None
+    except OSError as error:  # writing the store: a full disk, a folder turned read-only
+        raise SystemExit(f"goai prepare: cannot write {error.filename or args.out}: "
+                         f"{error.strerror}") from None
     for warning in manifest["warnings"]:
         print(f"goai prepare: warning: {warning}", file=sys.stderr)
     if args.json:

@@ -26,6 +26,8 @@ bottom, so only the GTP conversion flips.
 
 from __future__ import annotations
 
+import re
+
 MIN_SIZE = 2
 MAX_SIZE = 25
 NETWORK_SIZE = 19
@@ -36,6 +38,9 @@ NUM_MOVES = NUM_POINTS + 1
 
 GTP_COLUMNS = "ABCDEFGHJKLMNOPQRSTUVWXYZ"
 _SGF_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+# GTP's vertex grammar: a column letter and a row number in ASCII digits without a
+# leading zero. Python's str.isdigit and int() would also take "٤" or "04" for 4.
+_GTP_VERTEX = re.compile(r"([A-HJ-Z])([1-9][0-9]?)", re.ASCII)
 
 
 class CoordinateError(ValueError):
@@ -68,15 +73,25 @@ def move_to_gtp(move: int, size: int) -> str:
 
 
 def move_from_gtp(text: str, size: int) -> int:
-    """A GTP vertex (any case) -> move. Raises ``CoordinateError`` when off the board."""
-    vertex = text.strip().upper()
+    """A GTP vertex (any case) or ``pass`` -> move. Raises ``CoordinateError`` when the
+    text is not a vertex or is off the board.
+
+    Only ASCII is a vertex, and a row number has no leading zero (``D04``,
+    ``D٤`` and ``paſs`` are refused), as GTP's grammar says; surrounding
+    white space is ignored.
+    """
+    vertex = text.strip()
+    if not vertex.isascii():  # before upper(): "ſ".upper() is "S"
+        raise CoordinateError(f"not a vertex: {text!r}")
+    vertex = vertex.upper()
     if vertex == "PASS":
         return PASS
-    if len(vertex) < 2 or vertex[0] not in GTP_COLUMNS or not vertex[1:].isdigit():
+    match = _GTP_VERTEX.fullmatch(vertex)
+    if match is None:
         raise CoordinateError(f"not a vertex: {text!r}")
-    col = GTP_COLUMNS.index(vertex[0])
-    number = int(vertex[1:])
-    if col >= size or not 1 <= number <= size:
+    col = GTP_COLUMNS.index(match.group(1))
+    number = int(match.group(2))
+    if col >= size or number > size:
         raise CoordinateError(f"vertex {text!r} is off a {size}x{size} board")
     return (size - number) * size + col
 

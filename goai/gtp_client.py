@@ -7,6 +7,11 @@ hang. The engine runs in its own session, so stopping it also ends any
 processes a wrapper script started; an engine still running when its client
 is garbage collected, or when the interpreter exits, is killed.
 
+An engine's output is bounded as ``goai gtp`` bounds its input: a line over
+``MAX_LINE_BYTES`` (64 KB) or a response over ``MAX_RESPONSE_BYTES`` ends the
+engine (``EngineFailure``) after reading no more than that, so a 20 MB
+``genmove`` answer costs 64 KB of memory, not 20 MB.
+
 Two kinds of failure, one base class (``GtpClientError``):
 
 * ``EngineFailure``: the engine could not be started, exited, or stayed
@@ -29,7 +34,19 @@ import weakref
 from collections.abc import Sequence
 from typing import IO
 
+from goai.gtp import MAX_LINE_BYTES
+
 _RESPONSE_START = re.compile(r"([=?])\d*\s?(.*)")
+# A response's lines together: far above any real one (list_commands, showboard,
+# an analysis line of 361 moves are a few KB).
+MAX_RESPONSE_BYTES = 1024 * 1024
+
+
+class _TooLong:
+    """Put in the line queue by the reader when a line passed ``MAX_LINE_BYTES``."""
+
+
+_TOO_LONG = _TooLong()
 
 
 class GtpClientError(RuntimeError):
@@ -64,7 +81,7 @@ class GtpClient:
         self.command = command if isinstance(command, str) else shlex.join(self.argv)
         self._show_stderr = show_stderr
         self._process: subprocess.Popen[bytes] | None = None
-        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._lines: queue.Queue[str | _TooLong | None] = queue.Queue()
         self._finalizer: weakref.finalize | None = None
 
     @property
@@ -95,9 +112,11 @@ class GtpClient:
     def ask(self, command: str, timeout: float | None = None) -> tuple[bool, str]:
         """Send ``command``; return (success, response body without ``=``/``?``).
 
-        Waits at most ``timeout`` s (None: for ever). Raises ``EngineFailure``.
-        Lines before the first ``=``/``?`` line are not part of a response and
-        are skipped; the response ends at a blank line.
+        Waits at most ``timeout`` s (None: for ever). Raises ``EngineFailure``,
+        and kills the engine, when it exits, stays silent, or writes a line over
+        ``MAX_LINE_BYTES`` or a response over ``MAX_RESPONSE_BYTES``. Lines before
+        the first ``=``/``?`` line are not part of a response and are skipped;
+        the response ends at a blank line.
         """
         process = self._process
         if process is None or not self.running:
@@ -111,6 +130,7 @@ class GtpClient:
         deadline = None if timeout is None else time.monotonic() + timeout
         status: str | None = None
         body: list[str] = []
+        size = 0
         while True:
             try:
                 wait = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -122,6 +142,10 @@ class GtpClient:
                 code = process.wait()
                 self._forget()
                 raise EngineFailure(f"engine exited with code {code} during {command!r}")
+            if isinstance(line, _TooLong):
+                self.kill()
+                raise EngineFailure(f"answered {command!r} with a line over "
+                                    f"{MAX_LINE_BYTES // 1024} KB")
             if status is None:
                 match = _RESPONSE_START.fullmatch(line)
                 if match:
@@ -130,6 +154,11 @@ class GtpClient:
             elif not line.strip():
                 return status == "=", "\n".join(body).strip()
             else:
+                size += len(line) + 1
+                if size > MAX_RESPONSE_BYTES:
+                    self.kill()
+                    raise EngineFailure(f"answered {command!r} with over "
+                                        f"{MAX_RESPONSE_BYTES // 1024} KB")
                 body.append(line)
 
     def send(self, command: str, timeout: float | None = None) -> str:
@@ -177,10 +206,17 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
             pass
 
 
-def _read_lines(stream: IO[bytes], lines: queue.Queue[str | None]) -> None:
-    """The reader thread: stdout lines into ``lines``, then None; closes the stream at the end."""
+def _read_lines(stream: IO[bytes], lines: queue.Queue[str | _TooLong | None]) -> None:
+    """The reader thread: stdout lines into ``lines``, then None; closes the stream at the end.
+
+    A line is read at most ``MAX_LINE_BYTES`` (and its line end) at a time: a
+    longer one puts ``_TOO_LONG`` and ends the reading (``ask`` kills the engine).
+    """
     try:
-        for raw in iter(stream.readline, b""):
+        while raw := stream.readline(MAX_LINE_BYTES + 2):  # room for "\r\n"
+            if len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:
+                lines.put(_TOO_LONG)
+                return
             lines.put(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
     except (OSError, ValueError):
         pass

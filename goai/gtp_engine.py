@@ -1,14 +1,18 @@
-"""The GTP engine: one game, one lazily loaded player, a ``cmd_*`` handler per command.
+"""The GTP engine: one game, one player loaded at start-up, a ``cmd_*`` handler per command.
 
 What Sabaki, Lizzie, GoGui, q5Go, KGS and match runners talk to. The protocol
 (framing, arguments, the answer loop, ``name``/``list_commands``...) is
 ``goai.gtp``; the analysis formats are ``goai.gtp_analysis``; here are the
 commands that set up, play and look at the game.
 
-Start-up is instant: torch and the model load on the first command that needs
-the network (genmove and friends, analysis); ``name``, ``protocol_version``
-and ``list_commands`` never wait for them. This module imports neither torch
-nor gymnasium.
+``run_gtp`` loads torch and the model before it answers anything, as Leela
+Zero and KataGo load their network: a first ``genmove`` under ``--time`` or a
+game clock would otherwise spend seconds of its budget loading it (3 s of a
+0.5 s move). Input that arrives meanwhile waits in the line queue. A model
+that cannot be loaded is said once on stderr, and every command that needs
+it answers ``? cannot load model: ...``; the engine goes on. ``Engine`` itself
+loads on first need (tests pass a fake policy). This module imports neither
+torch nor gymnasium: a ``goai gtp --help`` or a test of the protocol stays fast.
 
 Commands never change more than they say: ``genmove``/``reg_genmove``/
 analysis for either colour leave the side to move and the policy's settings
@@ -89,7 +93,7 @@ from goai.gtp_analysis import (
     search_gfx,
 )
 from goai.gtp_clock import Clock
-from goai.gtp_config import DEFAULT_VISITS, GtpConfig, is_model_path
+from goai.gtp_config import DEFAULT_VISITS, GtpConfig
 from goai.player import (
     Decision,
     MovePolicy,
@@ -409,11 +413,21 @@ class Engine(GtpServer):
         """Load the model now when the game has a clock, before the clock runs for us: the
         first genmove would otherwise spend seconds of its budget loading it. A model
         that fails to load is reported by the first command that needs it."""
-        if self.clock.limited and self._player is None:
+        if self.clock.limited:
+            self.load()
+
+    def load(self) -> str | None:
+        """Load the model unless loaded; the reason it cannot be loaded, or None.
+
+        ``run_gtp`` calls it before the first answer. A failed load is tried
+        again by the next command that needs the model.
+        """
+        if self._player is None:
             try:
                 self._get_player()
-            except GtpError:
-                pass
+            except GtpError as error:
+                return str(error)
+        return None
 
     @command_name("kgs-time_settings")
     def cmd_kgs_time_settings(self, args: list[str]) -> str:
@@ -637,10 +651,12 @@ def run_gtp(config: GtpConfig, stdin: BinaryIO, stdout: BinaryIO) -> int:
     reader.start()
     log.info("goai %s GTP ready (model %s, device %s)", __version__, config.model or "default",
              config.device)
-    if config.model and is_model_path(config.model) and not Path(config.model).is_file():
+    engine = Engine(config)
+    problem = engine.load()  # before any answer: see the module docstring
+    if problem is not None:
         # Said even when quiet: GUIs show stderr, and genmove will fail with the same news.
-        print(f"goai gtp: no model file {config.model}", file=sys.stderr, flush=True)
-    Engine(config).serve(lines, stdout)
+        print(f"goai gtp: {problem}", file=sys.stderr, flush=True)
+    engine.serve(lines, stdout)
     try:
         stdout.flush()
     except BrokenPipeError:

@@ -23,6 +23,9 @@ How a game is refereed
   referee (``referee="none"``), or if it fails, goai's own estimate scores the
   game (``player.estimated_score``: area with estimated dead stones removed).
 * Draws (jigo) count half a win to each engine.
+* A match stopped by Ctrl-C or SIGTERM keeps the games finished by then; a game
+  it cuts off has no result and no SGF (its engines are killed by the stop,
+  and a killed engine is no forfeit when the match itself is ending).
 * Games at once (``parallel`` N): N seats, each with its own two engines and
   referee, take the next game number in turn; game k is played as it would be
   alone (colours by k, SGF ``game-k``), and the results are put back in game
@@ -50,6 +53,7 @@ same way; at 0% or 100% it is unbounded and reported as None.
 from __future__ import annotations
 
 import math
+import os
 import re
 import shlex
 import shutil
@@ -343,20 +347,38 @@ class _Seat:
         if self.referee is not None:
             _start_and_name(self.referee, timeout)
 
-    def play(self, number: int, config: MatchConfig, sgf_dir: Path | None) -> GameResult:
-        """Game ``number`` at this seat (A is Black in odd games when colours alternate)."""
+    def play(self, number: int, config: MatchConfig, sgf_dir: Path | None,
+             stopping: Callable[[], bool] = lambda: False) -> GameResult | None:
+        """Game ``number`` at this seat (A is Black in odd games when colours alternate).
+
+        None when ``stopping()`` says the match was stopped while the game ran:
+        its end (an engine killed by the shutdown reads as a forfeit) is no result,
+        and nothing is written for it.
+        """
+        if stopping():  # stopped as this seat took the game: no engine is restarted for it
+            return None
         swap = config.alternate and number % 2 == 0
         a, b = self.engines
         black, white = (b, a) if swap else (a, b)
         result, state = _play_game(number, {BLACK: black, WHITE: white}, self.referee, config)
+        if stopping():
+            return None
         if sgf_dir is not None:
             result.sgf = str(_save_sgf(sgf_dir, result, state, black, white, config))
         return result
 
+    def kill(self) -> None:
+        """End every process of the seat at once (a stopping match: no ``quit`` to wait for)."""
+        for process in self._processes():
+            process.kill()
+
     def close(self) -> None:
-        for process in [player.process for player in self.engines] + (
-                [self.referee] if self.referee else []):
+        for process in self._processes():
             process.close()
+
+    def _processes(self) -> list[GtpClient]:
+        return [player.process for player in self.engines] + (
+            [self.referee] if self.referee else [])
 
 
 def run_match(config: MatchConfig, *, show_progress: bool = True) -> dict:
@@ -385,7 +407,11 @@ def run_match(config: MatchConfig, *, show_progress: bool = True) -> dict:
             try:
                 if len(seats) == 1:
                     for number in range(1, config.games + 1):
-                        finished(seats[0].play(number, config, sgf_dir))
+                        # Ctrl-C is raised here, in this thread: a game it cuts off
+                        # returns nothing, so play() needs no stop signal.
+                        result = seats[0].play(number, config, sgf_dir)
+                        assert result is not None
+                        finished(result)
                 else:
                     _play_at_seats(seats, config, sgf_dir, finished)
             except KeyboardInterrupt:
@@ -405,8 +431,11 @@ def _play_at_seats(seats: list[_Seat], config: MatchConfig, sgf_dir: Path | None
                    finished: Callable[[GameResult], None]) -> None:
     """Games 1..N over the seats, a thread per seat (the engines do the work, in their
     own processes); ``finished`` is called under a lock. An error in a seat's thread
-    is raised here once every seat has stopped; Ctrl-C stops the seats after their
-    current game is cut off (the caller closes the engines)."""
+    is raised here once every seat has stopped. Ctrl-C sets the stop signal, then
+    kills the seats' engines so that the games in progress end at once, and waits
+    for the seats: a game cut off so is neither counted nor written (its killed
+    engine is no forfeit), and nothing is written after this returns.
+    """
     numbers = iter(range(1, config.games + 1))
     lock = threading.Lock()
     stop = threading.Event()
@@ -419,10 +448,11 @@ def _play_at_seats(seats: list[_Seat], config: MatchConfig, sgf_dir: Path | None
                     number = next(numbers, None)
                 if number is None:
                     return
-                result = seat.play(number, config, sgf_dir)
-                with lock:
-                    if not stop.is_set():
-                        finished(result)
+                result = seat.play(number, config, sgf_dir, stopping=stop.is_set)
+                if result is None:
+                    return
+                with lock:  # a game that ended before the stop stands, even if it came since
+                    finished(result)
         except BaseException as error:  # re-raised in the main thread
             errors.append(error)
             stop.set()
@@ -436,7 +466,11 @@ def _play_at_seats(seats: list[_Seat], config: MatchConfig, sgf_dir: Path | None
             while thread.is_alive():
                 thread.join(0.2)  # a bare join() would not see Ctrl-C
     except BaseException:
-        stop.set()
+        stop.set()  # before the kill: a game that ends by it sees the stop
+        for seat in seats:
+            seat.kill()
+        for thread in threads:
+            thread.join(10)
         raise
     if errors:
         raise errors[0]
@@ -467,7 +501,10 @@ def _save_sgf(folder: Path, result: GameResult, state: GameState, black: _Player
         if clock[0])
     extra = {len(state.history) - 1: {"C": [note]}} if state.history else None
     path = folder / f"game-{result.number:03d}.sgf"
-    path.write_text(write_sgf(record, node_properties=extra), encoding="utf-8")
+    # Written whole or not at all: Ctrl-C may come at any moment.
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text(write_sgf(record, node_properties=extra), encoding="utf-8")
+    os.replace(partial, path)
     return path
 
 

@@ -44,6 +44,7 @@ from goai.coords import NETWORK_SIZE
 from goai.labels import GnuGoJudge, LabelError, find_gnugo, recorded_margin
 from goai.progress import Progress
 from goai.sgf import GameRecord, Problem, iter_games
+from goai.sources import reads_whole_file
 from goai.store import SPLITS, STORE_VERSION, GameStore, StoredGame, stored_game, write_store
 
 # A part is a store file plus a summary; the version is in each part's name, so
@@ -228,14 +229,24 @@ def _source_units(sources: Sequence[str | Path]) -> list[tuple[Path, ...]]:
     return units
 
 
-def _unit_digest(unit: tuple[Path, ...]) -> str:
-    """SHA-256 over the bytes of the unit's files, for the manifest."""
+def _unit_digest(unit: tuple[Path, ...]) -> str | None:
+    """SHA-256 over the bytes of the unit's files that the reader read, for the manifest;
+    None when it read none.
+
+    A source the reader refused unread (``/dev/zero``, a FIFO, an ``.sgf`` over
+    the size cap: ``sources.reads_whole_file``) is not read here either: the
+    checksum would otherwise never end, block, or read a 1 GB file it refused.
+    """
     digest = hashlib.sha256()
+    hashed = False
     for path in unit:
+        if not reads_whole_file(path):
+            continue
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
-    return digest.hexdigest()
+        hashed = True
+    return digest.hexdigest() if hashed else None
 
 
 def _unit_name(unit: tuple[Path, ...]) -> str:
@@ -303,9 +314,11 @@ def prepare(sources: Sequence[str | Path], out_dir: str | Path,
     and ``test.npz`` with ``manifest.json``.
 
     Raises ``FileNotFoundError`` for a missing source, and ``PrepareError``
-    when ``out_dir`` is a file or already holds a store (unless ``overwrite``),
-    or when no game is kept: a store is never replaced by an empty one, and a
-    folder this call created is removed again.
+    when ``out_dir`` is a file, cannot be made (a read-only file system, a path
+    under a file) or already holds a store (unless ``overwrite``), or when no
+    game is kept: a store is never replaced by an empty one, and a folder this
+    call created is removed again. Every file is written whole or not at all,
+    so an ``OSError`` while writing (a full disk) leaves no partial file.
     """
     out_dir = Path(out_dir)
     _check_out(out_dir, overwrite)
@@ -316,7 +329,10 @@ def prepare(sources: Sequence[str | Path], out_dir: str | Path,
         raise PrepareError(f"no SGF files or archives found in {', '.join(map(str, sources))}")
     created = not out_dir.exists()
     parts_dir = out_dir / "parts"
-    parts_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        parts_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a read-only file system, a path under a file
+        raise PrepareError(f"cannot write to {out_dir}: {error.strerror}") from None
     part_paths = [_part_path(parts_dir, unit, config) for unit in units]
     todo = [(u, p) for u, p in zip(units, part_paths, strict=True) if not p.exists()]
     workers = config.workers or os.cpu_count() or 1
@@ -386,7 +402,13 @@ def _assemble(units: list[tuple[Path, ...]], part_paths: list[Path], out_dir: Pa
         "problems": notes[:1000],
         "problems_total": len(notes),
     }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    partial = out_dir / "manifest.json.tmp"
+    try:
+        partial.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        os.replace(partial, out_dir / "manifest.json")
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return manifest
 
 

@@ -172,13 +172,17 @@ class RunFolder:
     def open(self, config: TrainConfig) -> None:
         """Lock the folder for this training.
 
-        Raises ``RunError`` when ``path`` is a file, another training holds the
+        Raises ``RunError`` when ``path`` is a file or cannot be written (a
+        read-only file system, a path under a file), another training holds the
         lock, or the folder holds a run and ``config`` neither resumes nor forces.
         With ``force`` the old run's checkpoint, model and metrics are deleted.
         """
         if self.path.exists() and not self.path.is_dir():
             raise RunError(f"{self.path} is a file; --out takes a folder")
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise RunError(f"cannot write to {self.path}: {error.strerror}") from None
         self._lock = _locked(self.path / "lock")
         if self.holds_run() and not config.resume:
             if not config.force:
@@ -227,7 +231,10 @@ class RunFolder:
 
 def _locked(path: Path) -> IO[str]:
     """``path`` opened and exclusively locked (``flock``; ``msvcrt`` on Windows), or RunError."""
-    handle = path.open("a")
+    try:
+        handle = path.open("a")
+    except OSError as error:  # a folder that exists but cannot be written
+        raise RunError(f"cannot write to {path.parent}: {error.strerror}") from None
     try:
         if os.name == "nt":
             import msvcrt

@@ -31,36 +31,57 @@ unless noted; an error is ``{"error": "one line", "reason": "code"}`` with a
                                ``{"op": "stop"}`` ends it
 =============================  ===============================================================
 
-Sessions: a random id in an HttpOnly, SameSite=Strict cookie; at most
-``max_sessions`` live at once (an idle one is dropped after
-``idle_minutes``; when all are in use a new browser gets 503). Requests of one
-session run one at a time: a move sent while the engine is thinking gets
-409. Engine work runs in worker threads, so one session's thinking never
-holds another's page. Nothing from the client is ever a file path: the page's
-files are a fixed table read at start, and uploads are parsed in memory.
-With a loopback host only ``localhost``/loopback Host headers are accepted,
-so a web page elsewhere cannot reach the server by DNS rebinding.
+Sessions: a random id in an HttpOnly, SameSite=Strict cookie, made by the first
+API request without one (the page's first call). At most ``max_sessions`` live
+at once; an idle one is dropped after ``idle_minutes``, and when all places are
+taken a new browser still gets one: the least recently used idle session makes
+room, one whose cookie never came back (a script that keeps no cookies) before
+any other. Only a session running a request or holding a WebSocket is never
+dropped (all of them busy: 503). Requests of one session run one at a time: a
+move sent while the engine is thinking gets 409. Engine work runs in worker
+threads, so one session's thinking never holds another's page.
+
+Other sites: every API request and WebSocket from another origin (an
+``Origin`` other than the server's, or ``Sec-Fetch-Site`` other than
+``same-origin``/``none``) gets 403, and a POST must say ``application/json``
+(``application/x-go-sgf`` for ``/api/review``), which a page elsewhere can send
+only after a CORS preflight this server never grants: 415 otherwise. So a page
+on another site, or on another port of this host (same-site, so the Strict
+cookie goes along), can neither change a game nor fill the sessions.
+
+Nothing from the client is ever a file path: the page's files are a fixed
+table read at start, and uploads are parsed in memory. With a loopback host
+(``localhost``, 127.0.0.0/8, ``::1``) only loopback Host headers are accepted,
+so a web page elsewhere cannot reach the server by DNS rebinding; IPv6 Host
+headers are read with their brackets (``[::1]:8000``). Connections that are
+slow to send their request are cut after ``request_seconds`` and make room for
+new ones (``goai.serve_connections``).
+
+Memory is bounded by the caps: ``max_sessions`` sessions (each a game, its
+analyses and the last review), ``limit_concurrency`` connections, and the
+bounded searches; a session that goes is freed, and so is a WebSocket's task.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -78,7 +99,9 @@ from goai.serve_session import (
 
 COOKIE = "goai_session"
 MAX_JSON_BYTES = 4096
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+JSON = "application/json"
+SGF = "application/x-go-sgf"
+SAME_ORIGIN_FETCHES = ("same-origin", "none")  # Sec-Fetch-Site values of the page, or typed
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 SECURITY_HEADERS = [
@@ -88,6 +111,9 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
 ]
 
+if TYPE_CHECKING:  # imported when the server runs: tests of the app need no uvicorn
+    import uvicorn
+
 log = logging.getLogger("goai.serve")
 
 
@@ -95,8 +121,10 @@ log = logging.getLogger("goai.serve")
 class ServeConfig:
     """Where to listen and the bounds on what clients may use.
 
-    ``allowed_hosts`` are the Host headers accepted; None: the loopback names
-    when ``host`` is a loopback address, any otherwise.
+    ``allowed_hosts`` are the Host header names accepted (``"*"``: any); None:
+    the loopback names (``localhost``, any loopback address) when ``host`` is a
+    loopback address, any otherwise. ``request_seconds`` is the time a
+    connection has to send a request whole (``goai.serve_connections``).
     """
 
     host: str = "127.0.0.1"
@@ -106,6 +134,7 @@ class ServeConfig:
     max_upload_bytes: int = 1_000_000
     max_review_moves: int = 1000
     allowed_hosts: tuple[str, ...] | None = None
+    request_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -114,15 +143,56 @@ class ServeConfig:
             raise ValueError("the session, upload and review limits must be at least 1")
         if not self.idle_minutes > 0:
             raise ValueError(f"idle minutes must be positive, not {self.idle_minutes}")
+        if not self.request_seconds > 0:
+            raise ValueError(f"request seconds must be positive, not {self.request_seconds}")
 
     @property
     def is_loopback(self) -> bool:
-        return self.host in LOOPBACK_HOSTS
+        """Whether ``host`` is this machine only: ``localhost`` or any loopback address."""
+        return is_loopback_name(self.host.strip("[]"))
 
-    def trusted_hosts(self) -> list[str]:
+    @property
+    def max_connections(self) -> int:
+        """uvicorn's ``limit_concurrency``: the open connections and running requests."""
+        return 8 * self.max_sessions + 16
+
+    def accepts_host(self, header: str) -> bool:
+        """Whether a request with this Host header is served (see ``allowed_hosts``)."""
+        if self.allowed_hosts is None and not self.is_loopback or "*" in (
+                self.allowed_hosts or ()):
+            return True
+        name = host_name(header)
+        if name is None:
+            return False
         if self.allowed_hosts is not None:
-            return list(self.allowed_hosts)
-        return list(LOOPBACK_HOSTS) if self.is_loopback else ["*"]
+            return name in self.allowed_hosts
+        return is_loopback_name(name)
+
+
+def host_name(header: str) -> str | None:
+    """The host name of a Host header, lower case, without port or IPv6 brackets
+    (``[::1]:8000`` -> ``::1``, ``Localhost:80`` -> ``localhost``); None if malformed."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        name, bracket, rest = header[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            return None
+        port = rest[1:]
+    else:
+        name, _, port = header.partition(":")
+    if not name or (port and not (port.isascii() and port.isdigit())):
+        return None
+    return name
+
+
+def is_loopback_name(name: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ``::1``)."""
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 # ----------------------------------------------------------------- sessions
@@ -130,33 +200,59 @@ class ServeConfig:
 
 @dataclass
 class _Slot:
+    """A session and what the store needs to know of it: ``lock`` runs its requests one at
+    a time; ``returned``: its cookie came back (a browser holds it); ``sockets``: its open
+    WebSockets."""
+
     session: GameSession
     lock: asyncio.Lock
+    returned: bool = False
+    sockets: int = 0
+
+    @property
+    def busy(self) -> bool:
+        """Running a request or holding a WebSocket: a page is using it now."""
+        return self.lock.locked() or self.sockets > 0
 
 
 class SessionStore:
-    """The live sessions, by cookie id. Used from the event loop only, so it needs no lock."""
+    """The live sessions, by cookie id, least recently used first. Used from the event loop
+    only, so it needs no lock.
+
+    At most ``max_sessions``: a new one first drops those idle for
+    ``idle_minutes``, then, when all places are taken, the least recently used
+    one that never came back (its cookie was never sent again: a script without
+    cookies, a page that closed at once), else the least recently used idle
+    one. Only when every session is busy is a new one refused (503).
+    """
 
     def __init__(self, engine: Engine, config: ServeConfig) -> None:
         self.engine = engine
         self.config = config
-        self.slots: dict[str, _Slot] = {}
+        self.slots: dict[str, _Slot] = {}  # in order of use: the least recent first
 
     def get(self, session_id: str | None) -> _Slot | None:
-        slot = self.slots.get(session_id or "")
+        """The session of this cookie (marked used now, and as come back), or None."""
+        slot = self.slots.pop(session_id or "", None)
         if slot is not None:
+            self.slots[slot.session.id] = slot  # to the end: the most recently used
             slot.session.last_used = time.monotonic()
+            slot.returned = True
         return slot
 
     def create(self) -> _Slot:
-        """A new session; raises 503 when ``max_sessions`` are live and none is idle long."""
+        """A new session, making room as the class docstring says; 503 when all are busy."""
         cutoff = time.monotonic() - 60 * self.config.idle_minutes
         for key, slot in list(self.slots.items()):
-            if slot.session.last_used < cutoff and not slot.lock.locked():
+            if slot.session.last_used < cutoff and not slot.busy:
                 del self.slots[key]
         if len(self.slots) >= self.config.max_sessions:
-            raise HTTPException(503, f"the server is full ({self.config.max_sessions} sessions); "
-                                     "try again later")
+            idle = [key for key, slot in self.slots.items() if not slot.busy]
+            never_back = [key for key in idle if not self.slots[key].returned]
+            if not idle:
+                raise HTTPException(503, f"the server is full ({self.config.max_sessions} "
+                                         "sessions, all in use); try again later")
+            del self.slots[(never_back or idle)[0]]
         session = GameSession(self.engine)
         slot = self.slots[session.id] = _Slot(session, asyncio.Lock())
         return slot
@@ -165,17 +261,45 @@ class SessionStore:
 # ----------------------------------------------------------------- requests
 
 
+def _cross_site(headers: Mapping[str, str]) -> str | None:
+    """Why a request comes from another site, or None: an ``Origin`` that is not this
+    server (the Host it was sent to), or a ``Sec-Fetch-Site`` other than same-origin or
+    none. Scripts send neither header, and pass."""
+    origin = headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
+        return f"requests from {origin[:60]} are refused"
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in SAME_ORIGIN_FETCHES:
+        return f"{fetch_site[:20]} requests are refused"
+    return None
+
+
+def _check_request(request: Request, content_type: str | None) -> None:
+    """403 for a request from another site, 415 for a POST that does not say
+    ``content_type``: both before a session is looked up or made."""
+    refused = _cross_site(request.headers)
+    if refused is not None:
+        raise HTTPException(403, refused)
+    if content_type is not None:
+        sent = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if sent != content_type:
+            raise HTTPException(415, f"send the body as {content_type}")
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 past ``limit`` bytes (read no further than that)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"the request is over the limit of {limit} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"the request is over the limit of {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HTTPException(413, f"the request is over the limit of {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # gone, or cut for being slow: nobody reads the answer
+        raise HTTPException(408, "the request was not sent whole in time") from None
     return b"".join(chunks)
 
 
@@ -223,13 +347,15 @@ class App:
         self.sessions = SessionStore(engine, config)
         self.files = _web_files()
 
-    def _endpoint(self, handler: Handler, kind: str) -> Callable:
-        """A route around ``handler(request, slot)``: finds or starts the session, runs one
+    def _endpoint(self, handler: Handler, kind: str, content_type: str | None) -> Callable:
+        """A route around ``handler(request, slot)``: refuses other sites and a body that is
+        not ``content_type`` (``_check_request``), finds or starts the session, runs one
         request of a session at a time (see ``routes`` for ``kind``), turns ``RequestError``
         into 400 and a dict into JSON.
         """
 
         async def endpoint(request: Request) -> Response:
+            _check_request(request, content_type)
             slot = self.sessions.get(request.cookies.get(COOKIE))
             fresh = slot is None
             if slot is None:
@@ -337,9 +463,7 @@ class App:
         runs; a new request or the socket closing stops it (a stopped analysis
         sends nothing more), and the engine's visit and time caps bound it.
         """
-        origin = websocket.headers.get("origin")
-        host = websocket.headers.get("host", "")
-        if origin is not None and urlsplit(origin).netloc != host:
+        if _cross_site(websocket.headers) is not None:
             await websocket.close(code=4403)
             return
         slot = self.sessions.get(websocket.cookies.get(COOKIE))
@@ -347,6 +471,7 @@ class App:
             await websocket.close(code=4401)
             return
         await websocket.accept()
+        slot.sockets += 1  # a page shows the session: it is not dropped for a new one
         running: tuple[asyncio.Task, threading.Event] | None = None
 
         async def finish() -> None:
@@ -375,6 +500,7 @@ class App:
         except WebSocketDisconnect:
             return
         finally:
+            slot.sockets -= 1
             await finish()
 
     async def _stream(self, websocket: WebSocket, slot: _Slot, stop: threading.Event) -> None:
@@ -407,6 +533,8 @@ class App:
     def routes(self) -> list:
         # (path, handler, method, kind): "read" waits for the session's running request,
         # "change" is refused with 409 while one runs, "free" takes the lock itself.
+        # A POST's body must be JSON (the SGF for a review): a content type that a page
+        # elsewhere cannot send without a CORS preflight.
         game = [("/api/state", self.state, "GET", "read"),
                 ("/api/new", self.new, "POST", "change"),
                 ("/api/play", self.play, "POST", "change"),
@@ -418,7 +546,9 @@ class App:
                 ("/api/review", self.review, "POST", "change"),
                 ("/api/review.sgf", self.review_sgf, "GET", "read")]
         return [Route("/", self.page), Route("/static/{name}", self.page),
-                *(Route(path, self._endpoint(handler, kind), methods=[method])
+                *(Route(path, self._endpoint(handler, kind, None if method == "GET" else
+                                             SGF if path == "/api/review" else JSON),
+                        methods=[method])
                   for path, handler, method, kind in game),
                 WebSocketRoute("/api/ws", self.websocket)]
 
@@ -446,8 +576,9 @@ def _web_files() -> dict[str, tuple[bytes, str]]:
     return files
 
 
-HTTP_REASONS = {400: "bad-request", 404: "not-found", 405: "method-not-allowed",
-                413: "too-large", 503: "full"}
+HTTP_REASONS = {400: "bad-request", 403: "cross-site", 404: "not-found",
+                405: "method-not-allowed", 408: "timeout", 413: "too-large",
+                415: "content-type", 503: "full"}
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
@@ -463,6 +594,29 @@ async def _engine_unavailable(request: Request, error: Exception) -> Response:
 async def _server_error(request: Request, error: Exception) -> Response:
     log.error("internal error on %s %s", request.method, request.url.path, exc_info=error)
     return _error(500, "internal error: the server's log has the details", "internal")
+
+
+class _HostCheck:
+    """Refuses a request whose Host header ``config.accepts_host`` does not accept: 400 for
+    HTTP, a closed WebSocket. Starlette's ``TrustedHostMiddleware`` cut ``[::1]:8000`` at
+    its first colon, so an IPv6 loopback server refused every request."""
+
+    def __init__(self, app: Callable, config: ServeConfig) -> None:
+        self.app = app
+        self.config = config
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+            if not self.config.accepts_host(host):
+                if scope["type"] == "http":
+                    response = _error(400, f"the host name {host[:60]!r} is not served here",
+                                      "bad-host")
+                    await response(scope, receive, send)
+                else:
+                    await send({"type": "websocket.close", "code": 4400})
+                return
+        await self.app(scope, receive, send)
 
 
 class _SecurityHeaders:
@@ -486,13 +640,26 @@ def create_app(engine: Engine, config: ServeConfig | None = None) -> Starlette:
     routes = App(engine, config)
     app = Starlette(
         routes=routes.routes(),
-        middleware=[Middleware(_SecurityHeaders),
-                    Middleware(TrustedHostMiddleware, allowed_hosts=config.trusted_hosts())],
+        middleware=[Middleware(_SecurityHeaders), Middleware(_HostCheck, config=config)],
         exception_handlers={HTTPException: _http_error, EngineUnavailable: _engine_unavailable,
                             Exception: _server_error},
     )
     app.state.goai = routes  # the sessions, for tests and for an embedding program
     return app
+
+
+def uvicorn_config(app: Starlette, config: ServeConfig) -> uvicorn.Config:
+    """uvicorn's settings for ``app``: its h11 protocol with the request-read deadline and
+    the room-making cap (``goai.serve_connections``), 64 KB WebSocket messages, no
+    ``Server`` header, warnings only."""
+    import uvicorn
+
+    from goai.serve_connections import bounded_protocol
+
+    return uvicorn.Config(app, http=bounded_protocol(config.request_seconds),
+                          log_level="warning", ws_max_size=64 * 1024,
+                          limit_concurrency=config.max_connections, timeout_keep_alive=5,
+                          server_header=False)
 
 
 def run_server(engine: Engine, config: ServeConfig, *, announce: Callable[[str], None]) -> None:
@@ -519,9 +686,7 @@ def run_server(engine: Engine, config: ServeConfig, *, announce: Callable[[str],
     if not config.is_loopback:
         announce(f"warning: listening on {config.host}, not only this machine: anyone who can "
                  "reach it can play and upload games")
-    server = uvicorn.Server(uvicorn.Config(
-        create_app(engine, config), log_level="warning", ws_max_size=64 * 1024,
-        limit_concurrency=8 * config.max_sessions + 16, server_header=False))
+    server = uvicorn.Server(uvicorn_config(create_app(engine, config), config))
     failed: list[BaseException] = []
 
     def loaded(error: BaseException | None) -> None:

@@ -45,7 +45,8 @@ from goai.play import ILLEGAL_REASONS, score_text
 from goai.player import MovePolicy, Player, PlayerConfig, dead_stones, estimated_score
 from goai.review import COLOR_LETTERS, GameReview, annotated_sgf, review_game, top_moves
 from goai.search import Evaluator, Search, SearchLimits, SearchResult
-from goai.sgf import GameRecord, Problem, parse_sgf, write_sgf
+from goai.sgf import GameRecord, Problem, ProblemKind, parse_sgf, write_sgf
+from goai.sgf import max_moves as sgf_max_moves
 
 if TYPE_CHECKING:  # policy imports torch; the server starts answering before it loads
     from goai.policy import Analysis as PolicyAnalysis
@@ -581,16 +582,21 @@ class ReviewSession:
         """Read the first game of SGF ``data`` and review it.
 
         Raises ``RequestError`` for data without a readable 19x19 game, a game
-        without moves or one longer than ``max_moves``. Truncated or partly
-        ignored records are reviewed, with the reader's notes in ``notes``.
+        without moves or one longer than ``max_moves``; for a game the reader cut
+        (at its move cap, or at damage) the message says so, where and why.
+        Truncated or partly ignored records are reviewed, with the reader's
+        notes in ``notes``.
         """
         notes: list[str] = []
         record = None
+        cut: Problem | None = None
         for item in parse_sgf(data, source="upload"):
             if isinstance(item, Problem):
                 if not item.record_follows:
                     raise RequestError(f"unreadable SGF: {item.reason}", "bad-sgf")
                 notes.append(f"{item.kind}: {item.reason}")
+                if item.kind == ProblemKind.TRUNCATED:
+                    cut = item
             else:
                 record = item
                 break
@@ -600,8 +606,15 @@ class ReviewSession:
             raise RequestError(f"the game is {record.size}x{record.size}; the model plays "
                                "19x19 only", "bad-size")
         if len(record.moves) > max_moves:
-            raise RequestError(f"the game has {len(record.moves)} moves; at most {max_moves} "
-                               "are reviewed", "too-long")
+            moves = len(record.moves)
+            if cut is not None and moves >= sgf_max_moves(record.size):
+                told = (f"the game has more than {moves} moves: the SGF reader keeps at most "
+                        f"{moves} on {record.size}x{record.size} and cut it after move {moves}")
+            elif cut is not None:
+                told = f"the game has {moves} moves before the SGF reader cut it ({cut.reason})"
+            else:
+                told = f"the game has {moves} moves"
+            raise RequestError(f"{told}; at most {max_moves} are reviewed", "too-long")
         try:
             review, winrates = engine.review(record)
         except ValueError as error:

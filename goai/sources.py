@@ -149,6 +149,25 @@ def source_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if _format(p.name) and p.is_file())
 
 
+def reads_whole_file(path: Path, max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTES) -> bool:
+    """Whether ``iter_sgf_data`` reads ``path`` through: a regular file of a known format
+    (an ``.sgf`` file within ``max_member_bytes``, an archive of any size).
+
+    For a caller that reads the same bytes again (a checksum): a device, a FIFO,
+    another file type or an ``.sgf`` over the cap is refused by the reader
+    without being read, and must not be read by the caller either (``/dev/zero``
+    never ends, a FIFO blocks, a sparse 1 GB file takes seconds).
+    """
+    reader = _format(path.name)
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    if reader is None or not stat.S_ISREG(info.st_mode):
+        return False
+    return reader != "sgf" or info.st_size <= max_member_bytes
+
+
 def _format(name: str) -> str | None:
     """The reader for a file name: ``"sgf"``, ``"zip"``, a tar compression, or None."""
     name = name.lower()

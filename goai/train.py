@@ -12,7 +12,13 @@ learning-rate progress and the data stream's position, and drops metrics lines
 written after the checkpoint, so a run killed at any moment (even by SIGKILL)
 continues as if it had paused at its last checkpoint. The step that ends a run
 (by ``steps`` or ``minutes``) is always logged with a validation; resuming a
-finished run trains and logs nothing.
+finished run trains and logs nothing. Resuming refuses a model file (no
+optimizer state) and a checkpoint holding a NaN or infinite value.
+
+No training on NaN: a non-finite loss (read at each metrics line) or weight
+(checked before each save) stops the run at once (``TrainingDiverged``, one
+line from ``goai train``), leaving the last good checkpoint and model as they
+were.
 
 Sessions: ``window_minutes``/``window_steps`` end a session early, saved;
 ``--resume`` continues it, and since the learning-rate schedule is a function
@@ -41,12 +47,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from goai.checkpoint import load_model, read_checkpoint, resolve_model, save_checkpoint
+from goai.checkpoint import (
+    CheckpointError,
+    load_model,
+    read_checkpoint,
+    resolve_model,
+    save_checkpoint,
+)
 from goai.device import resolve_device
 from goai.features import get_feature_set
 from goai.model import PolicyNet, config_from_preset, count_parameters, with_ownership_heads
 from goai.progress import Progress, duration
-from goai.run import RunFolder, TrainConfig
+from goai.run import RunError, RunFolder, TrainConfig
 from goai.store import GameStore, load_split
 from goai.stream import (
     Batch,
@@ -451,6 +463,34 @@ def _parallel(model: nn.Module, device: torch.device, world: int) -> nn.Module:
                                    else None)
 
 
+class TrainingDiverged(RunError):
+    """A non-finite loss or weight: training stopped, the last good checkpoint and model kept.
+
+    Found where the host reads the device anyway: the losses at each metrics
+    line, the weights before each save. The steps since the last good line are
+    lost with the weights they made, never saved over a good checkpoint.
+    """
+
+
+def _non_finite(tensors: dict, prefix: str = "") -> str | None:
+    """The name of the first floating-point tensor holding NaN or inf in the nested dicts,
+    lists and tuples ``tensors`` (a state dict, an optimizer's state), or None."""
+    items = tensors.items() if isinstance(tensors, dict) else enumerate(tensors)
+    found = [(f"{prefix}{key}", value) for key, value in items]
+    floats = [(name, value) for name, value in found
+              if isinstance(value, torch.Tensor) and value.is_floating_point()]
+    # One host read for all the tensors of a level, then the name only when one is bad.
+    if floats and not bool(torch.stack([torch.isfinite(value).all()
+                                        for _, value in floats]).all()):
+        return next(name for name, value in floats if not bool(torch.isfinite(value).all()))
+    for name, value in found:
+        if isinstance(value, dict | list | tuple):
+            bad = _non_finite(value, f"{name}.")
+            if bad is not None:
+                return bad
+    return None
+
+
 class _Run:
     """What changes as a run goes, and the resuming, logging and saving of it.
 
@@ -469,6 +509,7 @@ class _Run:
         self.metrics: dict = {}
         self.started = time.perf_counter()
         self.session_start_step = 0
+        self.saved_step: int | None = None  # the step of the last checkpoint, None: none yet
         self._window_positions = 0
         self._window_start = self.started
 
@@ -502,7 +543,10 @@ class _Run:
         the restored weights.
 
         Without a checkpoint (killed before the first) the run starts over, and
-        metrics from that attempt are dropped.
+        metrics from that attempt are dropped. Raises ``CheckpointError`` (a
+        ``ValueError``) for a file that is no training checkpoint (a model file:
+        no optimizer state) and for one holding a NaN or infinite value, which
+        would train on as NaN.
         """
         checkpoint = self.folder.checkpoint
         if not checkpoint.exists():
@@ -510,6 +554,19 @@ class _Run:
                 self.folder.keep_metrics_until(0)
             return None
         saved = read_checkpoint(checkpoint)
+        training = saved.get("training", {})
+        if not isinstance(saved.get("optimizer"), dict) or "data_state" not in saved or not {
+                "step", "positions", "elapsed_seconds"} <= training.keys():
+            raise CheckpointError(f"{checkpoint}: a model file, not a training checkpoint (no "
+                                  "optimizer state or progress); --resume continues from the "
+                                  "checkpoint.pt that goai train writes (--init starts a new "
+                                  "run from a model)")
+        bad = _non_finite({"model": saved["model"], "ema": saved.get("ema") or {},
+                           "optimizer": saved["optimizer"]})
+        if bad is not None:
+            raise CheckpointError(f"{checkpoint}: {bad} holds NaN or infinite values; a run "
+                                  "cannot resume from it (start over with --force, or from a "
+                                  "good model with --init)")
         if saved["model_config"] != model.config.to_dict():
             raise ValueError(f"{checkpoint}: model config differs from --preset "
                              f"{self.config.preset}; resume with the run's own settings")
@@ -517,8 +574,7 @@ class _Run:
         optimizer.load_state_dict(saved["optimizer"])
         if average is not None:
             average.model.load_state_dict(saved.get("ema") or saved["model"])
-        training = saved["training"]
-        self.step = self.session_start_step = training["step"]
+        self.step = self.session_start_step = self.saved_step = training["step"]
         self.positions = training["positions"]
         self.elapsed_before = training["elapsed_seconds"]
         self.metrics = training.get("last_metrics") or {}
@@ -540,8 +596,12 @@ class _Run:
 
         ``window`` holds the training figures of the window (``TrainStep.read_window``,
         which waited for the device, so the clock read here is fair); ``model``,
-        when given, is validated on ``val_batch``.
+        when given, is validated on ``val_batch``. Raises ``TrainingDiverged``, writing
+        nothing, when a figure of the window is not finite.
         """
+        for name, figure in window.items():
+            if not math.isfinite(figure):
+                self.diverged(f"{name} is {figure}")
         now = time.perf_counter()
         self.metrics = {"step": self.step, "positions": self.positions, "lr": self.lr, **window,
                         "positions_per_second": self._window_positions / (now - self._window_start),
@@ -581,7 +641,15 @@ class _Run:
     def save(self, model: PolicyNet, optimizer: torch.optim.Optimizer,
              average: WeightAverage | None) -> None:
         """Write the checkpoint (weights, optimizer, progress, data position, weight average)
-        and the model (the weight average when there is one, else the weights)."""
+        and the model (the weight average when there is one, else the weights).
+
+        Raises ``TrainingDiverged`` instead when a weight is not finite: a NaN
+        network never replaces the last good files.
+        """
+        bad = _non_finite({"model": model.state_dict(),
+                           "ema": average.model.state_dict() if average else {}})
+        if bad is not None:
+            self.diverged(f"weight {bad} is not finite")
         config = self.config
         training = {
             "step": self.step, "positions": self.positions, "elapsed_seconds": self.elapsed(),
@@ -597,3 +665,12 @@ class _Run:
                         optimizer=optimizer.state_dict(), data_state=self.stream_states, **extra)
         save_checkpoint(self.folder.model, average.model if average else model,
                         config.feature_set, training)
+        self.saved_step = self.step
+
+    def diverged(self, what: str) -> None:
+        """Stop the run: raise ``TrainingDiverged`` saying ``what`` and what was kept."""
+        kept = (f"{self.folder.checkpoint} (step {self.saved_step}) and {self.folder.model} are "
+                "kept as they were; resume from there with a lower --lr"
+                if self.saved_step is not None else "no checkpoint had been written")
+        raise TrainingDiverged(f"training stopped at step {self.step}: {what} (the run "
+                               f"diverged); {kept}")

@@ -1,4 +1,5 @@
-"""Stand-ins for ``goai.policy.Policy`` in tests that must not depend on a network."""
+"""Stand-ins for what tests must not depend on: ``goai.policy.Policy`` (a network), and the
+wall clock (``FakeTime``: a busy machine must not fail a test of time limits)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,22 @@ def analysis(state: GameState, probabilities: np.ndarray, value: float | None) -
     legal[[len(legal) - 1 if move == PASS else move for move in state.legal_moves()]] = True
     masked = np.where(legal, probabilities, 0.0)
     return Analysis(masked / masked.sum(), value, legal)
+
+
+class FakeTime:
+    """A ``time`` module stand-in whose clock moves only when told: ``monkeypatch.setattr(
+    module, "time", clock)`` makes ``module``'s ``time.perf_counter()`` and
+    ``time.monotonic()`` read ``clock.now``, and the code under test pays for what it
+    does only through ``advance`` (a fake evaluator's cost, say)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -110,6 +110,9 @@ def test_network_index_refuses_other_sizes(size: int) -> None:
     ("", 19), ("D", 19), ("4", 19), ("I5", 19), ("D0", 19), ("D20", 19), ("U1", 19),
     ("K1", 9), ("A10", 9), ("D-4", 19), ("D4.5", 19), ("44", 19), ("DD", 19), ("pas", 19),
     ("Z26", 25),
+    # GTP's grammar: ASCII digits, no leading zero (Python's int() takes both).
+    ("D04", 19), ("D00", 19), ("D\u0664", 19), ("D\uff14", 19), ("\u017f4", 19),
+    ("pa\u017fs", 19), ("D4\u0661", 19), ("D+4", 19), ("D 4", 19), ("D100", 25),
 ])
 def test_invalid_gtp_vertices_raise(text: str, size: int) -> None:
     with pytest.raises(CoordinateError):

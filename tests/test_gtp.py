@@ -26,6 +26,7 @@ import os
 import random
 import re
 import resource
+import select
 import subprocess
 import sys
 import threading
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import analysis
+from fakes import FakeTime, analysis
 
 from goai import cli, gtp_engine
 from goai.gtp import MAX_LINE_BYTES, LineQueue, read_into
@@ -210,6 +211,54 @@ def test_a_missing_model_is_an_error_answer_not_a_crash(tmp_path: Path):
     assert "\n\n=2 goai\n\n?3 cannot load model" in out
 
 
+class _RecordingOutput(io.BytesIO):
+    """An engine's stdout that notes each write in ``events``."""
+
+    def __init__(self, events: list[str]) -> None:
+        super().__init__()
+        self.events = events
+
+    def write(self, data) -> int:
+        self.events.append("answer")
+        return super().write(data)
+
+
+def _stdin_with(data: bytes):
+    """A real pipe holding ``data`` then its end, as ``run_gtp`` reads stdin by descriptor."""
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, data)
+    os.close(write_fd)
+    return os.fdopen(read_fd, "rb")
+
+
+def test_goai_gtp_loads_the_model_before_its_first_answer(monkeypatch):
+    # Before, the first genmove of `goai gtp --time 0.5` took 3 s: it paid for torch and
+    # the model out of its budget. Leela Zero and KataGo load before answering anything.
+    events: list[str] = []
+
+    def load(self):
+        events.append("load")
+        return ScriptedPolicy(15 * 19 + 3)
+
+    monkeypatch.setattr(Engine, "_load_policy", load)
+    out = _RecordingOutput(events)
+    with _stdin_with(b"1 name\n2 genmove b\n") as stdin:
+        gtp_engine.run_gtp(GtpConfig.from_options({"time": 0.5}), stdin, out)
+    assert out.getvalue() == b"=1 goai\n\n=2 D4\n\n"
+    assert events[0] == "load" and events.count("load") == 1
+
+
+def test_a_model_that_cannot_load_at_start_up_is_one_line_and_the_engine_goes_on(
+        tmp_path: Path, capsys):
+    missing = str(tmp_path / "missing.pt")
+    out = io.BytesIO()
+    with _stdin_with(b"1 name\n2 genmove b\n") as stdin:
+        gtp_engine.run_gtp(GtpConfig(model=missing), stdin, out)
+    assert out.getvalue().startswith(b"=1 goai\n\n?2 cannot load model: ")
+    error = capsys.readouterr().err
+    assert error.startswith("goai gtp: cannot load model: ") and error.count("\n") == 1
+
+
 def test_a_bug_in_a_handler_costs_one_answer(monkeypatch):
     def broken(self, args):
         raise RuntimeError("boom\nwith a second line")
@@ -219,13 +268,15 @@ def test_a_bug_in_a_handler_costs_one_answer(monkeypatch):
     assert out == b"?1 internal error: RuntimeError: boom with a second line\n\n=2 goai\n\n"
 
 
-def test_time_budget_drops_to_one_symmetry_when_eight_would_not_fit():
+def test_time_budget_drops_to_one_symmetry_when_eight_would_not_fit(monkeypatch):
     calls = []
+    clock = FakeTime()  # the engine's clock: only the policy moves it
+    monkeypatch.setattr(gtp_engine, "time", clock)
 
     class Counting(ScriptedPolicy):
         def analyze(self, state, *, symmetries=None):
             calls.append(symmetries)
-            time.sleep(0.05 * symmetries)
+            clock.advance(0.05 * symmetries)
             return super().analyze(state)
 
     engine = Engine(GtpConfig(symmetries=8, lag_buffer=0.0), policy_factory=lambda: Counting(0))
@@ -384,11 +435,12 @@ def test_a_fast_writer_is_held_back_by_the_pipe_not_queued():
                 written.append(batch)
 
     threading.Thread(target=writer, daemon=True).start()
-    for _ in range(3000):  # until the queue is full, and a little longer
-        if len(lines) == lines.max_lines:
-            break
+    # The queue full and the pipe full: the reader stops reading, so the writer can only
+    # wait. Conditions, not a sleep: a busy machine only takes longer to reach them.
+    deadline = time.monotonic() + 60
+    while len(lines) < lines.max_lines or select.select([], [write_fd], [], 0)[1]:
+        assert time.monotonic() < deadline, "the queue or the pipe never filled"
         time.sleep(0.01)
-    time.sleep(0.2)
     assert len(lines) == lines.max_lines and sum(written) < total  # the writer waits
     received = 0
     while (item := lines.get()) is not None:
@@ -423,7 +475,7 @@ def test_the_engine_module_imports_neither_torch_nor_gymnasium():
     assert result.stdout.strip() == "False False"
 
 
-def test_start_up_name_before_the_model_and_analysis_stops_on_input(tiny_model_path: Path):
+def test_start_up_loads_the_model_and_analysis_stops_on_input(tiny_model_path: Path):
     started = time.perf_counter()
     process = subprocess.Popen([*GTP_COMMAND, "--model", str(tiny_model_path)],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -448,7 +500,7 @@ def test_start_up_name_before_the_model_and_analysis_stops_on_input(tiny_model_p
         assert process.stderr.read() == b""  # quiet by default
     finally:
         process.kill()
-    print(f"name answered {name_seconds:.2f} s after start")
+    print(f"name answered {name_seconds:.2f} s after start (the model loaded first)")
 
 
 def test_quit_after_genmove_leaves_complete_output_and_log(tiny_model_path: Path,

@@ -50,6 +50,9 @@ for line in sys.stdin:
             sys.exit(3)
         if mode == "hang":
             time.sleep(600)
+        if mode == "stall":  # thinks for ever, and says so with a file beside this script
+            open(os.path.join(os.path.dirname(sys.argv[0]), f"stalled-{os.getpid()}"), "w")
+            time.sleep(600)
         if mode == "error":
             print("? no move\\n", flush=True)
             continue
@@ -60,6 +63,12 @@ for line in sys.stdin:
             if genmoves == 2:  # the match's second game: Ctrl-C on the match
                 os.kill(os.getppid(), signal.SIGINT)
                 time.sleep(5)
+        if mode == "flood":  # one 20 MB line
+            print("= " + "A" * 20_000_000 + "\\n", flush=True)
+            continue
+        if mode == "chatter":  # 2.4 MB in lines of 60 KB
+            print("= " + "\\n".join(["B" * 60_000] * 40) + "\\n", flush=True)
+            continue
         reply = {"pass": "pass", "slow": "pass", "interrupt": "pass", "resign": "resign",
                  "nonsense": "Z99", "same": "D4"}[mode]
     print("= " + reply + "\\n", flush=True)
@@ -108,6 +117,17 @@ def test_a_failing_engine_loses_and_the_match_goes_on(fake, mode, detail):
     assert all(detail in r["detail"] and r["detail"].startswith("B:")
                for r in summary["results"])
     assert [r["result"] for r in summary["results"]] == ["B+F", "W+F", "B+F"]
+
+
+@pytest.mark.parametrize("mode, detail", [
+    ("flood", "answered 'genmove white' with a line over 64 KB"),
+    ("chatter", "answered 'genmove white' with over 1024 KB"),
+])
+def test_an_engine_s_answer_is_read_within_a_cap(fake, mode, detail):
+    # Before the cap, a 20 MB genmove answer was read whole (the match grew to 118 MB).
+    summary = play(fake("pass"), fake(mode), games=1)
+    result = summary["results"][0]
+    assert result["reason"] == "forfeit" and result["detail"] == f"B: {detail}"
 
 
 def test_thinking_time_is_measured_per_engine(fake):
@@ -171,6 +191,27 @@ def test_sigterm_ends_goai_match_with_its_summary_and_records(fake, tmp_path: Pa
     # The record keeps each engine's thinking time (A sleeps 0.2 s a move).
     assert re.search(r"A thought \d+\.\d\d s a move \(1 move\); B thought",
                      (tmp_path / "game-001.sgf").read_text())
+
+
+def test_sigterm_during_games_at_once_writes_no_result_for_the_games_cut_off(fake,
+                                                                            tmp_path: Path):
+    # Before: "interrupted: 0 of 6 games finished", yet game-001.sgf held RE[W+F]: the
+    # shutdown killed the engines and the games in progress were scored as forfeits.
+    games = tmp_path / "games"
+    command = [sys.executable, "-m", "goai", "match", "--black", fake("stall"), "--white",
+               fake("pass"), "--games", "6", "--parallel", "2", "--referee", "none",
+               "--move-timeout", "30", "--sgf-dir", str(games)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("stalled-*"))) < 2:  # both seats are in a game
+        assert time.monotonic() < deadline and process.poll() is None, "no game started"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted: 0 of 6 games finished" in out.decode()
+    assert "forfeits 0" in out.decode() and b"Traceback" not in err
+    assert list(games.iterdir()) == []  # no record, no partial file
 
 
 def test_a_hung_engine_is_killed_after_the_move_timeout(fake):

@@ -6,7 +6,9 @@ what it feeds prepare; the sample collection is covered by test_pipeline.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -140,3 +142,45 @@ def test_the_python_interface_raises_prepare_error(tmp_path: Path) -> None:
             show_progress=False)
     with pytest.raises(PrepareError, match="already holds"):
         prepare([tmp_path / "sgf"], out, PrepareConfig(workers=1), show_progress=False)
+
+
+def test_sources_the_reader_refuses_are_not_read_for_the_checksum(tmp_path: Path) -> None:
+    # Before, `goai prepare /dev/zero` hung at 100% CPU: the reader refused it, then the
+    # manifest's SHA-256 read it without end (a FIFO blocked; a 1 GB sparse .sgf was hashed
+    # whole after being refused as too large).
+    games = write_collection(tmp_path / "sgf", 3)
+    fifo = tmp_path / "pipe.sgf"
+    os.mkfifo(fifo)
+    sparse = tmp_path / "huge.sgf"
+    with sparse.open("wb") as handle:
+        handle.truncate(1 << 30)
+    sources = [str(fifo), str(sparse), str(games)] + (
+        ["/dev/zero"] if Path("/dev/zero").exists() else [])
+    out = tmp_path / "out"
+    completed = subprocess.run([sys.executable, "-m", "goai", "prepare", *sources, "--out",
+                                str(out), "--workers", "1", "--json"],
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    digests = {source["path"]: source["sha256"] for source in json.loads(
+        (out / "manifest.json").read_text())["sources"]}
+    assert digests[str(fifo)] is None and digests[str(sparse)] is None
+    assert digests.get("/dev/zero", None) is None
+    assert sum(digest is not None for digest in digests.values()) == 1  # the games' folder
+
+
+def test_an_out_folder_that_cannot_be_made_is_one_line(tmp_path: Path, run_goai,
+                                                       monkeypatch) -> None:
+    sources = write_collection(tmp_path / "sgf", 2)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    code, _, err = run_goai("prepare", str(sources), "--out", str(a_file / "store"))
+    assert code == 1 and err.startswith(f"goai prepare: cannot write to {a_file / 'store'}: ")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    code, _, err = run_goai("prepare", str(sources), "--out", str(tmp_path / "store"))
+    assert code == 1 and err.strip().endswith("Read-only file system")
+    assert len(err.strip().splitlines()) == 1

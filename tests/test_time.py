@@ -16,22 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from fakes import FakeTime
 
 from goai import search as search_module
 from goai.board import BLACK, WHITE
 from goai.game import GameState
 from goai.gtp_clock import Clock
 from goai.search import Search, SearchLimits, legal_move_mask
-
-
-class FakeTime:
-    """A ``time`` module stand-in whose clock moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def perf_counter(self) -> float:
-        return self.now
 
 
 class CostlyEvaluator:

@@ -308,3 +308,92 @@ def test_without_pdeathsig_a_watcher_thread_ends_the_orphan() -> None:
     finally:
         if _alive(child):
             os.kill(child, signal.SIGKILL)
+
+
+# ----------------------------------------------------------------- no training on NaN
+
+
+def _spoil_with_nan(path: Path, field: str = "model") -> None:
+    """Put a NaN into the first floating-point tensor of the checkpoint's ``field``."""
+    import torch
+
+    payload = torch.load(path, weights_only=True)
+    tensors = payload[field] if field == "model" else payload[field]["state"][0]
+    name = next(key for key, value in tensors.items()
+                if isinstance(value, torch.Tensor) and value.is_floating_point()
+                and value.dim() > 0)
+    tensors[name].view(-1)[0] = float("nan")
+    torch.save(payload, path)
+
+
+@pytest.mark.parametrize("field", ["model", "optimizer"])
+def test_resume_refuses_a_checkpoint_holding_nan(store: Path, tmp_path: Path, run_goai,
+                                                 field: str) -> None:
+    # Before: the run resumed, logged train_policy_loss NaN for every step, exited 0 and
+    # wrote a NaN model.pt that every loader then refused.
+    run = tmp_path / "run"
+    train(_config(store, run, steps=2))
+    _spoil_with_nan(run / "checkpoint.pt", field)
+    model = (run / "model.pt").read_bytes()
+    code, out, err = run_goai("train", "--data", str(store), "--out", str(run), "--resume",
+                              "--steps", "4", "--log-every", "1", *TINY)
+    assert code == 1 and out == "" and "holds NaN or infinite values" in err
+    assert len(err.strip().splitlines()) == 1
+    assert (run / "model.pt").read_bytes() == model and _steps(run) == [2]
+
+
+def test_a_non_finite_loss_stops_training_and_keeps_the_last_good_files(
+        store: Path, tmp_path: Path, run_goai, monkeypatch: pytest.MonkeyPatch) -> None:
+    import goai.train
+
+    run = tmp_path / "run"
+    lr = goai.train.learning_rate
+    # From step 5 on the learning rate is NaN: the step makes every weight NaN, and the
+    # loss of the next one is NaN. Checkpoints at steps 2 and 4 are good.
+    monkeypatch.setattr(goai.train, "learning_rate",
+                        lambda config, step, progress: float("nan") if step >= 4
+                        else lr(config, step, progress))
+    code, out, err = run_goai("train", "--data", str(store), "--out", str(run), "--steps", "10",
+                              "--log-every", "2", "--checkpoint-every", "2", *TINY)
+    assert code == 1 and out == ""
+    message = err.strip().splitlines()[-1]
+    assert message.startswith("goai train: training stopped at step 6: train_policy_loss is nan")
+    assert "(step 4)" in message and "kept" in message
+    assert _steps(run) == [2, 4]  # nothing written for the NaN steps
+    from goai.checkpoint import load_model, read_checkpoint
+
+    load_model(run / "model.pt")  # finite: the loaders take it
+    assert read_checkpoint(run / "checkpoint.pt")["training"]["step"] == 4
+
+
+def test_resume_from_a_model_file_is_one_line(store: Path, tmp_path: Path, run_goai) -> None:
+    # Before: KeyError: 'optimizer'.
+    run = tmp_path / "run"
+    train(_config(store, run, steps=2))
+    (run / "checkpoint.pt").write_bytes((run / "model.pt").read_bytes())
+    code, out, err = run_goai("train", "--data", str(store), "--out", str(run), "--resume",
+                              "--steps", "4", *TINY)
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
+    assert "a model file, not a training checkpoint" in err
+
+
+def test_an_out_folder_that_cannot_be_written_is_one_line(store: Path, tmp_path: Path,
+                                                          run_goai,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    code, out, err = run_goai("train", "--data", str(store), "--out", str(a_file / "run"),
+                              "--steps", "2", *TINY)
+    assert code == 1 and err.strip() == (f"goai train: cannot write to {a_file / 'run'}: "
+                                         "Not a directory")
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    code, out, err = run_goai("train", "--data", str(store), "--out", str(tmp_path / "run"),
+                              "--steps", "2", *TINY)
+    assert code == 1 and err.strip() == (f"goai train: cannot write to {tmp_path / 'run'}: "
+                                         "Read-only file system")
