@@ -54,10 +54,10 @@ from goai.coords import (
     to_point,
     to_row_col,
 )
+from goai.gtp_client import MAX_LINE_BYTES  # one cap for both sides of the protocol
 
 log = logging.getLogger("goai.gtp")
 
-MAX_LINE_BYTES = 64 * 1024
 # Lines read ahead of the engine. Each is at most MAX_LINE_BYTES, so the queue
 # never holds more than 16 MiB; a GUI never has more than a few commands in flight.
 MAX_QUEUED_LINES = 256

@@ -34,9 +34,10 @@ import weakref
 from collections.abc import Sequence
 from typing import IO
 
-from goai.gtp import MAX_LINE_BYTES
-
 _RESPONSE_START = re.compile(r"([=?])\d*\s?(.*)")
+# The longest GTP line either side reads: goai gtp caps its input at it, and the
+# controller an engine's answer lines. Defined here, the lower module, for both.
+MAX_LINE_BYTES = 64 * 1024
 # A response's lines together: far above any real one (list_commands, showboard,
 # an analysis line of 361 moves are a few KB).
 MAX_RESPONSE_BYTES = 1024 * 1024
