@@ -13,6 +13,7 @@ import torch
 
 from goai import cli
 from goai.evaluate import EvaluationError, ValueReport, default_batch_size, evaluate
+from goai.policy import Heads
 from goai.sgf import GameRecord, parse_sgf
 from goai.store import write_games
 
@@ -47,6 +48,9 @@ class ConstantPolicy:
         probabilities = np.full((len(planes), 362), 1 / 362)
         values = None if self.value is None else np.full(len(planes), self.value)
         return probabilities, values
+
+    def evaluate_heads(self, planes: np.ndarray) -> Heads:
+        return Heads(*self.evaluate_batch(planes))  # no ownership or score head
 
 
 @pytest.fixture
