@@ -43,6 +43,30 @@ def add_search_options(parser: argparse.ArgumentParser) -> None:
                              "budget wins; moves then depend on the machine's speed)")
 
 
+def load_value_policy(command: str, policy, model: str | None, **options):  # noqa: ANN201
+    """The ``--value-model`` network (None without one), checked to serve ``policy``'s search
+    (a value head, the same feature set); ``SystemExit`` with one line otherwise."""
+    if model is None:
+        return None
+    from goai.search import check_value_network
+
+    value_policy = load_policy(model, **options)
+    try:
+        check_value_network(policy, value_policy)
+    except ValueError as error:
+        raise SystemExit(f"{command}: --value-model: {error}") from None
+    return value_policy
+
+
+def add_value_model_option(parser: argparse.ArgumentParser) -> None:
+    """``--value-model``: a second network for the search's values (goai gtp, play, serve,
+    review)."""
+    parser.add_argument("--value-model", default=None, metavar="MODEL",
+                        help="a second network for the search's values, and its score lead and "
+                             "territory map when it has those heads (default: none, --model's "
+                             "own value head); priors still come from --model")
+
+
 def add_gtp(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Options can also come from --config FILE.toml, keys named as the long "
                      "options (resign-threshold = 0.1); the command line wins. In a GUI: "
@@ -52,6 +76,7 @@ def add_gtp(parser: argparse.ArgumentParser) -> None:
                         "checkpoint PATH (default: the bundled default model)")
     parser.add_argument("--device", default=None, metavar="DEVICE",
                         help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    add_value_model_option(parser)
     parser.add_argument("--config", default=None, metavar="FILE.toml",
                         help="TOML file of options; relative paths in it are from its folder")
     parser.add_argument("--symmetries", type=int, choices=(1, 8), default=None,
@@ -91,7 +116,7 @@ def cmd_gtp(args: argparse.Namespace) -> int:
 
     names = ("model", "device", "symmetries", "threads", "temperature", "seed", "resign_threshold",
              "resign_min_moves", "resign_min_visits", "pass_floor", "lag_buffer", "log",
-             "verbose", "visits", "playouts", "time")
+             "verbose", "visits", "playouts", "time", "value_model")
     try:
         options = load_config_file(args.config) if args.config else {}
         options.update({name: getattr(args, name) for name in names
@@ -200,6 +225,7 @@ def add_play(parser: argparse.ArgumentParser) -> None:
                              "(default: the bundled default model)")
     parser.add_argument("--device", default="auto", metavar="DEVICE",
                         help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    add_value_model_option(parser)
     add_search_options(parser)
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for the search: the same seed, the same replies")
@@ -227,11 +253,14 @@ def cmd_play(args: argparse.Namespace) -> int:
     device = {} if args.device == "auto" else {"device": args.device}  # auto: Policy's default
     try:
         policy = load_policy(args.model, threads=1, **device)
+        value_policy = load_value_policy("goai play", policy, args.value_model, threads=1,
+                                         **device)
     except ValueError as error:  # a device this machine lacks
         raise SystemExit(f"goai play: {error}") from None
     gc.collect()
     gc.freeze()  # the model's objects stay: a search need not walk them (goai.search)
-    player = Player(policy, player_config, np.random.default_rng(args.seed))
+    player = Player(policy, player_config, np.random.default_rng(args.seed),
+                    value_policy=value_policy)
     game = TerminalGame(player, config, sys.stdout, echo=not sys.stdin.isatty(),
                         color=sys.stdout.isatty())
     game.run(sys.stdin)
