@@ -424,6 +424,7 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
     parser.add_argument("--model", default=None, metavar="PATH",
                         help="checkpoint (default: the bundled model)")
+    add_value_model_option(parser)
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="torch CPU threads (default 1, fastest for one position)")
     parser.add_argument("--max-sessions", type=int, default=32, metavar="N",
@@ -465,10 +466,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.model is not None and not Path(args.model).is_file():
         raise SystemExit(f"goai serve: no such model file: {args.model}")
     name = f"goai ({Path(args.model).stem if args.model else 'default'})"
+
+    def load_value():  # noqa: ANN202 - a goai.policy.Policy, checked against the policy's
+        from goai.search import check_value_network
+
+        value_policy = _load_policy(args.value_model, args.threads, "value model")
+        try:
+            check_value_network(engine.policy._ready(), value_policy)
+        except ValueError as error:
+            raise _ModelError(f"--value-model: {error}") from None
+        return value_policy
+
     # The model loads while the page is already served: torch takes seconds to import.
     engine = Engine(load=lambda: _load_policy(args.model, args.threads), name=name,
                     config=player, think_seconds=args.think_seconds,
-                    analysis_visits=args.analysis_visits)
+                    analysis_visits=args.analysis_visits,
+                    load_value=load_value if args.value_model else None)
     try:
         run_server(engine, config, announce=lambda line: print(line, flush=True))
     except _ModelError as error:
@@ -483,13 +496,13 @@ class _ModelError(Exception):
     """The model of ``goai serve`` could not be loaded (raised in its loading thread)."""
 
 
-def _load_policy(model: str | None, threads: int):
+def _load_policy(model: str | None, threads: int, what: str = "model"):
     from goai.checkpoint import CheckpointError
     from goai.policy import Policy
 
     try:
         return Policy(model, threads=threads)
     except (CheckpointError, OSError, ValueError) as error:
-        raise _ModelError(f"cannot load the model {model or '(bundled)'}: {error}") from None
+        raise _ModelError(f"cannot load the {what} {model or '(bundled)'}: {error}") from None
 
 
