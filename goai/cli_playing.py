@@ -274,9 +274,11 @@ def add_review(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("The SGF has a comment on every reviewed move and the model's top 3 for the "
                      "next move as labels A, B, C on the board, and a summary at the root. "
                      "With --visits or --time every position is also searched: each move's "
-                     "comment gets Black's win rate before and after it and the search's choice, "
-                     "each node Sabaki's win-rate property SBKV, the turning points BM and HO "
-                     "marks; without them the review is the policy alone, a few seconds a game.")
+                     "comment gets Black's win rate before and after it (and Black's score lead, "
+                     "when the network that gives the values has a score head) and the search's "
+                     "choice, each node Sabaki's win-rate property SBKV, the turning points BM "
+                     "and HO marks; without them the review is the policy alone, a few seconds "
+                     "a game.")
     parser.add_argument("file", metavar="GAME.sgf")
     parser.add_argument("--game", type=int, default=0, metavar="K",
                         help="which game of a collection file (0-based, default 0)")
@@ -292,6 +294,7 @@ def add_review(parser: argparse.ArgumentParser) -> None:
                              "(with a search, Black's win rate and the turning points above it)")
     parser.add_argument("--model", default=None, metavar="default|small|PATH", help=MODEL_HELP)
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    add_value_model_option(parser)
     parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8),
                         help="average the network over 1 or all 8 board symmetries (with a "
                              "search: at every evaluation, 8x the work)")
@@ -369,13 +372,18 @@ def cmd_review(args: argparse.Namespace) -> int:
     for path in (args.out, args.plot):
         if path:
             check_folder("goai review", path)
+    if args.value_model is not None and not searching:  # said before the models load
+        raise SystemExit("goai review: --value-model gives a search its values: give "
+                         "--visits or --time too")
     policy = load_policy(args.model, threads=args.threads, device=args.device)
+    value_policy = load_value_policy("goai review", policy, args.value_model,
+                                     threads=args.threads, device=args.device)
     search = limits = on_position = None
     close = None
     if searching:
         try:
             evaluator = PolicyEvaluator(policy, all_symmetries=args.symmetries == 8,
-                                        seed=args.seed)
+                                        seed=args.seed, value_policy=value_policy)
         except ValueError as error:  # no value head
             raise SystemExit(f"goai review: {error} (--visits, --time)") from None
         search = Search(evaluator)

@@ -56,7 +56,14 @@ from goai.coords import (
 from goai.game import GameState, fixed_handicap, format_result
 from goai.play import ILLEGAL_REASONS, score_text
 from goai.player import MovePolicy, Player, PlayerConfig, estimated_score, has_head
-from goai.review import COLOR_LETTERS, GameReview, annotated_sgf, review_game, top_moves
+from goai.review import (
+    COLOR_LETTERS,
+    GameReview,
+    annotated_sgf,
+    larger_loss,
+    review_game,
+    top_moves,
+)
 from goai.search import Evaluator, Search, SearchLimits, SearchResult, evaluate_scored
 from goai.sgf import GameRecord, Problem, parse_sgf, write_sgf
 from goai.status import StoneStatus, black_view
@@ -739,25 +746,33 @@ class ReviewSession:
 
     def turning_points(self) -> list[dict[str, object]]:
         """The least likely moves (the review's summary) and, with a value head, the biggest
-        win-rate swings against the mover, each as ``{number, move, why}``.
+        swings against the mover, each as ``{number, move, why}``: in win rate, or in score
+        when the network has a score head and the score moved more (``review.larger_loss``:
+        a point of score weighs as a percentage point of win rate); ``why`` says which.
         """
         points = [{"number": item.number, "move": f"{COLOR_LETTERS[item.color]} "
                    f"{vertex(item.move)}", "why": f"unlikely: {100 * item.probability:.2g}%, "
                    f"rank {item.rank}"} for item in self.review.least_likely(TURNING_POINTS)]
-        rates = self.winrates
+        rates, leads = self.winrates, self.score_leads
         swings = []
         for index, item in enumerate(self.review.moves[:-1]):
             before, after = rates[index], rates[index + 1]
             if before is None or after is None:
                 continue
             sign = 1 if item.color == BLACK else -1
-            swings.append((sign * (before - after), item))
-        swings.sort(key=lambda pair: (-pair[0], pair[1].number))
-        for drop, item in swings[:TURNING_POINTS]:
-            if drop > 0:
+            score_drop = None
+            if index + 1 < len(leads) and None not in (leads[index], leads[index + 1]):
+                score_drop = sign * (leads[index] - leads[index + 1])  # type: ignore[operator]
+            swing = larger_loss(sign * (before - after), score_drop)
+            assert swing is not None
+            swings.append((swing, score_drop, item))
+        swings.sort(key=lambda entry: (-entry[0][0], entry[2].number))
+        for (size, which), score_drop, item in swings[:TURNING_POINTS]:
+            if size > 0:
+                why = (f"lost {score_drop:.1f} points of score" if which == "score"
+                       else f"win rate fell {size:.0f} points")
                 points.append({"number": item.number, "move": f"{COLOR_LETTERS[item.color]} "
-                               f"{vertex(item.move)}",
-                               "why": f"win rate fell {100 * drop:.0f} points"})
+                               f"{vertex(item.move)}", "why": why})
         return points
 
     def as_json(self) -> dict[str, object]:

@@ -9,6 +9,7 @@ plays a whole game where only consistency can be checked.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -597,10 +598,35 @@ def test_review_of_the_sample_game_has_the_figures_and_turning_points(tiny_polic
     first = moves[0]
     assert set(first) == {"number", "color", "move", "probability", "rank", "top"}
     assert len(first["top"]) == 3 and 1 <= first["rank"] <= 362
-    assert len(review["winrates"]) == len(moves)
+    assert len(review["winrates"]) == len(review["score_leads"]) == len(moves)
+    assert all(isinstance(lead, float) for lead in review["score_leads"])  # a score head
     reasons = [point["why"] for point in review["turning_points"]]
     assert sum(why.startswith("unlikely") for why in reasons) == 5
-    assert any(why.startswith("win rate fell") for why in reasons)
+    # The five largest swings, each said as what moved more: win rate or score.
+    swings = reasons[5:]
+    assert len(swings) == 5
+    assert all(re.fullmatch(r"win rate fell \d+ points|lost [\d.]+ points of score", why)
+               for why in swings), swings
+
+
+def test_review_turning_points_say_whether_win_rate_or_score_moved_more():
+    from goai.review import GameReview, MoveReview
+    from goai.serve_session import ReviewSession
+
+    record = next(parse_sgf(b"(;SZ[19]KM[7.5];B[pd];W[dp];B[pp];W[dd])"))
+    moves = tuple(MoveReview(number, color, point, 0.5, 1, ())
+                  for number, (color, point) in enumerate(record.moves, 1))
+    review = GameReview(record, "m", frozenset({1, 2}), moves)
+    # Black's win rate and lead before each move: move 2 (White) costs White 4 points of
+    # win rate but 9 of score; move 3 (Black) costs Black 20 points of win rate, 2 of score.
+    session = ReviewSession(record, review, [0.5, 0.46, 0.5, 0.3], [],
+                            [0.0, 0.0, 9.0, 7.0])
+    swings = [point for point in session.turning_points()
+              if not point["why"].startswith("unlikely")]
+    assert swings == [
+        {"number": 3, "move": "B Q4", "why": "win rate fell 20 points"},
+        {"number": 2, "move": "W D4", "why": "lost 9.0 points of score"},
+        {"number": 1, "move": "B Q16", "why": "win rate fell 4 points"}]
 
 
 @pytest.mark.parametrize("data, reason", [
