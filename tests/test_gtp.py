@@ -252,6 +252,21 @@ def test_config_file_and_options(tmp_path: Path):
     config_file.write_text("model = [")
     with pytest.raises(ValueError, match="cannot read config file"):
         load_config_file(config_file)
+    # The value model is a path from the file's folder too, or a bundled name.
+    config_file.write_text('value-model = "nets/value.pt"\n')
+    config = GtpConfig.from_options(load_config_file(config_file))
+    assert config.value_model == str(tmp_path / "nets" / "value.pt") and config.model is None
+    config_file.write_text('value_model = "small"\n')
+    assert GtpConfig.from_options(load_config_file(config_file)).value_model == "small"
+
+
+def test_goai_gtp_takes_the_value_model_from_the_command_line(monkeypatch):
+    configs = []
+    monkeypatch.setattr("goai.gtp_engine.run_gtp", lambda config, *_: configs.append(config))
+    monkeypatch.setattr("os._exit", lambda code: None)  # cmd_gtp leaves without teardown
+    monkeypatch.setattr("logging.shutdown", lambda: None)  # and closes every log handler
+    cli.main(["gtp", "--model", "small", "--value-model", "nets/v.pt"])
+    assert configs[0].value_model == "nets/v.pt" and configs[0].model == "small"
 
 
 class RecordedPolicy:
