@@ -462,7 +462,8 @@ class Node:
         self.visited_prior = 0.0
 
     def expand(self, moves: np.ndarray, priors: np.ndarray, value: float,
-               score: float = 0.0) -> None:
+               score: float | None = None) -> None:
+        """``score`` None: the evaluator gives none, and no score sums are kept."""
         count = len(moves)
         self.moves = moves
         self.priors = priors
@@ -470,9 +471,9 @@ class Node:
         self.value_sums = np.zeros(count)
         self.value_squares = np.zeros(count)
         self.virtual = np.zeros(count)
-        self.score_sums = np.zeros(count)
+        self.score_sums = _NO_FLOATS if score is None else np.zeros(count)
         self.value = value
-        self.score = score
+        self.score = 0.0 if score is None else score
         self.expanded = True
 
     def set_terminal(self, value: float, score: float = 0.0) -> None:
@@ -656,7 +657,7 @@ class Search:
             # The parent's statistics for the child, turned to the child's side to move.
             visits = int(node.visits[index])
             value_sum = -float(node.value_sums[index])
-            score_sum = -float(node.score_sums[index])
+            score_sum = -float(node.score_sums[index]) if len(node.score_sums) else 0.0
             node = node.children[index]
         if visits > 0:
             self.root, self.root_visits = node, visits
@@ -674,7 +675,7 @@ class Search:
         else:
             priors, values, scores = self._evaluate([state])
             self._expand(root, state, priors[0], float(values[0]),
-                         0.0 if scores is None else float(scores[0]))
+                         None if scores is None else float(scores[0]))
         self.root_visits = 1
         self.root_value_sum = root.value
         self.root_score_sum = root.score
@@ -713,7 +714,7 @@ class Search:
             priors, values, scores = self._evaluate([state for _, _, state in leaves])
             for row, (path, leaf, state) in enumerate(leaves):
                 self._expand(leaf, state, priors[row], float(values[row]),
-                             0.0 if scores is None else float(scores[row]))
+                             None if scores is None else float(scores[row]))
                 self._backup(path, leaf.value, leaf.score)
         self._batches += 1
         return len(leaves)
@@ -761,21 +762,24 @@ class Search:
         """Add one visit with ``leaf_value`` and ``leaf_score`` (the leaf's side to move's
         view) along ``path``."""
         virtual_loss = self.config.virtual_loss
+        scored = self._scored  # without scores the tree keeps no score sums: no work for them
         value, score = leaf_value, leaf_score
         for node, index in reversed(path):
-            # Now from the view of the side choosing ``index`` at ``node``.
-            value, score = -value, -score
+            value = -value  # now from the view of the side choosing ``index`` at ``node``
             if node.visits[index] == 0:
                 node.visited_prior += node.priors[index]
             node.visits[index] += 1
             node.value_sums[index] += value
             node.value_squares[index] += value * value
-            node.score_sums[index] += score
+            if scored:
+                score = -score
+                node.score_sums[index] += score
             node.virtual[index] -= virtual_loss
             node.in_flight += 1 - virtual_loss
         self.root_visits += 1
         self.root_value_sum += value
-        self.root_score_sum += score
+        if scored:
+            self.root_score_sum += score
 
     def _evaluate(self, states: list[GameState]
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -788,7 +792,7 @@ class Search:
     # ------------------------------------------------------------- expansion
 
     def _expand(self, node: Node, state: GameState, priors: np.ndarray, value: float,
-                score: float = 0.0) -> None:
+                score: float | None = None) -> None:
         moves, child_priors = self._children(state, priors, value)
         node.expand(moves, child_priors, value, score)
 
