@@ -43,6 +43,30 @@ def add_search_options(parser: argparse.ArgumentParser) -> None:
                              "budget wins; moves then depend on the machine's speed)")
 
 
+def load_value_policy(command: str, policy, model: str | None, **options):  # noqa: ANN201
+    """The ``--value-model`` network (None without one), checked to serve ``policy``'s search
+    (a value head, the same feature set); ``SystemExit`` with one line otherwise."""
+    if model is None:
+        return None
+    from goai.search import check_value_network
+
+    value_policy = load_policy(model, **options)
+    try:
+        check_value_network(policy, value_policy)
+    except ValueError as error:
+        raise SystemExit(f"{command}: --value-model: {error}") from None
+    return value_policy
+
+
+def add_value_model_option(parser: argparse.ArgumentParser) -> None:
+    """``--value-model``: a second network for the search's values (goai gtp, play, serve,
+    review)."""
+    parser.add_argument("--value-model", default=None, metavar="MODEL",
+                        help="a second network for the search's values, and its score lead and "
+                             "territory map when it has those heads (default: none, --model's "
+                             "own value head); priors still come from --model")
+
+
 def add_gtp(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Options can also come from --config FILE.toml, keys named as the long "
                      "options (resign-threshold = 0.1); the command line wins. In a GUI: "
@@ -52,6 +76,7 @@ def add_gtp(parser: argparse.ArgumentParser) -> None:
                         "checkpoint PATH (default: the bundled default model)")
     parser.add_argument("--device", default=None, metavar="DEVICE",
                         help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    add_value_model_option(parser)
     parser.add_argument("--config", default=None, metavar="FILE.toml",
                         help="TOML file of options; relative paths in it are from its folder")
     parser.add_argument("--symmetries", type=int, choices=(1, 8), default=None,
@@ -91,7 +116,7 @@ def cmd_gtp(args: argparse.Namespace) -> int:
 
     names = ("model", "device", "symmetries", "threads", "temperature", "seed", "resign_threshold",
              "resign_min_moves", "resign_min_visits", "pass_floor", "lag_buffer", "log",
-             "verbose", "visits", "playouts", "time")
+             "verbose", "visits", "playouts", "time", "value_model")
     try:
         options = load_config_file(args.config) if args.config else {}
         options.update({name: getattr(args, name) for name in names
@@ -200,6 +225,7 @@ def add_play(parser: argparse.ArgumentParser) -> None:
                              "(default: the bundled default model)")
     parser.add_argument("--device", default="auto", metavar="DEVICE",
                         help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    add_value_model_option(parser)
     add_search_options(parser)
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for the search: the same seed, the same replies")
@@ -227,11 +253,14 @@ def cmd_play(args: argparse.Namespace) -> int:
     device = {} if args.device == "auto" else {"device": args.device}  # auto: Policy's default
     try:
         policy = load_policy(args.model, threads=1, **device)
+        value_policy = load_value_policy("goai play", policy, args.value_model, threads=1,
+                                         **device)
     except ValueError as error:  # a device this machine lacks
         raise SystemExit(f"goai play: {error}") from None
     gc.collect()
     gc.freeze()  # the model's objects stay: a search need not walk them (goai.search)
-    player = Player(policy, player_config, np.random.default_rng(args.seed))
+    player = Player(policy, player_config, np.random.default_rng(args.seed),
+                    value_policy=value_policy)
     game = TerminalGame(player, config, sys.stdout, echo=not sys.stdin.isatty(),
                         color=sys.stdout.isatty())
     game.run(sys.stdin)
@@ -245,9 +274,11 @@ def add_review(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("The SGF has a comment on every reviewed move and the model's top 3 for the "
                      "next move as labels A, B, C on the board, and a summary at the root. "
                      "With --visits or --time every position is also searched: each move's "
-                     "comment gets Black's win rate before and after it and the search's choice, "
-                     "each node Sabaki's win-rate property SBKV, the turning points BM and HO "
-                     "marks; without them the review is the policy alone, a few seconds a game.")
+                     "comment gets Black's win rate before and after it (and Black's score lead, "
+                     "when the network that gives the values has a score head) and the search's "
+                     "choice, each node Sabaki's win-rate property SBKV, the turning points BM "
+                     "and HO marks; without them the review is the policy alone, a few seconds "
+                     "a game.")
     parser.add_argument("file", metavar="GAME.sgf")
     parser.add_argument("--game", type=int, default=0, metavar="K",
                         help="which game of a collection file (0-based, default 0)")
@@ -263,6 +294,7 @@ def add_review(parser: argparse.ArgumentParser) -> None:
                              "(with a search, Black's win rate and the turning points above it)")
     parser.add_argument("--model", default=None, metavar="default|small|PATH", help=MODEL_HELP)
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    add_value_model_option(parser)
     parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8),
                         help="average the network over 1 or all 8 board symmetries (with a "
                              "search: at every evaluation, 8x the work)")
@@ -340,13 +372,18 @@ def cmd_review(args: argparse.Namespace) -> int:
     for path in (args.out, args.plot):
         if path:
             check_folder("goai review", path)
+    if args.value_model is not None and not searching:  # said before the models load
+        raise SystemExit("goai review: --value-model gives a search its values: give "
+                         "--visits or --time too")
     policy = load_policy(args.model, threads=args.threads, device=args.device)
+    value_policy = load_value_policy("goai review", policy, args.value_model,
+                                     threads=args.threads, device=args.device)
     search = limits = on_position = None
     close = None
     if searching:
         try:
             evaluator = PolicyEvaluator(policy, all_symmetries=args.symmetries == 8,
-                                        seed=args.seed)
+                                        seed=args.seed, value_policy=value_policy)
         except ValueError as error:  # no value head
             raise SystemExit(f"goai review: {error} (--visits, --time)") from None
         search = Search(evaluator)
@@ -395,6 +432,7 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
     parser.add_argument("--model", default=None, metavar="PATH",
                         help="checkpoint (default: the bundled model)")
+    add_value_model_option(parser)
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="torch CPU threads (default 1, fastest for one position)")
     parser.add_argument("--max-sessions", type=int, default=32, metavar="N",
@@ -436,10 +474,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.model is not None and not Path(args.model).is_file():
         raise SystemExit(f"goai serve: no such model file: {args.model}")
     name = f"goai ({Path(args.model).stem if args.model else 'default'})"
+
+    def load_value():  # noqa: ANN202 - a goai.policy.Policy, checked against the policy's
+        from goai.search import check_value_network
+
+        value_policy = _load_policy(args.value_model, args.threads, "value model")
+        try:
+            check_value_network(engine.policy._ready(), value_policy)
+        except ValueError as error:
+            raise _ModelError(f"--value-model: {error}") from None
+        return value_policy
+
     # The model loads while the page is already served: torch takes seconds to import.
     engine = Engine(load=lambda: _load_policy(args.model, args.threads), name=name,
                     config=player, think_seconds=args.think_seconds,
-                    analysis_visits=args.analysis_visits)
+                    analysis_visits=args.analysis_visits,
+                    load_value=load_value if args.value_model else None)
     try:
         run_server(engine, config, announce=lambda line: print(line, flush=True))
     except _ModelError as error:
@@ -454,13 +504,13 @@ class _ModelError(Exception):
     """The model of ``goai serve`` could not be loaded (raised in its loading thread)."""
 
 
-def _load_policy(model: str | None, threads: int):
+def _load_policy(model: str | None, threads: int, what: str = "model"):
     from goai.checkpoint import CheckpointError
     from goai.policy import Policy
 
     try:
         return Policy(model, threads=threads)
     except (CheckpointError, OSError, ValueError) as error:
-        raise _ModelError(f"cannot load the model {model or '(bundled)'}: {error}") from None
+        raise _ModelError(f"cannot load the {what} {model or '(bundled)'}: {error}") from None
 
 

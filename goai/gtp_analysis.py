@@ -20,8 +20,11 @@ moves by prior), ``winrate`` is the value head's estimate for the side to move
 All candidates go on one line, best first, as Leela Zero writes them:
 ``info move D4 visits 120 winrate 5312 prior 2210 lcb 5010 order 0 pv D4 Q16``
 (``lz-``: win rate, prior and LCB as integers x 10000; ``kata-``: floats in
-[0, 1] with six decimals; goai has no score estimate, so KataGo's optional
-``scoreLead`` is left out). A candidate with no visit ends the
+[0, 1] with six decimals). ``kata-`` adds KataGo's ``scoreLead`` after the
+win rate when the network that gives the values has a score head: the
+search's mean score after the move, in points, for the side to move (KataGo's
+``SIDETOMOVE`` view, the one GUIs expect); without a score head it is left
+out, never made up. A candidate with no visit ends the
 line once ``minmoves`` candidates are listed; ``maxmoves`` caps the count;
 ``avoid``/``allow`` bar moves at the root: the search spends no visits on
 them, ``lz-genmove_analyze`` never plays them, and they are left off the
@@ -31,13 +34,26 @@ line is written at once and then repeated every interval (at least ``MIN_INTERVA
 the blank line and the new line is handled as usual (Sabaki interrupts with
 ``protocol_version``, Lizzie with ``name``). ``lz-`` prints integers x 10000,
 ``kata-`` floats.
+
+Ownership
+---------
+``kata-analyze ... ownership true`` ends every line with ``ownership`` and
+361 floats in [-1, 1], as KataGo does: row-major from the top-left (A19, B19
+... T19, A18 ... T1), +1 = the side to move will own the point (KataGo's
+"perspective of the current player"). KaTrain, Lizzie and Sabaki draw the
+territory from it. The map is one forward pass of the network with the
+ownership head at the root (KataGo averages it over the search tree, which
+would cost 361 numbers per node). Without an ownership head the field is
+left out (the ``info`` lines still come) and the engine's log says why.
+GoGui gets the same map from ``ownership_gfx`` as ``INFLUENCE`` (positive
+Black's, as GoGui draws it).
 """
 
 from __future__ import annotations
 
 import colorsys
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -72,7 +88,9 @@ class Candidate(Protocol):
 
     ``winrate`` and ``lcb`` are the side to move's win probability in [0, 1]
     (``winrate`` None: never visited, printed as 0); ``prior`` the policy
-    probability; ``pv`` the expected variation starting with ``move``.
+    probability; ``pv`` the expected variation starting with ``move``. An
+    optional ``score_lead`` (read with ``getattr``; None: no score) is the
+    side to move's expected lead in points after the move.
     """
 
     @property
@@ -99,6 +117,7 @@ class PolicyCandidate:
     prior: float
     lcb: float
     pv: tuple[int, ...]
+    score_lead: float | None = None
 
 
 def policy_candidates(probabilities: np.ndarray, value: float | None) -> list[PolicyCandidate]:
@@ -124,7 +143,8 @@ def policy_candidates(probabilities: np.ndarray, value: float | None) -> list[Po
 class AnalysisRequest:
     """Arguments of ``lz-analyze``/``kata-analyze`` and the ``*-genmove_analyze`` commands:
     ``[color] [interval] [interval N] [minmoves N] [maxmoves N] [avoid|allow C V,V.. N]``
-    and KataGo's boolean flags (accepted, not provided).
+    and KataGo's boolean flags: ``ownership true`` sets ``ownership``, the others
+    are accepted and not provided.
 
     ``interval`` is in seconds (the command gives centiseconds), None or <= 0
     for one line only, else clamped to ``MAX_INTERVAL``.
@@ -136,6 +156,7 @@ class AnalysisRequest:
     max_moves: int | None = None
     avoid: set[int] = field(default_factory=set)
     allow: set[int] | None = None
+    ownership: bool = False
 
     @classmethod
     def parse(cls, args: list[str], to_play: int) -> AnalysisRequest:
@@ -168,7 +189,9 @@ class AnalysisRequest:
                     else:
                         request.allow = (request.allow or set()) | moves
             elif key in _KATA_FLAGS and rest and rest[0].lower() in ("true", "false"):
-                rest.pop(0)
+                value = rest.pop(0).lower() == "true"
+                if key == "ownership":
+                    request.ownership = value
             else:
                 raise GtpError("syntax error")
         return request
@@ -181,10 +204,13 @@ def _seconds(centiseconds: float) -> float:
     return min(centiseconds / 100, MAX_INTERVAL)
 
 
-def info_line(candidates: Sequence[Candidate], request: AnalysisRequest, dialect: str) -> str:
+def info_line(candidates: Sequence[Candidate], request: AnalysisRequest, dialect: str,
+              ownership: np.ndarray | None = None) -> str:
     """The candidates, best first, on one line in the Leela Zero (``"lz"``) or KataGo
     (``"kata"``) dialect; ``order`` counts the candidates written. Empty when the
-    request leaves no candidate.
+    request leaves no candidate. In the KataGo dialect a request with
+    ``ownership`` ends the line with ``ownership_field(ownership)`` when the map
+    (361,) for the side to move is given.
     """
     entries: list[str] = []
     for candidate in candidates:
@@ -201,11 +227,39 @@ def info_line(candidates: Sequence[Candidate], request: AnalysisRequest, dialect
             numbers = (f"winrate {round(winrate * 10000)} prior {round(prior * 10000)} "
                        f"lcb {round(lcb * 10000)}")
         else:
-            numbers = f"winrate {winrate:.6f} prior {prior:.6f} lcb {lcb:.6f}"
+            score = getattr(candidate, "score_lead", None)
+            lead = "" if score is None else f" scoreLead {score:.6f}"
+            numbers = f"winrate {winrate:.6f}{lead} prior {prior:.6f} lcb {lcb:.6f}"
         pv = " ".join(move_to_gtp(move, NETWORK_SIZE) for move in candidate.pv)
         entries.append(f"info move {vertex} visits {candidate.visits} {numbers} "
                        f"order {len(entries)} pv {pv}")
+    if entries and dialect == "kata" and request.ownership and ownership is not None:
+        entries.append(ownership_field(ownership))
     return " ".join(entries)
+
+
+def ownership_field(ownership: np.ndarray) -> str:
+    """``ownership`` and the (361,) map's values with six decimals, in ``coords`` point
+    order, which is KataGo's: row by row from the top (A19 ... T19, A18 ... T1)."""
+    return "ownership " + " ".join(f"{value:.6f}" for value in np.asarray(ownership).tolist())
+
+
+def ownership_gfx(ownership: np.ndarray, dead: Collection[int], seki: Collection[int],
+                  text: str) -> str:
+    """GoGui gfx of a territory map: ``INFLUENCE`` per point of the (361,) map from
+    Black's view (GoGui draws positive black, negative white; points below 0.05 are
+    left out), ``MARK`` on the ``dead`` stones, ``TRIANGLE`` on the ``seki`` ones, and
+    ``text`` in the status bar."""
+    influence = [f"{move_to_gtp(point, NETWORK_SIZE)} {value:.2f}"
+                 for point, value in enumerate(np.asarray(ownership).tolist())
+                 if abs(value) >= 0.05]
+    lines = [f"INFLUENCE {' '.join(influence)}"] if influence else []
+    for command, points in (("MARK", dead), ("TRIANGLE", seki)):
+        if points:
+            lines.append(f"{command} "
+                         + " ".join(move_to_gtp(point, NETWORK_SIZE) for point in sorted(points)))
+    lines.append(f"TEXT {text}")
+    return "\n".join(lines)
 
 
 def repeat(line: str, interval: float | None,
@@ -287,6 +341,8 @@ __all__ = [
     "PolicyCandidate",
     "heatmap_gfx",
     "info_line",
+    "ownership_field",
+    "ownership_gfx",
     "policy_candidates",
     "repeat",
     "search_gfx",

@@ -42,7 +42,10 @@ class GtpConfig:
     """Everything ``goai gtp`` is told: command-line options and config-file keys alike.
 
     ``model`` is None or ``"default"`` (the bundled model), another bundled
-    model's name (``"small"``) or a checkpoint path; ``device`` is ``auto``,
+    model's name (``"small"``) or a checkpoint path; ``value_model``, named the
+    same way, is a second network whose values (and scores, ownership) the
+    search uses, the priors still coming from ``model`` (None: ``model``'s
+    own value head); ``device`` is ``auto``,
     ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; both go to ``Policy`` as given.
     ``symmetries`` is 1 or 8. ``threads`` is torch's CPU threads, 0 for
     torch's default; 1 by default because one position is too small a batch
@@ -55,6 +58,7 @@ class GtpConfig:
     """
 
     model: str | None = None
+    value_model: str | None = None
     device: str = "auto"
     symmetries: int = 1
     threads: int = 1
@@ -124,8 +128,8 @@ def is_model_path(model: str) -> bool:
 def load_config_file(path: str | Path) -> dict[str, object]:
     """Options from a TOML file with the command line's long option names as keys.
 
-    ``log`` and a ``model`` that is a path (``nets/best.pt``, not ``small``)
-    are taken relative to the file's folder, so a config file next to the
+    ``log`` and a ``model`` or ``value-model`` that is a path (``nets/best.pt``,
+    not ``small``) are taken relative to the file's folder, so a config file next to the
     weights works from any working directory (GUIs start engines in their
     own). Raises ``ValueError`` for unreadable TOML.
     """
@@ -136,7 +140,7 @@ def load_config_file(path: str | Path) -> dict[str, object]:
         raise ValueError(f"cannot read config file {path}: {error}") from None
     if "weights" in options:
         options["model"] = options.pop("weights")
-    for key in ("model", "log"):
+    for key in ("model", "log", "value-model", "value_model"):
         value = options.get(key)
         if isinstance(value, str) and (key == "log" or is_model_path(value)):
             options[key] = str(path.parent / Path(value).expanduser())

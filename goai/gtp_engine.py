@@ -33,6 +33,19 @@ Time
 ``time_settings``/``kgs-time_settings``/``time_left`` set the engine's
 ``gtp_clock.Clock``, which gives each move its budget (see that module).
 
+Ownership and score
+-------------------
+With ``--value-model`` the search takes its values (and scores) from that
+network and its priors from ``--model``. ``kata-analyze ... ownership true``
+ends each line with the 361 ownership values, and ``kata-*`` lines carry
+``scoreLead``, when the networks have those heads (``goai.gtp_analysis``);
+``goai-territory`` draws the map in GoGui. ``final_status_list`` and
+``final_score`` judge the dead stones from the ownership map when a network
+has an ownership head (``goai.status``: a string is dead when its stones'
+mean ownership leans at least 0.5 the other way; seki from the shared
+liberties neither side can fill), else by ``player.dead_stones``' rule of
+thumb (no seki); a model that cannot be loaded leaves them the rule of thumb.
+
 Search
 ------
 ``genmove`` and friends play the ``Player``'s move: a search to the
@@ -88,6 +101,7 @@ from goai.gtp_analysis import (
     AnalysisRequest,
     heatmap_gfx,
     info_line,
+    ownership_gfx,
     policy_candidates,
     repeat,
     search_gfx,
@@ -105,6 +119,7 @@ from goai.player import (
 from goai.render import render_board
 from goai.search import SearchLimits, SearchResult
 from goai.sgf import GameRecord, parse_sgf, write_sgf
+from goai.status import StoneStatus, black_view, judge
 
 log = logging.getLogger("goai.gtp")
 
@@ -151,14 +166,18 @@ class Engine(GtpServer):
 
     ``serve(lines, out)`` runs the protocol until ``quit`` or end of input.
     ``policy_factory`` builds the policy on first need (default: ``Policy``
-    from ``config``); tests pass a fake one.
+    from ``config``); tests pass a fake one. ``value_factory`` builds the
+    value network the same way (default: ``config.value_model``'s, None
+    without one).
     """
 
     def __init__(self, config: GtpConfig | None = None,
-                 policy_factory: Callable[[], MovePolicy] | None = None) -> None:
+                 policy_factory: Callable[[], MovePolicy] | None = None,
+                 value_factory: Callable[[], MovePolicy | None] | None = None) -> None:
         super().__init__()
         self.config = config or GtpConfig()
         self._policy_factory = policy_factory or self._load_policy
+        self._value_factory = value_factory or self._load_value_policy
         self._player: Player | None = None
         self.state = GameState(NETWORK_SIZE)
         self.clock = Clock()
@@ -179,6 +198,15 @@ class Engine(GtpServer):
         gc.freeze()
         return policy
 
+    def _load_value_policy(self) -> MovePolicy | None:
+        if self.config.value_model is None:
+            return None
+        from goai.policy import Policy
+
+        options = {} if self.config.device == "auto" else {"device": self.config.device}
+        return Policy(self.config.value_model, symmetries=1, threads=self.config.threads,
+                      **options)
+
     def _get_player(self) -> Player:
         if self._player is None:
             started = time.perf_counter()
@@ -186,8 +214,17 @@ class Engine(GtpServer):
                 policy = self._policy_factory()
             except Exception as error:  # a missing file, not a checkpoint, torch.load's own
                 raise GtpError(f"cannot load model: {error}") from None
+            try:
+                value_policy = self._value_factory()
+                if value_policy is not None:
+                    from goai.search import check_value_network
+
+                    check_value_network(policy, value_policy)  # type: ignore[arg-type]
+            except Exception as error:  # as above; or no value head, another feature set
+                raise GtpError(f"cannot load value model: {error}") from None
             self._player = Player(policy, self.config.player,
-                                  np.random.default_rng(self.config.seed))
+                                  np.random.default_rng(self.config.seed),
+                                  value_policy=value_policy)
             log.info("model loaded in %.2f s", time.perf_counter() - started)
         return self._player
 
@@ -365,24 +402,34 @@ class Engine(GtpServer):
                 f"{COLOR_WORDS[state.to_play]} to play; komi {state.komi:g}; "
                 f"captured by Black {captures[BLACK]}, by White {captures[WHITE]}")
 
+    def _stone_status(self) -> StoneStatus:
+        """The judged dead and seki stones of the position (the module docstring says how)."""
+        try:
+            player = self._get_player()
+        except GtpError:  # no model to ask: the rule of thumb still counts the game
+            return StoneStatus(frozenset(dead_stones(self.state.board)), frozenset(), "estimate")
+        return player.stone_status(self.state)
+
     def cmd_final_score(self, args: list[str]) -> str:
-        """Area score with the estimated dead stones removed (see ``player.dead_stones``)."""
+        """Area score with komi, the judged dead stones removed (see ``_stone_status``)."""
         expect_count(args, 0)
-        return format_result(estimated_score(self.state))
+        return format_result(estimated_score(self.state, set(self._stone_status().dead)))
 
     def cmd_final_status_list(self, args: list[str]) -> str:
-        """``alive``/``dead``/``seki``: one string of stones per line (seki is never found)."""
+        """``alive``/``dead``/``seki``: one string of stones per line, judged from the
+        ownership map when a network has the head (``_stone_status``)."""
         expect_count(args, 1)
-        status = args[0].lower()
-        if status not in ("alive", "dead", "seki"):
+        wanted = args[0].lower()
+        if wanted not in ("alive", "dead", "seki"):
             raise GtpError("syntax error")
         board = self.state.board
-        dead = dead_stones(board)
+        judged = self._stone_status()
         lines = []
         for gid in sorted(board.group_stones, key=lambda g: min(board.group_stones[g])):
             stones = sorted(board.group_stones[gid])
-            is_dead = stones[0] in dead
-            if (status == "dead" and is_dead) or (status == "alive" and not is_dead):
+            status = ("dead" if stones[0] in judged.dead
+                      else "seki" if stones[0] in judged.seki else "alive")
+            if status == wanted:
                 lines.append(" ".join(move_to_gtp(p, board.size) for p in stones))
         return "\n".join(lines)
 
@@ -480,10 +527,11 @@ class Engine(GtpServer):
         """The ``info`` lines of a search that runs until input arrives (see the docstring)."""
         player = self._get_player()
         position = with_to_play(self.state, request.color)
+        ownership = self._requested_ownership(player, position, request, dialect)
         if not player.can_search:
             result = player.policy.analyze(position)
             line = info_line(policy_candidates(result.probabilities, result.value), request,
-                             dialect)
+                             dialect, ownership)
             yield from repeat(line, request.interval, self.input_waiting)
             return
         search = self._prepared_search(player)
@@ -497,11 +545,24 @@ class Engine(GtpServer):
                               on_snapshot=on_snapshot if interval else None,
                               snapshot_interval=interval or 1.0, allowed=request.wants)
 
-        result = yield from self._search_lines(work, request, dialect)
-        line = info_line(result.moves, request, dialect)
+        result = yield from self._search_lines(work, request, dialect, ownership)
+        line = info_line(result.moves, request, dialect, ownership)
         if line:
             yield line
         self.input_waiting(None)  # at the visit cap: the answer stays open until input
+
+    @staticmethod
+    def _requested_ownership(player: Player, position: GameState, request: AnalysisRequest,
+                             dialect: str) -> np.ndarray | None:
+        """The ownership map (361,) for ``position``'s side to move when the request asks for
+        it (``kata-`` with ``ownership true``) and a network has the head, else None."""
+        if not (request.ownership and dialect == "kata"):
+            return None
+        analysis = player.ownership_analysis(position)
+        if analysis is None or analysis.ownership is None:
+            log.warning("ownership asked for, but neither network has an ownership head")
+            return None
+        return analysis.ownership
 
     def _prepared_search(self, player: Player):  # noqa: ANN202 - a goai.search.Search
         search = player.search
@@ -511,7 +572,8 @@ class Engine(GtpServer):
         return search
 
     def _search_lines(self, work: Callable[[Callable[[SearchResult], None]], object],
-                      request: AnalysisRequest, dialect: str) -> Generator[str, None, object]:
+                      request: AnalysisRequest, dialect: str,
+                      ownership: np.ndarray | None = None) -> Generator[str, None, object]:
         """Run ``work(on_snapshot)`` in a thread, yielding an ``info`` line per snapshot;
         return what ``work`` returned (or raise what it raised)."""
         lines: queue.Queue[str | None] = queue.Queue()
@@ -519,8 +581,8 @@ class Engine(GtpServer):
 
         def target() -> None:
             try:
-                outcome["value"] = work(
-                    lambda result: lines.put(info_line(result.moves, request, dialect)))
+                outcome["value"] = work(lambda result: lines.put(
+                    info_line(result.moves, request, dialect, ownership)))
             except BaseException as error:  # handed to the GTP thread, which answers for it
                 outcome["error"] = error
             finally:
@@ -546,18 +608,21 @@ class Engine(GtpServer):
 
     def _genmove_analyze_lines(self, request: AnalysisRequest, dialect: str) -> Iterator[str]:
         interval = _snapshot_interval(request)
+        ownership = self._requested_ownership(self._get_player(),
+                                              with_to_play(self.state, request.color), request,
+                                              dialect)
 
         def work(on_snapshot: Callable[[SearchResult], None]) -> Decision:
             return self._decide(request.color, on_snapshot=on_snapshot if interval else None,
                                 snapshot_interval=interval or 1.0, allowed=request.wants)
 
-        decision = yield from self._search_lines(work, request, dialect)
+        decision = yield from self._search_lines(work, request, dialect, ownership)
         assert isinstance(decision, Decision)
         if decision.search is not None:
-            line = info_line(decision.search.moves, request, dialect)
+            line = info_line(decision.search.moves, request, dialect, ownership)
         else:
             line = info_line(policy_candidates(decision.probabilities, decision.value),
-                             request, dialect)
+                             request, dialect, ownership)
         if line:
             yield line
         if decision.resign:
@@ -570,7 +635,33 @@ class Engine(GtpServer):
     def cmd_gogui_analyze_commands(self, args: list[str]) -> str:
         expect_count(args, 0)
         return ("gfx/Policy heat map/goai-policy_heatmap %c\n"
-                "gfx/Search: visits and variation/goai-search_heatmap %c")
+                "gfx/Search: visits and variation/goai-search_heatmap %c\n"
+                "gfx/Territory (ownership)/goai-territory %c")
+
+    @command_name("goai-territory")
+    def cmd_goai_territory(self, args: list[str]) -> str:
+        """GoGui gfx of the ownership map with ``color`` to move (default: the side to move):
+        ``INFLUENCE`` per point (black positive), the judged dead stones marked, seki
+        stones as triangles, the area count and the score head's lead in the status bar.
+        An error without an ownership head."""
+        if len(args) > 1:
+            raise GtpError("syntax error")
+        color = parse_color(args[0]) if args else self.state.to_play
+        position = with_to_play(self.state, color)
+        analysis = self._get_player().ownership_analysis(position)
+        if analysis is None or analysis.ownership is None:
+            raise GtpError("the model has no ownership head: no territory map "
+                           "(give a --value-model with one)")
+        board = position.board
+        ownership = black_view(analysis.ownership, color)
+        judged = judge(board, ownership)
+        count = format_result(estimated_score(position, set(judged.dead)))
+        text = (f"Territory by ownership: {count} by area with komi {position.komi:g}, "
+                f"{len(judged.dead)} stones dead")
+        if analysis.score is not None:
+            lead = analysis.score if color == BLACK else -analysis.score
+            text += f"; score head: {'Black' if lead >= 0 else 'White'} leads by {abs(lead):.1f}"
+        return ownership_gfx(ownership, judged.dead, judged.seki, text)
 
     @command_name("goai-policy_heatmap")
     def cmd_goai_policy_heatmap(self, args: list[str]) -> str:

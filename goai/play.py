@@ -4,9 +4,11 @@ The human types one command per line; the engine answers with ``player.Player``
 (the move choice GTP uses too): by default a search of ``DEFAULT_VISITS``
 visits a move (``goai play --visits N``, ``--playouts N``, ``--time SECONDS``;
 ``--visits 1`` is the raw policy), its move printed with the search's win
-rate for the engine and the visits. The board is drawn, with the coordinates GUIs
-show and the last move in parentheses, every time it is the human's turn and
-the position has changed, followed by whose turn it is and the captures.
+rate for the engine, its score lead when the network that gives the values
+has a score head (``ahead by 2.5 points``), and the visits. The board is
+drawn, with the coordinates GUIs show and the last move in parentheses, every
+time it is the human's turn and the position has changed, followed by whose
+turn it is and the captures.
 
 ===================  ===========================================================
 input                effect
@@ -22,9 +24,12 @@ input                effect
 ===================  ===========================================================
 
 The game ends on two passes in a row or a resignation. Two passes are scored by
-area with komi after removing the stones ``player.dead_stones`` estimates dead
-(as GTP ``final_score`` does); the plain Tromp-Taylor count of the board as it
-stands is printed beside it. After the end the loop goes on for ``save``,
+area with komi after removing the dead stones (as GTP ``final_score`` does):
+judged from the ownership map when a network has an ownership head
+(``Player.stone_status``, ``goai.status``: a string is dead only when the map
+leans at least 0.5 against it, so that early in a game nothing is), else
+estimated by ``player.dead_stones``' rule of thumb; the plain Tromp-Taylor count
+of the board as it stands is printed beside it. After the end the loop goes on for ``save``,
 ``score``, ``undo`` (which reopens the game) and ``quit``.
 
 Everything goes through the ``lines``/``out`` streams given to ``TerminalGame.run``,
@@ -55,6 +60,7 @@ from goai.player import Player, dead_stones, estimated_score
 from goai.render import render_board
 from goai.review import top_moves
 from goai.sgf import GameRecord, write_sgf
+from goai.status import StoneStatus
 
 HINT_MOVES = 5
 GLYPHS = {BLACK: "X", WHITE: "O"}
@@ -151,16 +157,30 @@ def parse_command(line: str, size: int = NETWORK_SIZE) -> Command:
                          "nor a command; type 'help'") from None
 
 
-def score_text(state: GameState) -> str:
-    """The area score both ways, in one line: estimated dead stones removed, then as they stand.
+def score_text(state: GameState, status: StoneStatus | None = None) -> str:
+    """The area score both ways, in one line: dead stones removed, then as they stand.
 
-    The first figure is the one a finished game is given (see the module docstring).
+    ``status`` is the judged dead and seki stones (``Player.stone_status``;
+    default: ``dead_stones``' estimate). The first figure is the one a finished
+    game is given (see the module docstring).
     """
-    dead = dead_stones(state.board)
-    estimate = format_result(estimated_score(state, dead))
+    if status is None:
+        status = StoneStatus(frozenset(dead_stones(state.board)), frozenset(), "estimate")
+    dead = set(status.dead)
+    result = format_result(estimated_score(state, dead))
     stones = "stone" if len(dead) == 1 else "stones"
-    return (f"{estimate} by area with komi {state.komi:g}, {len(dead)} {stones} estimated "
-            f"dead and removed; as the stones stand (Tromp-Taylor): {state.result()}")
+    judged = ("dead by the ownership map" if status.source == "ownership"
+              else "estimated dead")
+    seki = f", {len(status.seki)} in seki" if status.seki else ""
+    return (f"{result} by area with komi {state.komi:g}, {len(dead)} {stones} {judged} and "
+            f"removed{seki}; as the stones stand (Tromp-Taylor): {state.result()}")
+
+
+def lead_text(score: float) -> str:
+    """``ahead by 2.5 points`` / ``behind by 0.5 points`` / ``even``: a score lead in words."""
+    if abs(score) < 0.05:
+        return "even"
+    return f"{'ahead' if score > 0 else 'behind'} by {abs(score):.1f} points"
 
 
 class TerminalGame:
@@ -235,7 +255,7 @@ class TerminalGame:
         elif command.name == "help":
             self._say(HELP)
         elif command.name == "score":
-            self._say(f"Score: {score_text(self.state)}")
+            self._say(f"Score: {score_text(self.state, self.player.stone_status(self.state))}")
         elif command.name == "save":
             self._save(command.path or "")
         elif command.name == "hint":
@@ -269,7 +289,8 @@ class TerminalGame:
         self.state.play(decision.move)
         searched = ""
         if decision.search is not None:
-            searched = (f" (win {100 * decision.search.winrate:.0f}%, "
+            lead = "" if decision.score is None else f", {lead_text(decision.score)}"
+            searched = (f" (win {100 * decision.search.winrate:.0f}%{lead}, "
                         f"{decision.search.visits} visits)")
         if decision.move == PASS:
             self._say(f"{name} passes{searched}.")
@@ -280,8 +301,9 @@ class TerminalGame:
     def _check_two_passes(self) -> None:
         if self.state.is_over:
             self._show_board(status=False)
-            self._end(format_result(estimated_score(self.state)),
-                      f"Two passes: the game is over. Result: {score_text(self.state)}.")
+            status = self.player.stone_status(self.state)
+            self._end(format_result(estimated_score(self.state, set(status.dead))),
+                      f"Two passes: the game is over. Result: {score_text(self.state, status)}.")
 
     def _end(self, result: str, message: str) -> None:
         self.result = result

@@ -56,8 +56,13 @@ borders two own eye regions, or one of at least ``ALIVE_REGION_POINTS``
 points. An eye region is a connected empty area whose border stones are all
 of the chain's colour; enemy chains that are themselves eyeless and smaller
 than the chain do not spoil it (a dead stone inside a territory). Seki and
-false eyes are not recognised, and a live group whose territory is still open
-counts as dead, so mid-game estimates are crude: they are meant for the end.
+false eyes are not recognised. A stone counts as dead only when, with all
+such stones off the board, its region is enclosed by the other colour alone:
+so early in a game, where no chain has eyes yet, no stone is called dead. A
+live group whose territory is still open inside the enemy's area still
+counts as dead, so mid-game estimates are crude: they are meant for the end,
+and for models without an ownership head (``Player.stone_status`` judges from
+the ownership when the model has one).
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ from goai.board import BLACK, EMPTY, Board, opponent
 from goai.coords import PASS
 from goai.game import GameState
 from goai.search import Evaluator, Search, SearchLimits, SearchResult
+from goai.status import StoneStatus, black_view, judge
 
 if TYPE_CHECKING:  # policy imports torch; the player is used without it (GTP start-up)
     from goai.policy import Analysis
@@ -80,7 +86,11 @@ ALIVE_REGION_POINTS = 4
 
 
 class MovePolicy(Protocol):
-    """What the player needs from ``goai.policy.Policy`` (a fake in tests)."""
+    """What the player needs from ``goai.policy.Policy`` (a fake in tests).
+
+    ``has_ownership_head`` and ``has_score_head`` are read with ``getattr`` (a
+    fake without them has neither head): see ``has_head``.
+    """
 
     @property
     def has_value_head(self) -> bool: ...
@@ -90,6 +100,11 @@ class MovePolicy(Protocol):
     def analyze(self, state: GameState, *, symmetries: int | None = None) -> Analysis:
         """Probabilities, value and legal mask for ``state.to_play`` from one forward pass."""
         ...
+
+
+def has_head(policy: MovePolicy | None, head: str) -> bool:
+    """Does ``policy`` have the ``"ownership"`` or ``"score"`` head? False for None."""
+    return policy is not None and bool(getattr(policy, f"has_{head}_head", False))
 
 
 def with_to_play(state: GameState, color: int) -> GameState:
@@ -294,7 +309,22 @@ def dead_stones(board: Board) -> set[int]:
             if _alive(_own_regions(board, chain, color, *regions), regions[1]):
                 continue
         dead.update(members)
-    return dead
+    return _enclosed(board, dead)
+
+
+def _enclosed(board: Board, candidates: set[int]) -> set[int]:
+    """The ``candidates`` that sit in the other colour's area: with every candidate taken
+    off, the empty region around the stones borders the other colour's stones only.
+
+    The rule of thumb above calls every stone without eye space dead, which early in
+    a game is every stone: on an open board a lone stone's region reaches both
+    colours (or none), so it is not called dead without an enclosing enemy.
+    """
+    if not candidates:
+        return candidates
+    region_of, _, borders = _regions(board, candidates)
+    return {point for point in candidates
+            if borders[region_of[point]] == {opponent(board.stones[point])}}
 
 
 def estimated_score(state: GameState, dead: set[int] | None = None) -> float:
@@ -443,7 +473,9 @@ class Decision:
     priors, over the moves the search considered); ``value`` the side to move's
     expected result in [-1, 1] (with a search: from the root's win rate), or
     None when it was not computed; ``search`` the search's result, None for a
-    raw policy move.
+    raw policy move; ``score`` the side to move's expected final margin in
+    points (the search root's mean score, or the score head's for a raw move),
+    None without a score head.
     """
 
     move: int
@@ -451,6 +483,7 @@ class Decision:
     probabilities: np.ndarray
     value: float | None = None
     search: SearchResult | None = None
+    score: float | None = None
 
 
 @dataclass
@@ -465,12 +498,21 @@ class Player:
     ``goai.policy.Policy`` with a value head, made with ``symmetries=1``), its
     symmetries drawn from a seed taken from ``rng``. A policy without a value
     head and no evaluator: the raw policy, whatever the limits.
+
+    ``value_policy``, when given, is a second network (``--value-model``) that
+    gives the values (and the scores, with a score head): the search takes its
+    priors from ``policy`` and its values from this one (AlphaGo's split; see
+    ``search.PolicyEvaluator``), and a raw move's value is its value. The
+    territory map and the judged dead stones (``ownership_analysis``,
+    ``stone_status``) come from whichever of the two has an ownership head,
+    the value network first.
     """
 
     policy: MovePolicy
     config: PlayerConfig = field(default_factory=PlayerConfig)
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
     evaluator: Evaluator | None = None
+    value_policy: MovePolicy | None = None
     _lost_turns: dict[int, int] = field(default_factory=dict)
     _search: Search | None = None
 
@@ -480,10 +522,28 @@ class Player:
             self._search.reset()
 
     @property
+    def valuer(self) -> MovePolicy:
+        """The network that gives the values: the value network if any, else the policy."""
+        return self.value_policy if self.value_policy is not None else self.policy
+
+    @property
     def can_search(self) -> bool:
-        """Is there something to search with: an evaluator, or a policy with a value head?
+        """Is there something to search with: an evaluator, or a network with a value head?
         Without one the player plays the raw policy whatever its limits."""
-        return self.evaluator is not None or self.policy.has_value_head
+        return self.evaluator is not None or self.valuer.has_value_head
+
+    @property
+    def ownership_policy(self) -> MovePolicy | None:
+        """The network with an ownership head, the value network first; None if neither."""
+        for policy in (self.value_policy, self.policy):
+            if has_head(policy, "ownership"):
+                return policy
+        return None
+
+    @property
+    def has_score(self) -> bool:
+        """Does the network that gives the values have a score head?"""
+        return has_head(self.valuer, "score")
 
     @property
     def search(self) -> Search:
@@ -493,9 +553,25 @@ class Player:
                 from goai.search import PolicyEvaluator
 
                 seed = int(self.rng.integers(2**63))
-                self.evaluator = PolicyEvaluator(self.policy, seed=seed)  # type: ignore[arg-type]
+                self.evaluator = PolicyEvaluator(
+                    self.policy, seed=seed,  # type: ignore[arg-type]
+                    value_policy=self.value_policy)  # type: ignore[arg-type]
             self._search = Search(self.evaluator)
         return self._search
+
+    def ownership_analysis(self, state: GameState) -> Analysis | None:
+        """One forward pass of ``ownership_policy`` on ``state`` (its ``ownership`` and
+        ``score`` are for ``state.to_play``), or None when no network has the head."""
+        policy = self.ownership_policy
+        return None if policy is None else policy.analyze(state)
+
+    def stone_status(self, state: GameState) -> StoneStatus:
+        """The dead and seki stones of ``state``: from the ownership map (``goai.status``)
+        when a network has an ownership head, else ``dead_stones``' estimate (no seki)."""
+        analysis = self.ownership_analysis(state)
+        if analysis is None or analysis.ownership is None:
+            return StoneStatus(frozenset(dead_stones(state.board)), frozenset(), "estimate")
+        return judge(state.board, black_view(analysis.ownership, state.to_play))
 
     def decide(self, state: GameState, color: int | None = None, *, cleanup: bool = False,
                symmetries: int | None = None, seconds: float | None = None,
@@ -535,16 +611,17 @@ class Player:
             # below one visit, largest for the first.
             weights[slot] = stats.visits + 0.5 * (count - stats.order) / count
         value = 2 * result.winrate - 1
+        score = result.score_lead
         config = self.config
         if (config.resign_threshold > 0 and not cleanup
                 and result.visits >= config.resign_min_visits
                 and self._resigns(position, color, result.winrate)):
-            return Decision(PASS, True, probabilities, value, result)
+            return Decision(PASS, True, probabilities, value, result, score)
         if count == 0:
-            return Decision(PASS, False, probabilities, value, result)
+            return Decision(PASS, False, probabilities, value, result, score)
         move = select_move(weights / weights.sum(), position, config, rng=self.rng,
                            cleanup=cleanup)
-        return Decision(move, False, probabilities, value, result)
+        return Decision(move, False, probabilities, value, result, score)
 
     def _decide_raw(self, position: GameState, color: int, cleanup: bool,
                     symmetries: int | None,
@@ -552,7 +629,10 @@ class Player:
         """The policy's move from one forward pass: no tree."""
         # One forward pass gives both: asking for the value separately would double genmove's cost.
         result = self.policy.analyze(position, symmetries=symmetries)
-        probabilities, value = result.probabilities, result.value
+        probabilities, value, score = result.probabilities, result.value, result.score
+        if self.value_policy is not None:
+            valued = self.value_policy.analyze(position, symmetries=symmetries)
+            value, score = valued.value, valued.score
         legal, choice = result.legal, probabilities
         if allowed is not None:
             size2 = position.size * position.size
@@ -564,12 +644,12 @@ class Player:
                     choice = probabilities.copy()
                     choice[size2] = 0.0
         config = self.config
-        if (config.resign_threshold > 0 and not cleanup and self.policy.has_value_head
+        if (config.resign_threshold > 0 and not cleanup and self.valuer.has_value_head
                 and value is not None and self._resigns(position, color, (value + 1) / 2)):
-            return Decision(PASS, True, probabilities, value)
+            return Decision(PASS, True, probabilities, value, score=score)
         move = select_move(choice, position, config, rng=self.rng, cleanup=cleanup,
                            legal=legal)
-        return Decision(move, False, probabilities, value)
+        return Decision(move, False, probabilities, value, score=score)
 
     def _resigns(self, position: GameState, color: int, winrate: float) -> bool:
         """Count this turn as lost or not; resign after ``resign_consecutive`` lost turns."""

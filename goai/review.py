@@ -43,8 +43,16 @@ value turned to Black's view. For each move:
 * the search's best move at the position before it, its visits and the win
   rate after it.
 
-The *turning points* are the ``TURNING_POINTS`` reviewed moves with the
-largest positive drops (ties: the earlier move). In the annotated SGF every
+When the network that gives the values has a score head, each searched
+position also has Black's *score lead* (the root's mean score, turned to
+Black's view) and each move a *score drop* (what it cost its player in
+points). The *turning points* are the ``TURNING_POINTS`` reviewed moves whose
+player lost the most (ties: the earlier move), measured by whichever of win
+rate and score moved more: a point of score weighs as much as a percentage
+point of win rate (``POINTS_PER_PERCENT``), so that a move that throws away
+a won game's margin but not its win rate is found too, and each turning point
+says which it was ("White's win rate fell 12.0 points" or "White lost 6.5
+points of score"). Without a score head only the win rate counts. In the annotated SGF every
 searched position's node carries ``SBKV`` (Black's win rate in percent, two
 decimals: the property Sabaki writes for its win-rate graph and reads back, on
 the node whose position was analysed), each move's comment gives its win rates
@@ -80,6 +88,10 @@ from goai.sgf import GameRecord, write_sgf
 TOP_CANDIDATES = 3
 LEAST_LIKELY = 5
 TURNING_POINTS = 5
+# How a score drop compares with a win-rate drop for the turning points: a point of score
+# weighs as one percentage point of win rate. Mid-game a point is worth a few percent, near
+# the end of a decided game almost none; one to one is a middle that keeps both in view.
+POINTS_PER_PERCENT = 1.0
 LABELS = "ABCDEFGHIJ"[:TOP_CANDIDATES]  # one letter per candidate, by rank
 PLAYERS = {"black": frozenset({BLACK}), "white": frozenset({WHITE}),
            "both": frozenset({BLACK, WHITE})}
@@ -103,6 +115,8 @@ class PositionSearch:
     included. ``best_move``: the search's choice for the side to move
     (``coords.PASS`` when the game is over), with its ``best_visits`` and
     ``best_winrate``, Black's win rate after it (None if never visited).
+    ``score_lead`` and ``best_score_lead``: Black's lead in points, at the
+    position and after the best move; None without a score head.
     """
 
     played: int
@@ -111,6 +125,8 @@ class PositionSearch:
     best_move: int
     best_visits: int
     best_winrate: float | None
+    score_lead: float | None = None
+    best_score_lead: float | None = None
 
     @classmethod
     def from_result(cls, played: int, to_play: int, result: SearchResult) -> PositionSearch:
@@ -119,16 +135,24 @@ class PositionSearch:
         def black(winrate: float) -> float:
             return winrate if to_play == BLACK else 1.0 - winrate
 
+        def lead(score: float | None) -> float | None:
+            return None if score is None else score if to_play == BLACK else -score
+
         best = next((stats for stats in result.moves if stats.move == result.best_move), None)
         best_winrate = None if best is None or best.winrate is None else black(best.winrate)
         return cls(played, black(result.winrate), result.visits, result.best_move,
-                   0 if best is None else best.visits, best_winrate)
+                   0 if best is None else best.visits, best_winrate, lead(result.score_lead),
+                   None if best is None else lead(best.score_lead))
 
     def as_dict(self) -> dict[str, object]:
         """Plain types with GTP vertices, for ``--json``."""
-        return {"winrate": self.winrate, "visits": self.visits,
-                "best_move": move_to_gtp(self.best_move, NETWORK_SIZE),
-                "best_visits": self.best_visits, "best_winrate": self.best_winrate}
+        data: dict[str, object] = {
+            "winrate": self.winrate, "visits": self.visits,
+            "best_move": move_to_gtp(self.best_move, NETWORK_SIZE),
+            "best_visits": self.best_visits, "best_winrate": self.best_winrate}
+        if self.score_lead is not None:
+            data.update(score_lead=self.score_lead, best_score_lead=self.best_score_lead)
+        return data
 
 
 @dataclass(frozen=True)
@@ -157,6 +181,25 @@ class MoveReview:
         fall = self.before.winrate - self.after.winrate  # for Black; White's is the opposite
         return fall if self.color == BLACK else -fall
 
+    @property
+    def score_drop(self) -> float | None:
+        """What the move cost its player in points of score (below 0: a gain); None without
+        a search or a score head."""
+        if self.before is None or self.after is None:
+            return None
+        before, after = self.before.score_lead, self.after.score_lead
+        if before is None or after is None:
+            return None
+        fall = before - after  # Black's lead; White's is the opposite
+        return fall if self.color == BLACK else -fall
+
+    @property
+    def swing(self) -> tuple[float, str] | None:
+        """The larger of the move's two losses, in percentage points of win rate (a point of
+        score counting ``POINTS_PER_PERCENT``), and which it was: ``"winrate"`` or
+        ``"score"``. None without a search."""
+        return larger_loss(self.drop, self.score_drop)
+
     def as_dict(self) -> dict[str, object]:
         """Plain types with GTP vertices, for ``--json``."""
         data: dict[str, object] = {
@@ -168,7 +211,21 @@ class MoveReview:
         if self.before is not None and self.after is not None:
             data.update(winrate_before=self.before.winrate, winrate_after=self.after.winrate,
                         drop=self.drop, search=self.before.as_dict())
+            if self.score_drop is not None:
+                data.update(score_lead_before=self.before.score_lead,
+                            score_lead_after=self.after.score_lead, score_drop=self.score_drop)
         return data
+
+
+def larger_loss(drop: float | None, score_drop: float | None) -> tuple[float, str] | None:
+    """``(size, which)``: the larger of a win-rate ``drop`` (a fraction) and a
+    ``score_drop`` (points), in percentage points of win rate (``POINTS_PER_PERCENT``),
+    and ``"winrate"`` or ``"score"``; ties go to the win rate. None when ``drop`` is."""
+    if drop is None:
+        return None
+    if score_drop is not None and score_drop * POINTS_PER_PERCENT > 100 * drop:
+        return score_drop * POINTS_PER_PERCENT, "score"
+    return 100 * drop, "winrate"
 
 
 @dataclass(frozen=True)
@@ -207,15 +264,22 @@ class GameReview:
         """The ``count`` moves with the lowest probability, least likely first."""
         return sorted(self.moves, key=lambda item: (item.probability, item.number))[:count]
 
-    def turning_points(self) -> list[MoveReview]:
-        """The ``turning_count`` moves whose player lost the most win rate, largest drop first.
+    @property
+    def scored(self) -> bool:
+        """Did the search give score leads (a score head)?"""
+        return any(position.score_lead is not None for position in self.positions)
 
-        Only drops above 0 count (a game where every move gained has none);
+    def turning_points(self) -> list[MoveReview]:
+        """The ``turning_count`` moves whose player lost the most, largest loss first: in win
+        rate or in score, whichever moved more (``MoveReview.swing``).
+
+        Only losses above 0 count (a game where every move gained has none);
         ties go to the earlier move. Empty without a search.
         """
-        dropped = [item for item in self.moves if item.drop is not None and item.drop > 0]
-        dropped.sort(key=lambda item: (-item.drop, item.number))
-        return dropped[:self.turning_count]
+        lost = [(swing[0], item) for item in self.moves
+                if (swing := item.swing) is not None and swing[0] > 0]
+        lost.sort(key=lambda pair: (-pair[0], pair[1].number))
+        return [item for _, item in lost[:self.turning_count]]
 
     def players_text(self) -> str:
         return " and ".join(COLOR_WORDS[color] for color in (BLACK, WHITE)
@@ -352,15 +416,28 @@ def limits_text(limits: SearchLimits) -> str:
     return " or ".join(parts)
 
 
+def lead(points_: float) -> str:
+    """Black's lead as a signed number of points: ``+6.5``, ``-0.5``."""
+    return f"{points_:+.1f}"
+
+
 def _turn(item: MoveReview) -> str:
-    """``57 B R3: Black's win rate 52.3% -> 29.2% (-23.1 points); the search: Q5``."""
+    """``57 B R3: Black's win rate 52.3% -> 29.2% (-23.1 points); the search: Q5``, or by
+    score: ``57 B R3: Black lost 6.5 points of score (Black's lead +3.0 -> -3.5); ...``."""
     assert item.before is not None and item.after is not None and item.drop is not None
     best = item.before.best_move
     choice = ("the search's choice too" if best == item.move
               else f"the search preferred {_to_vertex(best)}")
-    return (f"{item.number} {COLOR_LETTERS[item.color]} {_to_vertex(item.move)}: "
-            f"Black's win rate {percent(item.before.winrate)} -> {percent(item.after.winrate)}, "
-            f"{COLOR_WORDS[item.color]} lost {points(item.drop)}; {choice}")
+    head = f"{item.number} {COLOR_LETTERS[item.color]} {_to_vertex(item.move)}: "
+    swing, score_drop = item.swing, item.score_drop
+    if swing is not None and swing[1] == "score" and score_drop is not None:
+        assert item.before.score_lead is not None and item.after.score_lead is not None
+        return (f"{head}{COLOR_WORDS[item.color]} lost {score_drop:.1f} points of score "
+                f"(Black's lead {lead(item.before.score_lead)} -> "
+                f"{lead(item.after.score_lead)}); {choice}")
+    return (f"{head}Black's win rate {percent(item.before.winrate)} -> "
+            f"{percent(item.after.winrate)}, {COLOR_WORDS[item.color]} lost {points(item.drop)}; "
+            f"{choice}")
 
 
 def summary_lines(review: GameReview) -> list[str]:
@@ -376,8 +453,14 @@ def summary_lines(review: GameReview) -> list[str]:
         lines.append(f"Search: {limits_text(review.limits)} a position, "
                      f"{len(review.positions)} positions; every win rate is Black's")
         turns = review.turning_points()
-        lines.append("Turning points (where the player's win rate fell most):"
-                     if turns else "Turning points: none (no move lost win rate)")
+        if not turns:
+            lines.append("Turning points: none (no move lost win rate"
+                         f"{' or score' if review.scored else ''})")
+        elif review.scored:
+            lines.append("Turning points (where the player's win rate or score fell most; a "
+                         f"point of score weighs as {POINTS_PER_PERCENT:g} point of win rate):")
+        else:
+            lines.append("Turning points (where the player's win rate fell most):")
         lines += [f"  {rank}. {_turn(item)}" for rank, item in enumerate(turns, 1)]
     if review.stopped:
         lines.append(f"Review stopped: {review.stopped}")
@@ -395,11 +478,20 @@ def search_lines(item: MoveReview, turning: int | None = None) -> list[str]:
     mover = COLOR_WORDS[item.color]
     lines = [f"Black's win rate: {percent(before.winrate)} before, {percent(after.winrate)} "
              f"after: {mover} {'lost' if drop > 0 else 'gained'} {points(drop)}"]
+    score_drop = item.score_drop
+    if score_drop is not None:
+        assert before.score_lead is not None and after.score_lead is not None
+        lines.append(f"Black's lead: {lead(before.score_lead)} before, "
+                     f"{lead(after.score_lead)} after: {mover} "
+                     f"{'lost' if score_drop > 0 else 'gained'} {abs(score_drop):.1f} points "
+                     "of score")
     if before.best_move == item.move:
         lines.append(f"The search's choice too ({before.best_visits} of {before.visits} visits)")
     else:
         after_best = ("" if before.best_winrate is None
                       else f", Black's win rate after it {percent(before.best_winrate)}")
+        if before.best_score_lead is not None:
+            after_best += f", Black's lead {lead(before.best_score_lead)}"
         lines.append(f"The search preferred {_to_vertex(before.best_move)} "
                      f"({before.best_visits} of {before.visits} visits{after_best})")
     if turning is not None:
@@ -424,15 +516,20 @@ _WIDE = 74  # the text report's columns before the search's
 def format_review(review: GameReview) -> str:
     """The text report: one line per reviewed move, then the summary.
 
-    With a search each line adds Black's win rate after the move, what the move
-    cost its player (``-`` a loss, ``+`` a gain, in points) and the search's
-    best move with its visits of the root's; turning points say so.
+    With a search each line adds Black's win rate after the move, with a score
+    head Black's lead after it in points, what the move cost its player in win
+    rate (``-`` a loss, ``+`` a gain, in points) and the search's best move
+    with its visits of the root's; turning points say so (and ``(score)`` when
+    the score moved more).
     """
     record = review.record
     searched = review.limits is not None
+    scored = review.scored
     header = f"{'move':>5}     played  probability  rank  the model's top {TOP_CANDIDATES}"
     if searched:
-        header = f"{header:<{_WIDE}} {'black':>6} {'change':>7}  search's best (visits)"
+        score_column = f" {'lead':>6}" if scored else ""
+        header = (f"{header:<{_WIDE}} {'black':>6}{score_column} {'change':>7}  "
+                  "search's best (visits)")
     lines = [f"{record.source} game {record.index}: {record.black_name or 'Black'} (B) vs "
              f"{record.white_name or 'White'} (W), komi {record.komi:g}, handicap "
              f"{record.handicap}, result {record.result or '?'}", header]
@@ -443,10 +540,18 @@ def format_review(review: GameReview) -> str:
         line = (f"{item.number:>5} {COLOR_LETTERS[item.color]}   {_to_vertex(item.move):<5} "
                 f"{percent(item.probability):>12} {item.rank:>5}  {top}")
         if item.before is not None and item.after is not None and item.drop is not None:
-            line = (f"{line:<{_WIDE}} {percent(item.after.winrate):>6} "
+            score_column = ""
+            if scored:
+                after_lead = item.after.score_lead
+                score_column = " " + (f"{after_lead:>+6.1f}" if after_lead is not None
+                                      else f"{'-':>6}")
+            mark = ""
+            if item.number in turning:
+                by_score = item.swing is not None and item.swing[1] == "score"
+                mark = "  turning point (score)" if by_score else "  turning point"
+            line = (f"{line:<{_WIDE}} {percent(item.after.winrate):>6}{score_column} "
                     f"{-100 * item.drop:>+7.1f}  {_to_vertex(item.before.best_move):<4} "
-                    f"{item.before.best_visits:>5}/{item.before.visits}"
-                    f"{'  turning point' if item.number in turning else ''}")
+                    f"{item.before.best_visits:>5}/{item.before.visits}{mark}")
         lines.append(line)
     return "\n".join(lines + summary_lines(review))
 

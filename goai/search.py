@@ -23,6 +23,10 @@ visits            a node's visits = 1 (its own evaluation) + the sum of its chil
 value sums        a node's value sum from its own side to move's view = its evaluator
                   value + the sum of its children's ``value_sums``; its parent stores
                   the negation (the other side's view)
+score sums        the same for scores (the expected final margin in points, komi
+                  included, from the view of the side to move), in ``score_sums``: kept
+                  only when the evaluator gives scores (``ScoredEvaluator``); a
+                  terminal node's score is its exact area margin
 ================  =====================================================================
 
 Selection: child ``i`` of a node maximises ``Q_i + c_puct * P_i * sqrt(N) / (1 + n_i)``
@@ -106,6 +110,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Evaluator",
     "MoveStats",
+    "ScoredEvaluator",
     "Node",
     "PolicyEvaluator",
     "Search",
@@ -113,6 +118,8 @@ __all__ = [
     "SearchLimits",
     "SearchResult",
     "SearchTiming",
+    "check_value_network",
+    "evaluate_scored",
     "legal_move_mask",
 ]
 
@@ -133,6 +140,33 @@ class Evaluator(Protocol):
     """
 
     def evaluate(self, states: Sequence[GameState]) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class ScoredEvaluator(Evaluator, Protocol):
+    """An ``Evaluator`` that can also say the score: what a network with a score head gives.
+
+    ``evaluate_scored(states)`` returns ``(priors, values, scores)``: the first
+    two as ``evaluate``'s, ``scores`` float ``(N,)`` the expected final margin
+    of each state's side to move in points (komi included), or None when the
+    network has no score head. The search uses it when the evaluator has it
+    (evaluators with ``evaluate`` alone, as the tests' fakes, keep working and
+    give no score); it never makes a score up.
+    """
+
+    def evaluate_scored(
+        self, states: Sequence[GameState]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]: ...
+
+
+def evaluate_scored(evaluator: Evaluator, states: Sequence[GameState]
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(priors, values, scores or None)`` from any ``Evaluator``: its ``evaluate_scored``
+    when it has one, else ``evaluate`` and no scores."""
+    scored = getattr(evaluator, "evaluate_scored", None)
+    if scored is not None:
+        return scored(states)
+    priors, values = evaluator.evaluate(states)
+    return priors, values, None
 
 
 def legal_move_mask(state: GameState) -> np.ndarray:
@@ -166,24 +200,23 @@ class PolicyEvaluator:
     (AlphaGo's split: priors from a policy network, values from a value
     network): typically a small net trained with ownership and score, cheap
     beside the policy's forward pass. It sees the same planes in the same
-    orientation, so it must use the same feature set.
+    orientation, so it must use the same feature set. The scores
+    (``evaluate_scored``) come from the network that gives the values, when it
+    has a score head (``scored``); the policy's own score head is not asked
+    for when a value network is given.
     Raises ``ValueError`` when the network that gives the values has no value
     head, or the two feature sets differ.
     """
 
     def __init__(self, policy: Policy, *, all_symmetries: bool = False,
                  seed: int | None = None, value_policy: Policy | None = None) -> None:
+        check_value_network(policy, value_policy)
         valuer = value_policy or policy
-        if not valuer.has_value_head:
-            raise ValueError(f"{valuer.path} has no value head: the search needs one")
-        if value_policy is not None and value_policy.feature_set != policy.feature_set:
-            raise ValueError(f"the value network {value_policy.path} reads feature set "
-                             f"{value_policy.feature_set!r}, the policy {policy.feature_set!r}: "
-                             "they must be the same")
         from goai.features import get_feature_set
 
         self.policy = policy
         self.value_policy = value_policy
+        self.scored = bool(getattr(valuer, "has_score_head", False))
         self.feature_set = get_feature_set(policy.feature_set)
         self.all_symmetries = all_symmetries
         self.rng = np.random.default_rng(seed)
@@ -191,6 +224,13 @@ class PolicyEvaluator:
         self.network_seconds = 0.0
 
     def evaluate(self, states: Sequence[GameState]) -> tuple[np.ndarray, np.ndarray]:
+        priors, values, _ = self.evaluate_scored(states)
+        return priors, values
+
+    def evaluate_scored(self, states: Sequence[GameState]
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``evaluate``'s priors and values, and the scores when the network that gives
+        the values has a score head (else None): ``ScoredEvaluator``."""
         from goai.features import encode_into
         from goai.symmetry import NUM_SYMMETRIES, inverse, transform_planes, transform_policy
 
@@ -219,9 +259,11 @@ class PolicyEvaluator:
         for row, k in enumerate(symmetries):
             batch[row] = transform_planes(planes[row], int(k)) if k else planes[row]
         encoded = time.perf_counter()
-        probabilities, values = self.policy.evaluate_batch(batch)
+        heads = self.policy.evaluate_heads(batch)
+        probabilities, values, scores = heads.probabilities, heads.values, heads.scores
         if self.value_policy is not None:
-            values = self.value_policy.evaluate_batch(batch)[1]
+            heads = self.value_policy.evaluate_heads(batch)
+            values, scores = heads.values, heads.scores
         self.network_seconds += time.perf_counter() - encoded
         self.encode_seconds += encoded - started
         assert values is not None  # checked in __init__
@@ -231,9 +273,26 @@ class PolicyEvaluator:
         if self.all_symmetries:
             probabilities = probabilities.reshape(count, NUM_SYMMETRIES, -1).mean(axis=1)
             values = values.reshape(count, NUM_SYMMETRIES).mean(axis=1)
+            if scores is not None:
+                scores = scores.reshape(count, NUM_SYMMETRIES).mean(axis=1)
         priors = np.where(legal, np.maximum(probabilities, 1e-9), 0.0)
         priors /= priors.sum(axis=1, keepdims=True)
-        return priors, np.clip(values.astype(np.float64), -1.0, 1.0)
+        if scores is not None:
+            scores = scores.astype(np.float64)
+        return priors, np.clip(values.astype(np.float64), -1.0, 1.0), scores
+
+
+def check_value_network(policy: Policy, value_policy: Policy | None) -> None:
+    """Raise ``ValueError`` unless the network that gives the values (``value_policy``, else
+    ``policy``) has a value head and reads ``policy``'s feature set: what
+    ``PolicyEvaluator`` needs, checked where a model is loaded, before any search."""
+    valuer = value_policy or policy
+    if not valuer.has_value_head:
+        raise ValueError(f"{valuer.path} has no value head: the search needs one")
+    if value_policy is not None and value_policy.feature_set != policy.feature_set:
+        raise ValueError(f"the value network {value_policy.path} reads feature set "
+                         f"{value_policy.feature_set!r}, the policy {policy.feature_set!r}: "
+                         "they must be the same")
 
 
 # ----------------------------------------------------------------- configuration
@@ -311,6 +370,9 @@ class MoveStats:
     ``winrate`` is None for a move never visited and ``lcb`` is 0 below two
     visits (Leela Zero prints it clipped at 0 too). ``order`` 0 is the best.
     ``pv`` starts with ``move`` and follows the most visited children.
+    ``score_lead`` is the mean score after the move for the side to move at the
+    root, in points (KataGo's ``scoreLead``): None when the evaluator gives no
+    scores, or the move was never visited.
     """
 
     move: int
@@ -320,6 +382,7 @@ class MoveStats:
     lcb: float
     order: int
     pv: tuple[int, ...]
+    score_lead: float | None = None
 
 
 @dataclass(frozen=True)
@@ -341,6 +404,8 @@ class SearchResult:
     ``winrate`` is the root's mean value for its side to move, in [0, 1];
     ``visits`` the root's (reused included), ``playouts`` those added by this run.
     ``best_move`` is ``coords.PASS`` with no candidates (the game is over).
+    ``score_lead`` is the root's mean score for its side to move, in points, or
+    None when the evaluator gives no scores.
     """
 
     best_move: int
@@ -350,6 +415,7 @@ class SearchResult:
     playouts: int
     size: int
     timing: SearchTiming
+    score_lead: float | None = None
 
     def visit_counts(self) -> np.ndarray:
         """``(size * size + 1,)`` int: each move's visits (pass last), 0 for non-candidates."""
@@ -366,13 +432,16 @@ class Node:
     """A position in the tree and its children's statistics (one array entry per child).
 
     ``value`` is the evaluator's value for the position's side to move (for a
-    terminal node: the exact result). ``children`` maps a child's array index to
-    its ``Node`` once it has been reached. A node is *pending* from the moment a
-    playout reaches it until its evaluation is back (``expanded`` False).
+    terminal node: the exact result); ``score`` the same for the score (0 when
+    the evaluator gives none; a terminal node: the exact area margin).
+    ``children`` maps a child's array index to its ``Node`` once it has been
+    reached. A node is *pending* from the moment a playout reaches it until its
+    evaluation is back (``expanded`` False).
     """
 
     __slots__ = ("moves", "priors", "visits", "value_sums", "value_squares", "virtual",
-                 "children", "value", "terminal", "expanded", "in_flight", "visited_prior")
+                 "score_sums", "children", "value", "score", "terminal", "expanded",
+                 "in_flight", "visited_prior")
 
     def __init__(self) -> None:
         self.moves = _NO_MOVES
@@ -381,8 +450,10 @@ class Node:
         self.value_sums = _NO_FLOATS
         self.value_squares = _NO_FLOATS
         self.virtual = _NO_FLOATS
+        self.score_sums = _NO_FLOATS
         self.children: dict[int, Node] = {}
         self.value = 0.0
+        self.score = 0.0
         self.terminal = False
         self.expanded = False
         # Sum over children of visits + virtual loss, and the priors of the children
@@ -390,7 +461,9 @@ class Node:
         self.in_flight = 0.0
         self.visited_prior = 0.0
 
-    def expand(self, moves: np.ndarray, priors: np.ndarray, value: float) -> None:
+    def expand(self, moves: np.ndarray, priors: np.ndarray, value: float,
+               score: float | None = None) -> None:
+        """``score`` None: the evaluator gives none, and no score sums are kept."""
         count = len(moves)
         self.moves = moves
         self.priors = priors
@@ -398,11 +471,14 @@ class Node:
         self.value_sums = np.zeros(count)
         self.value_squares = np.zeros(count)
         self.virtual = np.zeros(count)
+        self.score_sums = _NO_FLOATS if score is None else np.zeros(count)
         self.value = value
+        self.score = 0.0 if score is None else score
         self.expanded = True
 
-    def set_terminal(self, value: float) -> None:
+    def set_terminal(self, value: float, score: float = 0.0) -> None:
         self.value = value
+        self.score = score
         self.terminal = True
         self.expanded = True
 
@@ -428,6 +504,10 @@ class Search:
         self.root_state: GameState | None = None
         self.root_visits = 0
         self.root_value_sum = 0.0
+        self.root_score_sum = 0.0
+        # Whether the evaluator gave scores at its last call (None: not asked yet); without
+        # them the tree's score sums hold only terminal margins and are never reported.
+        self._scored: bool | None = None
         self._start_timing = time.perf_counter()
         self._evaluate_seconds = 0.0
         self._batches = self._collisions = 0
@@ -442,6 +522,7 @@ class Search:
         self.root_state = None
         self.root_visits = 0
         self.root_value_sum = 0.0
+        self.root_score_sum = 0.0
         self._barred = None
 
     def run(
@@ -517,9 +598,11 @@ class Search:
         if self._barred is not None:
             candidates = [index for index in candidates if not self._barred[index]]
         moves = []
+        scored = bool(self._scored)
         for order, index in enumerate(candidates):
             visits = float(root.visits[index])
             mean = float(root.value_sums[index]) / visits if visits else None
+            score = float(root.score_sums[index]) / visits if visits and scored else None
             moves.append(MoveStats(
                 move=int(root.moves[index]),
                 visits=int(visits),
@@ -528,6 +611,7 @@ class Search:
                 lcb=min(1.0, max(0.0, self._lcb(root, index))),
                 order=order,
                 pv=tuple(self._principal_variation(root, index)),
+                score_lead=score,
             ))
         best = self._best_move(state, moves)
         visits = max(self.root_visits, 1)
@@ -546,6 +630,7 @@ class Search:
                 batches=self._batches,
                 collisions=self._collisions,
             ),
+            score_lead=float(self.root_score_sum) / visits if scored else None,
         )
 
     # ------------------------------------------------------------- reuse
@@ -553,7 +638,7 @@ class Search:
     def _adopt(self, state: GameState) -> None:
         """Make ``state`` the root: the matching subtree of the old tree, or a fresh root."""
         old_root, old_state = self.root, self.root_state
-        visits, value_sum = self.root_visits, self.root_value_sum
+        visits, value_sum, score_sum = self.root_visits, self.root_value_sum, self.root_score_sum
         self.reset()
         self.root_state = state.copy()
         if not self.config.reuse_tree or old_root is None or old_state is None:
@@ -572,9 +657,11 @@ class Search:
             # The parent's statistics for the child, turned to the child's side to move.
             visits = int(node.visits[index])
             value_sum = -float(node.value_sums[index])
+            score_sum = -float(node.score_sums[index]) if len(node.score_sums) else 0.0
             node = node.children[index]
         if visits > 0:
-            self.root, self.root_visits, self.root_value_sum = node, visits, value_sum
+            self.root, self.root_visits = node, visits
+            self.root_value_sum, self.root_score_sum = value_sum, score_sum
 
     # ------------------------------------------------------------- one batch
 
@@ -584,12 +671,14 @@ class Search:
         root = Node()
         self.root = root
         if state.is_over:
-            root.set_terminal(_terminal_value(state))
+            root.set_terminal(*_terminal(state))
         else:
-            priors, values = self._evaluate([state])
-            self._expand(root, state, priors[0], float(values[0]))
+            priors, values, scores = self._evaluate([state])
+            self._expand(root, state, priors[0], float(values[0]),
+                         None if scores is None else float(scores[0]))
         self.root_visits = 1
         self.root_value_sum = root.value
+        self.root_score_sum = root.score
 
     def _run_batch(self, wanted: int) -> int:
         """Gather up to ``wanted`` playouts, evaluate their new leaves together, back up;
@@ -607,7 +696,7 @@ class Search:
                 break
             path, leaf, new = self._descend()
             if leaf.terminal:
-                self._backup(path, leaf.value)
+                self._backup(path, leaf.value, leaf.score)
                 finished += 1
                 continue
             if not new:
@@ -616,16 +705,17 @@ class Search:
                 continue
             state = self._replay(path)
             if state.is_over:
-                leaf.set_terminal(_terminal_value(state))
-                self._backup(path, leaf.value)
+                leaf.set_terminal(*_terminal(state))
+                self._backup(path, leaf.value, leaf.score)
                 finished += 1
                 continue
             leaves.append((path, leaf, state))
         if leaves:
-            priors, values = self._evaluate([state for _, _, state in leaves])
+            priors, values, scores = self._evaluate([state for _, _, state in leaves])
             for row, (path, leaf, state) in enumerate(leaves):
-                self._expand(leaf, state, priors[row], float(values[row]))
-                self._backup(path, leaf.value)
+                self._expand(leaf, state, priors[row], float(values[row]),
+                             None if scores is None else float(scores[row]))
+                self._backup(path, leaf.value, leaf.score)
         self._batches += 1
         return len(leaves)
 
@@ -668,10 +758,12 @@ class Search:
             node.virtual[index] -= virtual_loss
             node.in_flight -= virtual_loss
 
-    def _backup(self, path: Path, leaf_value: float) -> None:
-        """Add one visit with ``leaf_value`` (the leaf's side to move's view) along ``path``."""
+    def _backup(self, path: Path, leaf_value: float, leaf_score: float = 0.0) -> None:
+        """Add one visit with ``leaf_value`` and ``leaf_score`` (the leaf's side to move's
+        view) along ``path``."""
         virtual_loss = self.config.virtual_loss
-        value = leaf_value
+        scored = self._scored  # without scores the tree keeps no score sums: no work for them
+        value, score = leaf_value, leaf_score
         for node, index in reversed(path):
             value = -value  # now from the view of the side choosing ``index`` at ``node``
             if node.visits[index] == 0:
@@ -679,22 +771,30 @@ class Search:
             node.visits[index] += 1
             node.value_sums[index] += value
             node.value_squares[index] += value * value
+            if scored:
+                score = -score
+                node.score_sums[index] += score
             node.virtual[index] -= virtual_loss
             node.in_flight += 1 - virtual_loss
         self.root_visits += 1
         self.root_value_sum += value
+        if scored:
+            self.root_score_sum += score
 
-    def _evaluate(self, states: list[GameState]) -> tuple[np.ndarray, np.ndarray]:
+    def _evaluate(self, states: list[GameState]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         started = time.perf_counter()
-        priors, values = self.evaluator.evaluate(states)
+        priors, values, scores = evaluate_scored(self.evaluator, states)
+        self._scored = scores is not None
         self._evaluate_seconds += time.perf_counter() - started
-        return priors, values
+        return priors, values, scores
 
     # ------------------------------------------------------------- expansion
 
-    def _expand(self, node: Node, state: GameState, priors: np.ndarray, value: float) -> None:
+    def _expand(self, node: Node, state: GameState, priors: np.ndarray, value: float,
+                score: float | None = None) -> None:
         moves, child_priors = self._children(state, priors, value)
-        node.expand(moves, child_priors, value)
+        node.expand(moves, child_priors, value, score)
 
     def _children(self, state: GameState, priors: np.ndarray,
                   value: float) -> tuple[np.ndarray, np.ndarray]:
@@ -839,10 +939,11 @@ def _area_margin(state: GameState) -> float:
     return score if state.to_play == BLACK else -score
 
 
-def _terminal_value(state: GameState) -> float:
-    """The exact result of a finished game for its side to move: 1, -1, or 0 for a draw."""
+def _terminal(state: GameState) -> tuple[float, float]:
+    """The exact result of a finished game for its side to move: ``(value, score)``, the
+    value 1, -1, or 0 for a draw, the score the area margin with komi."""
     margin = _area_margin(state)
-    return 1.0 if margin > 0 else -1.0 if margin < 0 else 0.0
+    return (1.0 if margin > 0 else -1.0 if margin < 0 else 0.0), margin
 
 
 @cache

@@ -393,7 +393,8 @@ class App:
         move = (await _read_json(request)).get("move")
         if not isinstance(move, str):
             raise RequestError("send {\"move\": \"D4\"} or {\"move\": \"pass\"}", "not-a-move")
-        session.play(move)
+        # In a worker thread: a pass that ends the game is counted with the model's help.
+        await run_in_threadpool(session.play, move)
         return session.state_json()
 
     async def genmove(self, request: Request, slot: _Slot) -> object:

@@ -16,6 +16,19 @@ for a side-to-move value ``v`` in [-1, 1], so that a graph of them along the
 game does not flip every move. With a search (a model with a value head and
 ``visits`` above 1) the value is the search root's, and the candidates carry
 the search's visits, win rates (for the side to move, 0-1) and variations.
+
+Ownership and score: with ``--value-model`` the searches take their values
+from that network. When the network that gives the values has a score head,
+an analysis carries ``black_score_lead`` (Black's expected lead in points:
+the search root's mean score, or the head's for the policy alone) and each
+searched candidate its ``score_lead`` (for the side to move, as its win
+rate); when a network has an ownership head (the value network first), the
+analysis carries ``ownership``, 361 values in [-1, 1] from Black's view in the
+board string's order (row 19 first), one forward pass at the position. Both
+are null without the heads. A game ended by two passes is counted with the
+dead stones judged from that map (``Player.stone_status``), else by the rule
+of thumb, and the game object's ``count`` says which stones were dead and who
+owns each point.
 """
 
 from __future__ import annotations
@@ -42,11 +55,20 @@ from goai.coords import (
 )
 from goai.game import GameState, fixed_handicap, format_result
 from goai.play import ILLEGAL_REASONS, score_text
-from goai.player import MovePolicy, Player, PlayerConfig, dead_stones, estimated_score
-from goai.review import COLOR_LETTERS, GameReview, annotated_sgf, review_game, top_moves
-from goai.search import Evaluator, Search, SearchLimits, SearchResult
+from goai.player import MovePolicy, Player, PlayerConfig, estimated_score, has_head
+from goai.review import (
+    COLOR_LETTERS,
+    GameReview,
+    annotated_sgf,
+    larger_loss,
+    review_game,
+    top_moves,
+)
+from goai.search import Evaluator, Search, SearchLimits, SearchResult, evaluate_scored
 from goai.sgf import GameRecord, Problem, ProblemKind, parse_sgf, write_sgf
 from goai.sgf import max_moves as sgf_max_moves
+from goai.status import StoneStatus, black_view
+from goai.territory import area_ownership
 
 if TYPE_CHECKING:  # policy imports torch; the server starts answering before it loads
     from goai.policy import Analysis as PolicyAnalysis
@@ -90,6 +112,13 @@ def black_winrate(value: float | None, to_play: int) -> float | None:
     return win if to_play == BLACK else 1 - win
 
 
+def black_lead(score: float | None, to_play: int) -> float | None:
+    """Black's lead in points from a score for the side to move ``to_play`` (None stays None)."""
+    if score is None:
+        return None
+    return score if to_play == BLACK else -score
+
+
 # ----------------------------------------------------------------- the engine adapter
 
 
@@ -97,8 +126,9 @@ def black_winrate(value: float | None, to_play: int) -> float | None:
 class Candidate:
     """One move the engine considers: the policy's prior, and the search's figures when searched.
 
-    ``visits``, ``winrate`` (for the side to move) and ``pv`` (moves from this
-    one on) stay None / empty while no search runs.
+    ``visits``, ``winrate`` and ``score_lead`` (for the side to move) and ``pv``
+    (moves from this one on) stay None / empty while no search runs;
+    ``score_lead`` stays None without a score head.
     """
 
     move: int
@@ -106,10 +136,12 @@ class Candidate:
     visits: int | None = None
     winrate: float | None = None
     pv: tuple[int, ...] = ()
+    score_lead: float | None = None
 
     def as_json(self) -> dict[str, object]:
         return {"move": vertex(self.move), "prior": round(self.prior, 5), "visits": self.visits,
-                "winrate": self.winrate, "pv": [vertex(move) for move in self.pv]}
+                "winrate": self.winrate, "score_lead": self.score_lead,
+                "pv": [vertex(move) for move in self.pv]}
 
 
 @dataclass(frozen=True)
@@ -122,7 +154,10 @@ class Analysis:
     [-1, 1] (None without a value head; with a search: the root's mean value);
     ``candidates`` the best moves, best first (with a search: in its order).
     ``visits`` is the search root's visits (None without a search); ``final``
-    is False for an intermediate snapshot of a running search.
+    is False for an intermediate snapshot of a running search. ``score`` is
+    the side to move's expected lead in points (the search root's mean score,
+    or the score head's), None without a score head; ``ownership`` (361,) in
+    [-1, 1] from Black's view, None without an ownership head.
     """
 
     move_number: int
@@ -133,17 +168,28 @@ class Analysis:
     search: bool = False
     final: bool = True
     visits: int | None = None
+    score: float | None = None
+    ownership: np.ndarray | None = None
 
     @property
     def black_winrate(self) -> float | None:
         return black_winrate(self.value, self.to_play)
 
+    @property
+    def black_score_lead(self) -> float | None:
+        lead = black_lead(self.score, self.to_play)
+        return None if lead is None else round(lead, 2)
+
     def as_json(self) -> dict[str, object]:
-        """The API's analysis object (see the README): priors rounded to 4 decimals."""
+        """The API's analysis object (see the README): priors rounded to 4 decimals,
+        ownership to 3."""
+        ownership = (None if self.ownership is None
+                     else [round(float(value), 3) for value in self.ownership])
         return {"type": "analysis", "move_number": self.move_number,
                 "to_play": COLOR_LETTERS[self.to_play], "value": self.value,
                 "black_winrate": self.black_winrate, "search": self.search,
                 "final": self.final, "visits": self.visits,
+                "black_score_lead": self.black_score_lead, "ownership": ownership,
                 "priors": [round(float(p), 4) for p in self.priors[: NUM_MOVES - 1]],
                 "pass_prior": round(float(self.priors[NUM_MOVES - 1]), 4),
                 "candidates": [candidate.as_json() for candidate in self.candidates]}
@@ -169,12 +215,14 @@ class _SharedPolicy:
     other sessions' calls instead of holding them for its whole time.
     """
 
-    def __init__(self, load: Callable[[], MovePolicy]) -> None:
+    def __init__(self, load: Callable[[], MovePolicy],
+                 lock: threading.Lock | None = None) -> None:
         self._load = load
         self._policy: MovePolicy | None = None
         self._error: BaseException | None = None
         self._loaded = threading.Event()
-        self._lock = threading.Lock()
+        # A value network shares the policy's lock: one forward pass at a time in all.
+        self._lock = lock or threading.Lock()
 
     def load(self) -> BaseException | None:
         """Load the policy unless done already; the loading error, or None."""
@@ -203,6 +251,14 @@ class _SharedPolicy:
     def has_value_head(self) -> bool:
         return self._ready().has_value_head
 
+    @property
+    def has_ownership_head(self) -> bool:
+        return has_head(self._ready(), "ownership")
+
+    @property
+    def has_score_head(self) -> bool:
+        return has_head(self._ready(), "score")
+
     def analyze(self, state: GameState, *, symmetries: int | None = None) -> PolicyAnalysis:
         policy = self._ready()
         with self._lock:
@@ -216,15 +272,19 @@ class _SharedPolicy:
 
 
 class _ValueRecorder:
-    """A policy that remembers the value of every position it is asked about, in order.
+    """A policy that remembers the value and score of every position it is asked about.
 
-    ``review_game`` asks only for probabilities; this keeps the value that
-    the same forward pass gives, so the review's win-rate graph costs nothing.
+    ``review_game`` asks only for probabilities; this keeps the value (and the
+    score, with a score head) that the same forward pass gives, so the review's
+    win-rate graph costs nothing. With a ``value_policy`` (``--value-model``)
+    they come from that network's forward pass instead, one more a position.
     """
 
-    def __init__(self, policy: _SharedPolicy) -> None:
+    def __init__(self, policy: _SharedPolicy, value_policy: _SharedPolicy | None = None) -> None:
         self._policy = policy
-        self.values: list[tuple[int, float | None]] = []  # (side to move, value) per call
+        self._value_policy = value_policy
+        # (side to move, value, score) per call
+        self.values: list[tuple[int, float | None, float | None]] = []
 
     @property
     def has_value_head(self) -> bool:
@@ -232,7 +292,9 @@ class _ValueRecorder:
 
     def analyze(self, state: GameState, *, symmetries: int | None = None) -> PolicyAnalysis:
         result = self._policy.analyze(state, symmetries=symmetries)
-        self.values.append((state.to_play, result.value))
+        valued = (result if self._value_policy is None
+                  else self._value_policy.analyze(state, symmetries=symmetries))
+        self.values.append((state.to_play, valued.value, valued.score))
         return result
 
     def move_probabilities(self, state: GameState) -> np.ndarray:
@@ -260,16 +322,15 @@ class _LockedEvaluator:
         self._inner: Evaluator | None = None
 
     def evaluate(self, states):  # type: ignore[no-untyped-def]  # Evaluator.evaluate
+        priors, values, _ = self.evaluate_scored(states)
+        return priors, values
+
+    def evaluate_scored(self, states):  # type: ignore[no-untyped-def]  # ScoredEvaluator's
+        """The inner evaluator's priors, values and scores (None when it gives none)."""
         if self._inner is None:
             self._inner = self._make(self._shared._ready(), self._seed)
         with self._shared._lock:
-            return self._inner.evaluate(states)
-
-
-def _policy_evaluator(policy: MovePolicy, seed: int) -> Evaluator:
-    from goai.search import PolicyEvaluator
-
-    return PolicyEvaluator(policy, seed=seed)  # type: ignore[arg-type]  # a real Policy
+            return evaluate_scored(self._inner, states)
 
 
 class Engine:
@@ -288,6 +349,11 @@ class Engine:
     default a ``search.PolicyEvaluator``, which needs a real ``Policy``); every
     evaluation holds the policy's lock. Thread-safe: the sessions call it from
     worker threads.
+
+    ``load_value`` loads a value network (``--value-model``) beside the
+    policy: the default evaluator takes its values and scores from it, a raw
+    move its value, and the territory map comes from it when it has an
+    ownership head (else from the policy's, if any).
     """
 
     def __init__(self, policy: MovePolicy | None = None, *,
@@ -295,7 +361,8 @@ class Engine:
                  config: PlayerConfig | None = None, think_seconds: float = 10.0,
                  analysis_visits: int = ANALYSIS_VISITS,
                  make_evaluator: Callable[[MovePolicy, int], Evaluator] | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None,
+                 load_value: Callable[[], MovePolicy] | None = None) -> None:
         if (policy is None) == (load is None):
             raise ValueError("give the engine a policy or a function that loads one")
         if not think_seconds > 0:
@@ -303,18 +370,35 @@ class Engine:
         if analysis_visits < 1:
             raise ValueError(f"analysis visits must be at least 1, not {analysis_visits}")
         self.policy = _SharedPolicy(load or (lambda: policy))
+        self.value_policy = (None if load_value is None
+                             else _SharedPolicy(load_value, self.policy._lock))
         self.name = name
         self.config = config or PlayerConfig()
         self.think_seconds = think_seconds
         self.analysis_visits = analysis_visits
-        self._make_evaluator = make_evaluator or _policy_evaluator
+        self._make_evaluator = make_evaluator or self._policy_evaluator
         self._seeds = np.random.default_rng(seed)
         self._seed_lock = threading.Lock()
 
     def start_loading(self, done: Callable[[BaseException | None], None]) -> None:
-        """Load the policy in a background thread; ``done(error or None)`` is called after."""
-        threading.Thread(target=lambda: done(self.policy.load()), name="goai-load-model",
+        """Load the policy (and the value network) in a background thread; ``done(error or
+        None)`` is called after."""
+
+        def load() -> BaseException | None:
+            error = self.policy.load()
+            if error is None and self.value_policy is not None:
+                error = self.value_policy.load()
+            return error
+
+        threading.Thread(target=lambda: done(load()), name="goai-load-model",
                          daemon=True).start()
+
+    def _policy_evaluator(self, policy: MovePolicy, seed: int) -> Evaluator:
+        from goai.search import PolicyEvaluator
+
+        value = None if self.value_policy is None else self.value_policy._ready()
+        return PolicyEvaluator(policy, seed=seed,  # type: ignore[arg-type]  # real Policies
+                               value_policy=value)  # type: ignore[arg-type]
 
     def _evaluator(self) -> _LockedEvaluator:
         with self._seed_lock:  # numpy generators are not thread-safe
@@ -323,13 +407,27 @@ class Engine:
 
     def _can_search(self) -> bool:
         """A value head to search with (waits for the model; call from a worker thread)."""
-        return self.policy.has_value_head
+        return (self.value_policy or self.policy).has_value_head
 
     def new_game(self) -> Player:
         """The per-game memory the engine keeps (resignation counters, the search tree)."""
         with self._seed_lock:
             rng = np.random.default_rng(int(self._seeds.integers(2**63)))
-        return Player(self.policy, self.config, rng=rng)
+        return Player(self.policy, self.config, rng=rng, value_policy=self.value_policy)
+
+    def _outlook(self, state: GameState) -> tuple[np.ndarray | None, float | None]:
+        """``(ownership from Black's view or None, the score head's score for the side to
+        move or None)`` at ``state``: one forward pass of the network with the ownership
+        head, and one of the value network for the score when that is another one."""
+        # A player only for its view of the heads: it plays no move, so no seed is drawn.
+        player = Player(self.policy, self.config, value_policy=self.value_policy)
+        owner = player.ownership_analysis(state)
+        ownership = None if owner is None else owner.ownership
+        score = None
+        if player.has_score:
+            same = owner is not None and player.ownership_policy is player.valuer
+            score = (owner if same else player.valuer.analyze(state)).score
+        return (None if ownership is None else black_view(ownership, state.to_play)), score
 
     def analyze(self, state: GameState, *, stop: Callable[[], bool] | None = None,
                 on_snapshot: Callable[[Analysis], None] | None = None) -> Analysis:
@@ -338,59 +436,75 @@ class Engine:
         ``on_snapshot(analysis)`` gets intermediate analyses (``final`` False)
         every ``SNAPSHOT_SECONDS`` while the search runs; ``stop()`` ends it early.
         """
+        ownership, score = self._outlook(state)
         if self.analysis_visits > 1 and self._can_search():
             search = Search(self._evaluator())
             limits = SearchLimits(visits=self.analysis_visits, seconds=self.think_seconds)
             snapshot = None if on_snapshot is None else (
-                lambda result: on_snapshot(self._search_analysis(state, result, final=False)))
+                lambda result: on_snapshot(self._search_analysis(state, result, final=False,
+                                                                 ownership=ownership)))
             result = search.run(state, limits, stop=stop, on_snapshot=snapshot,
                                 snapshot_interval=SNAPSHOT_SECONDS)
-            return self._search_analysis(state, result)
+            return self._search_analysis(state, result, ownership=ownership)
         result = self.policy.analyze(state)
-        return self._analysis(state, result.probabilities, result.value)
+        value = result.value
+        if self.value_policy is not None:
+            value = self.value_policy.analyze(state).value
+        return self._analysis(state, result.probabilities, value, score, ownership)
 
     def choose(self, game: Player, state: GameState) -> EngineMove:
         """The engine's move for ``state.to_play``, or a resignation."""
         if game.evaluator is None and not self.config.raw and self._can_search():
             game.evaluator = self._evaluator()
         decision = game.decide(state, seconds=self.think_seconds)
+        ownership, _ = self._outlook(state)
         if decision.search is not None:
-            analysis = self._search_analysis(state, decision.search)
+            analysis = self._search_analysis(state, decision.search, ownership=ownership)
         else:
-            analysis = self._analysis(state, decision.probabilities, decision.value)
+            analysis = self._analysis(state, decision.probabilities, decision.value,
+                                      decision.score, ownership)
         return EngineMove(decision.move, decision.resign, analysis)
 
-    def review(self, record: GameRecord) -> tuple[GameReview, list[float | None]]:
-        """``review.review_game`` of ``record`` and Black's win rate before each reviewed move.
+    def review(self, record: GameRecord
+               ) -> tuple[GameReview, list[float | None], list[float | None]]:
+        """``review.review_game`` of ``record``, and Black's win rate and Black's score lead
+        (None without a score head) before each reviewed move.
 
         Raises ``ValueError`` as ``review_game`` does (not 19x19, no moves).
         """
-        recorder = _ValueRecorder(self.policy)
+        recorder = _ValueRecorder(self.policy, self.value_policy)
         review = review_game(recorder, record, model=self.name)
-        return review, [black_winrate(value, color) for color, value in recorder.values]
+        return (review, [black_winrate(value, color) for color, value, _ in recorder.values],
+                [None if score is None else round(black_lead(score, color), 2)
+                 for color, _, score in recorder.values])
 
     @staticmethod
-    def _analysis(state: GameState, priors: np.ndarray, value: float | None) -> Analysis:
+    def _analysis(state: GameState, priors: np.ndarray, value: float | None,
+                  score: float | None = None, ownership: np.ndarray | None = None) -> Analysis:
         candidates = tuple(Candidate(move, probability)
                            for move, probability in top_moves(priors, CANDIDATES)
                            if probability > 0)
-        return Analysis(len(state.history), state.to_play, priors, value, candidates)
+        return Analysis(len(state.history), state.to_play, priors, value, candidates,
+                        score=score, ownership=ownership)
 
     @staticmethod
-    def _search_analysis(state: GameState, result: SearchResult, *,
-                         final: bool = True) -> Analysis:
-        """An ``Analysis`` from a search: the root's priors, value and the first candidates
-        in the search's order (unvisited ones with ``visits`` 0 and no win rate)."""
+    def _search_analysis(state: GameState, result: SearchResult, *, final: bool = True,
+                         ownership: np.ndarray | None = None) -> Analysis:
+        """An ``Analysis`` from a search: the root's priors, value, score and the first
+        candidates in the search's order (unvisited ones with ``visits`` 0 and no win
+        rate), and the ``ownership`` map (Black's view) when given."""
         size2 = state.size * state.size
         priors = np.zeros(size2 + 1)
         for stats in result.moves:
             priors[size2 if stats.move == PASS else stats.move] = stats.prior
         candidates = tuple(
             Candidate(stats.move, stats.prior, stats.visits,
-                      None if stats.winrate is None else round(stats.winrate, 4), stats.pv)
+                      None if stats.winrate is None else round(stats.winrate, 4), stats.pv,
+                      None if stats.score_lead is None else round(stats.score_lead, 2))
             for stats in result.moves[:CANDIDATES])
         return Analysis(len(state.history), state.to_play, priors, 2 * result.winrate - 1,
-                        candidates, search=True, final=final, visits=result.visits)
+                        candidates, search=True, final=final, visits=result.visits,
+                        score=result.score_lead, ownership=ownership)
 
 
 # ----------------------------------------------------------------- a game
@@ -446,6 +560,7 @@ class GameSession:
         self.player = self.engine.new_game()
         self.result: str | None = None
         self.result_text: str | None = None
+        self.count: StoneStatus | None = None  # the judged stones of a game ended by passes
         self.analyses: list[Analysis | None] = [None]
         self.version = getattr(self, "version", 0) + 1
 
@@ -505,16 +620,17 @@ class GameSession:
         state.undo()
         self.player.reset()
         self.result = self.result_text = None
+        self.count = None
         self.version += 1
         del self.analyses[len(self.state.history) + 1:]
 
     def _after_move(self) -> None:
         self.version += 1
         self.analyses.append(None)
-        if self.state.is_over:
-            dead = dead_stones(self.state.board)
-            self.result = format_result(estimated_score(self.state, dead))
-            self.result_text = score_text(self.state)
+        if self.state.is_over:  # counted with the judged dead stones (a forward pass)
+            self.count = self.player.stone_status(self.state)
+            self.result = format_result(estimated_score(self.state, set(self.count.dead)))
+            self.result_text = score_text(self.state, self.count)
 
     def cached_analysis(self) -> Analysis | None:
         """The current position's analysis if it has been computed."""
@@ -562,7 +678,24 @@ class GameSession:
             "result_text": self.result_text, "engine_to_play": self.engine_to_play,
             "winrates": [None if item is None else item.black_winrate
                          for item in self.analyses],
+            "score_leads": [None if item is None else item.black_score_lead
+                            for item in self.analyses],
+            "count": None if self.count is None else self.count_json(),
         }
+
+    def count_json(self) -> dict[str, object]:
+        """The count of a game ended by passes: how the dead stones were judged
+        (``ownership`` or ``estimate``), the dead and seki stones as vertices, and who owns
+        each point once the dead are off (``area``: the board string's order, ``X``
+        Black's, ``O`` White's, ``.`` nobody's)."""
+        assert self.count is not None
+        board = self.state.board
+        owners = area_ownership(board, self.count.dead)
+        return {"judge": self.count.source,
+                "dead": [vertex(point) for point in sorted(self.count.dead)],
+                "seki": [vertex(point) for point in sorted(self.count.seki)],
+                "area": "".join("X" if owner > 0 else "O" if owner < 0 else "."
+                                for owner in owners.tolist())}
 
 
 # ----------------------------------------------------------------- a review
@@ -576,6 +709,7 @@ class ReviewSession:
     review: GameReview
     winrates: list[float | None]
     notes: list[str] = field(default_factory=list)
+    score_leads: list[float | None] = field(default_factory=list)
 
     @classmethod
     def from_upload(cls, engine: Engine, data: bytes, *, max_moves: int) -> ReviewSession:
@@ -616,34 +750,42 @@ class ReviewSession:
                 told = f"the game has {moves} moves"
             raise RequestError(f"{told}; at most {max_moves} are reviewed", "too-long")
         try:
-            review, winrates = engine.review(record)
+            review, winrates, score_leads = engine.review(record)
         except ValueError as error:
             raise RequestError(str(error), "bad-sgf") from None
         if review.stopped:
             notes.append(f"review stopped: {review.stopped}")
-        return cls(record, review, winrates, notes)
+        return cls(record, review, winrates, notes, score_leads)
 
     def turning_points(self) -> list[dict[str, object]]:
         """The least likely moves (the review's summary) and, with a value head, the biggest
-        win-rate swings against the mover, each as ``{number, move, why}``.
+        swings against the mover, each as ``{number, move, why}``: in win rate, or in score
+        when the network has a score head and the score moved more (``review.larger_loss``:
+        a point of score weighs as a percentage point of win rate); ``why`` says which.
         """
         points = [{"number": item.number, "move": f"{COLOR_LETTERS[item.color]} "
                    f"{vertex(item.move)}", "why": f"unlikely: {100 * item.probability:.2g}%, "
                    f"rank {item.rank}"} for item in self.review.least_likely(TURNING_POINTS)]
-        rates = self.winrates
+        rates, leads = self.winrates, self.score_leads
         swings = []
         for index, item in enumerate(self.review.moves[:-1]):
             before, after = rates[index], rates[index + 1]
             if before is None or after is None:
                 continue
             sign = 1 if item.color == BLACK else -1
-            swings.append((sign * (before - after), item))
-        swings.sort(key=lambda pair: (-pair[0], pair[1].number))
-        for drop, item in swings[:TURNING_POINTS]:
-            if drop > 0:
+            score_drop = None
+            if index + 1 < len(leads) and None not in (leads[index], leads[index + 1]):
+                score_drop = sign * (leads[index] - leads[index + 1])  # type: ignore[operator]
+            swing = larger_loss(sign * (before - after), score_drop)
+            assert swing is not None
+            swings.append((swing, score_drop, item))
+        swings.sort(key=lambda entry: (-entry[0][0], entry[2].number))
+        for (size, which), score_drop, item in swings[:TURNING_POINTS]:
+            if size > 0:
+                why = (f"lost {score_drop:.1f} points of score" if which == "score"
+                       else f"win rate fell {size:.0f} points")
                 points.append({"number": item.number, "move": f"{COLOR_LETTERS[item.color]} "
-                               f"{vertex(item.move)}",
-                               "why": f"win rate fell {100 * drop:.0f} points"})
+                               f"{vertex(item.move)}", "why": why})
         return points
 
     def as_json(self) -> dict[str, object]:
@@ -667,7 +809,8 @@ class ReviewSession:
             "match_rate": review.match_rate, "mean_probability": review.mean_probability,
             "stopped": review.stopped, "notes": self.notes,
             "moves": [item.as_dict() for item in review.moves],
-            "winrates": self.winrates, "turning_points": self.turning_points(),
+            "winrates": self.winrates, "score_leads": self.score_leads,
+            "turning_points": self.turning_points(),
             "boards": boards, "last_moves": last_moves, "captures": captures,
         }
 

@@ -38,6 +38,8 @@ import pytest
 from fakes import FakeTime, analysis
 
 from goai import cli, gtp_engine
+from goai.coords import PASS, move_from_gtp, move_to_gtp
+from goai.game import GameState, format_result
 from goai.gtp import MAX_LINE_BYTES, LineQueue, read_into
 from goai.gtp_config import DEFAULT_VISITS, GtpConfig, load_config_file
 from goai.gtp_engine import Engine
@@ -301,6 +303,21 @@ def test_config_file_and_options(tmp_path: Path):
     config_file.write_text("model = [")
     with pytest.raises(ValueError, match="cannot read config file"):
         load_config_file(config_file)
+    # The value model is a path from the file's folder too, or a bundled name.
+    config_file.write_text('value-model = "nets/value.pt"\n')
+    config = GtpConfig.from_options(load_config_file(config_file))
+    assert config.value_model == str(tmp_path / "nets" / "value.pt") and config.model is None
+    config_file.write_text('value_model = "small"\n')
+    assert GtpConfig.from_options(load_config_file(config_file)).value_model == "small"
+
+
+def test_goai_gtp_takes_the_value_model_from_the_command_line(monkeypatch):
+    configs = []
+    monkeypatch.setattr("goai.gtp_engine.run_gtp", lambda config, *_: configs.append(config))
+    monkeypatch.setattr("os._exit", lambda code: None)  # cmd_gtp leaves without teardown
+    monkeypatch.setattr("logging.shutdown", lambda: None)  # and closes every log handler
+    cli.main(["gtp", "--model", "small", "--value-model", "nets/v.pt"])
+    assert configs[0].value_model == "nets/v.pt" and configs[0].model == "small"
 
 
 class RecordedPolicy:
@@ -556,16 +573,20 @@ _INFO_FIELDS = ("move", "visits", "winrate", "prior", "lcb", "order", "pv")
 
 def parse_info(line: str) -> list[dict[str, str]]:
     """The candidates of an ``info`` line, each field by name (``pv`` the whole variation),
-    checking that the fields come in Leela Zero's order."""
+    checking that the fields come in Leela Zero's order (KataGo's ``scoreLead`` may
+    follow ``winrate``). A trailing ``ownership`` field is ``parse_ownership``'s."""
     assert line.startswith("info ")
     candidates = []
+    line = line.split(" ownership ")[0]
     for part in line[len("info "):].split(" info "):
         words = part.split()
-        names = words[0::2][:6]
-        assert tuple(names) == _INFO_FIELDS[:6], part
-        entry = dict(zip(names, words[1:12:2], strict=True))
-        assert words[12] == "pv"
-        entry["pv"] = " ".join(words[13:])
+        end = words.index("pv")
+        names = words[0:end:2]
+        assert tuple(name for name in names if name != "scoreLead") == _INFO_FIELDS[:6], part
+        if "scoreLead" in names:
+            assert names.index("scoreLead") == names.index("winrate") + 1, part
+        entry = dict(zip(names, words[1:end:2], strict=True))
+        entry["pv"] = " ".join(words[end + 1:])
         candidates.append(entry)
     return candidates
 
@@ -582,6 +603,8 @@ def test_analysis_reports_the_search_tree(tiny_model_path: Path, command: str, s
     assert responses[1].startswith("=1\ninfo move ") and responses[2] == "=2 goai"
     lines = responses[1].split("\n")[1:]
     candidates = parse_info(lines[-1])
+    # The tiny model has a score head: kata-analyze gives each visited move's scoreLead.
+    assert all(("scoreLead" in c) == (scale == 1) for c in candidates)
     search = engine._player.search
     assert sum(int(c["visits"]) for c in candidates) == search.root_visits - 1
     assert [int(c["order"]) for c in candidates] == list(range(len(candidates)))
@@ -662,3 +685,202 @@ def test_analysis_lines_grow_while_the_engine_searches(tiny_model_path: Path):
         assert process.wait(60) == 0
     finally:
         process.kill()
+
+
+# ----------------------------------------------------------------- ownership and score
+
+
+def _black_map() -> np.ndarray:
+    """Black's view: Black owns A19 (the top-left corner) for sure, White T1 half-sure."""
+    black = np.zeros(361)
+    black[0] = 1.0  # A19: coords point 0, row 0 = the top
+    black[360] = -0.5  # T1: the bottom-right corner
+    return black
+
+
+class OwnershipPolicy:
+    """A fake network with value, ownership and score heads and no search (``can_search``
+    is off without a real ``Policy``: has_value_head False), whose map is ``black_map``
+    turned to the side to move's view, as a network gives it."""
+
+    has_value_head = False
+    has_ownership_head = True
+    has_score_head = True
+
+    def __init__(self, black_map: np.ndarray, black_score: float = 3.5) -> None:
+        self.black_map = black_map
+        self.black_score = black_score
+
+    def move_probabilities(self, state):
+        return self.analyze(state).probabilities
+
+    def analyze(self, state, *, symmetries=None):
+        from dataclasses import replace
+
+        from goai.board import BLACK
+
+        probabilities = np.zeros(362)
+        probabilities[15 * 19 + 3] = 1.0  # D4
+        sign = 1 if state.to_play == BLACK else -1
+        return replace(analysis(state, probabilities, 0.2), ownership=sign * self.black_map,
+                       score=sign * self.black_score)
+
+
+def test_kata_analyze_ownership_gives_361_values_from_a19_for_the_side_to_move():
+    """KataGo's order (row-major from A19, the top-left) and view (the current player's)."""
+    engine = Engine(policy_factory=lambda: OwnershipPolicy(_black_map()))
+    sent = (b"1 kata-analyze b 10 ownership true\n2 kata-analyze w 10 ownership true\n"
+            b"3 kata-analyze b 10\n4 lz-analyze b 10 ownership true\n5 name\n")
+    responses = run_engine(engine, sent).decode().split("\n\n")
+    head = "info move D4 visits 1000 winrate 0.600000 prior 1.000000 lcb 0.600000 order 0 pv D4"
+    for number, sign in ((1, 1), (2, -1)):
+        header, line = responses[number - 1].split("\n")
+        assert header == f"={number}"
+        info, ownership = line.split(" ownership ")
+        assert info == head
+        values = [float(value) for value in ownership.split()]
+        assert len(values) == 361
+        assert values[0] == sign * 1.0  # A19 first: Black's, so +1 for Black, -1 for White
+        assert values[360] == sign * -0.5  # T1 last
+        assert values[18] == values[342] == 0.0  # T19, A1: the other corners
+    assert responses[2] == f"=3\n{head}"  # not asked for: no ownership field
+    assert "ownership" not in responses[3]  # the Leela Zero dialect has none
+    assert responses[4] == "=5 goai"
+
+
+def test_kata_analyze_without_an_ownership_head_still_analyses():
+    d4 = 15 * 19 + 3
+    engine = Engine(policy_factory=lambda: ScriptedPolicy(d4))
+    out = run_engine(engine, b"1 kata-analyze b 10 ownership true\n2 name\n").decode()
+    first = out.split("\n\n")[0]
+    assert first.startswith("=1\ninfo move D4 ") and "ownership" not in first
+
+
+def test_gogui_territory_draws_black_s_view_whoever_is_to_move():
+    engine = Engine(policy_factory=lambda: OwnershipPolicy(_black_map()))
+    out = run_engine(engine, b"1 goai-territory w\n2 goai-territory\n").decode()
+    first, second = out.split("\n\n")[:2]
+    assert first.startswith("=1 INFLUENCE A19 1.00 T1 -0.50\n")
+    assert "TEXT Territory by ownership:" in first
+    assert first.endswith("score head: Black leads by 3.5")
+    assert second.startswith("=2 INFLUENCE A19 1.00 T1 -0.50\n")
+    plain = Engine(policy_factory=lambda: ScriptedPolicy(0))
+    assert run_engine(plain, b"goai-territory\n").decode().startswith(
+        "? the model has no ownership head")
+
+
+def _finished_game() -> tuple[GameState, set[str], set[str]]:
+    """A finished 19x19 game: Black's wall on row 10 and White's on row 9, with a dame at
+    K9 (between Black's K10 and White's J9, L9, K8), a dead white stone at L14, two dead
+    black stones at L4 M4, and a seki in the top-left corner (``test_territory.SEKI``).
+    Returns the state and the dead and seki vertices."""
+    rows = [["."] * 19 for _ in range(19)]
+    for r, text in enumerate(["X X . O X", "X X . O X", "X X X O X", "O O O O X",
+                              "X X X X X"]):
+        rows[r][:5] = text.split()
+    rows[9] = ["X"] * 19
+    rows[10] = ["O"] * 19
+    rows[10][9] = "."  # K9, dame
+    rows[11][9] = "O"  # K8
+    rows[5][10] = "O"  # L14, dead
+    rows[15][10] = rows[15][11] = "X"  # L4 M4, dead
+    board = "\n".join(" ".join(row) for row in rows)
+    state = _drawn_state(board)
+    state.play(PASS)
+    state.play(PASS)
+    seki = {"A19", "B19", "A18", "B18", "A17", "B17", "C17",
+            "D19", "D18", "D17", "D16", "A16", "B16", "C16"}
+    return state, {"L14", "L4", "M4"}, seki
+
+
+def _drawn_state(drawing: str) -> GameState:
+    from goai.board import BLACK, WHITE, Board
+
+    board = Board.from_text(drawing)
+    state = GameState(19, 7.5)
+    state.setup(black=[p for p, s in enumerate(board.stones) if s == BLACK],
+                white=[p for p, s in enumerate(board.stones) if s == WHITE])
+    return state
+
+
+def _status_lists(engine: Engine) -> dict[str, set[str]]:
+    out = run_engine(engine, b"final_status_list dead\nfinal_status_list seki\n"
+                             b"final_status_list alive\nfinal_score\n").decode()
+    answers = [answer[2:] for answer in out.split("\n\n")[:4]]
+    lists = {status: set(answer.split()) for status, answer in
+             zip(("dead", "seki", "alive"), answers[:3], strict=True)}
+    lists["score"] = {answers[3]}
+    return lists
+
+
+def test_final_status_list_of_a_finished_game_judged_from_ownership():
+    from goai.territory import area_margin, area_ownership
+
+    state, dead, seki = _finished_game()
+    dead_points = {move_from_gtp(vertex, 19) for vertex in dead}
+    # The "network" is sure of the truth, at 0.9 a point, from the side to move's view.
+    truth = 0.9 * area_ownership(state.board, dead_points).astype(float)
+    engine = Engine(policy_factory=lambda: OwnershipPolicy(truth))
+    engine.state = state
+    lists = _status_lists(engine)
+    assert lists["dead"] == dead
+    assert lists["seki"] == seki
+    stones = {move_to_gtp(point, 19) for point, stone in enumerate(state.board.stones) if stone}
+    assert lists["alive"] == stones - dead - seki
+    margin = area_margin(area_ownership(state.board, dead_points), 7.5)
+    assert lists["score"] == {format_result(margin)}
+    # The same verdict whichever side is to move (the map is turned to Black's view).
+    engine.state.to_play = 3 - engine.state.to_play
+    assert _status_lists(engine)["dead"] == dead
+
+
+def test_final_status_list_without_an_ownership_head_uses_the_estimate():
+    state, dead, _ = _finished_game()
+    engine = Engine(policy_factory=lambda: ScriptedPolicy(0))
+    engine.state = state
+    lists = _status_lists(engine)
+    assert dead <= lists["dead"] and lists["seki"] == set()  # the rule of thumb finds no seki
+
+
+def test_no_stone_is_dead_early_in_a_game_with_either_judge(tiny_model_path: Path):
+    sent = b"play b D4\nplay w Q16\nplay b Q4\nplay w D16\nfinal_status_list dead\n"
+    for engine in (Engine(policy_factory=lambda: ScriptedPolicy(0)),
+                   Engine(policy_factory=lambda: OwnershipPolicy(np.zeros(361)))):
+        assert run_engine(engine, sent).decode().split("\n\n")[4] == "= "
+
+
+def test_an_old_checkpoint_without_the_new_heads_loads_and_plays():
+    """The bundled small model predates ownership and score: everything still works, and
+    what needs the heads says so."""
+    engine = Engine(GtpConfig(model="small", seed=1, player=PlayerConfig(visits=8)))
+    sent = (b"1 genmove b\n2 kata-analyze w 10 ownership true\n3 name\n4 final_score\n"
+            b"5 goai-territory\n6 kata-genmove_analyze w\n")
+    responses = run_engine(engine, sent).decode().split("\n\n")
+    assert re.fullmatch(rf"=1 {_VERTEX}", responses[0])
+    assert responses[1].startswith("=2\ninfo move ")
+    assert "ownership" not in responses[1] and "scoreLead" not in responses[1]
+    assert re.fullmatch(r"=4 (B\+|W\+)[0-9.]+|=4 0", responses[3])
+    assert responses[4] == ("?5 the model has no ownership head: no territory map "
+                            "(give a --value-model with one)")
+    assert responses[5].startswith("=6\ninfo move ") and "\nplay " in responses[5]
+
+
+def test_a_value_model_gives_the_search_its_values_scores_and_ownership(tiny_model_path: Path):
+    """Priors from the old small model, values, scores and the map from the tiny one."""
+    engine = Engine(GtpConfig(model="small", value_model=str(tiny_model_path), seed=1,
+                              player=PlayerConfig(visits=8)))
+    sent = b"1 kata-analyze b 10 ownership true\n2 genmove b\n3 goai-territory\n"
+    responses = run_engine(engine, sent).decode().split("\n\n")
+    line = responses[0].split("\n")[1]
+    assert " scoreLead " in line and len(line.split(" ownership ")[1].split()) == 361
+    player = engine._player
+    assert player.value_policy is not None and player.policy.path.name == "small.pt"
+    assert player.search.evaluator.value_policy is player.value_policy
+    assert re.fullmatch(rf"=2 {_VERTEX}", responses[1])
+    assert responses[2].startswith("=3 ")
+
+
+def test_a_value_model_that_cannot_serve_is_one_gtp_error(tmp_path: Path):
+    engine = Engine(GtpConfig(model="small", value_model=str(tmp_path / "missing.pt")))
+    out = run_engine(engine, b"1 genmove b\n2 name\n").decode()
+    assert out.startswith("?1 cannot load value model: ") and out.endswith("=2 goai\n\n")

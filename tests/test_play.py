@@ -144,7 +144,7 @@ def test_a_short_game_with_a_hint_ends_on_two_passes_and_saves(tmp_path: Path):
         "  5. pass    3.0%",
         "Black (X) move 3> pass",
         "White (goai) passes.",
-        "Two passes: the game is over. Result: W+7.5 by area with komi 7.5, 2 stones "
+        "Two passes: the game is over. Result: W+7.5 by area with komi 7.5, 0 stones "
         "estimated dead and removed; as the stones stand (Tromp-Taylor): W+7.5.",
         "Type 'save FILE.sgf' to keep the game, 'undo' to take back your last move, or 'quit'.",
         f"game over> save {saved}",
@@ -236,7 +236,7 @@ def test_undo_after_two_passes_reopens_the_game():
 def test_resign_score_and_moves_after_the_end():
     lines, _, game = play_game("D4\nscore\nresign\nQ4\nscore\nquit\n")
     assert lines[lines.index("Black (X) move 3> score") + 1:] == [
-        "Score: W+7.5 by area with komi 7.5, 2 stones estimated dead and removed; "
+        "Score: W+7.5 by area with komi 7.5, 0 stones estimated dead and removed; "
         "as the stones stand (Tromp-Taylor): W+7.5",
         "Black (X) move 3> resign",
         "You resign. Result: W+R.",
@@ -244,12 +244,41 @@ def test_resign_score_and_moves_after_the_end():
         "game over> Q4",
         "the game is over: save FILE.sgf, undo or quit",
         "game over> score",
-        "Score: W+7.5 by area with komi 7.5, 2 stones estimated dead and removed; "
+        "Score: W+7.5 by area with komi 7.5, 0 stones estimated dead and removed; "
         "as the stones stand (Tromp-Taylor): W+7.5",
         "game over> quit",
         "Bye.",
     ]
     assert game.result == "W+R"
+
+
+class OwnershipPolicy(ScriptedPolicy):
+    """``ScriptedPolicy`` with an ownership head: the map gives the whole board to White
+    (Black's D4 with it: dead), from the side to move's view as a network says it. With
+    D4 taken off, the empty board is nobody's: White wins by komi."""
+
+    has_ownership_head = True
+    has_score_head = False
+
+    def analyze(self, state, *, symmetries=None):
+        from dataclasses import replace
+
+        white = np.full(361, -0.9)
+        return replace(super().analyze(state),
+                       ownership=white if state.to_play == BLACK else -white)
+
+
+def test_score_and_the_end_judge_dead_stones_from_the_ownership_map():
+    out = io.StringIO()
+    game = TerminalGame(Player(OwnershipPolicy({"pass": 0.9})), PlayConfig(), out, echo=True)
+    game.run(io.StringIO("D4\nscore\npass\nquit\n"))
+    lines = [line for line in out.getvalue().splitlines() if not BOARD_LINE.match(line)]
+    assert ("Score: W+7.5 by area with komi 7.5, 1 stone dead by the ownership map and "
+            "removed; as the stones stand (Tromp-Taylor): B+353.5") in lines
+    assert ("Two passes: the game is over. Result: W+7.5 by area with komi 7.5, 1 stone dead "
+            "by the ownership map and removed; as the stones stand (Tromp-Taylor): "
+            "B+353.5.") in lines
+    assert game.result == "W+7.5"
 
 
 def test_help_and_a_save_that_fails(tmp_path: Path):
@@ -359,9 +388,19 @@ def test_goai_play_searches_and_says_how_it_sees_the_game(tiny_model_path: Path,
 
     searched = replies("--visits", "8", "--seed", "1")
     assert len(searched) == 2
-    assert all(re.fullmatch(r"White \(goai\) plays [A-HJ-T]\d+ \(win \d+%, \d+ visits\)\.", line)
-               for line in searched), searched
+    # The tiny model has a score head: its lead comes next to the win rate.
+    lead = r"(?:(?:ahead|behind) by \d+\.\d points|even)"
+    assert all(re.fullmatch(rf"White \(goai\) plays [A-HJ-T]\d+ \(win \d+%, {lead}, "
+                            r"\d+ visits\)\.", line) for line in searched), searched
     assert replies("--visits", "8", "--seed", "1") == searched
+    # The bundled small model has none (an old checkpoint): the win rate alone.
+    old = replies("--visits", "8", "--model", "small")
+    assert all(re.fullmatch(r"White \(goai\) plays [A-HJ-T]\d+ \(win \d+%, \d+ visits\)\.",
+                            line) for line in old), old
+    # A value model: priors from small, values and scores from the tiny model.
+    split = replies("--visits", "8", "--model", "small", "--value-model", str(tiny_model_path))
+    assert all(re.fullmatch(rf"White \(goai\) plays [A-HJ-T]\d+ \(win \d+%, {lead}, "
+                            r"\d+ visits\)\.", line) for line in split), split
     raw = replies("--visits", "1")
     assert all(re.fullmatch(r"White \(goai\) plays [A-HJ-T]\d+\.", line) for line in raw), raw
 

@@ -21,7 +21,16 @@ from goai import cli
 from goai.board import BLACK, EMPTY, WHITE
 from goai.coords import PASS, PASS_INDEX
 from goai.policy import Analysis
-from goai.review import annotated_sgf, percent, plot_review, review_game, review_image
+from goai.review import (
+    annotated_sgf,
+    format_review,
+    move_comment,
+    percent,
+    plot_review,
+    review_game,
+    review_image,
+    summary_lines,
+)
 from goai.search import Search, SearchLimits, legal_move_mask
 from goai.sgf import GameRecord
 
@@ -324,6 +333,69 @@ def test_the_plot_of_a_search_review_draws_the_win_rate_above_the_bars():
     assert tuple(image[12 + 240 - round(0.95 * 240), 48 + 6 * 8]) == (20, 20, 20)
 
 
+class ScoredEvaluator(ScriptedEvaluator):
+    """``ScriptedEvaluator`` with a score head: ``black_leads[n]`` is Black's lead in points
+    after ``n`` moves (turned for White)."""
+
+    def __init__(self, black_values, black_leads) -> None:
+        super().__init__(black_values)
+        self.black_leads = black_leads
+
+    def evaluate_scored(self, states):
+        priors, values = self.evaluate(states)
+        scores = [self.black_leads[len(state.history)] * (1 if state.to_play == BLACK else -1)
+                  for state in states]
+        return priors, values, np.array(scores, dtype=float)
+
+
+# Black's lead after 0..6 moves: move 5 (Black) throws away 12 points, while Black's win
+# rate falls only 5 points (80% -> 75%): a turning point by score.
+SIX_LEADS = (0.0, 1.0, -1.0, 0.0, 20.0, 8.0, 21.0)
+
+
+def scored_review(**options):
+    search = Search(ScoredEvaluator([2 * rate - 1 for rate in SIX_RATES], SIX_LEADS))
+    return review_game(WantsPolicy(), SIX_MOVES, search=search, limits=SearchLimits(visits=1),
+                       **options)
+
+
+def test_turning_points_come_from_whichever_of_win_rate_and_score_moved_most():
+    review = scored_review()
+    assert review.scored
+    assert [position.score_lead for position in review.positions] == list(SIX_LEADS)
+    assert [item.score_drop for item in review.moves] == [-1.0, -2.0, -1.0, 20.0, 12.0, 13.0]
+    # Gains are negative losses: the smaller gain is the larger "loss".
+    assert [(round(size, 6), which) for size, which in (item.swing for item in review.moves)] == [
+        (-1.0, "score"), (-2.0, "score"), (-1.0, "score"), (30.0, "winrate"), (12.0, "score"),
+        (20.0, "winrate")]
+    assert [item.number for item in review.turning_points()] == [4, 6, 5]
+    summary = summary_lines(review)
+    assert summary[5:9] == [
+        "Turning points (where the player's win rate or score fell most; a point of score "
+        "weighs as 1 point of win rate):",
+        "  1. 4 W D16: Black's win rate 50.0% -> 80.0%, White lost 30.0 points; "
+        "the search preferred A19",
+        "  2. 6 W C10: Black's win rate 75.0% -> 95.0%, White lost 20.0 points; "
+        "the search preferred A19",
+        "  3. 5 B R10: Black lost 12.0 points of score (Black's lead +20.0 -> +8.0); "
+        "the search preferred A19"]
+    fifth = move_comment(review.moves[4], 3).splitlines()
+    assert fifth[2:4] == ["Black's win rate: 80.0% before, 75.0% after: Black lost 5.0 points",
+                          "Black's lead: +20.0 before, +8.0 after: Black lost 12.0 points of "
+                          "score"]
+    report = format_review(review).splitlines()
+    assert report[1].split()[-6:] == ["black", "lead", "change", "search's", "best", "(visits)"]
+    line = next(text for text in report if text.lstrip().startswith("5 B"))
+    assert " 75.0%   +8.0    -5.0  A19" in line and line.endswith("turning point (score)")
+    data = review.as_dict()["moves"][4]
+    assert (data["score_lead_before"], data["score_lead_after"], data["score_drop"]) == (
+        20.0, 8.0, 12.0)
+    # Without a score head only the win rate counts, and nothing is said of scores.
+    plain = scripted_review()
+    assert not plain.scored and all(item.score_drop is None for item in plain.moves)
+    assert "score" not in "\n".join(summary_lines(plain))
+
+
 def test_a_search_review_needs_limits():
     with pytest.raises(ValueError, match="needs limits"):
         review_game(WantsPolicy(), SIX_MOVES, search=Search(ScriptedEvaluator([0.0])))
@@ -402,14 +474,22 @@ def test_goai_review_with_a_search(tiny_model_path: Path, tmp_path: Path, capsys
     assert [item["number"] for item in moves] == list(range(1, 9))
     for item, following in zip(moves, moves[1:], strict=False):
         assert item["winrate_after"] == following["winrate_before"]  # one position, one view
+        assert item["score_lead_after"] == following["score_lead_before"]
     for item in moves:
         assert 0 <= item["winrate_before"] <= 1 and 0 <= item["winrate_after"] <= 1
         assert item["search"]["visits"] >= 4
         sign = 1 if item["color"] == "B" else -1
         assert item["drop"] == pytest.approx(sign * (item["winrate_before"]
                                                      - item["winrate_after"]))
-    losses = sorted((item for item in moves if item["drop"] > 0),
-                    key=lambda item: (-item["drop"], item["number"]))[:5]
+        # The tiny model has a score head: Black's lead and what the move cost in points.
+        assert item["score_drop"] == pytest.approx(sign * (item["score_lead_before"]
+                                                           - item["score_lead_after"]))
+
+    def loss(item):  # whichever moved more, a point of score as a point of win rate
+        return max(100 * item["drop"], item["score_drop"])
+
+    losses = sorted((item for item in moves if loss(item) > 0),
+                    key=lambda item: (-loss(item), item["number"]))[:5]
     assert report["turning_points"] == losses
     nodes = sgf.Sgf_game.from_bytes(out.read_bytes()).get_main_sequence()
     assert [float(node.get("SBKV")) for node in nodes[:9]] == pytest.approx(
@@ -433,8 +513,9 @@ def test_goai_review_search_needs_a_value_head(tmp_path: Path, run_goai):
     config = config_from_preset("b1c8", get_feature_set("default").num_channels)
     path = tmp_path / "no-value.pt"
     torch.manual_seed(0)
-    save_checkpoint(path, PolicyNet(dataclasses.replace(config, value_head=False)).eval(),
-                    "default", {})
+    headless = dataclasses.replace(config, value_head=False, ownership_head=False,
+                                   score_head=False)
+    save_checkpoint(path, PolicyNet(headless).eval(), "default", {})
     out = tmp_path / "never.sgf"
     code, stdout, stderr = run_goai("review", str(HANDICAP_GAME), "--model", str(path),
                                     "--visits", "4", "--out", str(out))
@@ -457,3 +538,17 @@ def test_goai_review_refuses_bad_search_options(options, message, tiny_model_pat
     code, stdout, stderr = run_goai("review", str(HANDICAP_GAME), "--model",
                                     str(tiny_model_path), *options)
     assert (code, stdout, stderr) == (1, "", message.format(game=HANDICAP_GAME) + "\n")
+
+
+def test_goai_review_with_a_value_model(tiny_model_path: Path, tmp_path: Path, capsys):
+    """Priors from the old small model (no score head), values and scores from the tiny one."""
+    assert cli.main(["review", str(SAMPLE_GAME), "--model", "small", "--value-model",
+                     str(tiny_model_path), "--visits", "2", "--moves", "1-3", "--json"]) == 0
+    moves = json.loads(capsys.readouterr().out)["moves"]
+    assert all(isinstance(item["score_drop"], float) for item in moves)
+    with pytest.raises(SystemExit, match="--value-model gives a search its values"):
+        cli.main(["review", str(SAMPLE_GAME), "--value-model", str(tiny_model_path)])
+    assert cli.main(["review", str(SAMPLE_GAME), "--model", "small", "--visits", "2",
+                     "--moves", "1-2", "--json"]) == 0
+    old = json.loads(capsys.readouterr().out)["moves"]
+    assert "score_drop" not in old[0] and "score_lead" not in old[0]["search"]

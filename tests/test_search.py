@@ -575,3 +575,101 @@ def test_the_eye_rule_is_the_players():
             state.play(int(rng.choice(state.legal_moves())))
         expected = [is_eye(state.board, point, state.to_play) for point in range(49)]
         assert _own_eyes(state).tolist() == expected
+
+
+# ----------------------------------------------------------------- scores
+
+
+class Scored(Tactics):
+    """``Tactics`` with a score head: the material on the board, in points, for the side to move."""
+
+    def evaluate_scored(self, states):
+        priors, values = self.evaluate(states)
+        scores = [state.board.stones.count(state.to_play)
+                  - state.board.stones.count(opponent(state.to_play)) for state in states]
+        return priors, values, np.array(scores, dtype=float)
+
+
+def check_scores(search: Search) -> None:
+    """Score sums obey the value sums' rule: own score + the children's, negated upwards."""
+    stack = [(search.root, search.root_visits, search.root_score_sum)]
+    while stack:
+        node, visits, score_sum = stack.pop()
+        if node.terminal:
+            assert score_sum == pytest.approx(visits * node.score)
+            continue
+        assert score_sum == pytest.approx(node.score + node.score_sums.sum())
+        for index, child in node.children.items():
+            stack.append((child, node.visits[index], -node.score_sums[index]))
+
+
+def test_scores_are_backed_up_like_values_and_reported_per_move():
+    state = position(ATARI, BLACK, komi=0.5)  # Black 2 stones, White 5: Black is 3 behind
+    search = Search(Scored(move("B2", 7)), SearchConfig(batch_size=4))
+    result = search.run(state, SearchLimits(visits=200))
+    check_tree(search)
+    check_scores(search)
+    assert result.score_lead == pytest.approx(search.root_score_sum / result.visits)
+    for stats in result.moves:
+        if stats.visits:
+            index = int(np.flatnonzero(search.root.moves == stats.move)[0])
+            assert stats.score_lead == pytest.approx(
+                search.root.score_sums[index] / stats.visits)
+        else:
+            assert stats.score_lead is None
+    # E4 saves the pair: after it Black keeps 3 stones to White's 5 (-2), the best line.
+    best = result.moves[0]
+    assert move_to_gtp(best.move, 7) == "E4" and best.score_lead > -3
+
+
+def test_an_evaluator_without_scores_reports_none_and_the_tree_is_reused_with_scores():
+    state = position(SEMEAI, BLACK, komi=0.5)
+    plain = Search(Tactics()).run(state, SearchLimits(visits=40))
+    assert plain.score_lead is None and all(m.score_lead is None for m in plain.moves)
+    search = Search(Scored(move("E3", 6)), SearchConfig(batch_size=4))
+    first = search.run(state, SearchLimits(visits=200))
+    ours = first.best_move
+    node = search.root.children[int(np.flatnonzero(search.root.moves == ours)[0])]
+    reply = int(node.moves[int(np.argmax(node.visits))])
+    state.play(ours)
+    state.play(reply)
+    second = search.run(state, SearchLimits(playouts=0))
+    check_scores(search)
+    assert second.score_lead == pytest.approx(search.root_score_sum / second.visits)
+
+
+def test_a_finished_line_scores_its_exact_area_margin():
+    settled = """
+        X X X O O
+        X . X O .
+        X X X O O
+        X . X O .
+        X X X O O
+        """
+    state = position(settled, BLACK, komi=0.5)  # Black 15, White 10 + 0.5: Black by 4.5
+    search = Search(Scored(), SearchConfig(batch_size=4))
+    result = search.run(state, SearchLimits(visits=20))
+    terminal = search.root.children[0].children[0]
+    assert terminal.terminal and terminal.score == 4.5  # Black to move after two passes
+    check_scores(search)
+    assert result.moves[0].score_lead == pytest.approx(4.5, abs=1.0)
+
+
+def test_policy_evaluator_scores_come_from_the_network_with_a_score_head(tiny_model_path):
+    from goai.policy import Policy
+
+    policy = Policy(tiny_model_path)  # built with ownership and score heads
+    old = Policy("small")  # a checkpoint from before them: a flat value head only
+    state = GameState(19, 7.5)
+    play(state, "D4 Q16")
+    priors, values, scores = PolicyEvaluator(policy, seed=1).evaluate_scored([state])
+    assert scores is not None and scores.shape == (1,) and np.isfinite(scores).all()
+    _, _, none = PolicyEvaluator(old, seed=1).evaluate_scored([state])
+    assert none is None
+    # Priors from the old net, values and scores from the tiny one: AlphaGo's split.
+    split = PolicyEvaluator(old, seed=1, value_policy=policy)
+    split_priors, split_values, split_scores = split.evaluate_scored([state])
+    assert split_scores is not None and split_values[0] == pytest.approx(values[0], abs=1e-5)
+    assert not np.allclose(split_priors, priors)
+    result = Search(split, SearchConfig(batch_size=4)).run(state, SearchLimits(visits=12))
+    assert result.score_lead is not None

@@ -9,6 +9,7 @@ plays a whole game where only consistency can be checked.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -33,11 +34,12 @@ from goai import search as search_module  # noqa: E402
 from goai.board import EMPTY  # noqa: E402
 from goai.coords import PASS_INDEX  # noqa: E402
 from goai.game import GameState  # noqa: E402
-from goai.player import PlayerConfig, estimated_score  # noqa: E402
+from goai.player import Player, PlayerConfig, estimated_score  # noqa: E402
 from goai.policy import Policy  # noqa: E402
 from goai.search import legal_move_mask  # noqa: E402
 from goai.serve import ServeConfig, create_app, host_name, uvicorn_config  # noqa: E402
 from goai.serve_session import ANALYSIS_VISITS, Engine  # noqa: E402
+from goai.serve_session import vertex as to_vertex  # noqa: E402
 from goai.sgf import GameRecord, parse_sgf  # noqa: E402
 
 SAMPLE_GAME = Path(__file__).resolve().parents[1] / "data" / "sample-game.sgf"
@@ -183,7 +185,9 @@ def test_a_game_to_the_end_is_scored_as_goai_play_scores_it():
     assert refused.status_code == 400 and refused.json()["reason"] == "game-over"
 
 
-def test_a_game_with_the_tiny_model_ends_with_the_estimated_area_score(tiny_policy: Policy):
+def test_a_game_with_the_tiny_model_ends_with_the_judged_area_score(tiny_policy: Policy):
+    """The tiny model has an ownership head: the count takes off the stones its map gives
+    to the other side (untrained, it may call any of them dead), and says so."""
     client = client_for(tiny_policy)
     state = play(client, "D4", "Q16", "D16", "Q4", "K10")
     assert state["move_number"] == 10 and len(stones(state)) >= 8
@@ -198,8 +202,15 @@ def test_a_game_with_the_tiny_model_ends_with_the_estimated_area_score(tiny_poli
     record = next(parse_sgf(client.get("/api/game.sgf").content))
     assert isinstance(record, GameRecord) and record.result == state["result"]
     final = record.to_state()
-    margin = estimated_score(final)
+    judged = Player(tiny_policy).stone_status(final)
+    margin = estimated_score(final, set(judged.dead))
     assert state["result"] == (f"B+{margin:g}" if margin > 0 else f"W+{-margin:g}")
+    count = state["count"]
+    assert count["judge"] == "ownership" and len(count["area"]) == 361
+    assert count["dead"] == [to_vertex(point) for point in sorted(judged.dead)]
+    assert "by the ownership map" in state["result_text"]
+    black = count["area"].count("X") - count["area"].count("O")
+    assert black - state["komi"] == margin  # the area string is the count
 
 
 @pytest.mark.parametrize("script, moves, refused, reason", [
@@ -285,8 +296,10 @@ def test_analysis_by_http_and_websocket_carries_priors_and_search_fields():
     assert analysis["move_number"] == 0 and analysis["to_play"] == "B" and analysis["final"]
     assert len(analysis["priors"]) == 361 and analysis["priors"][move("Q16", 19)] == 1.0
     assert analysis["candidates"] == [{"move": "Q16", "prior": 1.0, "visits": None,
-                                       "winrate": None, "pv": []}]
+                                       "winrate": None, "score_lead": None, "pv": []}]
     assert analysis["value"] is None and analysis["search"] is False
+    # No ownership or score head: nothing is made up.
+    assert analysis["ownership"] is None and analysis["black_score_lead"] is None
     with client.websocket_connect("/api/ws") as socket_:
         socket_.send_text("not json")
         assert socket_.receive_json()["type"] == "error"
@@ -317,6 +330,103 @@ def test_win_rates_are_black_s_along_the_game(tiny_policy: Policy):
     black_to_move = (tiny_policy.value(GameRecord.to_state(
         next(parse_sgf(client.get("/api/game.sgf").content)))) + 1) / 2
     assert rates[2] == pytest.approx(black_to_move, abs=1e-6)
+
+
+class OwnershipPolicy(ScriptedPolicy):
+    """``ScriptedPolicy`` with ownership and score heads: Black owns A19 and leads by 3.5,
+    said from the side to move's view as a network says it."""
+
+    has_ownership_head = True
+    has_score_head = True
+
+    def analyze(self, state, *, symmetries=None):
+        from dataclasses import replace
+
+        black = np.zeros(361)
+        black[0] = 1.0
+        sign = 1 if state.to_play == 1 else -1
+        return replace(super().analyze(state), ownership=sign * black, score=sign * 3.5)
+
+
+def test_ownership_and_score_lead_are_black_s_whoever_is_to_move():
+    client = client_for(OwnershipPolicy("Q16", "D4"))
+    first = client.get("/api/analysis").json()  # Black to move
+    state = play(client, "C3")  # the engine answers Q16: Black to move again
+    client.post("/api/play", json={"move": "R3"})  # now White (the engine) is to move
+    second = client.get("/api/analysis").json()
+    assert (first["to_play"], second["to_play"]) == ("B", "W")
+    for seen in (first, second):
+        assert len(seen["ownership"]) == 361
+        assert seen["ownership"][0] == 1.0 and set(seen["ownership"][1:]) == {0.0}
+        assert seen["black_score_lead"] == 3.5
+    state = client.get("/api/state").json()
+    assert state["score_leads"][0] == 3.5 and state["score_leads"][-1] == 3.5
+    assert len(state["score_leads"]) == len(state["winrates"]) == 4
+
+
+class WhiteMapPolicy(ScriptedPolicy):
+    """Passes always; its ownership map gives every point to White (surely)."""
+
+    has_ownership_head = True
+    has_score_head = False
+
+    def analyze(self, state, *, symmetries=None):
+        from dataclasses import replace
+
+        sign = 1 if state.to_play == 1 else -1
+        return replace(super().analyze(state), ownership=np.full(361, -0.9 * sign))
+
+
+def test_the_end_of_game_count_marks_the_stones_the_map_calls_dead():
+    client = client_for(WhiteMapPolicy())
+    play(client, "D4", "Q16")  # the engine passes after each
+    state = client.post("/api/play", json={"move": "pass"}).json()
+    assert state["over"] and state["result"] == "W+7.5"
+    assert state["count"]["judge"] == "ownership"
+    assert state["count"]["dead"] == ["Q16", "D4"] and state["count"]["seki"] == []
+    assert state["count"]["area"] == "." * 361  # the empty board is nobody's
+    assert "2 stones dead by the ownership map" in state["result_text"]
+    undone = client.post("/api/undo").json()
+    assert undone["count"] is None and not undone["over"]
+
+
+def test_the_tiny_model_s_heads_reach_the_page_and_a_value_model_gives_them(
+        tiny_model_path: Path, tiny_policy: Policy):
+    client = client_for(tiny_policy, engine={"analysis_visits": 16, "seed": 1})
+    analysis = client.get("/api/analysis").json()
+    assert analysis["search"] and len(analysis["ownership"]) == 361
+    assert all(-1 <= value <= 1 for value in analysis["ownership"])
+    assert isinstance(analysis["black_score_lead"], float)
+    visited = [c for c in analysis["candidates"] if c["visits"]]
+    assert visited and all(isinstance(c["score_lead"], float) for c in visited)
+    # The old small model alone: no heads, nothing shown; with the tiny one as value model,
+    # the search's values, scores and the map are the tiny model's.
+    old = Policy("small")
+    plain = client_for(old, engine={"analysis_visits": 8}).get("/api/analysis").json()
+    assert plain["ownership"] is None and plain["black_score_lead"] is None
+    split = client_for(old, engine={"analysis_visits": 8, "seed": 1,
+                                    "load_value": lambda: tiny_policy})
+    both = split.get("/api/analysis").json()
+    assert len(both["ownership"]) == 361 and both["black_score_lead"] is not None
+    assert both["ownership"] == analysis["ownership"]  # the same map: the tiny model's
+    state = split.post("/api/play", json={"move": "D4"}).json()
+    assert state["engine_to_play"]
+    assert split.post("/api/genmove").json()["move_number"] == 2
+
+
+def test_goai_serve_loads_a_value_model_and_refuses_one_that_cannot_serve(
+        tiny_model_path: Path, tmp_path: Path, monkeypatch):
+    engines = []
+    monkeypatch.setattr("goai.serve.run_server", lambda engine, config, announce:
+                        engines.append(engine))
+    cli.main(["serve", "--model", str(tiny_model_path), "--value-model", str(tiny_model_path)])
+    (engine,) = engines
+    assert engine.value_policy is not None
+    done = threading.Event()
+    errors = []
+    engine.start_loading(lambda error: (errors.append(error), done.set()))
+    assert done.wait(20) and errors == [None]
+    assert engine.value_policy.has_ownership_head
 
 
 # ----------------------------------------------------------------- search
@@ -534,10 +644,35 @@ def test_review_of_the_sample_game_has_the_figures_and_turning_points(tiny_polic
     first = moves[0]
     assert set(first) == {"number", "color", "move", "probability", "rank", "top"}
     assert len(first["top"]) == 3 and 1 <= first["rank"] <= 362
-    assert len(review["winrates"]) == len(moves)
+    assert len(review["winrates"]) == len(review["score_leads"]) == len(moves)
+    assert all(isinstance(lead, float) for lead in review["score_leads"])  # a score head
     reasons = [point["why"] for point in review["turning_points"]]
     assert sum(why.startswith("unlikely") for why in reasons) == 5
-    assert any(why.startswith("win rate fell") for why in reasons)
+    # The five largest swings, each said as what moved more: win rate or score.
+    swings = reasons[5:]
+    assert len(swings) == 5
+    assert all(re.fullmatch(r"win rate fell \d+ points|lost [\d.]+ points of score", why)
+               for why in swings), swings
+
+
+def test_review_turning_points_say_whether_win_rate_or_score_moved_more():
+    from goai.review import GameReview, MoveReview
+    from goai.serve_session import ReviewSession
+
+    record = next(parse_sgf(b"(;SZ[19]KM[7.5];B[pd];W[dp];B[pp];W[dd])"))
+    moves = tuple(MoveReview(number, color, point, 0.5, 1, ())
+                  for number, (color, point) in enumerate(record.moves, 1))
+    review = GameReview(record, "m", frozenset({1, 2}), moves)
+    # Black's win rate and lead before each move: move 2 (White) costs White 4 points of
+    # win rate but 9 of score; move 3 (Black) costs Black 20 points of win rate, 2 of score.
+    session = ReviewSession(record, review, [0.5, 0.46, 0.5, 0.3], [],
+                            [0.0, 0.0, 9.0, 7.0])
+    swings = [point for point in session.turning_points()
+              if not point["why"].startswith("unlikely")]
+    assert swings == [
+        {"number": 3, "move": "B Q4", "why": "win rate fell 20 points"},
+        {"number": 2, "move": "W D4", "why": "lost 9.0 points of score"},
+        {"number": 1, "move": "B Q16", "why": "win rate fell 4 points"}]
 
 
 def test_a_game_cut_by_the_reader_says_so_where_and_why():

@@ -156,7 +156,11 @@ def test_play_ten_moves_by_clicking_then_heat_map_and_review(server: str, browse
     assert heat and not {disc.get_attribute("data-vertex") for disc in heat} & set(stones)
     items = driver.find_elements(By.CSS_SELECTOR, "#candidates li")
     assert len(items) == 5
-    assert all(re.search(r"\d+ visits, win [\d.]+%", item.text) for item in items)
+    assert all(re.search(r"\d+ visits, win [\d.]+%, [+−][\d.]+ pts", item.text) for item in items)
+    # The tiny model has a score head: the score lead goes beside the win rate.
+    wait_until(driver, lambda: re.fullmatch(
+        r"Black's win rate [\d.]+% · ((Black|White) leads by [\d.]+ points|the score is even) "
+        r"\(search\)\.", driver.find_element(By.ID, "outlook").text))
     assert driver.find_elements(By.CSS_SELECTOR, "#graph path.graph-line")
     # Hovering a candidate draws its principal variation: numbered translucent stones.
     first = items[0]
@@ -175,9 +179,16 @@ def test_play_ten_moves_by_clicking_then_heat_map_and_review(server: str, browse
     wait_until(driver, lambda: not driver.find_elements(By.CSS_SELECTOR, "#board .heat-point"))
 
     # Keyboard play: the move box takes a coordinate.
-    # A corner with empty neighbours: a searching engine cannot capture it at once.
+    # A corner with empty neighbours: a searching engine cannot capture it at once. The
+    # untrained engine likes the edges and may have spoilt every corner: then any point
+    # whose neighbours are empty.
     stones = page_stones(driver)
-    corner = next(corner for corner, sides in CORNERS.items()
+    columns = "ABCDEFGHJKLMNOPQRST"
+    anywhere = {f"{columns[c]}{r}": tuple(f"{columns[c + dc]}{r + dr}"
+                                          for dc, dr in ((1, 0), (-1, 0), (0, 1), (0, -1))
+                                          if 0 <= c + dc < 19 and 1 <= r + dr <= 19)
+                for c in range(19) for r in range(1, 20)}
+    corner = next(corner for corner, sides in [*CORNERS.items(), *anywhere.items()]
                   if not {corner, *sides} & set(stones))
     driver.find_element(By.ID, "move-input").send_keys(f"{corner}\n")
     wait_until(driver, lambda: idle_at(driver, 22))
@@ -210,3 +221,115 @@ def test_play_ten_moves_by_clicking_then_heat_map_and_review(server: str, browse
     assert 300 <= width <= 390
     driver.save_screenshot(str(tmp_path / "serve-phone.png"))
     driver.set_window_size(1100, 1000)
+
+
+# ----------------------------------------------------------------- territory and the count
+
+
+class TerritoryPolicy:
+    """A fake network with ownership and score heads (no value head: no search): White
+    walls the M column, then passes; its map gives columns A-J to Black and M-T to White
+    (surely, 0.9), K and L to nobody; Black leads by 5.5 points. Said from the side to move's
+    view, as a network says it."""
+
+    has_value_head = False
+    has_ownership_head = True
+    has_score_head = True
+
+    def analyze(self, state, *, symmetries=None):
+        from dataclasses import replace
+
+        import numpy as np
+        from fakes import analysis
+
+        from goai.coords import move_from_gtp
+
+        probabilities = np.zeros(362)
+        wall = [move_from_gtp(f"M{row}", 19) for row in range(1, 20)]
+        empty = [point for point in wall if state.board.stones[point] == 0]
+        probabilities[empty[0] if empty else 361] = 1.0
+        black = np.zeros(361)
+        for point in range(361):
+            column = point % 19
+            black[point] = 0.9 if column < 9 else -0.9 if column > 10 else 0.0
+        sign = 1 if state.to_play == 1 else -1
+        return replace(analysis(state, probabilities, 0.1 * sign), ownership=sign * black,
+                       score=sign * 5.5)
+
+    def move_probabilities(self, state):
+        return self.analyze(state).probabilities
+
+
+@pytest.fixture
+def territory_server() -> Iterator[str]:
+    """A real uvicorn in a thread serving the app around ``TerritoryPolicy``."""
+    import threading
+
+    import uvicorn
+
+    from goai.serve import ServeConfig, create_app
+    from goai.serve_session import Engine
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(Engine(TerritoryPolicy(), name="territory"), ServeConfig(port=port)),
+        host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(5)
+
+
+def test_territory_overlay_score_lead_and_the_counted_end(territory_server: str, browser,
+                                                          tmp_path: Path):
+    driver = browser
+    driver.set_window_size(1100, 1000)
+    driver.get(territory_server + "/")
+    wait_until(driver, lambda: driver.find_element(By.TAG_NAME, "body")
+               .get_attribute("data-ready") == "true")
+    # Black walls the J column against White's M wall, then invades at R3.
+    driver.execute_async_script("""
+        const done = arguments[0];
+        const post = (path, body) => fetch(path, {method: "POST",
+          headers: {"content-type": "application/json"}, body: JSON.stringify(body || {})});
+        (async () => {
+          for (const move of [...Array(19).keys()].map((k) => `J${k + 1}`).concat(["R3"])) {
+            await post("/api/play", {move});
+            await post("/api/genmove");
+          }
+        })().then(done);""")
+    driver.refresh()
+    wait_until(driver, lambda: idle_at(driver, 40))
+    assert not driver.find_element(By.ID, "territory-key").is_displayed()
+    driver.find_element(By.ID, "territory-toggle").click()
+    wait_until(driver, lambda: driver.find_elements(By.CSS_SELECTOR, "#board rect.own"))
+    assert driver.find_element(By.ID, "territory-key").is_displayed()
+    squares = driver.find_elements(By.CSS_SELECTOR, "#board rect.own")
+    colours = {square.get_attribute("data-vertex"): square.get_attribute("class")
+               for square in squares}
+    assert colours["A1"] == "own black" and colours["T19"] == "own white"
+    assert colours["R3"] == "own white"  # a white square on Black's stone: dead
+    assert not {"J5", "K10", "L10"} & set(colours)  # an own stone; nobody's points
+    wait_until(driver, lambda: "leads" in driver.find_element(By.ID, "outlook").text)
+    assert driver.find_element(By.ID, "outlook").text == (
+        "Black's win rate 55.0% · Black leads by 5.5 points (network).")
+    driver.save_screenshot(str(tmp_path / "serve-territory.png"))
+
+    # Pass: the engine has passed already, so the game ends and is counted; R3 is dead.
+    driver.find_element(By.ID, "pass").click()
+    wait_until(driver, lambda: "Game over" in driver.find_element(By.ID, "status").text)
+    marks = driver.find_elements(By.CSS_SELECTOR, "#board line.dead-mark")
+    assert {mark.get_attribute("data-dead") for mark in marks} == {"R3"}
+    assert driver.find_elements(By.CSS_SELECTOR, '#board circle.stone.dead[data-vertex="R3"]')
+    state = server_state(driver)
+    # Black: A-H and the J wall, 171; White: N-T and the M wall, 152; komi 7.5.
+    assert state["count"]["dead"] == ["R3"] and state["result"] == "B+11.5"
+    assert state["result"] in driver.find_element(By.ID, "status").text
+    assert driver.find_element(By.ID, "outlook").text.startswith(
+        "Counted with 1 dead stone (crossed) taken off, judged by the network's ownership map")
+    assert not driver.find_element(By.ID, "territory-key").is_displayed()
+    driver.save_screenshot(str(tmp_path / "serve-count.png"))

@@ -125,7 +125,14 @@ function onAnalysis(data) {
   if (!game || data.move_number !== game.move_number) return; // a position already left
   analysis = data;
   game.winrates[data.move_number] = data.black_winrate;
+  if (game.score_leads) game.score_leads[data.move_number] = data.black_score_lead;
   if (mode === "game") showAnalysis();
+}
+
+function lead(points) {
+  // Black's lead in points (the API's black_score_lead) in words.
+  if (Math.abs(points) < 0.05) return "the score is even";
+  return `${points > 0 ? "Black" : "White"} leads by ${Math.abs(points).toFixed(1)} points`;
 }
 
 function showGame() {
@@ -149,7 +156,31 @@ function candidateText(candidate) {
   let text = `${candidate.move} ${(100 * candidate.prior).toFixed(1)}%`;
   if (candidate.visits != null) text += `, ${candidate.visits} visits`;
   if (candidate.winrate != null) text += `, win ${(100 * candidate.winrate).toFixed(1)}%`;
+  if (candidate.score_lead != null) {
+    const points = candidate.score_lead;
+    text += `, ${points >= 0 ? "+" : "−"}${Math.abs(points).toFixed(1)} pts`;
+  }
   return text;
+}
+
+// Under the board: the current analysis's win rate and score lead (Black's view), or, once
+// a game is counted, which stones were taken off as dead and who judged them.
+function showOutlook(current) {
+  if (game.over && game.count) {
+    const dead = game.count.dead.length;
+    const judge = game.count.judge === "ownership" ? "the network's ownership map"
+      : "a rule of thumb about eyes (this model has no ownership head)";
+    $("outlook").textContent = `Counted with ${dead} dead stone${dead === 1 ? "" : "s"} `
+      + `(crossed) taken off, judged by ${judge}; squares: who owns each point.`;
+    return;
+  }
+  if (!current || current.black_winrate == null) {
+    $("outlook").textContent = "";
+    return;
+  }
+  let text = `Black's win rate ${(100 * current.black_winrate).toFixed(1)}%`;
+  if (current.black_score_lead != null) text += ` · ${lead(current.black_score_lead)}`;
+  $("outlook").textContent = `${text} (${current.search ? "search" : "network"}).`;
 }
 
 // The analysis of the current position over the stones (redrawn for every snapshot of a
@@ -158,6 +189,16 @@ function candidateText(candidate) {
 function showAnalysis() {
   const current = analysis && analysis.move_number === game.move_number ? analysis : null;
   const heat = $("heat-toggle").checked && current && !game.over;
+  const territory = $("territory-toggle").checked;
+  const counted = game.over && game.count;
+  // The key explains the map's squares; a counted game's are explained under the board.
+  $("territory-key").hidden = !territory || Boolean(counted);
+  $("territory-note").textContent = territory && current && current.ownership == null
+    ? " This model has no ownership head: no map (start goai serve with a --value-model "
+      + "that has one)." : "";
+  if (counted) board.setCount(game.count);
+  else board.setTerritory(territory && current ? current.ownership : null);
+  showOutlook(current);
   board.setHeat(heat ? current.priors : null, heat ? current.candidates : [],
     Boolean(heat && current.search));
   board.hover(null);
@@ -214,6 +255,12 @@ function showReview(index) {
   const next = review.moves[k];
   board.setPosition(review.boards[k], review.last_moves[k], next ? next.color : "B");
   board.setHeat(null);
+  board.setTerritory(null);
+  const rate = review.winrates[k];
+  const points = (review.score_leads || [])[k];
+  $("outlook").textContent = rate == null ? ""
+    : `Black's win rate ${(100 * rate).toFixed(1)}%`
+      + `${points == null ? "" : ` · ${lead(points)}`} (network).`;
   if (next) {
     board.setLabels(next.top.map((candidate, rank) => ({ vertex: candidate.move, text: "ABC"[rank] })));
   }
@@ -270,6 +317,8 @@ function setMode(value) {
     } else {
       board.setPosition(".".repeat(361), null, "B");
       board.setHeat(null);
+      board.setTerritory(null);
+      $("outlook").textContent = "";
       graph.draw([], 0);
       $("status").textContent = "Open an SGF file to review it.";
     }
@@ -295,6 +344,9 @@ $("resign").addEventListener("click", () => run(async () => {
   game = await post("/api/resign");
 }));
 $("heat-toggle").addEventListener("change", () => {
+  if (mode === "game" && game) showAnalysis();
+});
+$("territory-toggle").addEventListener("change", () => {
   if (mode === "game" && game) showAnalysis();
 });
 $("new-form").addEventListener("submit", (event) => {
@@ -336,6 +388,7 @@ document.addEventListener("keydown", (event) => {
   if (mode !== "game") return;
   if (event.key === "m") $("move-input").focus();
   else if (event.key === "h") $("heat-toggle").click();
+  else if (event.key === "t") $("territory-toggle").click();
   else if (event.key === "u") $("undo").click();
   else return;
   event.preventDefault();

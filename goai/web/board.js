@@ -1,5 +1,6 @@
 // The 19x19 board in SVG: grid, GUI coordinates (A-T without I, 19 at the top), stones,
-// the last-move mark, the policy heat map, candidate labels and a variation on hover.
+// the last-move mark, the policy heat map, candidate labels, a variation on hover, the
+// territory map (ownership) and the count of a finished game.
 // Points are GTP vertices ("D4") everywhere outside this file; inside, (col, row) with
 // row 0 at the top, as the server's board string is ordered.
 
@@ -67,6 +68,8 @@ export class Board {
     }
     this.heatLayer = element("g", { class: "heat" }, svg);
     this.stoneLayer = element("g", { class: "stones" }, svg);
+    // Over the stones: a square of the other colour on a stone is how a dead stone shows.
+    this.territoryLayer = element("g", { class: "territory" }, svg);
     this.markLayer = element("g", { class: "marks" }, svg);
     this.ghostLayer = element("g", { class: "ghosts" }, svg);
     const hits = element("g", { class: "hits" }, svg);
@@ -197,6 +200,70 @@ export class Board {
           .textContent = String(Math.round(100 * candidate.winrate));
       }
     });
+  }
+
+  // The territory map: ownership (361 numbers in [-1, 1], Black's view, row 19 first, the
+  // board string's order) as squares, black for Black's points and white for White's, the
+  // side following how sure the map is (GoGui's and KaTrain's way). Nothing under 0.1, and
+  // nothing on a stone of the owner's colour (a square would not show on it); a square on
+  // a stone of the other colour marks it dead. null clears it.
+  setTerritory(ownership) {
+    clear(this.territoryLayer);
+    if (!ownership) return;
+    ownership.forEach((value, index) => {
+      const size = Math.min(Math.abs(value), 1) * 0.6;
+      if (Math.abs(value) < 0.1) return;
+      const owner = value > 0 ? "X" : "O";
+      if (this.stones[index] === owner) return;
+      this.square(index, size, owner === "X" ? "black" : "white");
+    });
+  }
+
+  // The count of a finished game ({dead, seki, area}, the API's game.count): each point's
+  // owner once the dead stones are off as a square, the dead stones faded and crossed, seki
+  // stones ringed. null clears it.
+  setCount(count) {
+    clear(this.territoryLayer);
+    for (const stone of this.stoneLayer.querySelectorAll(".dead")) stone.classList.remove("dead");
+    if (!count) return;
+    const dead = new Set(count.dead);
+    [...count.area].forEach((owner, index) => {
+      const row = Math.floor(index / SIZE);
+      const col = index % SIZE;
+      if (owner === "." || (this.stones[index] !== "." && !dead.has(vertexOf(col, row)))) return;
+      this.square(index, 0.4, owner === "X" ? "black" : "white");
+    });
+    for (const vertex of count.dead) {
+      const point = pointOf(vertex);
+      if (!point) continue;
+      const stone = this.stoneLayer.querySelector(`[data-vertex="${vertex}"]`);
+      if (stone) stone.classList.add("dead");
+      const x = point[0] + OFFSET;
+      const y = point[1] + OFFSET;
+      for (const [dx, dy] of [[0.3, 0.3], [0.3, -0.3]]) {
+        element("line", {
+          class: "dead-mark", x1: x - dx, y1: y - dy, x2: x + dx, y2: y + dy, "data-dead": vertex,
+        }, this.territoryLayer);
+      }
+    }
+    for (const vertex of count.seki) {
+      const point = pointOf(vertex);
+      if (point) {
+        element("circle", {
+          class: "seki-mark", cx: point[0] + OFFSET, cy: point[1] + OFFSET, r: 0.3,
+        }, this.territoryLayer);
+      }
+    }
+  }
+
+  square(index, size, color) {
+    const row = Math.floor(index / SIZE);
+    const col = index % SIZE;
+    element("rect", {
+      class: `own ${color}`, x: (col + OFFSET - size / 2).toFixed(3),
+      y: (row + OFFSET - size / 2).toFixed(3), width: size.toFixed(3), height: size.toFixed(3),
+      "data-vertex": vertexOf(col, row),
+    }, this.territoryLayer);
   }
 
   // The principal variation of a hovered candidate, as numbered translucent stones.
