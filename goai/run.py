@@ -64,7 +64,11 @@ class TrainConfig:
     batch_size: int = _setting(256, "positions per optimizer step")
     lr: float = _setting(2e-3, "peak learning rate (AdamW)")
     min_lr_fraction: float = _setting(0.02, "the cosine schedule ends at lr times this")
-    warmup_steps: int = _setting(100, "steps of linear learning-rate warm-up")
+    warmup_steps: int = _setting(100, "steps of linear learning-rate warm-up, at most "
+                                      "--warmup-fraction of the run")
+    warmup_fraction: float = _setting(
+        0.05, "the warm-up ends after this share of the run (of --steps, or of --minutes) "
+              "when that comes before --warmup-steps: a short budget is not spent warming up")
     weight_decay: float = _setting(1e-4, "AdamW weight decay")
     value_weight: float = _setting(0.1, "weight of the value loss (models with a value head)")
     sample_rate: float = _setting(0.5, "share of each game's positions used per visit")
@@ -111,6 +115,8 @@ class TrainConfig:
             raise ValueError(f"window steps must be 1 or more, not {self.window_steps}")
         if not 0 <= self.ema < 1:
             raise ValueError(f"ema decay {self.ema:g} is not in [0, 1)")
+        if not 0 <= self.warmup_fraction < 1:
+            raise ValueError(f"warm-up fraction {self.warmup_fraction:g} is not in [0, 1)")
         if not 0 < self.sample_rate <= 1:
             raise ValueError(f"sample rate {self.sample_rate:g} is not in (0, 1]")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):

@@ -54,9 +54,18 @@ __all__ = ["TrainConfig", "TrainStep", "learning_rate", "train"]
 
 
 def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
-    """Linear warm-up, then cosine decay to ``min_lr_fraction * lr`` as progress goes 0 -> 1."""
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
+    """Linear warm-up, then cosine decay to ``min_lr_fraction * lr`` as progress goes 0 -> 1.
+
+    The warm-up ends at ``warmup_steps`` steps or at ``warmup_fraction`` of the run's
+    progress, whichever comes first (0 for either: no warm-up). The fraction scales it to
+    the budget: 100 steps are a second on a GPU but, at batch 256 on a CPU, more than a
+    one-minute run takes, which would then never reach its learning rate.
+    """
+    by_steps = (step + 1) / config.warmup_steps if config.warmup_steps else 1.0
+    by_progress = progress / config.warmup_fraction if config.warmup_fraction else 1.0
+    warm = max(by_steps, by_progress)
+    if warm < 1:
+        return config.lr * warm
     floor = config.lr * config.min_lr_fraction
     cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
     return floor + (config.lr - floor) * cosine
