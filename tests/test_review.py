@@ -396,7 +396,8 @@ def test_goai_review_with_a_search(tiny_model_path: Path, tmp_path: Path, capsys
                      "4", "--moves", "1-8", "--json", "--out", str(out), "--plot",
                      str(plot)]) == 0
     captured = capsys.readouterr()
-    assert "review: 9/9 (100%) positions" in captured.err  # the progress bar
+    assert "review: 9/9 positions (100%)" in captured.err  # the progress bar, with its
+    assert " left] left " not in captured.err and "left 0m" not in captured.err  # own estimate
     report = json.loads(captured.out)
     moves = report["moves"]
     assert [item["number"] for item in moves] == list(range(1, 9))
