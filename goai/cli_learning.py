@@ -165,8 +165,12 @@ def _share(part: float, whole: float) -> str:
 
 def format_evaluation(report: dict) -> str:
     """The text report of ``goai evaluate``: accuracy table, value figures, skipped games."""
-    lines = [f"model {report['model']} ({report['feature_set']}, "
-             f"{report['symmetries']} symmetries, {report['device']}): {report['games']} games, "
+    symmetries = report["symmetries"]
+    # The file first, then the feature set by name: "(default, ...)" alone read as the
+    # bundled model's name.
+    lines = [f"model {report['model']}, feature set {report['feature_set']}, "
+             f"{symmetries} {'symmetry' if symmetries == 1 else 'symmetries'}, "
+             f"{report['device']}: {report['games']} games, "
              f"{report['positions']} positions in {report['seconds']:.1f} s "
              f"({report['positions_per_second']:.0f} positions/s, batch "
              f"{report['batch_size']}, {report['workers']} encoding workers; the network "
