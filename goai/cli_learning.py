@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from goai.cli_common import (
-    DEVICE_HELP,
-    MODEL_HELP,
+    add_device_option,
+    add_model_options,
     check_folder,
     load_game,
     load_policy,
@@ -43,6 +43,15 @@ def add_train(parser: argparse.ArgumentParser) -> None:
                              "instead of --steps")
     for option in dataclasses.fields(TrainConfig):
         if not option.metadata.get("command_line", True):
+            continue
+        if option.name == "init":  # the shared model option, under its own name
+            add_model_options(parser, flags=("--init",), dest="init", device=False,
+                              purpose="start from this model's weights, network size and "
+                                      "feature set (they replace --preset and --features)",
+                              default="a new network")
+            continue
+        if option.name == "device":
+            add_device_option(parser, purpose="the device to train on", default=None)
             continue
         flag = option.metadata.get("flag", "--" + option.name.replace("_", "-"))
         help_text = option.metadata["help"]
@@ -102,8 +111,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def add_evaluate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", metavar="SOURCE",
                         help="SGF files/folders/archives, or a prepared split such as test.npz")
-    parser.add_argument("--model", default=None, metavar="default|small|PATH", help=MODEL_HELP)
-    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    add_model_options(parser, purpose="the model to evaluate")
     parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8),
                         help="average the network over the 8 board symmetries")
     parser.add_argument("--max-games", type=int, default=None)
@@ -210,8 +218,7 @@ def add_predict(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--move", type=int, default=None, metavar="N",
                         help="predict the move after move N (default: after the last move)")
     parser.add_argument("--game", type=int, default=0, metavar="K")
-    parser.add_argument("--model", default=None, metavar="default|small|PATH", help=MODEL_HELP)
-    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    add_model_options(parser)
     parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8))
     parser.add_argument("--top", type=int, default=10)
     parser.add_argument("--heatmap", default=None, metavar="FILE.png",
@@ -283,9 +290,9 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", default="default")
     parser.add_argument("--stream-positions", type=int, default=20_000, metavar="N",
                         help="positions to draw from the training stream (default 20000)")
-    parser.add_argument("--model", default=None,
-                        help="model for the inference figures (default: the bundled model, "
-                             "else an untrained --preset network)")
+    add_model_options(parser, purpose="the model of the inference figures",
+                      default="default, else an untrained --preset network",
+                      device=False)
     parser.add_argument("--inference-positions", type=int, default=200, metavar="N",
                         help="positions for single-position latency and genmove (default 200)")
     parser.add_argument("--inference-threads", type=int, default=1, metavar="T",
@@ -299,8 +306,7 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
                         help="loader processes for the training figure (the last count); with "
                              "several counts, e.g. 1,4,15, also the loader's own positions/s "
                              "for each (default 1)")
-    parser.add_argument("--device", default="auto",
-                        help="device for the training figures (default auto)")
+    add_device_option(parser, purpose="the device of the training figures")
     parser.add_argument("--compile", action="store_true",
                         help="torch.compile the network for the training figures")
     parser.add_argument("--games-per-chunk", type=int, default=64, metavar="N",

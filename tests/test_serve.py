@@ -463,6 +463,20 @@ def test_goai_serve_passes_visits_and_think_seconds_to_the_engine(tiny_model_pat
             cli.main(["serve", "--model", str(tiny_model_path), *bad])
 
 
+def test_goai_serve_takes_the_bundled_names_and_a_device(monkeypatch):
+    """--model default|small|PATH and --device, as every command that runs a network."""
+    engines, made = [], []
+    monkeypatch.setattr("goai.serve.run_server", lambda engine, config, announce: None)
+    monkeypatch.setattr("goai.serve_session.Engine", lambda **options: engines.append(options))
+    monkeypatch.setattr("goai.policy.Policy", lambda model, **options: made.append(
+        (model, options)))
+    cli.main(["serve", "--model", "small", "--device", "cpu"])
+    (engine,) = engines
+    assert engine["name"] == "goai (small)"
+    engine["load"]()
+    assert made == [("small", {"threads": 1, "device": "cpu"})]
+
+
 # ----------------------------------------------------------------- SGF and review
 
 
@@ -654,7 +668,8 @@ def test_goai_serve_stops_with_one_line_when_the_model_cannot_load(tmp_path: Pat
     with pytest.raises(SystemExit, match="cannot load the model"):
         cli.main(["serve", "--host", "0.0.0.0", "--port", "0", "--model", str(junk)])
     assert capsys.readouterr().out.startswith("warning: listening on 0.0.0.0, not only this")
-    with pytest.raises(SystemExit, match="no such model file"):
+    with pytest.raises(SystemExit, match="goai serve: no model '.*missing.pt': give default, "
+                                         "small or the path"):
         cli.main(["serve", "--model", str(tmp_path / "missing.pt")])
 
 
