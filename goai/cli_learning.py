@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -31,11 +32,15 @@ def add_train(parser: argparse.ArgumentParser) -> None:
     import dataclasses
     import typing
 
-    from goai.run import CPU_DEFAULT_MINUTES, TrainConfig
+    from goai.run import CPU_DEFAULT_MINUTES, CPU_RECIPES, TrainConfig
 
+    (short, small, small_batch), (_, large, large_batch) = CPU_RECIPES
     parser.epilog = ("On a CPU with neither --steps, --epochs nor --minutes, the run is sized "
                      f"by time: it stops after {CPU_DEFAULT_MINUTES:g} minutes (b6c64 for the "
-                     "default steps would take about 20 hours there).")
+                     "default steps would take about 20 hours there). On a CPU with neither "
+                     f"--preset nor --init, a network that learns there is chosen: {small} at "
+                     f"batch {small_batch} below {short:g} minutes, else {large} at batch "
+                     f"{large_batch} (--batch-size still chooses); the run says which.")
     hints = typing.get_type_hints(TrainConfig)
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=float,
@@ -73,7 +78,7 @@ def add_train(parser: argparse.ArgumentParser) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from goai.run import CPU_DEFAULT_MINUTES, RunError, TrainConfig
+    from goai.run import RunError, TrainConfig
     from goai.store import StoreError, load_split
 
     given = {option.name: getattr(args, option.name) for option in dataclasses.fields(TrainConfig)
@@ -85,17 +90,14 @@ def cmd_train(args: argparse.Namespace) -> int:
                              "leave out --preset and --features")
         config = TrainConfig(**given)
         train_store = load_split(config.data)  # before any note: bad data is the one line
+        from goai.device import resolve_device
+
+        if resolve_device(config.device).type == "cpu":
+            config = _cpu_defaults(config, given, sized_by_epochs=args.epochs is not None)
         if args.epochs is not None:
             positions = train_store.num_positions * config.sample_rate
             steps = max(1, int(args.epochs * positions / config.batch_size))
             config = dataclasses.replace(config, steps=steps)
-        elif not {"steps", "minutes"} & set(given):
-            from goai.device import resolve_device
-
-            if resolve_device(config.device).type == "cpu":
-                config = dataclasses.replace(config, minutes=CPU_DEFAULT_MINUTES)
-                print(f"goai train: on the CPU; stopping after {CPU_DEFAULT_MINUTES:g} minutes "
-                      "(set --steps or --minutes to choose)", file=sys.stderr)
         from goai.train import train
 
         metrics = train(config)
@@ -103,6 +105,39 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise SystemExit(f"goai train: {error}") from None
     print(json.dumps(metrics))
     return 0
+
+
+def _cpu_defaults(config, given: dict, sized_by_epochs: bool):  # noqa: ANN202 - TrainConfig
+    """``config`` for a CPU, where the GPU's defaults learn nothing in an hour: a time budget
+    when no length was given, and a preset and batch size that learn within it when no
+    network was named. Each choice is said on stderr, with the option that overrides it."""
+    import dataclasses
+
+    from goai.run import CPU_DEFAULT_MINUTES, cpu_recipe
+
+    if not sized_by_epochs and not {"steps", "minutes"} & set(given):
+        config = dataclasses.replace(config, minutes=CPU_DEFAULT_MINUTES)
+        print(f"goai train: on the CPU; stopping after {CPU_DEFAULT_MINUTES:g} minutes "
+              "(set --steps or --minutes to choose)", file=sys.stderr)
+    if not {"preset", "init"} & set(given):
+        preset, batch_size = cpu_recipe(config.minutes)
+        batch_size = given.get("batch_size", batch_size)
+        config = dataclasses.replace(config, preset=preset, batch_size=batch_size)
+        budget = (f"{config.minutes:g} minutes" if config.minutes
+                  else "a run sized by steps")
+        print(f"goai train: on the CPU with no --preset: {preset} at batch {batch_size}, which "
+              f"learns within {budget} there (--preset and --batch-size choose)",
+              file=sys.stderr)
+    if "threads" not in given:
+        # The loader processes encode on cores of their own: torch's threads beyond the
+        # rest oversubscribe them, and on 2 cores with one loader a second torch thread
+        # made b2c32's steps 7 times slower (16 steps in 30 s against 109 with one).
+        threads = max(1, (os.cpu_count() or 1) - config.loader_workers)
+        config = dataclasses.replace(config, threads=threads)
+        print(f"goai train: {threads} torch thread{'s' if threads > 1 else ''} beside "
+              f"{config.loader_workers} loader process{'es' if config.loader_workers != 1 else ''}"
+              " (--threads chooses)", file=sys.stderr)
+    return config
 
 
 # ----------------------------------------------------------------- evaluate
@@ -123,7 +158,9 @@ def add_evaluate(parser: argparse.ArgumentParser) -> None:
                              "per core but one, at most 15; 0: encode in the main process)")
     parser.add_argument("--plot", default=None, metavar="FILE.png",
                         help="plot top-1 accuracy by move number (needs matplotlib)")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (default 0: one per core the encoding "
+                             "workers leave, at least one; more only oversubscribe the cores)")
     parser.add_argument("--json", action="store_true")
 
 
@@ -132,6 +169,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         EvaluationError,
         check_plot,
         default_batch_size,
+        default_workers,
         evaluate,
         plot_accuracy,
     )
@@ -143,11 +181,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         if args.plot:
             check_plot(args.plot)  # before the work, not after it
-        policy = load_policy(args.model, symmetries=args.symmetries, threads=args.threads,
+        workers = default_workers() if args.workers is None else args.workers
+        # On 2 cores torch's default 2 threads beside a worker ran the b10c128 at
+        # 10 positions/s, one thread at 17.
+        threads = args.threads or max(1, (os.cpu_count() or 1) - workers)
+        policy = load_policy(args.model, symmetries=args.symmetries, threads=threads,
                          device=args.device)
         batch_size = args.batch_size or default_batch_size(policy.device)
         report = evaluate(policy, args.sources, max_games=args.max_games,
-                          batch_size=batch_size, workers=args.workers,
+                          batch_size=batch_size, workers=workers,
                           show_progress=wants_progress(args.json))
         if args.plot:
             plot_accuracy(report, args.plot)

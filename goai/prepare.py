@@ -277,8 +277,8 @@ def prepare(sources: Sequence[str | Path], out_dir: str | Path,
     part_paths = [_part_path(parts_dir, unit, config) for unit in units]
     todo = [(u, p) for u, p in zip(units, part_paths, strict=True) if not p.exists()]
     workers = config.workers or os.cpu_count() or 1
-    with Progress("prepare", total=len(units), unit="sources", enabled=show_progress) as bar:
-        bar.update(len(units) - len(todo))
+    with Progress("prepare", total=len(units), unit="sources", enabled=show_progress,
+                  initial=len(units) - len(todo)) as bar:  # parts done before: not in the rate
         if todo:
             with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
                 futures = {pool.submit(_prepare_unit, u, config): p for u, p in todo}

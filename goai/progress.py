@@ -45,21 +45,22 @@ def rate_text(rate: float, unit: str) -> str:
 class Progress:
     """``with Progress("prepare", total=n) as bar: bar.update(1, games=...)``.
 
-    ``total`` may be set later (``bar.total = n``). ``time_left=False`` leaves the
-    estimate to the caller (``goai train`` puts its own, by its budget, in the
+    ``total`` may be set later (``bar.total = n``). ``initial`` is work done before
+    (a resumed run's steps): counted, but not in the rate. ``time_left=False`` leaves
+    the estimate to the caller (``goai train`` puts its own, by its budget, in the
     figures). ``enabled=False`` draws nothing.
     """
 
     def __init__(self, label: str, total: int | None = None, *, unit: str = "",
                  stream: TextIO | None = None, enabled: bool = True,
-                 log_interval: float = 30.0, time_left: bool = True) -> None:
+                 log_interval: float = 30.0, time_left: bool = True, initial: int = 0) -> None:
         self.label = label
         self.total = total
         self.unit = unit
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self.time_left = time_left
-        self.count = 0
+        self.count = self.initial = initial
         self.start = time.perf_counter()
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self._interval = 0.2 if self._tty else log_interval
@@ -86,7 +87,7 @@ class Progress:
 
     def _draw(self, final: bool) -> None:
         elapsed = time.perf_counter() - self.start
-        rate = self.count / elapsed if elapsed > 0 else 0.0
+        rate = (self.count - self.initial) / elapsed if elapsed > 0 else 0.0
         done = f"{self.count:,}" if self.total is None else f"{self.count:,}/{self.total:,}"
         done += f" {self.unit}" if self.unit else ""
         if self.total:

@@ -27,6 +27,20 @@ from typing import IO, Any
 # The CPU is ~100x slower than a GPU at training: with no length given, a CPU run
 # is sized by time (b6c64 for the default 10,000 steps would take about 20 hours).
 CPU_DEFAULT_MINUTES = 60.0
+# What a CPU run with no --preset trains: (budget below, preset, batch size). On 2 cores
+# b6c64 at batch 256 took 7 steps in a minute and learned nothing; b2c32 at batch 64 takes
+# hundreds of steps a minute (17% validation top-1 after 18 seconds; the 10-minute figure
+# is scripts/bench_cpu_training.py's). From an hour on, the recipe of the bundled small
+# model (b4c48, batch 256: 42% in 130 minutes) is worth its 4-6 times slower steps.
+CPU_RECIPES = ((CPU_DEFAULT_MINUTES, "b2c32", 64), (None, "b4c48", 256))
+
+
+def cpu_recipe(minutes: float | None) -> tuple[str, int]:
+    """(preset, batch size) for a CPU run of ``minutes`` (None: sized by steps)."""
+    for below, preset, batch_size in CPU_RECIPES:
+        if below is None or (minutes is not None and minutes < below):
+            return preset, batch_size
+    raise AssertionError("CPU_RECIPES ends with an open-ended row")
 
 
 def _setting(default: Any, help: str, **metadata: Any) -> Any:

@@ -317,8 +317,8 @@ def train(config: TrainConfig) -> dict:
 
         # --- the loop
         bar = Progress("train", total=None if config.minutes else config.steps, unit="steps",
-                       enabled=config.show_progress and rank == 0, time_left=False)
-        bar.update(run.step)
+                       enabled=config.show_progress and rank == 0, time_left=False,
+                       initial=run.step)
         # --train value: batch norm keeps the statistics the trunk was trained with.
         model.train(config.train == "all")
         if not run.finished():
