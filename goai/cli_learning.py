@@ -73,11 +73,16 @@ def add_train(parser: argparse.ArgumentParser) -> None:
         # None when not given, so that TrainConfig's own default applies.
         group.add_argument(flag, dest=option.name, required=required, default=None,
                            help=help_text, **kind)
+    parser.add_argument("--plot", default=None, metavar="FILE.png",
+                        help="when the run ends, draw its learning curve from "
+                             "RUN_DIR/metrics.jsonl (top-1 and loss against positions seen); "
+                             "--resume on a finished run only draws it")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from goai.plot import PlotError, check_plot
     from goai.run import RunError, TrainConfig
     from goai.store import StoreError, load_split
 
@@ -98,13 +103,37 @@ def cmd_train(args: argparse.Namespace) -> int:
             positions = train_store.num_positions * config.sample_rate
             steps = max(1, int(args.epochs * positions / config.batch_size))
             config = dataclasses.replace(config, steps=steps)
+        if args.plot:
+            check_plot(args.plot)  # before the work, not after it
         from goai.train import train
 
         metrics = train(config)
-    except (StoreError, RunError, ValueError) as error:
+        if args.plot:
+            _plot_run(config, args.plot)
+    except (StoreError, RunError, ValueError, PlotError) as error:
         raise SystemExit(f"goai train: {error}") from None
+    except OSError as error:
+        raise SystemExit(f"goai train: cannot write {error.filename}: {error.strerror}") \
+            from None
     print(json.dumps(metrics))
+    if args.plot:
+        print(f"learning curve: {args.plot}", file=sys.stderr)
     return 0
+
+
+def _plot_run(config, path: str) -> None:  # noqa: ANN001 - a TrainConfig
+    """The learning curve of the run in ``config.out``, as ``path``."""
+    from goai.plot import learning_curve
+    from goai.run import RunFolder
+
+    records = RunFolder(config.out).read_metrics()
+    last = records[-1] if records else {}
+    budget = (f"{config.minutes:g} minutes" if config.minutes else f"{config.steps:,} steps")
+    title = (f"goai train: {config.out}, {config.preset} at batch {config.batch_size}, "
+             f"feature set {config.feature_set}\nbudget {budget}: ran "
+             f"{last.get('step', 0):,} steps in {last.get('elapsed_seconds', 0) / 60:.1f} "
+             "minutes")
+    learning_curve(records, path, title=title)
 
 
 def _cpu_defaults(config, given: dict, sized_by_epochs: bool):  # noqa: ANN202 - TrainConfig
@@ -157,7 +186,7 @@ def add_evaluate(parser: argparse.ArgumentParser) -> None:
                         help="processes encoding positions beside the network (default: one "
                              "per core but one, at most 15; 0: encode in the main process)")
     parser.add_argument("--plot", default=None, metavar="FILE.png",
-                        help="plot top-1 accuracy by move number (needs matplotlib)")
+                        help="also draw top-1 accuracy by move number as a PNG")
     parser.add_argument("--threads", type=int, default=0,
                         help="torch CPU threads (default 0: one per core the encoding "
                              "workers leave, at least one; more only oversubscribe the cores)")
@@ -165,14 +194,8 @@ def add_evaluate(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from goai.evaluate import (
-        EvaluationError,
-        check_plot,
-        default_batch_size,
-        default_workers,
-        evaluate,
-        plot_accuracy,
-    )
+    from goai.evaluate import EvaluationError, default_batch_size, default_workers, evaluate
+    from goai.plot import PlotError, accuracy_by_move, check_plot
 
     for name, value, low in (("--batch-size", args.batch_size, 1), ("--workers", args.workers, 0),
                              ("--max-games", args.max_games, 1), ("--threads", args.threads, 0)):
@@ -192,8 +215,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                           batch_size=batch_size, workers=workers,
                           show_progress=wants_progress(args.json))
         if args.plot:
-            plot_accuracy(report, args.plot)
-    except EvaluationError as error:
+            accuracy_by_move(report["by_move"], args.plot, overall=report["overall"]["top1"],
+                             positions=report["positions"],
+                             title=f"goai evaluate: {Path(report['model']).name} "
+                                   f"(feature set {report['feature_set']}), top-1 by move "
+                                   f"number, {report['games']:,} games")
+    except (EvaluationError, PlotError) as error:
         raise SystemExit(f"goai evaluate: {error}") from None
     except OSError as error:
         raise SystemExit(f"goai evaluate: cannot write {error.filename}: {error.strerror}") \
@@ -293,12 +320,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
                   "probability": float(probabilities[index]),
                   "rank": int((probabilities > probabilities[index]).sum()) + 1}
     if args.heatmap:
-        from goai.image import board_image, write_png
+        from goai.board import COLOR_WORDS
+        from goai.plot import PlotError, board_heatmap
 
-        heat = probabilities[:PASS_INDEX] / max(float(probabilities[:PASS_INDEX].max()), 1e-9)
+        mover = COLOR_WORDS[state.to_play]
+        title = (f"goai predict: {policy.path.name}'s probabilities for {mover}'s move "
+                 f"{len(state.history) + 1}\n{Path(args.file).name}, after move "
+                 f"{len(state.history)}; pass {100 * probabilities[PASS_INDEX]:.1f}%")
         try:
-            write_png(args.heatmap, board_image(state.board, last_move=state.last_move,
-                                                heat=heat))
+            board_heatmap(state.board, probabilities[:PASS_INDEX], args.heatmap, title=title,
+                          last_move=state.last_move)
+        except PlotError as error:
+            raise SystemExit(f"goai predict: {error}") from None
         except OSError as error:
             raise SystemExit(f"goai predict: cannot write {args.heatmap}: "
                              f"{error.strerror}") from None

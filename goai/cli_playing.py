@@ -328,6 +328,13 @@ def cmd_review(args: argparse.Namespace) -> int:
     for path in (args.out, args.plot):
         if path:
             check_folder("goai review", path)
+    if args.plot:
+        from goai.plot import PlotError, check_plot
+
+        try:
+            check_plot(args.plot)
+        except PlotError as error:
+            raise SystemExit(f"goai review: {error}") from None
     policy = load_policy(args.model, threads=args.threads, device=args.device)
     search = limits = on_position = None
     close = None
@@ -358,7 +365,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         if args.out:
             Path(args.out).write_text(annotated_sgf(review), encoding="utf-8")
         if args.plot:
-            plot_review(review, args.plot)
+            plot_review(review, args.plot)  # matplotlib was checked before the work
     except OSError as error:
         raise SystemExit(f"goai review: cannot write {error.filename}: {error.strerror}") from None
     if args.json:

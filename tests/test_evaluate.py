@@ -176,7 +176,7 @@ def test_plot_without_matplotlib_fails_before_the_work(monkeypatch: pytest.Monke
                                                        games: Path, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
     # The model is never loaded: the check comes first.
-    with pytest.raises(SystemExit, match="--plot needs matplotlib"):
+    with pytest.raises(SystemExit, match="plots need matplotlib, a dependency of goai"):
         cli.main(["evaluate", str(games), "--plot", str(tmp_path / "a.png"),
                   "--model", str(tmp_path / "never-loaded.pt")])
 

@@ -21,7 +21,7 @@ from goai import cli
 from goai.board import BLACK, EMPTY, WHITE
 from goai.coords import PASS, PASS_INDEX
 from goai.policy import Analysis
-from goai.review import annotated_sgf, percent, plot_review, review_game, review_image
+from goai.review import annotated_sgf, percent, plot_review, review_game
 from goai.search import Search, SearchLimits, legal_move_mask
 from goai.sgf import GameRecord
 
@@ -158,13 +158,10 @@ def test_a_stopped_review_keeps_the_whole_game_and_says_where_it_stopped():
     assert not nodes[2].has_property("C") and not nodes[3].has_property("C")
 
 
-def test_plot_is_a_png_as_wide_as_the_game(tmp_path: Path):
+def test_plot_is_a_png_of_the_game(tmp_path: Path):
     path = tmp_path / "plot.png"
     plot_review(review_game(WantsPolicy(), FOUR_MOVES), path)
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    assert (width, height) == (48 + 8 * 4 + 16, 12 + 240 + 28)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # ----------------------------------------------------------------- with a search
@@ -310,18 +307,22 @@ def test_the_json_of_a_search_review():
     assert "winrate_before" not in review_game(WantsPolicy(), SIX_MOVES).as_dict()["moves"][0]
 
 
-def test_the_plot_of_a_search_review_draws_the_win_rate_above_the_bars():
-    review = scripted_review(turning_points=1)
-    image = review_image(review)
-    bars = review_image(review_game(WantsPolicy(), SIX_MOVES))
-    assert image.shape == (2 * bars.shape[0], bars.shape[1], 3)
-    assert (image[bars.shape[0]:] == bars).all()  # the bars below, as without a search
-    # Move 4 (the turning point) is column 48 + 3 * 8 .. + 8: shaded, move 3's is not.
-    top_row = 12 + 1
-    assert tuple(image[top_row, 48 + 3 * 8 + 4]) == (250, 190, 190)
-    assert tuple(image[top_row, 48 + 2 * 8 + 4]) == (255, 255, 255)
-    # The line passes through Black's 95% after move 6, at the right edge of its column.
-    assert tuple(image[12 + 240 - round(0.95 * 240), 48 + 6 * 8]) == (20, 20, 20)
+def test_the_plot_of_a_search_review_draws_the_win_rate_above_the_bars(monkeypatch):
+    from goai import plot
+
+    figures = []
+    monkeypatch.setattr(plot, "_save", lambda figure, path: figures.append(figure))
+    plot_review(scripted_review(turning_points=1), "unused.png")
+    plot_review(review_game(WantsPolicy(), SIX_MOVES), "unused.png")
+    searched, policy_only = figures
+    rates, bars = searched.axes
+    assert len(policy_only.axes) == 1 and len(bars.patches) == len(policy_only.axes[0].patches)
+    (turning,) = rates.patches  # move 4, the turning point: from 3 to 4 on the move axis
+    assert (turning.get_x(), turning.get_width()) == (3, 1)
+    (line,) = [line for line in rates.get_lines() if line.get_label().startswith("Black's")]
+    assert list(line.get_xdata()) == list(range(7))
+    assert line.get_ydata()[6] == pytest.approx(95)  # Black's 95% after move 6
+    assert "win rates by a search of 1 visits a position" in rates.get_title()
 
 
 def test_a_search_review_needs_limits():
