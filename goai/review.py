@@ -337,9 +337,10 @@ def _short(item: MoveReview) -> str:
             f"{percent(item.probability)} (rank {item.rank})")
 
 
-def points(drop: float) -> str:
-    """A change of win rate in percentage points: ``23.1 points``."""
-    return f"{100 * abs(drop):.1f} points"
+def winrate_change(color: int, drop: float) -> str:
+    """What a move did to its player's win rate, the side and the unit named:
+    ``White's win rate -5.5%`` (``drop`` 0.055 for White). "Points" would read as the score."""
+    return f"{COLOR_WORDS[color]}'s win rate {-100 * drop:+.1f}%"
 
 
 def limits_text(limits: SearchLimits) -> str:
@@ -353,14 +354,15 @@ def limits_text(limits: SearchLimits) -> str:
 
 
 def _turn(item: MoveReview) -> str:
-    """``57 B R3: Black's win rate 52.3% -> 29.2% (-23.1 points); the search: Q5``."""
+    """``58 W R3: Black's win rate 47.7% -> 70.8%, White's win rate -23.1%; the search
+    preferred Q5``."""
     assert item.before is not None and item.after is not None and item.drop is not None
     best = item.before.best_move
     choice = ("the search's choice too" if best == item.move
               else f"the search preferred {_to_vertex(best)}")
     return (f"{item.number} {COLOR_LETTERS[item.color]} {_to_vertex(item.move)}: "
             f"Black's win rate {percent(item.before.winrate)} -> {percent(item.after.winrate)}, "
-            f"{COLOR_WORDS[item.color]} lost {points(item.drop)}; {choice}")
+            f"{winrate_change(item.color, item.drop)}; {choice}")
 
 
 def summary_lines(review: GameReview) -> list[str]:
@@ -392,9 +394,8 @@ def search_lines(item: MoveReview, turning: int | None = None) -> list[str]:
     before, after, drop = item.before, item.after, item.drop
     if before is None or after is None or drop is None:
         return []
-    mover = COLOR_WORDS[item.color]
     lines = [f"Black's win rate: {percent(before.winrate)} before, {percent(after.winrate)} "
-             f"after: {mover} {'lost' if drop > 0 else 'gained'} {points(drop)}"]
+             f"after: {winrate_change(item.color, drop)}"]
     if before.best_move == item.move:
         lines.append(f"The search's choice too ({before.best_visits} of {before.visits} visits)")
     else:
@@ -424,15 +425,17 @@ _WIDE = 74  # the text report's columns before the search's
 def format_review(review: GameReview) -> str:
     """The text report: one line per reviewed move, then the summary.
 
-    With a search each line adds Black's win rate after the move, what the move
-    cost its player (``-`` a loss, ``+`` a gain, in points) and the search's
-    best move with its visits of the root's; turning points say so.
+    With a search each line adds Black's win rate after the move and how the move
+    changed it (in percent, as the column beside it: ``+4.7%`` when Black's rate rose,
+    whoever moved), and the search's best move with its visits of the root's;
+    turning points say so, and the summary gives each one's cost to its player.
     """
     record = review.record
     searched = review.limits is not None
     header = f"{'move':>5}     played  probability  rank  the model's top {TOP_CANDIDATES}"
     if searched:
-        header = f"{header:<{_WIDE}} {'black':>6} {'change':>7}  search's best (visits)"
+        header = (f"{header:<{_WIDE}} {'Black win rate':>14} {'change':>7}  "
+                  "search's best (visits)")
     lines = [f"{record.source} game {record.index}: {record.black_name or 'Black'} (B) vs "
              f"{record.white_name or 'White'} (W), komi {record.komi:g}, handicap "
              f"{record.handicap}, result {record.result or '?'}", header]
@@ -443,8 +446,9 @@ def format_review(review: GameReview) -> str:
         line = (f"{item.number:>5} {COLOR_LETTERS[item.color]}   {_to_vertex(item.move):<5} "
                 f"{percent(item.probability):>12} {item.rank:>5}  {top}")
         if item.before is not None and item.after is not None and item.drop is not None:
-            line = (f"{line:<{_WIDE}} {percent(item.after.winrate):>6} "
-                    f"{-100 * item.drop:>+7.1f}  {_to_vertex(item.before.best_move):<4} "
+            change = 100 * (item.after.winrate - item.before.winrate)  # Black's, as beside it
+            line = (f"{line:<{_WIDE}} {percent(item.after.winrate):>14} "
+                    f"{change:>+6.1f}%  {_to_vertex(item.before.best_move):<4} "
                     f"{item.before.best_visits:>5}/{item.before.visits}"
                     f"{'  turning point' if item.number in turning else ''}")
         lines.append(line)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from goai.board import BLACK, EMPTY, WHITE, opponent
+from goai.board import BLACK, COLOR_WORDS, EMPTY, WHITE, opponent
 from goai.coords import (
     NETWORK_SIZE,
     NUM_MOVES,
@@ -630,7 +630,8 @@ class ReviewSession:
             if drop > 0:
                 points.append({"number": item.number, "move": f"{COLOR_LETTERS[item.color]} "
                                f"{vertex(item.move)}",
-                               "why": f"win rate fell {100 * drop:.0f} points"})
+                               "why": f"{COLOR_WORDS[item.color]}'s win rate "
+                                      f"-{100 * drop:.0f}%"})
         return points
 
     def as_json(self) -> dict[str, object]:

@@ -21,7 +21,7 @@ from goai import cli
 from goai.board import BLACK, EMPTY, WHITE
 from goai.coords import PASS, PASS_INDEX
 from goai.policy import Analysis
-from goai.review import annotated_sgf, percent, plot_review, review_game
+from goai.review import annotated_sgf, format_review, percent, plot_review, review_game
 from goai.search import Search, SearchLimits, legal_move_mask
 from goai.sgf import GameRecord
 
@@ -280,19 +280,33 @@ def test_the_annotated_sgf_carries_sabakis_win_rates_and_marks_the_turning_point
     assert [node.has_property("BM") and node.has_property("HO") for node in nodes] == [
         False, False, False, False, True, False, True]
     assert nodes[4].get("C").splitlines()[2:5] == [
-        "Black's win rate: 50.0% before, 80.0% after: White lost 30.0 points",
+        "Black's win rate: 50.0% before, 80.0% after: White's win rate -30.0%",
         "The search preferred A19 (0 of 1 visits)",
         "Turning point 1 of the game"]
     assert nodes[1].get("C").splitlines()[2] == (
-        "Black's win rate: 50.0% before, 60.0% after: Black gained 10.0 points")
+        "Black's win rate: 50.0% before, 60.0% after: Black's win rate +10.0%")
     summary = nodes[0].get("C").splitlines()
     assert summary[4:8] == [
         "Search: 1 visits a position, 7 positions; every win rate is Black's",
         "Turning points (where the player's win rate fell most):",
-        "  1. 4 W D16: Black's win rate 50.0% -> 80.0%, White lost 30.0 points; "
+        "  1. 4 W D16: Black's win rate 50.0% -> 80.0%, White's win rate -30.0%; "
         "the search preferred A19",
-        "  2. 6 W C10: Black's win rate 75.0% -> 95.0%, White lost 20.0 points; "
+        "  2. 6 W C10: Black's win rate 75.0% -> 95.0%, White's win rate -20.0%; "
         "the search preferred A19"]
+
+
+def test_the_text_report_s_change_is_black_s_as_the_column_beside_it():
+    """Move 4 (White) raised Black's rate from 50% to 80%: the change column, next to Black's
+    win rate, says +30.0%, and the summary names whose rate fell ("White's win rate -30.0%")
+    in percent, not "points", which a Go player reads as the score."""
+    text = format_review(scripted_review(turning_points=2))
+    header, *rows = text.splitlines()[1:8]
+    assert "Black win rate  change" in header
+    fourth = next(row for row in rows if row.lstrip().startswith("4 W"))
+    assert "80.0%  +30.0%" in fourth and fourth.endswith("turning point")
+    second = next(row for row in rows if row.lstrip().startswith("2 W"))
+    assert "30.0%  -30.0%" in second  # White's move 2 lowered Black's rate: White gained
+    assert "points" not in text.replace("Turning points", "").replace("turning point", "")
 
 
 def test_the_json_of_a_search_review():
