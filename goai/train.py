@@ -387,6 +387,7 @@ class _Run:
         self.step, self.positions, self.elapsed_before, self.lr = 0, 0, 0.0, config.lr
         self.stream_states: list[dict | None] = []
         self.metrics: dict = {}
+        self.last_val_top1: float | None = None
         self.started = time.perf_counter()
         self.session_start_step = 0
         self._window_positions = 0
@@ -444,6 +445,7 @@ class _Run:
         self.metrics = training.get("last_metrics") or {}
         if self.is_main:
             self.metrics = self.folder.keep_metrics_until(self.step) or self.metrics
+        self.last_val_top1 = self.metrics.get("val_top1")
         return saved["data_state"]
 
     def count_step(self, batch_positions: int, lr: float) -> bool:
@@ -469,6 +471,7 @@ class _Run:
         self._window_positions = 0
         if model is not None and val_batch is not None:
             self.metrics |= validate(model, val_batch, self.device)
+            self.last_val_top1 = self.metrics["val_top1"]
         if self.is_main:
             self.folder.append_metrics(self.metrics)
         # Validation is not training: the next window's pace starts after it.
@@ -480,8 +483,8 @@ class _Run:
         if "train_policy_loss" in self.metrics:
             fields["loss"] = f"{self.metrics['train_policy_loss']:.3f}"
             fields["pos_s"] = f"{self.metrics['positions_per_second']:.0f}"
-        if "val_top1" in self.metrics:
-            fields["val_top1"] = f"{self.metrics['val_top1']:.3f}"
+        if self.last_val_top1 is not None:  # the last validation's, until the next one
+            fields["val_top1"] = f"{self.last_val_top1:.3f}"
         left = self.seconds_left()
         if left is not None:
             fields["left"] = duration(left)
