@@ -103,8 +103,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             positions = train_store.num_positions * config.sample_rate
             steps = max(1, int(args.epochs * positions / config.batch_size))
             config = dataclasses.replace(config, steps=steps)
-        if args.plot:
-            check_plot(args.plot)  # before the work, not after it
+        if args.plot:  # before the work, not after it; RUN_DIR is made by the training
+            check_plot(args.plot, made_by_then=config.out)
         from goai.train import train
 
         metrics = train(config)

@@ -50,11 +50,13 @@ class PlotError(Exception):
     """A figure that cannot be drawn or written; the message says why, in one line."""
 
 
-def check_plot(path: str | Path) -> None:
+def check_plot(path: str | Path, *, made_by_then: str | Path | None = None) -> None:
     """Before any work: can a figure be written to ``path``? ``PlotError`` if not (no
-    folder there, or matplotlib missing from a broken installation)."""
+    folder there, or matplotlib missing from a broken installation). A folder that the
+    work itself makes (``made_by_then``: goai train's RUN_DIR) need not exist yet."""
     folder = Path(path).parent
-    if not folder.is_dir():
+    made = made_by_then is not None and folder.resolve() == Path(made_by_then).resolve()
+    if not made and not folder.is_dir():
         raise PlotError(f"cannot write {path}: no folder {folder}")
     _pyplot()
 

@@ -258,6 +258,21 @@ def test_on_the_cpu_torch_threads_leave_the_loader_its_cores(store: Path, tmp_pa
     assert f"goai train: {threads} torch thread" in err and "beside 0 loader processes" in err
 
 
+def test_plot_draws_the_learning_curve_into_a_run_folder_it_makes(store: Path, tmp_path: Path,
+                                                                  run_goai) -> None:
+    """The README's recipe: --plot runs/mine/curve.png while runs/mine does not exist yet."""
+    run = tmp_path / "runs" / "mine"
+    code, _, err = run_goai("train", "--data", str(store), "--out", str(run), "--device", "cpu",
+                            "--steps", "4", "--log-every", "2", "--eval-every", "2",
+                            "--plot", str(run / "curve.png"), *TINY)
+    assert code == 0, err
+    assert (run / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert f"learning curve: {run / 'curve.png'}" in err
+    code, _, err = run_goai("train", "--data", str(store), "--out", str(tmp_path / "other"),
+                            "--steps", "1", "--plot", str(tmp_path / "nowhere" / "c.png"), *TINY)
+    assert code == 1 and "no folder" in err and not (tmp_path / "other").exists()
+
+
 # ----------------------------------------------------------------- loader processes
 
 
