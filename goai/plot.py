@@ -24,6 +24,7 @@ and ``goai gtp`` start without paying for it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,6 +84,9 @@ def _pyplot():  # noqa: ANN202 - matplotlib.pyplot, imported here on purpose
         raise PlotError("plots need matplotlib, a dependency of goai: pip install -e . "
                         "(or pip install matplotlib)") from None
     if not _fonts:
+        # A CJK fallback font without a bold face is used at normal weight, as intended:
+        # matplotlib would say so on stderr for every bold label.
+        logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
         present = {font.name for font in font_manager.fontManager.ttflist}
         families = ["DejaVu Sans", *(name for name in _CJK_FONTS if name in present)]
         matplotlib.rcParams["font.family"] = families
