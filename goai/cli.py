@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="goai: a Go move-prediction engine. SGF records -> 19x19 feature planes -> "
                     "a pooling-free residual CNN -> GTP. Run 'goai COMMAND --help' for details.")
     parser.add_argument("--version", action="version", version=f"goai {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                     title="commands")
     for name, (add, run, summary) in COMMANDS.items():
         sub = commands.add_parser(name, help=summary, description=summary)
         add(sub)
@@ -78,7 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run ``goai ARGV``; return the exit status. Bare ``goai`` prints the command table
+    (as bare ``git`` does, with status 1: nothing was done)."""
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        print(parser.format_help(), end="")
+        return 1
+    args = parser.parse_args(argv)
     try:
         return args.run(args)
     except KeyboardInterrupt:

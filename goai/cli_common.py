@@ -5,14 +5,60 @@ No torch at import: ``goai --help`` and ``goai show`` start at once.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+# The bundled models' names, as checkpoint.BUNDLED_MODELS has them (a test checks): that
+# module imports torch, which `goai serve` and `goai gtp` must not wait for at start.
+MODEL_NAMES = ("default", "small")
 MODEL_HELP = ("default (the bundled b10c128), small (the bundled b4c48, fast on slow CPUs) or "
-              "the path of a checkpoint (default: default)")
-DEVICE_HELP = "auto (CUDA, then MPS, then CPU; the default), cpu, cuda, cuda:N or mps"
+              "the path of a checkpoint")
+DEVICE_HELP = "auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps"
+
+
+def add_model_options(parser: argparse.ArgumentParser, *, flags: Sequence[str] = ("--model",),
+                      dest: str = "model", purpose: str = "", default: str = "default",
+                      device: bool = True, device_default: str | None = "auto") -> None:
+    """The one declaration of ``--model default|small|PATH`` (and, with ``device``, of
+    ``--device``) for every command that runs a network: one metavar and help everywhere.
+
+    ``flags``/``dest`` rename the model option (``goai gtp``'s ``-w/--model/--weights``,
+    ``goai train``'s ``--init``); ``purpose`` says what the command uses the model for and
+    ``default`` what it uses without one; the value is None when not given. Values are
+    not checked here but by the commands (``check_model_name`` before any work,
+    ``load_policy`` when loading), so that parsing never imports torch.
+    """
+    lead = f"{purpose}: " if purpose else ""
+    parser.add_argument(*flags, dest=dest, default=None, metavar="default|small|PATH",
+                        help=f"{lead}{MODEL_HELP} (default: {default})")
+    if device:
+        add_device_option(parser, default=device_default)
+
+
+def add_device_option(parser: argparse.ArgumentParser, *, purpose: str = "",
+                      default: str | None = "auto") -> None:
+    """``--device``, as ``add_model_options`` declares it; ``purpose`` says what runs on it.
+    ``default`` None (``goai gtp``) lets a config file decide; auto all the same."""
+    lead = f"{purpose}: " if purpose else ""
+    parser.add_argument("--device", default=default, metavar="DEVICE",
+                        help=f"{lead}{DEVICE_HELP} (default: auto)")
+
+
+def check_model_name(command: str, model: str | None) -> None:
+    """Exit with one line unless ``model`` is None, a bundled model's name or a file: for
+    commands that load the model later (``goai serve`` serves its page first)."""
+    if model is None or model in MODEL_NAMES:
+        return
+    path = Path(model)
+    if path.is_dir():
+        raise SystemExit(f"{command}: model {model!r} is a folder, not a checkpoint file")
+    if not path.is_file():
+        raise SystemExit(f"{command}: no model {model!r}: give {', '.join(MODEL_NAMES)} or the "
+                         "path of a checkpoint file")
 
 
 # Characters JSON may carry raw but a terminal must not get raw from an SGF's text:

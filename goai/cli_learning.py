@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from goai.cli_common import (
-    DEVICE_HELP,
-    MODEL_HELP,
+    add_device_option,
+    add_model_options,
     check_folder,
     load_game,
     load_policy,
@@ -31,11 +32,15 @@ def add_train(parser: argparse.ArgumentParser) -> None:
     import dataclasses
     import typing
 
-    from goai.run import CPU_DEFAULT_MINUTES, TrainConfig
+    from goai.run import CPU_DEFAULT_MINUTES, CPU_RECIPES, TrainConfig
 
+    (short, small, small_batch), (_, large, large_batch) = CPU_RECIPES
     parser.epilog = ("On a CPU with neither --steps, --epochs nor --minutes, the run is sized "
                      f"by time: it stops after {CPU_DEFAULT_MINUTES:g} minutes (b6c64 for the "
-                     "default steps would take about 20 hours there).")
+                     "default steps would take about 20 hours there). On a CPU with neither "
+                     f"--preset nor --init, a network that learns there is chosen: {small} at "
+                     f"batch {small_batch} below {short:g} minutes, else {large} at batch "
+                     f"{large_batch} (--batch-size still chooses); the run says which.")
     hints = typing.get_type_hints(TrainConfig)
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=float,
@@ -43,6 +48,15 @@ def add_train(parser: argparse.ArgumentParser) -> None:
                              "instead of --steps")
     for option in dataclasses.fields(TrainConfig):
         if not option.metadata.get("command_line", True):
+            continue
+        if option.name == "init":  # the shared model option, under its own name
+            add_model_options(parser, flags=("--init",), dest="init", device=False,
+                              purpose="start from this model's weights, network size and "
+                                      "feature set (they replace --preset and --features)",
+                              default="a new network")
+            continue
+        if option.name == "device":
+            add_device_option(parser, purpose="the device to train on", default=None)
             continue
         flag = option.metadata.get("flag", "--" + option.name.replace("_", "-"))
         help_text = option.metadata["help"]
@@ -59,12 +73,17 @@ def add_train(parser: argparse.ArgumentParser) -> None:
         # None when not given, so that TrainConfig's own default applies.
         group.add_argument(flag, dest=option.name, required=required, default=None,
                            help=help_text, **kind)
+    parser.add_argument("--plot", default=None, metavar="FILE.png",
+                        help="when the run ends, draw its learning curve from "
+                             "RUN_DIR/metrics.jsonl (top-1 and loss against positions seen); "
+                             "--resume on a finished run only draws it")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from goai.run import CPU_DEFAULT_MINUTES, RunError, TrainConfig
+    from goai.plot import PlotError, check_plot
+    from goai.run import RunError, TrainConfig
     from goai.store import StoreError, load_split
 
     given = {option.name: getattr(args, option.name) for option in dataclasses.fields(TrainConfig)
@@ -76,27 +95,78 @@ def cmd_train(args: argparse.Namespace) -> int:
                              "leave out --preset and --features")
         config = TrainConfig(**given)
         train_store = load_split(config.data)  # before any note: bad data is the one line
+        from goai.device import resolve_device
+
+        if resolve_device(config.device).type == "cpu":
+            config = _cpu_defaults(config, given, sized_by_epochs=args.epochs is not None)
         if args.epochs is not None:
             positions = train_store.num_positions * config.sample_rate
             steps = max(1, int(args.epochs * positions / config.batch_size))
             config = dataclasses.replace(config, steps=steps)
-        elif not {"steps", "minutes"} & set(given):
-            from goai.device import resolve_device
-
-            if resolve_device(config.device).type == "cpu":
-                config = dataclasses.replace(config, minutes=CPU_DEFAULT_MINUTES)
-                print(f"goai train: on the CPU; stopping after {CPU_DEFAULT_MINUTES:g} minutes "
-                      "(set --steps or --minutes to choose)", file=sys.stderr)
+        if args.plot:  # before the work, not after it; RUN_DIR is made by the training
+            check_plot(args.plot, made_by_then=config.out)
         from goai.train import train
 
         metrics = train(config)
-    except (StoreError, RunError, ValueError) as error:
+        if args.plot:
+            _plot_run(config, args.plot)
+    except (StoreError, RunError, ValueError, PlotError) as error:
         raise SystemExit(f"goai train: {error}") from None
     except OSError as error:  # writing the run: a full disk, a folder turned read-only
         where = f"{error.filename}: " if error.filename else ""
         raise SystemExit(f"goai train: {where}{error.strerror or error}") from None
     print(json.dumps(metrics))
+    if args.plot:
+        print(f"learning curve: {args.plot}", file=sys.stderr)
     return 0
+
+
+def _plot_run(config, path: str) -> None:  # noqa: ANN001 - a TrainConfig
+    """The learning curve of the run in ``config.out``, as ``path``."""
+    from goai.plot import learning_curve
+    from goai.run import RunFolder
+
+    records = RunFolder(config.out).read_metrics()
+    last = records[-1] if records else {}
+    budget = (f"{config.minutes:g} minutes" if config.minutes else f"{config.steps:,} steps")
+    title = (f"goai train: {config.out}, {config.preset} at batch {config.batch_size}, "
+             f"feature set {config.feature_set}\nbudget {budget}: ran "
+             f"{last.get('step', 0):,} steps in {last.get('elapsed_seconds', 0) / 60:.1f} "
+             "minutes")
+    learning_curve(records, path, title=title)
+
+
+def _cpu_defaults(config, given: dict, sized_by_epochs: bool):  # noqa: ANN202 - TrainConfig
+    """``config`` for a CPU, where the GPU's defaults learn nothing in an hour: a time budget
+    when no length was given, and a preset and batch size that learn within it when no
+    network was named. Each choice is said on stderr, with the option that overrides it."""
+    import dataclasses
+
+    from goai.run import CPU_DEFAULT_MINUTES, cpu_recipe
+
+    if not sized_by_epochs and not {"steps", "minutes"} & set(given):
+        config = dataclasses.replace(config, minutes=CPU_DEFAULT_MINUTES)
+        print(f"goai train: on the CPU; stopping after {CPU_DEFAULT_MINUTES:g} minutes "
+              "(set --steps or --minutes to choose)", file=sys.stderr)
+    if not {"preset", "init"} & set(given):
+        preset, batch_size = cpu_recipe(config.minutes)
+        batch_size = given.get("batch_size", batch_size)
+        config = dataclasses.replace(config, preset=preset, batch_size=batch_size)
+        budget = (f"{config.minutes:g} minutes" if config.minutes
+                  else "a run sized by steps")
+        print(f"goai train: on the CPU with no --preset: {preset} at batch {batch_size}, which "
+              f"learns within {budget} there (--preset and --batch-size choose)",
+              file=sys.stderr)
+    if "threads" not in given:
+        # The loader processes encode on cores of their own: torch's threads beyond the
+        # rest oversubscribe them, and on 2 cores with one loader a second torch thread
+        # made b2c32's steps 7 times slower (16 steps in 30 s against 109 with one).
+        threads = max(1, (os.cpu_count() or 1) - config.loader_workers)
+        config = dataclasses.replace(config, threads=threads)
+        print(f"goai train: {threads} torch thread{'s' if threads > 1 else ''} beside "
+              f"{config.loader_workers} loader process{'es' if config.loader_workers != 1 else ''}"
+              " (--threads chooses)", file=sys.stderr)
+    return config
 
 
 # ----------------------------------------------------------------- evaluate
@@ -105,8 +175,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def add_evaluate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="+", metavar="SOURCE",
                         help="SGF files/folders/archives, or a prepared split such as test.npz")
-    parser.add_argument("--model", default=None, metavar="default|small|PATH", help=MODEL_HELP)
-    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    add_model_options(parser, purpose="the model to evaluate")
     parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8),
                         help="average the network over the 8 board symmetries")
     parser.add_argument("--max-games", type=int, default=None)
@@ -117,19 +186,16 @@ def add_evaluate(parser: argparse.ArgumentParser) -> None:
                         help="processes encoding positions beside the network (default: one "
                              "per core but one, at most 15; 0: encode in the main process)")
     parser.add_argument("--plot", default=None, metavar="FILE.png",
-                        help="plot top-1 accuracy by move number (needs matplotlib)")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+                        help="also draw top-1 accuracy by move number as a PNG")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (default 0: one per core the encoding "
+                             "workers leave, at least one; more only oversubscribe the cores)")
     parser.add_argument("--json", action="store_true")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from goai.evaluate import (
-        EvaluationError,
-        check_plot,
-        default_batch_size,
-        evaluate,
-        plot_accuracy,
-    )
+    from goai.evaluate import EvaluationError, default_batch_size, default_workers, evaluate
+    from goai.plot import PlotError, accuracy_by_move, check_plot
 
     for name, value, low in (("--batch-size", args.batch_size, 1), ("--workers", args.workers, 0),
                              ("--max-games", args.max_games, 1), ("--threads", args.threads, 0)):
@@ -138,15 +204,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         if args.plot:
             check_plot(args.plot)  # before the work, not after it
-        policy = load_policy(args.model, symmetries=args.symmetries, threads=args.threads,
+        workers = default_workers() if args.workers is None else args.workers
+        # On 2 cores torch's default 2 threads beside a worker ran the b10c128 at
+        # 10 positions/s, one thread at 17.
+        threads = args.threads or max(1, (os.cpu_count() or 1) - workers)
+        policy = load_policy(args.model, symmetries=args.symmetries, threads=threads,
                          device=args.device)
         batch_size = args.batch_size or default_batch_size(policy.device)
         report = evaluate(policy, args.sources, max_games=args.max_games,
-                          batch_size=batch_size, workers=args.workers,
+                          batch_size=batch_size, workers=workers,
                           show_progress=wants_progress(args.json))
         if args.plot:
-            plot_accuracy(report, args.plot)
-    except EvaluationError as error:
+            accuracy_by_move(report["by_move"], args.plot, overall=report["overall"]["top1"],
+                             positions=report["positions"],
+                             title=f"goai evaluate: {Path(report['model']).name} "
+                                   f"(feature set {report['feature_set']}), top-1 by move "
+                                   f"number, {report['games']:,} games")
+    except (EvaluationError, PlotError) as error:
         raise SystemExit(f"goai evaluate: {error}") from None
     except OSError as error:
         raise SystemExit(f"goai evaluate: cannot write {error.filename}: {error.strerror}") \
@@ -168,8 +242,12 @@ def _share(part: float, whole: float) -> str:
 
 def format_evaluation(report: dict) -> str:
     """The text report of ``goai evaluate``: accuracy table, value figures, skipped games."""
-    lines = [f"model {report['model']} ({report['feature_set']}, "
-             f"{report['symmetries']} symmetries, {report['device']}): {report['games']} games, "
+    symmetries = report["symmetries"]
+    # The file first, then the feature set by name: "(default, ...)" alone read as the
+    # bundled model's name.
+    lines = [f"model {report['model']}, feature set {report['feature_set']}, "
+             f"{symmetries} {'symmetry' if symmetries == 1 else 'symmetries'}, "
+             f"{report['device']}: {report['games']} games, "
              f"{report['positions']} positions in {report['seconds']:.1f} s "
              f"({report['positions_per_second']:.0f} positions/s, batch "
              f"{report['batch_size']}, {report['workers']} encoding workers; the network "
@@ -233,8 +311,7 @@ def add_predict(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--move", type=int, default=None, metavar="N",
                         help="predict the move after move N (default: after the last move)")
     parser.add_argument("--game", type=int, default=0, metavar="K")
-    parser.add_argument("--model", default=None, metavar="default|small|PATH", help=MODEL_HELP)
-    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    add_model_options(parser)
     parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8))
     parser.add_argument("--top", type=int, default=10)
     parser.add_argument("--heatmap", default=None, metavar="FILE.png",
@@ -267,12 +344,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
                   "probability": float(probabilities[index]),
                   "rank": int((probabilities > probabilities[index]).sum()) + 1}
     if args.heatmap:
-        from goai.image import board_image, write_png
+        from goai.board import COLOR_WORDS
+        from goai.plot import PlotError, board_heatmap
 
-        heat = probabilities[:PASS_INDEX] / max(float(probabilities[:PASS_INDEX].max()), 1e-9)
+        mover = COLOR_WORDS[state.to_play]
+        title = (f"goai predict: {policy.path.name}'s probabilities for {mover}'s move "
+                 f"{len(state.history) + 1}\n{Path(args.file).name}, after move "
+                 f"{len(state.history)}; pass {100 * probabilities[PASS_INDEX]:.1f}%")
         try:
-            write_png(args.heatmap, board_image(state.board, last_move=state.last_move,
-                                                heat=heat))
+            board_heatmap(state.board, probabilities[:PASS_INDEX], args.heatmap, title=title,
+                          last_move=state.last_move)
+        except PlotError as error:
+            raise SystemExit(f"goai predict: {error}") from None
         except OSError as error:
             raise SystemExit(f"goai predict: cannot write {args.heatmap}: "
                              f"{error.strerror}") from None
@@ -306,9 +389,9 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", default="default")
     parser.add_argument("--stream-positions", type=int, default=20_000, metavar="N",
                         help="positions to draw from the training stream (default 20000)")
-    parser.add_argument("--model", default=None,
-                        help="model for the inference figures (default: the bundled model, "
-                             "else an untrained --preset network)")
+    add_model_options(parser, purpose="the model of the inference figures",
+                      default="default, else an untrained --preset network",
+                      device=False)
     parser.add_argument("--inference-positions", type=int, default=200, metavar="N",
                         help="positions for single-position latency and genmove (default 200)")
     parser.add_argument("--inference-threads", type=int, default=1, metavar="T",
@@ -322,8 +405,7 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
                         help="loader processes for the training figure (the last count); with "
                              "several counts, e.g. 1,4,15, also the loader's own positions/s "
                              "for each (default 1)")
-    parser.add_argument("--device", default="auto",
-                        help="device for the training figures (default auto)")
+    add_device_option(parser, purpose="the device of the training figures")
     parser.add_argument("--compile", action="store_true",
                         help="torch.compile the network for the training figures")
     parser.add_argument("--games-per-chunk", type=int, default=64, metavar="N",

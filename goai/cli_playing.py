@@ -16,9 +16,9 @@ import threading
 from pathlib import Path
 
 from goai.cli_common import (
-    DEVICE_HELP,
-    MODEL_HELP,
+    add_model_options,
     check_folder,
+    check_model_name,
     load_game,
     load_policy,
     print_json,
@@ -71,11 +71,7 @@ def add_gtp(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Options can also come from --config FILE.toml, keys named as the long "
                      "options (resign-threshold = 0.1); the command line wins. In a GUI: "
                      "command 'goai', arguments 'gtp --model /path/to/model.pt'.")
-    parser.add_argument("-w", "--model", "--weights", dest="model", default=None,
-                        metavar="MODEL", help="default or small (the bundled models) or a "
-                        "checkpoint PATH (default: the bundled default model)")
-    parser.add_argument("--device", default=None, metavar="DEVICE",
-                        help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    add_model_options(parser, flags=("-w", "--model", "--weights"), device_default=None)
     add_value_model_option(parser)
     parser.add_argument("--config", default=None, metavar="FILE.toml",
                         help="TOML file of options; relative paths in it are from its folder")
@@ -220,11 +216,7 @@ def add_play(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--komi", type=float, default=7.5)
     parser.add_argument("--handicap", type=int, default=0, metavar="N",
                         help="N = 2 to 9 black stones on the star points; White moves first")
-    parser.add_argument("--model", default=None, metavar="MODEL",
-                        help="default or small (the bundled models) or a checkpoint PATH "
-                             "(default: the bundled default model)")
-    parser.add_argument("--device", default="auto", metavar="DEVICE",
-                        help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    add_model_options(parser)
     add_value_model_option(parser)
     add_search_options(parser)
     parser.add_argument("--seed", type=int, default=None,
@@ -292,8 +284,7 @@ def add_review(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plot", default=None, metavar="FILE.png",
                         help="also draw the played move's probability by move number as a PNG "
                              "(with a search, Black's win rate and the turning points above it)")
-    parser.add_argument("--model", default=None, metavar="default|small|PATH", help=MODEL_HELP)
-    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    add_model_options(parser)
     add_value_model_option(parser)
     parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8),
                         help="average the network over 1 or all 8 board symmetries (with a "
@@ -329,18 +320,15 @@ def _move_range(text: str) -> tuple[int, int | None]:
 
 
 def _search_progress():
-    """A progress bar on stderr for a search review; returns ``(on_position, close)``."""
-    import time
-
+    """A progress bar on stderr for a search review; returns ``(on_position, close)``.
+    The bar's own estimate gives the time left once the total is known."""
     from goai.progress import Progress
 
     bar = Progress("review", unit="positions")
 
     def on_position(done: int, total: int) -> None:
         bar.total = total
-        elapsed = time.perf_counter() - bar.start
-        left = elapsed / done * (total - done)
-        bar.update(1, left=f"{left // 60:.0f}m{left % 60:02.0f}s")
+        bar.update(done - bar.count)
 
     return on_position, bar.close
 
@@ -375,6 +363,13 @@ def cmd_review(args: argparse.Namespace) -> int:
     if args.value_model is not None and not searching:  # said before the models load
         raise SystemExit("goai review: --value-model gives a search its values: give "
                          "--visits or --time too")
+    if args.plot:
+        from goai.plot import PlotError, check_plot
+
+        try:
+            check_plot(args.plot)
+        except PlotError as error:
+            raise SystemExit(f"goai review: {error}") from None
     policy = load_policy(args.model, threads=args.threads, device=args.device)
     value_policy = load_value_policy("goai review", policy, args.value_model,
                                      threads=args.threads, device=args.device)
@@ -407,7 +402,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         if args.out:
             Path(args.out).write_text(annotated_sgf(review), encoding="utf-8")
         if args.plot:
-            plot_review(review, args.plot)
+            plot_review(review, args.plot)  # matplotlib was checked before the work
     except OSError as error:
         raise SystemExit(f"goai review: cannot write {error.filename}: {error.strerror}") from None
     if args.json:
@@ -430,8 +425,7 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
                         help="address to listen on (default 127.0.0.1: this machine only; "
                              "0.0.0.0 exposes it, with a warning)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
-    parser.add_argument("--model", default=None, metavar="PATH",
-                        help="checkpoint (default: the bundled model)")
+    add_model_options(parser)
     add_value_model_option(parser)
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="torch CPU threads (default 1, fastest for one position)")
@@ -471,14 +465,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         player = PlayerConfig(visits=args.visits)
     except ValueError as error:
         raise SystemExit(f"goai serve: {error}") from None
-    if args.model is not None and not Path(args.model).is_file():
-        raise SystemExit(f"goai serve: no such model file: {args.model}")
+    check_model_name("goai serve", args.model)  # here: the model itself loads later
     name = f"goai ({Path(args.model).stem if args.model else 'default'})"
 
     def load_value():  # noqa: ANN202 - a goai.policy.Policy, checked against the policy's
         from goai.search import check_value_network
 
-        value_policy = _load_policy(args.value_model, args.threads, "value model")
+        value_policy = _load_policy(args.value_model, args.threads, args.device, "value model")
         try:
             check_value_network(engine.policy._ready(), value_policy)
         except ValueError as error:
@@ -486,7 +479,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return value_policy
 
     # The model loads while the page is already served: torch takes seconds to import.
-    engine = Engine(load=lambda: _load_policy(args.model, args.threads), name=name,
+    engine = Engine(load=lambda: _load_policy(args.model, args.threads, args.device), name=name,
                     config=player, think_seconds=args.think_seconds,
                     analysis_visits=args.analysis_visits,
                     load_value=load_value if args.value_model else None)
@@ -504,12 +497,13 @@ class _ModelError(Exception):
     """The model of ``goai serve`` could not be loaded (raised in its loading thread)."""
 
 
-def _load_policy(model: str | None, threads: int, what: str = "model"):
+def _load_policy(model: str | None, threads: int, device: str = "auto",
+                 what: str = "model"):
     from goai.checkpoint import CheckpointError
     from goai.policy import Policy
 
     try:
-        return Policy(model, threads=threads)
+        return Policy(model, threads=threads, device=device)
     except (CheckpointError, OSError, ValueError) as error:
         raise _ModelError(f"cannot load the {what} {model or '(bundled)'}: {error}") from None
 

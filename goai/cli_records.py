@@ -99,9 +99,15 @@ def add_prepare(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="replace the game store already in --out")
     parser.add_argument("--val-fraction", type=float, default=0.005,
-                        help="share of the games held out for validation (default 0.005)")
+                        help="share of the games held out for validation, by a hash of "
+                             "each game (default 0.005)")
     parser.add_argument("--test-fraction", type=float, default=0.01,
-                        help="share of the games held out for testing (default 0.01)")
+                        help="share of the games held out for testing, by a hash of each "
+                             "game (default 0.01)")
+    parser.add_argument("--min-held-out", type=int, default=50, metavar="GAMES",
+                        help="each held-out split gets at least this many games, moved "
+                             "from train, or 10%% of a smaller collection (default 50; 1: the "
+                             "fractions alone, but never an empty split)")
     parser.add_argument("--min-moves", type=int, default=20,
                         help="drop games shorter than this (default 20)")
     parser.add_argument("--skip-handicap", action="store_true", help="drop handicap games")
@@ -123,9 +129,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
     try:
         config = PrepareConfig(val_fraction=args.val_fraction, test_fraction=args.test_fraction,
-                               min_moves=args.min_moves, skip_handicap=args.skip_handicap,
-                               min_rank=args.min_rank, workers=args.workers,
-                               ownership=args.ownership)
+                               min_held_out=args.min_held_out, min_moves=args.min_moves,
+                               skip_handicap=args.skip_handicap, min_rank=args.min_rank,
+                               workers=args.workers, ownership=args.ownership)
         manifest = prepare(args.sources, args.out, config, overwrite=args.force,
                            show_progress=True)
     except (FileNotFoundError, PrepareError, ValueError) as error:

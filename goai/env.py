@@ -85,8 +85,8 @@ from goai.coords import NETWORK_SIZE, PASS, move_from_gtp, move_to_gtp
 from goai.features import encode, get_feature_set
 from goai.game import GameState, format_result
 from goai.gtp_client import CommandFailed, GtpClient
-from goai.image import board_image
 from goai.player import Player, PlayerConfig, choose_move, is_eye
+from goai.plot import board_frame
 from goai.render import render_board
 
 if TYPE_CHECKING:
@@ -415,14 +415,18 @@ class GoEnv(gymnasium.Env[np.ndarray, np.int64]):
         return mask
 
     def render(self) -> str | np.ndarray | None:
-        """``ansi``: the board as text with a status line; ``rgb_array``: ``uint8`` (H, W, 3)."""
+        """``ansi``: the board as text with a status line; ``rgb_array``: ``uint8`` (H, W, 3),
+        24 pixels a point, drawn as goai's board figures are (GUI coordinates, a caption)."""
         if self.render_mode == "ansi":
             status = f"move {len(self.state.history)}, {COLOR_NAMES[self.state.to_play]} to play"
             if self._result is not None:
                 status += f", result {self._result}"
             return render_board(self.state.board, self.state.last_move) + "\n" + status + "\n"
         if self.render_mode == "rgb_array":
-            return board_image(self.state.board, last_move=self.state.last_move)
+            state = self.state
+            return board_frame(state.board, last_move=state.last_move,
+                               caption=f"move {len(state.history)}, "
+                                       f"{COLOR_NAMES[state.to_play]} to play")
         return None
 
     def close(self) -> None:

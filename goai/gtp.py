@@ -7,7 +7,7 @@ game and its ``cmd_*`` handlers, ``gtp_analysis`` the analysis output. A
 a dash); ``list_commands`` and ``known_command`` are derived from them, never
 kept as a separate list. A handler gets the arguments as strings and returns
 the response body, raises ``GtpError`` with the error text, or, for streaming
-analysis, returns an iterator of lines.
+analysis, returns an iterator of lines (its errors raised before it returns it).
 
 Framing (GTP 2, as GNU Go, the reference implementation, writes it)
 -------------------------------------------------------------------
@@ -58,6 +58,16 @@ from goai.gtp_client import MAX_LINE_BYTES  # one cap for both sides of the prot
 
 log = logging.getLogger("goai.gtp")
 
+# The answer to ``version`` starts with the Leela Zero version whose analysis goai speaks
+# (``lz-analyze`` with ``lcb`` and ``order``, 0.17), then names goai's own version. Lizzie
+# 0.7 treats every engine whose name does not start with "KataGo" as Leela Zero: it splits
+# the answer's first word at the dots and, when the second number is below 15, shows
+# "Lizzie requires version 0.15 or later of Leela Zero" and stops until it is clicked away
+# (under Xvfb or a script, for ever); a word without a dot stops its reader thread.
+# goai's own "0.1.0" fails that check, and so would any 1.x below 1.15: bumping goai's
+# number to pass it would break again at the next major version.
+LEELA_ZERO_VERSION = "0.17"
+VERSION_ANSWER = f"{LEELA_ZERO_VERSION} (goai {__version__})"
 # Lines read ahead of the engine. Each is at most MAX_LINE_BYTES, so the queue
 # never holds more than 16 MiB; a GUI never has more than a few commands in flight.
 MAX_QUEUED_LINES = 256
@@ -248,17 +258,18 @@ class GtpServer:
         log.info("%s answered in %.3f s", name or "?", time.perf_counter() - started)
 
     def _stream(self, lines: Iterator[str], id_: str, name: str, out: BinaryIO) -> None:
-        """A streaming response: ``=id`` alone, the lines, then the blank line.
+        """A streaming response: ``=id`` alone at once, the lines, then the blank line.
 
-        An error before the first line is an ordinary error response. Once the
-        header is written the response is under way: a later error ends it
-        (and is logged) instead of starting a second response for one command.
+        The header goes out before the first line is computed: Sabaki and Lizzie
+        wait for it before they count the command as accepted, and a search's
+        first line takes a second on a CPU. So a handler raises ``GtpError``
+        (an ordinary ``?`` response) before it returns its iterator: it checks
+        its arguments and loads the model first. Once the header is written the
+        response is under way: a later error ends it (and is logged) instead of
+        starting a second response for one command.
         """
-        first = next(lines, None)  # may raise: then no header was written
         _write(out, f"={id_}\n")
         try:
-            if first is not None:
-                _write(out, first + "\n")
             for line in lines:
                 _write(out, line + "\n")
         except (BrokenPipeError, KeyboardInterrupt):
@@ -279,8 +290,9 @@ class GtpServer:
         return self.name
 
     def cmd_version(self, args: list[str]) -> str:
+        """``0.17 (goai 0.1.0)``: Leela Zero's version for the GUIs built on it, then goai's."""
         expect_count(args, 0)
-        return __version__
+        return VERSION_ANSWER
 
     def cmd_known_command(self, args: list[str]) -> str:
         expect_count(args, 1)

@@ -520,12 +520,13 @@ class Engine(GtpServer):
         return self._genmove_analyze(args, "kata")
 
     def _analyze(self, args: list[str], dialect: str) -> Iterator[str]:
+        # Arguments and model first: their errors are answered "?", before the stream's "=".
         request = AnalysisRequest.parse(args, self.state.to_play)
-        return self._analysis_lines(request, dialect)
+        return self._analysis_lines(request, dialect, self._get_player())
 
-    def _analysis_lines(self, request: AnalysisRequest, dialect: str) -> Iterator[str]:
+    def _analysis_lines(self, request: AnalysisRequest, dialect: str,
+                        player: Player) -> Iterator[str]:
         """The ``info`` lines of a search that runs until input arrives (see the docstring)."""
-        player = self._get_player()
         position = with_to_play(self.state, request.color)
         ownership = self._requested_ownership(player, position, request, dialect)
         if not player.can_search:
@@ -604,6 +605,7 @@ class Engine(GtpServer):
         if not args:
             raise GtpError("syntax error")
         request = AnalysisRequest.parse(args, self.state.to_play)
+        self._get_player()  # a model that cannot load is a "?" answer, not a broken stream
         return self._genmove_analyze_lines(request, dialect)
 
     def _genmove_analyze_lines(self, request: AnalysisRequest, dialect: str) -> Iterator[str]:

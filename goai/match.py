@@ -69,7 +69,7 @@ from goai.coords import CoordinateError, check_size, move_from_gtp, move_to_gtp
 from goai.game import GameState, fixed_handicap, format_result
 from goai.gtp_client import EngineFailure, GtpClient
 from goai.player import estimated_score
-from goai.progress import Progress
+from goai.progress import Progress, duration
 from goai.sgf import GameRecord, write_sgf
 
 Z_95 = 1.96
@@ -164,17 +164,23 @@ class _Forfeit(Exception):
         self.detail = detail
 
 
+# Called after each move of a game: (game number, moves played, the game's players).
+MoveHook = Callable[[int, int, dict[int, "_Player"]], None]
+
+
 def _play_game(number: int, players: dict[int, _Player], referee: GtpClient | None,
-               config: MatchConfig) -> tuple[GameResult, GameState]:
+               config: MatchConfig, on_move: MoveHook | None = None
+               ) -> tuple[GameResult, GameState]:
     for player in players.values():
         player.clock = [0, 0.0, 0.0]
-    result, state = _play_moves(number, players, referee, config)
+    result, state = _play_moves(number, players, referee, config, on_move)
     result.seconds = {player.label: list(player.clock) for player in players.values()}
     return result, state
 
 
 def _play_moves(number: int, players: dict[int, _Player], referee: GtpClient | None,
-                config: MatchConfig) -> tuple[GameResult, GameState]:
+                config: MatchConfig, on_move: MoveHook | None = None
+                ) -> tuple[GameResult, GameState]:
     state = GameState(config.size, config.komi)
     timeout = config.move_timeout
     setup = [f"boardsize {config.size}", "clear_board", f"komi {config.komi:g}"]
@@ -214,6 +220,8 @@ def _play_moves(number: int, players: dict[int, _Player], referee: GtpClient | N
                 raise _Forfeit(opponent(color), f"rejected the legal move {vertex}")
             if referee_ok:
                 referee_ok = _referee_play(referee, f"play {COLOR_NAMES[color]} {vertex}", timeout)
+            if on_move is not None:
+                on_move(number, len(state.history), players)
     except _Forfeit as forfeit:
         return _forfeit(number, players, state, forfeit.color, forfeit.detail), state
 
@@ -348,6 +356,7 @@ class _Seat:
             _start_and_name(self.referee, timeout)
 
     def play(self, number: int, config: MatchConfig, sgf_dir: Path | None,
+             on_move: MoveHook | None = None,
              stopping: Callable[[], bool] = lambda: False) -> GameResult | None:
         """Game ``number`` at this seat (A is Black in odd games when colours alternate).
 
@@ -360,7 +369,8 @@ class _Seat:
         swap = config.alternate and number % 2 == 0
         a, b = self.engines
         black, white = (b, a) if swap else (a, b)
-        result, state = _play_game(number, {BLACK: black, WHITE: white}, self.referee, config)
+        result, state = _play_game(number, {BLACK: black, WHITE: white}, self.referee, config,
+                                   on_move)
         if stopping():
             return None
         if sgf_dir is not None:
@@ -399,21 +409,31 @@ def run_match(config: MatchConfig, *, show_progress: bool = True) -> dict:
             seat.start(config.move_timeout)
         with Progress("match", total=config.games, unit="games",
                       enabled=show_progress) as progress:
+            lock = threading.Lock()  # seats report from their own threads
+
             def finished(result: GameResult) -> None:
                 results.append(result)
                 wins = _wins(results)
-                progress.update(1, A=f"{wins['A']:g}", B=f"{wins['B']:g}")
+                with lock:
+                    progress.update(1, note="", A=f"{wins['A']:g}", B=f"{wins['B']:g}")
+
+            def moved(number: int, moves: int, players: dict[int, _Player]) -> None:
+                # A game takes a minute or more: say where it stands and what it costs whom.
+                seconds = sorted((player.label, player.clock[1]) for player in players.values())
+                spent = ", ".join(f"{label} {duration(total)}" for label, total in seconds)
+                with lock:
+                    progress.update(0, note=f"| game {number}, move {moves}: {spent} thinking")
 
             try:
                 if len(seats) == 1:
                     for number in range(1, config.games + 1):
                         # Ctrl-C is raised here, in this thread: a game it cuts off
                         # returns nothing, so play() needs no stop signal.
-                        result = seats[0].play(number, config, sgf_dir)
+                        result = seats[0].play(number, config, sgf_dir, moved)
                         assert result is not None
                         finished(result)
                 else:
-                    _play_at_seats(seats, config, sgf_dir, finished)
+                    _play_at_seats(seats, config, sgf_dir, finished, moved)
             except KeyboardInterrupt:
                 # Ctrl-C (or SIGTERM through goai match) ends the match, not the
                 # results: the games in progress are dropped, the finished ones stand.
@@ -428,7 +448,8 @@ def run_match(config: MatchConfig, *, show_progress: bool = True) -> dict:
 
 
 def _play_at_seats(seats: list[_Seat], config: MatchConfig, sgf_dir: Path | None,
-                   finished: Callable[[GameResult], None]) -> None:
+                   finished: Callable[[GameResult], None], moved: MoveHook | None = None
+                   ) -> None:
     """Games 1..N over the seats, a thread per seat (the engines do the work, in their
     own processes); ``finished`` is called under a lock. An error in a seat's thread
     is raised here once every seat has stopped. Ctrl-C sets the stop signal, then
@@ -448,7 +469,7 @@ def _play_at_seats(seats: list[_Seat], config: MatchConfig, sgf_dir: Path | None
                     number = next(numbers, None)
                 if number is None:
                     return
-                result = seat.play(number, config, sgf_dir, stopping=stop.is_set)
+                result = seat.play(number, config, sgf_dir, moved, stopping=stop.is_set)
                 if result is None:
                     return
                 with lock:  # a game that ended before the stop stands, even if it came since

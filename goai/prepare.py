@@ -9,8 +9,10 @@ drops later copies of a game, splits by game and writes the three splits
 The split is by game, from the game's key (a hash of its setup and moves), so
 it is the same on every machine and for every subset of the sources: a game in
 the test split of one preparation is never in the train split of another. One
-exception, said in the manifest's warnings: a collection so small that a
-held-out split would be empty gets its lowest-keyed train games moved there.
+exception, said in the manifest's warnings: in a collection so small that a
+held-out split would get fewer than ``min_held_out`` games (50; at most 10% of
+the games, at least one), its lowest-keyed train games are moved there, since
+a split of one or two games measures nothing.
 
 Ownership and score targets (``goai.labels``): with ``ownership="gnugo"``
 (``auto``, the default, when GNU Go is installed) every game that ended by
@@ -47,6 +49,9 @@ from goai.sgf import GameRecord, Problem, iter_games
 from goai.sources import reads_whole_file
 from goai.store import SPLITS, STORE_VERSION, GameStore, StoredGame, stored_game, write_store
 
+# The most of a collection that min_held_out may take for one held-out split: a
+# 100-game collection keeps 80 games to train on.
+MAX_HELD_OUT_SHARE = 0.1
 # A part is a store file plus a summary; the version is in each part's name, so
 # parts of an older format are not read but made again.
 PART_VERSION = 3
@@ -62,12 +67,16 @@ class PrepareError(Exception):
 class PrepareConfig:
     """Filters and split of ``prepare``. Fractions are of games, by hash.
 
-    Raises ``ValueError`` for a fraction outside 0..1 (or val + test reaching 1),
-    negative ``workers`` or ``min_moves``, or a ``min_rank`` that is not a rank.
+    A held-out split whose fraction is above 0 gets at least ``min_held_out``
+    games, or 10% of the collection when that is fewer (and at least one game);
+    1 keeps the fractions but for an empty split. Raises ``ValueError`` for a
+    fraction outside 0..1 (or val + test reaching 1), negative ``workers``,
+    ``min_moves`` or ``min_held_out``, or a ``min_rank`` that is not a rank.
     """
 
     val_fraction: float = 0.005
     test_fraction: float = 0.01
+    min_held_out: int = 50
     min_moves: int = 20
     skip_handicap: bool = False
     min_rank: str | None = None
@@ -87,6 +96,8 @@ class PrepareConfig:
             raise ValueError(f"min moves {self.min_moves} is negative")
         if self.ownership not in OWNERSHIP_CHOICES:
             raise ValueError(f"ownership {self.ownership!r}: give {', '.join(OWNERSHIP_CHOICES)}")
+        if self.min_held_out < 0:
+            raise ValueError(f"min held out {self.min_held_out} is negative")
         if self.min_rank is not None and rank_value(self.min_rank) is None:
             raise ValueError(f"min rank {self.min_rank!r} is not a rank such as 30k, 6d or 1p")
 
@@ -336,8 +347,8 @@ def prepare(sources: Sequence[str | Path], out_dir: str | Path,
     part_paths = [_part_path(parts_dir, unit, config) for unit in units]
     todo = [(u, p) for u, p in zip(units, part_paths, strict=True) if not p.exists()]
     workers = config.workers or os.cpu_count() or 1
-    with Progress("prepare", total=len(units), unit="sources", enabled=show_progress) as bar:
-        bar.update(len(units) - len(todo))
+    with Progress("prepare", total=len(units), unit="sources", enabled=show_progress,
+                  initial=len(units) - len(todo)) as bar:  # parts done before: not in the rate
         if todo:
             with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
                 futures = {pool.submit(_prepare_unit, u, config): p for u, p in todo}
@@ -424,24 +435,39 @@ def _ownership_summary(config: PrepareConfig, labels: Counter) -> dict:
 
 def _fill_held_out_splits(splits: dict[str, list[StoredGame]],
                           config: PrepareConfig) -> list[str]:
-    """Give an empty test or val split (fraction above 0) one game from train; say so.
+    """Give a small test or val split (fraction above 0) games from train; say so.
 
-    A small collection (250 games at the default 1% test) can hash no game into
-    a split, and an empty test split makes ``goai evaluate`` report nothing.
-    The games moved are train's lowest-keyed, so the choice is reproducible; the
-    price is that, unlike every other game, they may sit in train in a larger
-    preparation. Train always keeps at least one game. Returns the warnings.
+    By hash alone, 250 games at the default 1% test and 0.5% val put 1 or 2 games
+    in each: a top-1 measured on 300 positions of one game means nothing. Each
+    held-out split is topped up to ``config.min_held_out`` games, or to
+    ``MAX_HELD_OUT_SHARE`` of the collection when that is fewer, and to one game
+    at least. The games moved are train's lowest-keyed, so the choice is
+    reproducible; the price is that, unlike every other game, they may sit in
+    train in a larger preparation. Train always keeps at least one game.
+    Returns the warnings, each saying what to do instead.
     """
     warnings = []
+    total = sum(len(games) for games in splits.values())
     for name, fraction in (("test", config.test_fraction), ("val", config.val_fraction)):
-        if fraction == 0 or splits[name]:
+        if fraction == 0:
+            continue
+        have = len(splits[name])
+        want = max(1, min(config.min_held_out, int(MAX_HELD_OUT_SHARE * total)))
+        if have >= want:
             continue
         train = splits["train"]
-        if len(train) < 2:
-            warnings.append(f"only {len(train)} game for training: the {name} split is empty")
+        move = min(want - have, len(train) - 1)
+        if move <= 0:
+            warnings.append(f"only {len(train)} game for training: the {name} split is "
+                            + ("empty" if not have else f"{have} games"))
             continue
-        lowest = min(range(len(train)), key=lambda i: train[i].key)
-        splits[name].append(train.pop(lowest))
-        warnings.append(f"no game hashed into the {name} split ({fraction:g} of the games): "
-                        f"moved one game there from train")
+        train.sort(key=lambda game: game.key)
+        splits[name].extend(train[:move])
+        del train[:move]
+        warnings.append(
+            f"the {name} split got {move} of the lowest-keyed training games: {have} of the "
+            f"{total} games hashed into it at --{name}-fraction {fraction:g}, too few to "
+            f"measure, so it now holds {have + move} ({(have + move) / total:.0%}). For "
+            f"another size give --{name}-fraction or --min-held-out N (1: the fraction "
+            "alone); more games make every split better")
     return warnings

@@ -21,7 +21,8 @@ GLYPHS = {EMPTY: ".", BLACK: "X", WHITE: "O"}
 _STAR_POINTS = {9: (2, 6), 13: (3, 9), 19: (3, 15)}
 
 
-def _is_star_point(size: int, row: int, col: int) -> bool:
+def is_star_point(size: int, row: int, col: int) -> bool:
+    """Is (row, col) a hoshi of a 9x9, 13x13 or 19x19 board (GUIs mark them; plots too)?"""
     if size not in _STAR_POINTS:
         return False
     low, high = _STAR_POINTS[size]
@@ -49,7 +50,7 @@ def render_board(board: Board, last_move: int | None = None,
             stone = board.stones[point]
             if stone == EMPTY and point in labels:
                 cells.append(labels[point][:1])
-            elif stone == EMPTY and _is_star_point(size, row, col):
+            elif stone == EMPTY and is_star_point(size, row, col):
                 cells.append("+")
             else:
                 cells.append(GLYPHS[stone])

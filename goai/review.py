@@ -80,8 +80,8 @@ from goai.coords import (
     move_to_sgf,
 )
 from goai.game import GameState
-from goai.image import write_png
 from goai.player import MovePolicy
+from goai.plot import drawable, review_chart
 from goai.search import Search, SearchLimits, SearchResult
 from goai.sgf import GameRecord, write_sgf
 
@@ -401,9 +401,10 @@ def _short(item: MoveReview) -> str:
             f"{percent(item.probability)} (rank {item.rank})")
 
 
-def points(drop: float) -> str:
-    """A change of win rate in percentage points: ``23.1 points``."""
-    return f"{100 * abs(drop):.1f} points"
+def winrate_change(color: int, drop: float) -> str:
+    """What a move did to its player's win rate, the side and the unit named:
+    ``White's win rate -5.5%`` (``drop`` 0.055 for White). "Points" would read as the score."""
+    return f"{COLOR_WORDS[color]}'s win rate {-100 * drop:+.1f}%"
 
 
 def limits_text(limits: SearchLimits) -> str:
@@ -422,8 +423,9 @@ def lead(points_: float) -> str:
 
 
 def _turn(item: MoveReview) -> str:
-    """``57 B R3: Black's win rate 52.3% -> 29.2% (-23.1 points); the search: Q5``, or by
-    score: ``57 B R3: Black lost 6.5 points of score (Black's lead +3.0 -> -3.5); ...``."""
+    """``58 W R3: Black's win rate 47.7% -> 70.8%, White's win rate -23.1%; the search
+    preferred Q5``, or by score: ``57 B R3: Black lost 6.5 points of score (Black's lead
+    +3.0 -> -3.5); ...``."""
     assert item.before is not None and item.after is not None and item.drop is not None
     best = item.before.best_move
     choice = ("the search's choice too" if best == item.move
@@ -436,7 +438,7 @@ def _turn(item: MoveReview) -> str:
                 f"(Black's lead {lead(item.before.score_lead)} -> "
                 f"{lead(item.after.score_lead)}); {choice}")
     return (f"{head}Black's win rate {percent(item.before.winrate)} -> "
-            f"{percent(item.after.winrate)}, {COLOR_WORDS[item.color]} lost {points(item.drop)}; "
+            f"{percent(item.after.winrate)}, {winrate_change(item.color, item.drop)}; "
             f"{choice}")
 
 
@@ -475,14 +477,13 @@ def search_lines(item: MoveReview, turning: int | None = None) -> list[str]:
     before, after, drop = item.before, item.after, item.drop
     if before is None or after is None or drop is None:
         return []
-    mover = COLOR_WORDS[item.color]
     lines = [f"Black's win rate: {percent(before.winrate)} before, {percent(after.winrate)} "
-             f"after: {mover} {'lost' if drop > 0 else 'gained'} {points(drop)}"]
+             f"after: {winrate_change(item.color, drop)}"]
     score_drop = item.score_drop
     if score_drop is not None:
         assert before.score_lead is not None and after.score_lead is not None
         lines.append(f"Black's lead: {lead(before.score_lead)} before, "
-                     f"{lead(after.score_lead)} after: {mover} "
+                     f"{lead(after.score_lead)} after: {COLOR_WORDS[item.color]} "
                      f"{'lost' if score_drop > 0 else 'gained'} {abs(score_drop):.1f} points "
                      "of score")
     if before.best_move == item.move:
@@ -516,11 +517,11 @@ _WIDE = 74  # the text report's columns before the search's
 def format_review(review: GameReview) -> str:
     """The text report: one line per reviewed move, then the summary.
 
-    With a search each line adds Black's win rate after the move, with a score
-    head Black's lead after it in points, what the move cost its player in win
-    rate (``-`` a loss, ``+`` a gain, in points) and the search's best move
-    with its visits of the root's; turning points say so (and ``(score)`` when
-    the score moved more).
+    With a search each line adds Black's win rate after the move and how the move
+    changed it (in percent, as the column beside it: ``+4.7%`` when Black's rate rose,
+    whoever moved), with a score head Black's lead after it in points, and the search's
+    best move with its visits of the root's; turning points say so (and ``(score)`` when
+    the score moved more), and the summary gives each one's cost to its player.
     """
     record = review.record
     searched = review.limits is not None
@@ -528,7 +529,7 @@ def format_review(review: GameReview) -> str:
     header = f"{'move':>5}     played  probability  rank  the model's top {TOP_CANDIDATES}"
     if searched:
         score_column = f" {'lead':>6}" if scored else ""
-        header = (f"{header:<{_WIDE}} {'black':>6}{score_column} {'change':>7}  "
+        header = (f"{header:<{_WIDE}} {'Black win rate':>14}{score_column} {'change':>7}  "
                   "search's best (visits)")
     lines = [f"{record.source} game {record.index}: {record.black_name or 'Black'} (B) vs "
              f"{record.white_name or 'White'} (W), komi {record.komi:g}, handicap "
@@ -549,8 +550,9 @@ def format_review(review: GameReview) -> str:
             if item.number in turning:
                 by_score = item.swing is not None and item.swing[1] == "score"
                 mark = "  turning point (score)" if by_score else "  turning point"
-            line = (f"{line:<{_WIDE}} {percent(item.after.winrate):>6}{score_column} "
-                    f"{-100 * item.drop:>+7.1f}  {_to_vertex(item.before.best_move):<4} "
+            change = 100 * (item.after.winrate - item.before.winrate)  # Black's, as beside it
+            line = (f"{line:<{_WIDE}} {percent(item.after.winrate):>14}{score_column} "
+                    f"{change:>+6.1f}%  {_to_vertex(item.before.best_move):<4} "
                     f"{item.before.best_visits:>5}/{item.before.visits}{mark}")
         lines.append(line)
     return "\n".join(lines + summary_lines(review))
@@ -600,119 +602,21 @@ def annotated_sgf(review: GameReview) -> str:
 
 # ----------------------------------------------------------------- plot
 
-# A 5-row pixel font for the axis labels: the chart needs digits and % only.
-_GLYPHS = {
-    "0": ("###", "#.#", "#.#", "#.#", "###"), "1": (".#.", "##.", ".#.", ".#.", "###"),
-    "2": ("###", "..#", "###", "#..", "###"), "3": ("###", "..#", "###", "..#", "###"),
-    "4": ("#.#", "#.#", "###", "..#", "..#"), "5": ("###", "#..", "###", "..#", "###"),
-    "6": ("###", "#..", "###", "#.#", "###"), "7": ("###", "..#", "..#", "..#", "..#"),
-    "8": ("###", "#.#", "###", "#.#", "###"), "9": ("###", "#.#", "###", "..#", "###"),
-    "%": ("##..#", "##.#.", "..#..", ".#.##", "#..##"),
-}
-_SCALE = 2
-_BAR_COLORS = {BLACK: (25, 25, 25), WHITE: (70, 130, 200)}
-_GRID = (215, 215, 215)
-_INK = (60, 60, 60)
-_LINE = (20, 20, 20)
-_TURNING = (250, 190, 190)
-_PLOT_HEIGHT = 240
-_LEFT, _RIGHT, _TOP, _BOTTOM = 48, 16, 12, 28  # margins around the plot area, in pixels
-
-
-def _stamp(image: np.ndarray, text: str, right: int, top: int) -> None:
-    """Draw ``text`` with its right edge at column ``right`` and its top at row ``top``."""
-    left = right - _text_width(text)
-    for char in text:
-        glyph = _GLYPHS[char]
-        for row, pattern in enumerate(glyph):
-            for col, pixel in enumerate(pattern):
-                if pixel == "#":
-                    y, x = top + row * _SCALE, left + col * _SCALE
-                    image[y : y + _SCALE, x : x + _SCALE] = _INK
-        left += (len(glyph[0]) + 1) * _SCALE
-
-
-def _text_width(text: str) -> int:
-    """Pixels from the first glyph's left edge to the last one's right edge."""
-    return sum((len(_GLYPHS[char][0]) + 1) * _SCALE for char in text) - _SCALE
-
-
-def _frame(last: int, pitch: int) -> tuple[np.ndarray, int]:
-    """An empty chart for moves 1 to ``last``: grid lines at 0-100%, move numbers below.
-
-    Returns the image and the row of 0% (``base``); move ``k``'s column starts
-    at ``_LEFT + (k - 1) * pitch``.
-    """
-    width = _LEFT + pitch * last + _RIGHT
-    image = np.full((_TOP + _PLOT_HEIGHT + _BOTTOM, width, 3), 255, dtype=np.uint8)
-    base = _TOP + _PLOT_HEIGHT
-    for quarter in range(5):
-        y = base - quarter * _PLOT_HEIGHT // 4
-        image[y, _LEFT : width - _RIGHT] = _GRID if quarter else _INK
-        _stamp(image, f"{25 * quarter}%", _LEFT - 6, y - 5 * _SCALE // 2)
-    step = 50 if last > 100 else 10
-    for number in range(step, last + 1, step):
-        x = _LEFT + (number - 1) * pitch + pitch // 2
-        image[base : base + 4, x] = _INK
-        label = str(number)
-        _stamp(image, label, x + _text_width(label) // 2, base + 8)
-    return image, base
-
-
-def _probability_chart(review: GameReview, last: int, pitch: int) -> np.ndarray:
-    """One bar per reviewed move, the played move's probability (Black's dark, White's blue)."""
-    image, base = _frame(last, pitch)
-    for item in review.moves:
-        x = _LEFT + (item.number - 1) * pitch
-        bar = max(1, round(item.probability * _PLOT_HEIGHT))
-        image[base - bar : base, x : x + pitch - 1] = _BAR_COLORS[item.color]
-    return image
-
-
-def _winrate_chart(review: GameReview, last: int, pitch: int) -> np.ndarray:
-    """Black's win rate as a line through the searched positions, turning points in red.
-
-    The position after move ``k`` sits at the right edge of move ``k``'s column,
-    so the segment over a column is what that move changed; a turning point's
-    column is shaded red from 0 to 100%.
-    """
-    image, base = _frame(last, pitch)
-    for item in review.turning_points():
-        x = _LEFT + (item.number - 1) * pitch
-        image[base - _PLOT_HEIGHT : base, x : x + pitch] = _TURNING
-    image[base - _PLOT_HEIGHT // 2, _LEFT : _LEFT + pitch * last] = _INK  # 50%
-    points = [(_LEFT + position.played * pitch, base - round(position.winrate * _PLOT_HEIGHT))
-              for position in review.positions]
-    previous_y = points[0][1] if points else base
-    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
-        for x in range(x0, x1 + 1):
-            y = round(y0 + (y1 - y0) * (x - x0) / max(x1 - x0, 1))
-            low, high = sorted((previous_y, y))
-            # Two pixels thick, and every row between neighbours filled, so a steep
-            # drop reads as a wall rather than two dots.
-            image[max(low - 1, 0) : high + 1, x : x + 2] = _LINE
-            previous_y = y
-    return image
-
-
-def review_image(review: GameReview) -> np.ndarray:
-    """The review as an ``uint8`` ``(H, W, 3)`` picture.
-
-    Without a search: the played move's probability by move number, one bar a
-    move, grid lines at 0, 25, 50, 75 and 100%, move numbers every 50 moves
-    (every 10 in short games). With a search, Black's win rate along the game
-    with the turning points shaded red goes above it, on the same move axis.
-    Drawn with numpy alone: no plotting library.
-    """
-    last = max((item.number for item in review.moves), default=1)
-    last = max([last, *(position.played for position in review.positions)])
-    pitch = max(2, min(8, 1200 // last))  # pixels per move: wide enough to see, not too wide
-    charts = [_probability_chart(review, last, pitch)]
-    if review.positions:
-        charts.insert(0, _winrate_chart(review, last, pitch))
-    return np.concatenate(charts, axis=0)
-
 
 def plot_review(review: GameReview, path: str | Path) -> None:
-    """Write ``review_image(review)`` as a PNG (``image.write_png``)."""
-    write_png(path, review_image(review))
+    """Write the review as a PNG (``goai.plot.review_chart``): the played move's probability
+    by move number, Black's and White's bars told apart, and with a search Black's win
+    rate along the game above it, the turning points shaded. Raises ``plot.PlotError``
+    and ``OSError``."""
+    record = review.record
+    black = drawable(record.black_name or "Black", "Black")
+    white = drawable(record.white_name or "White", "White")
+    title = (f"goai review: {black} (B) vs {white} (W), {record.result or 'result unknown'}; "
+             f"model {review.model or '?'}, match rate {percent(review.match_rate)}")
+    if review.limits is not None:
+        title += f"\nwin rates by a search of {limits_text(review.limits)} a position"
+    review_chart(path, title=title,
+                 moves=[(item.number, item.color, item.probability) for item in review.moves],
+                 winrates=[(position.played, position.winrate)
+                           for position in review.positions],
+                 turning=[item.number for item in review.turning_points()])

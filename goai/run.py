@@ -27,6 +27,21 @@ from typing import IO, Any
 # The CPU is ~100x slower than a GPU at training: with no length given, a CPU run
 # is sized by time (b6c64 for the default 10,000 steps would take about 20 hours).
 CPU_DEFAULT_MINUTES = 60.0
+# What a CPU run with no --preset trains: (budget below, preset, batch size). On 2 cores
+# b6c64 at batch 256 took 7 steps in a minute and learned nothing; b2c32 at batch 64 takes
+# hundreds of steps a minute: 17% validation top-1 after 18 seconds, and 37.4% on the test
+# split after 10 minutes on 2,000 games (scripts/bench_cpu_training.py). From an hour on,
+# the recipe of the bundled small model (b4c48, batch 256: 42% in 130 minutes) is worth
+# its 4-6 times slower steps.
+CPU_RECIPES = ((CPU_DEFAULT_MINUTES, "b2c32", 64), (None, "b4c48", 256))
+
+
+def cpu_recipe(minutes: float | None) -> tuple[str, int]:
+    """(preset, batch size) for a CPU run of ``minutes`` (None: sized by steps)."""
+    for below, preset, batch_size in CPU_RECIPES:
+        if below is None or (minutes is not None and minutes < below):
+            return preset, batch_size
+    raise AssertionError("CPU_RECIPES ends with an open-ended row")
 
 
 def _setting(default: Any, help: str, **metadata: Any) -> Any:
@@ -64,7 +79,11 @@ class TrainConfig:
     batch_size: int = _setting(256, "positions per optimizer step")
     lr: float = _setting(2e-3, "peak learning rate (AdamW)")
     min_lr_fraction: float = _setting(0.02, "the cosine schedule ends at lr times this")
-    warmup_steps: int = _setting(100, "steps of linear learning-rate warm-up")
+    warmup_steps: int = _setting(100, "steps of linear learning-rate warm-up, at most "
+                                      "--warmup-fraction of the run")
+    warmup_fraction: float = _setting(
+        0.05, "the warm-up ends after this share of the run (of --steps, or of --minutes) "
+              "when that comes before --warmup-steps: a short budget is not spent warming up")
     weight_decay: float = _setting(1e-4, "AdamW weight decay")
     heads: str = _setting(
         "same", "with --init: same keeps the model's heads; ownership gives it the pooled value "
@@ -121,6 +140,8 @@ class TrainConfig:
             raise ValueError(f"window steps must be 1 or more, not {self.window_steps}")
         if not 0 <= self.ema < 1:
             raise ValueError(f"ema decay {self.ema:g} is not in [0, 1)")
+        if not 0 <= self.warmup_fraction < 1:
+            raise ValueError(f"warm-up fraction {self.warmup_fraction:g} is not in [0, 1)")
         if not 0 < self.sample_rate <= 1:
             raise ValueError(f"sample rate {self.sample_rate:g} is not in (0, 1]")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):

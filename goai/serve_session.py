@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from goai.board import BLACK, EMPTY, WHITE, opponent
+from goai.board import BLACK, COLOR_WORDS, EMPTY, WHITE, opponent
 from goai.coords import (
     NETWORK_SIZE,
     NUM_MOVES,
@@ -783,7 +783,7 @@ class ReviewSession:
         for (size, which), score_drop, item in swings[:TURNING_POINTS]:
             if size > 0:
                 why = (f"lost {score_drop:.1f} points of score" if which == "score"
-                       else f"win rate fell {size:.0f} points")
+                       else f"{COLOR_WORDS[item.color]}'s win rate -{size:.0f}%")
                 points.append({"number": item.number, "move": f"{COLOR_LETTERS[item.color]} "
                                f"{vertex(item.move)}", "why": why})
         return points

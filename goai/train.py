@@ -73,9 +73,18 @@ __all__ = ["LossWeights", "TrainConfig", "TrainStep", "learning_rate", "train"]
 
 
 def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
-    """Linear warm-up, then cosine decay to ``min_lr_fraction * lr`` as progress goes 0 -> 1."""
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
+    """Linear warm-up, then cosine decay to ``min_lr_fraction * lr`` as progress goes 0 -> 1.
+
+    The warm-up ends at ``warmup_steps`` steps or at ``warmup_fraction`` of the run's
+    progress, whichever comes first (0 for either: no warm-up). The fraction scales it to
+    the budget: 100 steps are a second on a GPU but, at batch 256 on a CPU, more than a
+    one-minute run takes, which would then never reach its learning rate.
+    """
+    by_steps = (step + 1) / config.warmup_steps if config.warmup_steps else 1.0
+    by_progress = progress / config.warmup_fraction if config.warmup_fraction else 1.0
+    warm = max(by_steps, by_progress)
+    if warm < 1:
+        return config.lr * warm
     floor = config.lr * config.min_lr_fraction
     cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
     return floor + (config.lr - floor) * cosine
@@ -409,8 +418,8 @@ def train(config: TrainConfig) -> dict:
 
         # --- the loop
         bar = Progress("train", total=None if config.minutes else config.steps, unit="steps",
-                       enabled=config.show_progress and rank == 0, time_left=False)
-        bar.update(run.step)
+                       enabled=config.show_progress and rank == 0, time_left=False,
+                       initial=run.step)
         # --train value: batch norm keeps the statistics the trunk was trained with.
         model.train(config.train == "all")
         if not run.finished():
@@ -507,6 +516,7 @@ class _Run:
         self.step, self.positions, self.elapsed_before, self.lr = 0, 0, 0.0, config.lr
         self.stream_states: list[dict | None] = []
         self.metrics: dict = {}
+        self.last_val_top1: float | None = None
         self.started = time.perf_counter()
         self.session_start_step = 0
         self.saved_step: int | None = None  # the step of the last checkpoint, None: none yet
@@ -580,6 +590,7 @@ class _Run:
         self.metrics = training.get("last_metrics") or {}
         if self.is_main:
             self.metrics = self.folder.keep_metrics_until(self.step) or self.metrics
+        self.last_val_top1 = self.metrics.get("val_top1")
         return saved["data_state"]
 
     def count_step(self, batch_positions: int, lr: float) -> bool:
@@ -609,6 +620,7 @@ class _Run:
         self._window_positions = 0
         if model is not None and val_batch is not None:
             self.metrics |= validate(model, val_batch, self.device)
+            self.last_val_top1 = self.metrics["val_top1"]
         if self.is_main:
             self.folder.append_metrics(self.metrics)
         # Validation is not training: the next window's pace starts after it.
@@ -620,8 +632,8 @@ class _Run:
         if "train_policy_loss" in self.metrics:
             fields["loss"] = f"{self.metrics['train_policy_loss']:.3f}"
             fields["pos_s"] = f"{self.metrics['positions_per_second']:.0f}"
-        if "val_top1" in self.metrics:
-            fields["val_top1"] = f"{self.metrics['val_top1']:.3f}"
+        if self.last_val_top1 is not None:  # the last validation's, until the next one
+            fields["val_top1"] = f"{self.last_val_top1:.3f}"
         left = self.seconds_left()
         if left is not None:
             fields["left"] = duration(left)

@@ -4,6 +4,7 @@ and no game to evaluate is an error with its reason, never a 0.0% table."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -179,7 +180,7 @@ def test_plot_without_matplotlib_fails_before_the_work(monkeypatch: pytest.Monke
                                                        games: Path, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
     # The model is never loaded: the check comes first.
-    with pytest.raises(SystemExit, match="--plot needs matplotlib"):
+    with pytest.raises(SystemExit, match="plots need matplotlib, a dependency of goai"):
         cli.main(["evaluate", str(games), "--plot", str(tmp_path / "a.png"),
                   "--model", str(tmp_path / "never-loaded.pt")])
 
@@ -206,10 +207,36 @@ def test_text_report_names_speed_and_value(games: Path, tiny_model_path: Path,
     assert cli.main(["evaluate", str(games), "--model", str(tiny_model_path),
                      "--workers", "0"]) == 0
     out = capsys.readouterr().out
+    # The model's file first, then the feature set by name ("(default, ...)" read as a model).
+    assert out.startswith(f"model {tiny_model_path}, feature set default, 1 symmetry, cpu: ")
     assert "positions/s" in out and "value head" in out and "calibration" in out
     # On a CPU the batch defaults to 32: larger ones outgrow the cache and run slower.
     assert "batch 32," in out and "the network" in out
     assert f"{games / 'd.sgf'} game 0: 9x9 board" in out
+
+
+def test_the_total_comes_first_and_the_progress_counts_toward_it(games: Path,
+                                                                  tiny_model_path: Path,
+                                                                  capsys) -> None:
+    """At a CPU's 17 positions/s a test split takes hours: say how much before the work."""
+    assert cli.main(["evaluate", str(games), "--model", str(tiny_model_path), "--workers",
+                     "0", "--max-games", "2"]) == 0
+    first, *progress = capsys.readouterr().err.splitlines()
+    assert first == "evaluate: 2 games, 9 positions"  # the 19x19 ones, at most --max-games
+    assert re.match(r"evaluate: \d/9 positions \(\d+%\) \[", progress[0])
+    assert progress[-1].startswith("evaluate: 9/9 positions (100%) [")
+
+
+def test_a_store_s_totals_come_from_its_index(make_store, tiny_model_path: Path,
+                                               capsys) -> None:
+    from goai.store import GameStore
+
+    test = make_store(30, val=0.0, test=0.3) / "test.npz"
+    store = GameStore(test)
+    assert cli.main(["evaluate", str(test), "--model", str(tiny_model_path), "--workers",
+                     "0"]) == 0
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"evaluate: {len(store)} games, {store.num_positions:,} positions")
 
 
 # ----------------------------------------------------------------- files written

@@ -149,6 +149,33 @@ def test_no_response_contains_a_blank_line_before_its_end(engine: Engine):
     assert len(responses) - 1 == 6
 
 
+def test_a_stream_s_header_goes_out_before_its_first_line_is_computed(engine: Engine,
+                                                                    monkeypatch):
+    """Sabaki and Lizzie wait for lz-analyze's "=" before they count it accepted; the search's
+    first info line takes about a second on a CPU, so the "=" must not wait for it."""
+    out = io.BytesIO()
+    written_when_asked: list[bytes] = []
+    real = Engine._analysis_lines
+
+    def watched(self, *args):
+        written_when_asked.append(out.getvalue())  # runs when the first line is asked for
+        yield from real(self, *args)
+
+    monkeypatch.setattr(Engine, "_analysis_lines", watched)
+    lines = LineQueue(max_lines=None)
+    lines.feed(b"1 lz-analyze 10\n2 name\n")
+    lines.close()
+    engine.serve(lines, out)
+    assert written_when_asked == [b"=1\n"]
+    assert out.getvalue().startswith(b"=1\ninfo move ") and out.getvalue().endswith(b"=2 goai\n\n")
+
+
+def test_an_analysis_that_cannot_load_its_model_is_an_error_answer(tmp_path: Path):
+    engine = Engine(GtpConfig(model=str(tmp_path / "missing.pt")))
+    out = run_engine(engine, b"1 lz-analyze 10\n2 kata-genmove_analyze b\n").decode()
+    assert out.startswith("?1 cannot load model") and "\n\n?2 cannot load model" in out
+
+
 def test_undo_restores_the_position_genmove_changed(engine: Engine):
     out = run_engine(engine, b"play b Q16\n1 genmove w\nundo\nshowboard\n").decode()
     rows = out.split("\n\n")[3].splitlines()[2:-2]  # the board without the column letters

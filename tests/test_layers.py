@@ -157,7 +157,7 @@ def test_the_rules_layer_reads_replays_encodes_and_draws_without_torch(
         for name in {rules!r}:
             importlib.import_module("goai." + name)
         from goai.features import encode
-        from goai.image import board_image
+        from goai.plot import board_frame
         from goai.render import render_board
         from goai.sgf import parse_sgf
         from goai.symmetry import transform_planes
@@ -167,7 +167,7 @@ def test_the_rules_layer_reads_replays_encodes_and_draws_without_torch(
             planes = transform_planes(encode(state), 5)
             positions += 1
         render_board(state.board, state.last_move)
-        board_image(state.board)
+        board_frame(state.board)
         assert positions == len(record.moves) > 100, positions
         sys.exit("the rules layer loaded torch" if "torch" in sys.modules else 0)
         """)

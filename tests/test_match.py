@@ -102,6 +102,23 @@ def test_two_passers_are_scored_and_colours_alternate(fake):
     assert summary["engines"]["A"]["name"] == "fake-pass 1.0"
 
 
+def test_the_progress_line_shows_the_move_and_each_engine_s_time_during_a_game(
+        fake, monkeypatch, capsys):
+    import functools
+
+    from goai import match
+
+    # Every update printed (a log line, not a terminal), to see each move's.
+    monkeypatch.setattr(match, "Progress", functools.partial(match.Progress, log_interval=0))
+    run_match(MatchConfig(black=fake("slow"), white=fake("pass"), games=2, referee="none"))
+    lines = capsys.readouterr().err.splitlines()
+    assert any(re.search(r"match: 0/2 games \(0%\) \[.*\] \| game 1, move 1: A 0s, B 0s "
+                         "thinking$", line) for line in lines), lines
+    assert any(line.endswith("| game 2, move 2: A 0s, B 0s thinking") for line in lines)
+    assert re.search(r"^match: 2/2 games \(100%\) \[.*\] A 1 B 1$", lines[-1])
+    assert len(lines) == len(set(lines))  # the closing line is not printed twice
+
+
 @pytest.mark.parametrize("mode, detail", [
     ("crash", "exited with code 3"),
     ("error", "genmove failed"),

@@ -49,6 +49,40 @@ def test_a_small_collection_gets_a_game_in_val_and_test(tmp_path: Path) -> None:
     assert any("test split" in warning for warning in manifest["warnings"])
 
 
+def test_a_small_collection_holds_out_enough_games_to_measure(tmp_path: Path, run_goai,
+                                                               shared_data: Path) -> None:
+    """By hash alone the 250 sample games give val and test 1 or 2 games each: each gets
+    --min-held-out (50) games, at most 10% of the collection; the warning says what to do."""
+    code, out, err = run_goai("prepare", str(shared_data / "sample"), "--out",
+                              str(tmp_path / "out"), "--json")
+    manifest = json.loads(out)
+    counts = {name: split["games"] for name, split in manifest["splits"].items()}
+    assert code == 0 and counts == {"train": 200, "val": 25, "test": 25}  # 10% each
+    assert err.count("goai prepare: warning: the ") == 2
+    assert "--test-fraction" in err and "--val-fraction" in err and "--min-held-out" in err
+    # The moved games are train's lowest-keyed: held out by hash first, then by key.
+    train_keys = GameStore(tmp_path / "out" / "train.npz").game_keys
+    assert GameStore(tmp_path / "out" / "val.npz").game_keys.max() < train_keys.min()
+
+
+@pytest.mark.parametrize("min_held_out, held_out", [(50, 4), (1, 1)])
+def test_min_held_out_tops_up_the_hash_s_split(tmp_path: Path, min_held_out: int,
+                                               held_out: int) -> None:
+    # 40 games, almost surely none hashed to val or test: 10% of 40 is 4; 1 keeps one.
+    manifest = prepare([write_collection(tmp_path / "sgf", 40)], tmp_path / "out",
+                       PrepareConfig(workers=1, min_held_out=min_held_out),
+                       show_progress=False)
+    counts = {name: split["games"] for name, split in manifest["splits"].items()}
+    assert counts == {"train": 40 - 2 * held_out, "val": held_out, "test": held_out}
+
+
+def test_a_split_large_by_its_fraction_is_left_as_hashed(tmp_path: Path) -> None:
+    manifest = prepare([write_collection(tmp_path / "sgf", 40)], tmp_path / "out",
+                       PrepareConfig(workers=1, val_fraction=0.4, test_fraction=0.4),
+                       show_progress=False)
+    assert manifest["warnings"] == []  # 10% of 40 is 4 games: the hash gave more
+
+
 def test_two_games_leave_one_to_train_and_say_val_is_empty(tmp_path: Path) -> None:
     manifest = prepare([write_collection(tmp_path / "sgf", 2)], tmp_path / "out",
                        PrepareConfig(workers=1), show_progress=False)

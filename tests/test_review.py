@@ -167,13 +167,10 @@ def test_a_stopped_review_keeps_the_whole_game_and_says_where_it_stopped():
     assert not nodes[2].has_property("C") and not nodes[3].has_property("C")
 
 
-def test_plot_is_a_png_as_wide_as_the_game(tmp_path: Path):
+def test_plot_is_a_png_of_the_game(tmp_path: Path):
     path = tmp_path / "plot.png"
     plot_review(review_game(WantsPolicy(), FOUR_MOVES), path)
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    assert (width, height) == (48 + 8 * 4 + 16, 12 + 240 + 28)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # ----------------------------------------------------------------- with a search
@@ -292,19 +289,33 @@ def test_the_annotated_sgf_carries_sabakis_win_rates_and_marks_the_turning_point
     assert [node.has_property("BM") and node.has_property("HO") for node in nodes] == [
         False, False, False, False, True, False, True]
     assert nodes[4].get("C").splitlines()[2:5] == [
-        "Black's win rate: 50.0% before, 80.0% after: White lost 30.0 points",
+        "Black's win rate: 50.0% before, 80.0% after: White's win rate -30.0%",
         "The search preferred A19 (0 of 1 visits)",
         "Turning point 1 of the game"]
     assert nodes[1].get("C").splitlines()[2] == (
-        "Black's win rate: 50.0% before, 60.0% after: Black gained 10.0 points")
+        "Black's win rate: 50.0% before, 60.0% after: Black's win rate +10.0%")
     summary = nodes[0].get("C").splitlines()
     assert summary[4:8] == [
         "Search: 1 visits a position, 7 positions; every win rate is Black's",
         "Turning points (where the player's win rate fell most):",
-        "  1. 4 W D16: Black's win rate 50.0% -> 80.0%, White lost 30.0 points; "
+        "  1. 4 W D16: Black's win rate 50.0% -> 80.0%, White's win rate -30.0%; "
         "the search preferred A19",
-        "  2. 6 W C10: Black's win rate 75.0% -> 95.0%, White lost 20.0 points; "
+        "  2. 6 W C10: Black's win rate 75.0% -> 95.0%, White's win rate -20.0%; "
         "the search preferred A19"]
+
+
+def test_the_text_report_s_change_is_black_s_as_the_column_beside_it():
+    """Move 4 (White) raised Black's rate from 50% to 80%: the change column, next to Black's
+    win rate, says +30.0%, and the summary names whose rate fell ("White's win rate -30.0%")
+    in percent, not "points", which a Go player reads as the score."""
+    text = format_review(scripted_review(turning_points=2))
+    header, *rows = text.splitlines()[1:8]
+    assert "Black win rate  change" in header
+    fourth = next(row for row in rows if row.lstrip().startswith("4 W"))
+    assert "80.0%  +30.0%" in fourth and fourth.endswith("turning point")
+    second = next(row for row in rows if row.lstrip().startswith("2 W"))
+    assert "30.0%  -30.0%" in second  # White's move 2 lowered Black's rate: White gained
+    assert "points" not in text.replace("Turning points", "").replace("turning point", "")
 
 
 def test_the_json_of_a_search_review():
@@ -319,18 +330,22 @@ def test_the_json_of_a_search_review():
     assert "winrate_before" not in review_game(WantsPolicy(), SIX_MOVES).as_dict()["moves"][0]
 
 
-def test_the_plot_of_a_search_review_draws_the_win_rate_above_the_bars():
-    review = scripted_review(turning_points=1)
-    image = review_image(review)
-    bars = review_image(review_game(WantsPolicy(), SIX_MOVES))
-    assert image.shape == (2 * bars.shape[0], bars.shape[1], 3)
-    assert (image[bars.shape[0]:] == bars).all()  # the bars below, as without a search
-    # Move 4 (the turning point) is column 48 + 3 * 8 .. + 8: shaded, move 3's is not.
-    top_row = 12 + 1
-    assert tuple(image[top_row, 48 + 3 * 8 + 4]) == (250, 190, 190)
-    assert tuple(image[top_row, 48 + 2 * 8 + 4]) == (255, 255, 255)
-    # The line passes through Black's 95% after move 6, at the right edge of its column.
-    assert tuple(image[12 + 240 - round(0.95 * 240), 48 + 6 * 8]) == (20, 20, 20)
+def test_the_plot_of_a_search_review_draws_the_win_rate_above_the_bars(monkeypatch):
+    from goai import plot
+
+    figures = []
+    monkeypatch.setattr(plot, "_save", lambda figure, path: figures.append(figure))
+    plot_review(scripted_review(turning_points=1), "unused.png")
+    plot_review(review_game(WantsPolicy(), SIX_MOVES), "unused.png")
+    searched, policy_only = figures
+    rates, bars = searched.axes
+    assert len(policy_only.axes) == 1 and len(bars.patches) == len(policy_only.axes[0].patches)
+    (turning,) = rates.patches  # move 4, the turning point: from 3 to 4 on the move axis
+    assert (turning.get_x(), turning.get_width()) == (3, 1)
+    (line,) = [line for line in rates.get_lines() if line.get_label().startswith("Black's")]
+    assert list(line.get_xdata()) == list(range(7))
+    assert line.get_ydata()[6] == pytest.approx(95)  # Black's 95% after move 6
+    assert "win rates by a search of 1 visits a position" in rates.get_title()
 
 
 class ScoredEvaluator(ScriptedEvaluator):
@@ -468,7 +483,8 @@ def test_goai_review_with_a_search(tiny_model_path: Path, tmp_path: Path, capsys
                      "4", "--moves", "1-8", "--json", "--out", str(out), "--plot",
                      str(plot)]) == 0
     captured = capsys.readouterr()
-    assert "review: 9/9 (100%) positions" in captured.err  # the progress bar
+    assert "review: 9/9 positions (100%)" in captured.err  # the progress bar, with its
+    assert " left] left " not in captured.err and "left 0m" not in captured.err  # own estimate
     report = json.loads(captured.out)
     moves = report["moves"]
     assert [item["number"] for item in moves] == list(range(1, 9))

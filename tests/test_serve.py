@@ -619,6 +619,20 @@ def test_goai_serve_passes_visits_and_think_seconds_to_the_engine(tiny_model_pat
             cli.main(["serve", "--model", str(tiny_model_path), *bad])
 
 
+def test_goai_serve_takes_the_bundled_names_and_a_device(monkeypatch):
+    """--model default|small|PATH and --device, as every command that runs a network."""
+    engines, made = [], []
+    monkeypatch.setattr("goai.serve.run_server", lambda engine, config, announce: None)
+    monkeypatch.setattr("goai.serve_session.Engine", lambda **options: engines.append(options))
+    monkeypatch.setattr("goai.policy.Policy", lambda model, **options: made.append(
+        (model, options)))
+    cli.main(["serve", "--model", "small", "--device", "cpu"])
+    (engine,) = engines
+    assert engine["name"] == "goai (small)"
+    engine["load"]()
+    assert made == [("small", {"threads": 1, "device": "cpu"})]
+
+
 # ----------------------------------------------------------------- SGF and review
 
 
@@ -651,7 +665,7 @@ def test_review_of_the_sample_game_has_the_figures_and_turning_points(tiny_polic
     # The five largest swings, each said as what moved more: win rate or score.
     swings = reasons[5:]
     assert len(swings) == 5
-    assert all(re.fullmatch(r"win rate fell \d+ points|lost [\d.]+ points of score", why)
+    assert all(re.fullmatch(r"(Black|White)'s win rate -\d+%|lost [\d.]+ points of score", why)
                for why in swings), swings
 
 
@@ -670,9 +684,9 @@ def test_review_turning_points_say_whether_win_rate_or_score_moved_more():
     swings = [point for point in session.turning_points()
               if not point["why"].startswith("unlikely")]
     assert swings == [
-        {"number": 3, "move": "B Q4", "why": "win rate fell 20 points"},
+        {"number": 3, "move": "B Q4", "why": "Black's win rate -20%"},
         {"number": 2, "move": "W D4", "why": "lost 9.0 points of score"},
-        {"number": 1, "move": "B Q16", "why": "win rate fell 4 points"}]
+        {"number": 1, "move": "B Q16", "why": "Black's win rate -4%"}]
 
 
 def test_a_game_cut_by_the_reader_says_so_where_and_why():
@@ -979,7 +993,8 @@ def test_goai_serve_stops_with_one_line_when_the_model_cannot_load(tmp_path: Pat
     with pytest.raises(SystemExit, match="cannot load the model"):  # loopback: no warning
         cli.main(["serve", "--host", "127.0.0.2", "--port", "0", "--model", str(junk)])
     assert capsys.readouterr().out.startswith("goai serve: open http://127.0.0.2:")
-    with pytest.raises(SystemExit, match="no such model file"):
+    with pytest.raises(SystemExit, match="goai serve: no model '.*missing.pt': give default, "
+                                         "small or the path"):
         cli.main(["serve", "--model", str(tmp_path / "missing.pt")])
 
 

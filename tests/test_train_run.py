@@ -220,6 +220,59 @@ def test_on_the_cpu_with_no_length_given_the_run_is_sized_by_time(
     assert json.loads(out)["step"] < 10_000
 
 
+def test_on_the_cpu_with_no_preset_a_network_that_learns_there_is_chosen_and_named(
+        store: Path, tmp_path: Path, run_goai, monkeypatch: pytest.MonkeyPatch) -> None:
+    from goai.run import CPU_RECIPES
+
+    # The choice itself, for a short run, is measured by scripts/bench_cpu_training.py.
+    (_, short_preset, short_batch), (_, long_preset, long_batch) = CPU_RECIPES
+    no_preset = [word for word in TINY if word not in ("--preset", "b1c8", "--batch-size", "8")]
+    run = tmp_path / "short"
+    code, _, err = run_goai("train", "--data", str(store), "--out", str(run), "--device", "cpu",
+                            "--minutes", "0.01", *no_preset)
+    assert code == 0, err
+    assert (f"on the CPU with no --preset: {short_preset} at batch {short_batch}, which learns "
+            "within 0.01 minutes there (--preset and --batch-size choose)") in err
+    config = json.loads((run / "config.json").read_text())
+    assert (config["preset"], config["batch_size"]) == (short_preset, short_batch)
+    # A batch size given stays; a run sized by steps gets the longer recipe.
+    run = tmp_path / "steps"
+    code, _, err = run_goai("train", "--data", str(store), "--out", str(run), "--device", "cpu",
+                            "--steps", "1", "--batch-size", "8", *no_preset)
+    assert code == 0 and f"no --preset: {long_preset} at batch 8, " in err
+    assert json.loads((run / "config.json").read_text())["preset"] == long_preset
+    # A preset given: nothing chosen, nothing said.
+    code, _, err = run_goai("train", "--data", str(store), "--out", str(tmp_path / "given"),
+                            "--device", "cpu", "--steps", "1", *TINY)
+    assert code == 0 and "no --preset" not in err
+
+
+def test_on_the_cpu_torch_threads_leave_the_loader_its_cores(store: Path, tmp_path: Path,
+                                                               run_goai) -> None:
+    no_threads = [word for word in TINY if word not in ("--threads", "1")]
+    run = tmp_path / "run"
+    code, _, err = run_goai("train", "--data", str(store), "--out", str(run), "--device", "cpu",
+                            "--steps", "1", *no_threads)
+    threads = max(1, (os.cpu_count() or 1) - 0)  # TINY has --loader-workers 0
+    assert code == 0 and json.loads((run / "config.json").read_text())["threads"] == threads
+    assert f"goai train: {threads} torch thread" in err and "beside 0 loader processes" in err
+
+
+def test_plot_draws_the_learning_curve_into_a_run_folder_it_makes(store: Path, tmp_path: Path,
+                                                                  run_goai) -> None:
+    """The README's recipe: --plot runs/mine/curve.png while runs/mine does not exist yet."""
+    run = tmp_path / "runs" / "mine"
+    code, _, err = run_goai("train", "--data", str(store), "--out", str(run), "--device", "cpu",
+                            "--steps", "4", "--log-every", "2", "--eval-every", "2",
+                            "--plot", str(run / "curve.png"), *TINY)
+    assert code == 0, err
+    assert (run / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert f"learning curve: {run / 'curve.png'}" in err
+    code, _, err = run_goai("train", "--data", str(store), "--out", str(tmp_path / "other"),
+                            "--steps", "1", "--plot", str(tmp_path / "nowhere" / "c.png"), *TINY)
+    assert code == 1 and "no folder" in err and not (tmp_path / "other").exists()
+
+
 # ----------------------------------------------------------------- loader processes
 
 

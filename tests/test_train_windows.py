@@ -9,6 +9,7 @@ validation measures it, and a resumed run picks the average up again.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -53,6 +54,29 @@ def test_training_in_three_windows_has_the_learning_rate_of_one_run(store: Path,
     config = TrainConfig(**options(store, one))
     assert [single[step] for step in range(1, 13)] == [
         learning_rate(config, step, step / 12) for step in range(12)]
+
+
+@pytest.mark.parametrize("steps, warmup_steps, fraction, progress, factor", [
+    (10_000, 100, 0.05, 0.0, 1 / 100),     # a long run: the step count ends the warm-up
+    (10_000, 100, 0.05, 0.005, 51 / 100),  # (step 50 of 10,000)
+    (20, 100, 0.05, 0.0, 0.0 + 1 / 100),   # a short one: its first step is the warm-up's
+    (20, 100, 0.05, 0.05, 1.0),            # ... which ends after 5% of it, at step 1
+    (10**6, 100, 0.05, 1 / 7, 1.0),        # a minute at 7 steps: full rate from the 2nd
+    (10**6, 100, 0.0, 0.0, 1.0),           # no fraction, no warm-up (as --warmup-steps 0)
+])
+def test_the_warm_up_scales_to_the_budget(steps: int, warmup_steps: int, fraction: float,
+                                          progress: float, factor: float,
+                                          tmp_path: Path) -> None:
+    """Warm-up ends at --warmup-steps or at --warmup-fraction of the run, the first reached."""
+    config = TrainConfig(data=str(tmp_path), out=str(tmp_path), steps=steps, lr=1e-3,
+                         warmup_steps=warmup_steps, warmup_fraction=fraction)
+    step = round(progress * steps) if steps < 10**6 else 1
+    lr = learning_rate(config, step, progress)
+    if factor < 1:
+        assert lr == pytest.approx(1e-3 * factor)
+    else:  # warm: on the cosine, which starts at the peak
+        assert lr == pytest.approx(1e-3 * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi
+                                                                              * progress))))
 
 
 def test_a_window_in_minutes_ends_the_session_not_the_run(store: Path, tmp_path: Path) -> None:
