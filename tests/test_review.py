@@ -28,7 +28,6 @@ from goai.review import (
     percent,
     plot_review,
     review_game,
-    review_image,
     summary_lines,
 )
 from goai.search import Search, SearchLimits, legal_move_mask
