@@ -387,20 +387,21 @@ def test_turning_points_come_from_whichever_of_win_rate_and_score_moved_most():
     assert summary[5:9] == [
         "Turning points (where the player's win rate or score fell most; a point of score "
         "weighs as 1 point of win rate):",
-        "  1. 4 W D16: Black's win rate 50.0% -> 80.0%, White lost 30.0 points; "
+        "  1. 4 W D16: Black's win rate 50.0% -> 80.0%, White's win rate -30.0%; "
         "the search preferred A19",
-        "  2. 6 W C10: Black's win rate 75.0% -> 95.0%, White lost 20.0 points; "
+        "  2. 6 W C10: Black's win rate 75.0% -> 95.0%, White's win rate -20.0%; "
         "the search preferred A19",
         "  3. 5 B R10: Black lost 12.0 points of score (Black's lead +20.0 -> +8.0); "
         "the search preferred A19"]
     fifth = move_comment(review.moves[4], 3).splitlines()
-    assert fifth[2:4] == ["Black's win rate: 80.0% before, 75.0% after: Black lost 5.0 points",
+    assert fifth[2:4] == ["Black's win rate: 80.0% before, 75.0% after: Black's win rate -5.0%",
                           "Black's lead: +20.0 before, +8.0 after: Black lost 12.0 points of "
                           "score"]
     report = format_review(review).splitlines()
-    assert report[1].split()[-6:] == ["black", "lead", "change", "search's", "best", "(visits)"]
+    assert report[1].split()[-8:] == ["Black", "win", "rate", "lead", "change", "search's", "best",
+                                      "(visits)"]
     line = next(text for text in report if text.lstrip().startswith("5 B"))
-    assert " 75.0%   +8.0    -5.0  A19" in line and line.endswith("turning point (score)")
+    assert " 75.0%   +8.0   -5.0%  A19" in line and line.endswith("turning point (score)")
     data = review.as_dict()["moves"][4]
     assert (data["score_lead_before"], data["score_lead_after"], data["score_drop"]) == (
         20.0, 8.0, 12.0)
