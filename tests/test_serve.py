@@ -386,7 +386,7 @@ def test_the_end_of_game_count_marks_the_stones_the_map_calls_dead():
     assert state["count"]["dead"] == ["Q16", "D4"] and state["count"]["seki"] == []
     assert state["count"]["area"] == "." * 361  # the empty board is nobody's
     assert "2 stones dead by the ownership map" in state["result_text"]
-    undone = client.post("/api/undo").json()
+    undone = client.post("/api/undo", headers=JSON_BODY).json()
     assert undone["count"] is None and not undone["over"]
 
 
@@ -411,7 +411,7 @@ def test_the_tiny_model_s_heads_reach_the_page_and_a_value_model_gives_them(
     assert both["ownership"] == analysis["ownership"]  # the same map: the tiny model's
     state = split.post("/api/play", json={"move": "D4"}).json()
     assert state["engine_to_play"]
-    assert split.post("/api/genmove").json()["move_number"] == 2
+    assert split.post("/api/genmove", headers=JSON_BODY).json()["move_number"] == 2
 
 
 def test_goai_serve_loads_a_value_model_and_refuses_one_that_cannot_serve(
