@@ -335,6 +335,9 @@ def prepare(sources: Sequence[str | Path], out_dir: str | Path,
     _check_out(out_dir, overwrite)
     if config.ownership == "auto":
         config = replace(config, ownership="gnugo" if find_gnugo() else "none")
+    elif config.ownership == "gnugo" and find_gnugo() is None:
+        raise PrepareError("--ownership gnugo: GNU Go is not installed (apt-get install gnugo); "
+                           "it judges the dead stones of counted games")
     units = _source_units(sources)
     if not units:
         raise PrepareError(f"no SGF files or archives found in {', '.join(map(str, sources))}")

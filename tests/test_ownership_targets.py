@@ -86,6 +86,16 @@ def test_a_missing_judge_is_one_clear_error() -> None:
         judge.dead_stones(19, 7.5, [(BLACK, 60)])
 
 
+def test_prepare_asked_for_gnu_go_without_it_is_one_line(tmp_path: Path, monkeypatch,
+                                                           run_goai) -> None:
+    (tmp_path / "a.sgf").write_text("(;SZ[19]RE[B+3.5];B[pd];W[dp])")
+    monkeypatch.setattr("goai.prepare.find_gnugo", lambda: None)
+    code, _, err = run_goai("prepare", str(tmp_path / "a.sgf"), "--out", str(tmp_path / "s"),
+                            "--ownership", "gnugo")
+    assert code == 1 and "GNU Go is not installed" in err and "Traceback" not in err
+    assert not (tmp_path / "s").exists()
+
+
 # ----------------------------------------------------------------- the store
 
 
