@@ -264,31 +264,25 @@ def encode_game(task: _Task, feature_set: str) -> EncodedGame:
     planes = np.empty((length, features.num_channels, NETWORK_SIZE, NETWORK_SIZE), np.uint8)
     moves = np.empty(length, np.int64)
     outcomes = np.empty(length, np.int8)
+    movers = np.empty(length, np.int8)  # +1 where Black is to move, -1 where White is
     count, truncated = 0, None
     try:
         for state, color, move in replay:
             encode_into(planes[count], state, features)
             moves[count] = PASS_INDEX if move == PASS else move
-            outcomes[count] = black_result if color == BLACK else -black_result
+            movers[count] = 1 if color == BLACK else -1
+            outcomes[count] = movers[count] * black_result
             count += 1
     except IllegalMoveError as error:
         truncated = (f"truncated at move {count + 1} "
                      f"({move_to_gtp(error.move, NETWORK_SIZE)}, {error.reason})")
     ownership = margins = None
     if final is not None:
-        # Each position's side to move is the colour of the stored move played from it.
-        signs = _mover_signs(task, count)
+        signs = movers[:count]
         ownership = signs[:, None] * final[None, :].astype(np.int8)
         margins = (signs * margin).astype(np.float32)
     return EncodedGame(label, planes[:count], moves[:count], outcomes[:count],
                        black_result != 0, truncated, ownership, margins)
-
-
-def _mover_signs(task: _Task, count: int) -> np.ndarray:
-    """int8 (count,): +1 where Black moves, -1 where White does, for a stored game."""
-    _, path, index = task
-    colors = [color for color, _ in _store(path).game_moves(index)[:count]]
-    return np.where(np.array(colors) == BLACK, 1, -1).astype(np.int8)
 
 
 def _encode_tasks(tasks: list[_Task], feature_set: str) -> list[EncodedGame]:

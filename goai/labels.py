@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from goai.board import COLOR_LETTERS, IllegalMoveError
+from goai.board import COLOR_LETTERS
 from goai.coords import CoordinateError, move_from_gtp, move_to_gtp
 from goai.game import GameState
 from goai.gtp_client import GtpClient, GtpClientError
@@ -144,7 +144,7 @@ class GnuGoJudge:
               setup_black: Sequence[int] = (), setup_white: Sequence[int] = ()) -> Label | None:
         """The game's ``Label``, or None when its record has no counted margin.
 
-        Raises ``LabelError`` (GNU Go failed) and ``IllegalMoveError`` (the
+        Raises ``LabelError`` (GNU Go failed) and ``board.IllegalMoveError`` (the
         moves do not replay; stored games always do).
         """
         margin = recorded_margin(result)
@@ -163,5 +163,5 @@ class GnuGoJudge:
         return Label(ownership, margin, area_margin(ownership, komi), dead)
 
 
-__all__ = ["GnuGoJudge", "IllegalMoveError", "Label", "LabelError", "TOLERANCE", "find_gnugo",
+__all__ = ["GnuGoJudge", "Label", "LabelError", "TOLERANCE", "find_gnugo",
            "recorded_margin"]

@@ -143,3 +143,16 @@ TWO_EYES = """
     . . . X O . .
     . . . X O . .
     """
+
+
+# A white stone at B4 inside Black's area (column D), White's wall on column E: the
+# stone is dead. Drawn once for the rules tests that judge or count it.
+DEAD_STONE = """
+    . . . X O . .
+    . . . X O . .
+    . . . X O . .
+    . O . X O . .
+    . . . X O . .
+    . . . X O . .
+    . . . X O . .
+    """

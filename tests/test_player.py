@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from boards import KO_SHAPE, TWO_EYES, move, play, position, vertices
+from boards import DEAD_STONE, KO_SHAPE, TWO_EYES, move, play, position, vertices
 from fakes import analysis
 
 from goai.board import BLACK, WHITE
@@ -26,16 +26,7 @@ from goai.player import (
     with_to_play,
 )
 
-# A dead white stone at B4 inside Black's area: counted as the stones stand, White leads.
-DEAD_STONE = """
-    . . . X O . .
-    . . . X O . .
-    . . . X O . .
-    . O . X O . .
-    . . . X O . .
-    . . . X O . .
-    . . . X O . .
-    """
+# A dead white stone at B4 inside Black's area: counted as the stones stand, White leads. (boards.DEAD_STONE)
 
 # A white group with one eye (C7) inside Black's area: dead.
 ONE_EYE_GROUP = """

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from boards import TWO_EYES, position, vertices
+from boards import DEAD_STONE, TWO_EYES, position, vertices
 
 from goai.board import BLACK, WHITE, Board
 from goai.game import GameState
@@ -32,16 +32,7 @@ def points(board: Board, vertex_list: str) -> set[int]:
     return {move(vertex, board.size) for vertex in vertex_list.split()}
 
 
-# A white stone at B4 inside Black's area: dead, given as such.
-DEAD_STONE = """
-    . . . X O . .
-    . . . X O . .
-    . . . X O . .
-    . O . X O . .
-    . . . X O . .
-    . . . X O . .
-    . . . X O . .
-    """
+# A white stone at B4 inside Black's area: dead, given as such. (boards.DEAD_STONE)
 
 # Black's group in the top-left corner and White's around it (column D and row 4)
 # have no eye; they share the liberties C7 and C6, and whoever fills one is taken:
