@@ -26,7 +26,7 @@ from goai.player import (
     with_to_play,
 )
 
-# A dead white stone at B4 inside Black's area: counted as the stones stand, White leads. (boards.DEAD_STONE)
+# boards.DEAD_STONE: counted as the stones stand, White leads (the dead stone at B4 counts).
 
 # A white group with one eye (C7) inside Black's area: dead.
 ONE_EYE_GROUP = """
