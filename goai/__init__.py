@@ -17,14 +17,14 @@ ENV_ID = "goai/Go-v0"
 # else the moment it loads. Importing gymnasium here instead would cost every
 # goai command about 0.1 s at start-up, and `goai gtp` must answer a GUI's
 # `name` quickly without ever needing gymnasium. The string entry point defers
-# goai.env (which does not import torch) to gymnasium.make().
+# goai.play.env (which does not import torch) to gymnasium.make().
 
 
 def _register() -> None:
     import gymnasium
 
     if ENV_ID not in gymnasium.registry:  # e.g. importlib.reload(goai): no duplicate warning
-        gymnasium.register(id=ENV_ID, entry_point="goai.env:GoEnv")
+        gymnasium.register(id=ENV_ID, entry_point="goai.play.env:GoEnv")
 
 
 class _RegisterOnGymnasiumLoad(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -54,3 +54,8 @@ if "gymnasium" in sys.modules:
     _register()
 elif not any(isinstance(finder, _RegisterOnGymnasiumLoad) for finder in sys.meta_path):
     sys.meta_path.insert(0, _RegisterOnGymnasiumLoad())
+
+# Modules moved into layer folders keep their old flat paths (goai.policy, ...).
+from goai import old_paths  # noqa: E402
+
+old_paths.install()

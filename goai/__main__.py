@@ -2,6 +2,6 @@
 
 import sys
 
-from goai.cli import main
+from goai.cli.parser import main
 
 sys.exit(main())

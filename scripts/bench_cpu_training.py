@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from goai.sources import SgfData, iter_sgf_data
+from goai.records.sources import SgfData, iter_sgf_data
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "tom" / "tom-9d-2011.zip"
 

@@ -36,9 +36,9 @@ import warnings
 import numpy as np
 import torch
 
-from goai.checkpoint import CheckpointError, load_model, resolve_model
-from goai.store import GameStore, StoreError
-from goai.stream import fixed_positions
+from goai.learn.stream import fixed_positions
+from goai.nn.checkpoint import CheckpointError, load_model, resolve_model
+from goai.records.store import GameStore, StoreError
 
 
 def quantize(model: torch.nn.Module, calibration: np.ndarray, batch_size: int) -> torch.nn.Module:

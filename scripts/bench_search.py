@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--batches must each be 1..1024")
     if args.visits < 2 or args.threads < 1:
         parser.error("--visits must be >= 2 and --threads >= 1")
-    from goai.checkpoint import CheckpointError, resolve_model
+    from goai.nn.checkpoint import CheckpointError, resolve_model
 
     try:
         args.model = resolve_model(args.model)
@@ -71,8 +71,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def middle_game():
-    from goai.coords import move_from_gtp
-    from goai.game import GameState
+    from goai.rules.coords import move_from_gtp
+    from goai.rules.game import GameState
 
     state = GameState(19, 7.5)
     for vertex in OPENING.split():
@@ -112,8 +112,8 @@ class CpuTimed:
 
 
 def bench_batch(policy, state, batch: int, visits: int, seed: int) -> dict:
-    from goai.features import encode
-    from goai.search import PolicyEvaluator, Search, SearchConfig, SearchLimits
+    from goai.nn.features import encode
+    from goai.search.tree import PolicyEvaluator, Search, SearchConfig, SearchLimits
 
     forward = forward_rate(policy, encode(state, policy.feature_set), batch)
     evaluator = PolicyEvaluator(policy, seed=seed)
@@ -147,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
 
-    from goai.coords import move_to_gtp
-    from goai.policy import Policy
+    from goai.nn.policy import Policy
+    from goai.rules.coords import move_to_gtp
 
     torch.set_num_threads(args.threads)
     try:

@@ -16,7 +16,7 @@
 #
 # Writes at most 8 files into OUT (each under 16 MiB):
 #   log.txt          nvidia-smi, lscpu (threads per core), torch version, every stderr
-#   bench.json       goai.bench: b6c64 and b10c128 at batch 1024 (real data with one loader
+#   bench.json       goai.cli.bench: b6c64 and b10c128 at batch 1024 (real data with one loader
 #                    process per core but one vs random tensors, TFLOP/s), b10c128 compiled,
 #                    and the loader alone with 1, 4 and N-1 processes
 #   metrics.jsonl    the recipe's learning curve (val_top1 on 8192 held-out 9-dan positions)
@@ -60,7 +60,7 @@ say "bench: $presets (eager), the last compiled ($compile), loader 1,4,$workers"
 python3 - "$data" "$workers" "$compile" "$device" "$bench_steps" "$bench_batch" "$presets" \
     > "$out/bench.json" 2>> "$log" <<'PY'
 import json, sys, time
-from goai.bench import bench_loader, bench_training
+from goai.cli.bench import bench_loader, bench_training
 data, workers, compile_, device = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
 steps, batch, presets = int(sys.argv[5]), int(sys.argv[6]), sys.argv[7].split()
 report = {}
@@ -108,10 +108,10 @@ python3 - "$run/model.pt" "$data" "$out" "$device" "$val_positions" >> "$log" 2>
 import json, sys, time
 from pathlib import Path
 import torch
-from goai.checkpoint import load_model, save_checkpoint
-from goai.store import GameStore
-from goai.stream import fixed_positions
-from goai.train import validate
+from goai.nn.checkpoint import load_model, save_checkpoint
+from goai.records.store import GameStore
+from goai.learn.stream import fixed_positions
+from goai.learn.train import validate
 model_path, data, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 device, positions = torch.device(sys.argv[4]), int(sys.argv[5])
 loaded = load_model(model_path, device)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from goai.run import RunFolder
+from goai.learn.run import RunFolder
 
 
 def main() -> None:

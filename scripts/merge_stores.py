@@ -6,7 +6,7 @@ splits from the first store only.
 Why the held-out splits of the first only: the recipe trains on Tom + Tygem
 9-dan games and KGS 6d+ games, but is measured on held-out 9-dan games (the
 first store's val/test). The split is by game hash, the same for every
-preparation (``goai.prepare``), so a game held out of one store is in no
+preparation (``goai.records.prepare``), so a game held out of one store is in no
 other store's train split; a game in two stores' train splits (a copy across
 collections) is kept once.
 """
@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from goai.store import SPLITS, GameStore, StoreError, load_split, write_store
+from goai.records.store import SPLITS, GameStore, StoreError, load_split, write_store
 
 
 def merge(out: Path, stores: list[Path]) -> dict:

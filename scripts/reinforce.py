@@ -12,13 +12,13 @@ What it does, top to bottom:
    (at first only the starting model; a snapshot joins every
    ``--snapshot-every`` updates), the learner's colour drawn per game. The
    learner samples from its probabilities over the legal moves that are not
-   its own eyes, pass included; the opponents choose as ``goai.env``'s policy
-   opponent does (``goai.player`` rules, sampling at temperature 1).
+   its own eyes, pass included; the opponents choose as ``goai.play.env``'s policy
+   opponent does (``goai.play.player`` rules, sampling at temperature 1).
 3. After each batch of games, one REINFORCE step: raise the log-probability of
    every move the learner played by ``z - b``, where ``z`` is the game's
    outcome for the learner (+1/-1; a game cut at ``--max-moves`` is counted
    by area score) and the baseline ``b`` is the batch's mean outcome.
-4. Save the learner with ``goai.checkpoint.save_checkpoint`` to ``OUT/model.pt``
+4. Save the learner with ``goai.nn.checkpoint.save_checkpoint`` to ``OUT/model.pt``
    and measure it with ``goai match``: ``--eval-games`` games over GTP against
    the starting model, colours alternating, both engines sampling at
    ``--eval-temperature`` (AlphaGo compared its RL and SL networks the same
@@ -57,18 +57,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from goai.board import BLACK
-from goai.checkpoint import load_model, save_checkpoint
-from goai.coords import NETWORK_SIZE
-from goai.env import GoEnv, PolicyOpponent
-from goai.game import GameState
-from goai.match import MatchConfig, run_match
-from goai.player import is_eye
-from goai.policy import Policy, default_model_path
+from goai.nn.checkpoint import load_model, save_checkpoint
+from goai.nn.policy import Policy, default_model_path
+from goai.play.env import GoEnv, PolicyOpponent
+from goai.play.match import MatchConfig, run_match
+from goai.play.player import is_eye
+from goai.rules.board import BLACK
+from goai.rules.coords import NETWORK_SIZE
+from goai.rules.game import GameState
 
 
 class PoolOpponent:
-    """A ``goai.env.Opponent`` that is a frozen policy drawn uniformly from ``pool`` each game.
+    """A ``goai.play.env.Opponent`` that is a frozen policy drawn uniformly from ``pool`` each game.
 
     ``pool`` grows as snapshots are saved; ``loaded`` caches one ``PolicyOpponent``
     per path and is shared between the environments.
@@ -113,7 +113,7 @@ def outcome(env: GoEnv, reward: float, terminated: bool) -> float:
 
 
 def learner_mask(env: GoEnv, info: dict) -> np.ndarray:
-    """``bool`` (362,): the legal actions minus own eyes, which ``goai.player`` never fills."""
+    """``bool`` (362,): the legal actions minus own eyes, which ``goai.play.player`` never fills."""
     mask = info["action_mask"].astype(bool)
     color = env.state.to_play
     for point in np.flatnonzero(mask[:-1]):

@@ -47,9 +47,9 @@ def tiny_model(folder: Path) -> Path:
     """An untrained 1-block, 8-filter network: it answers in a millisecond."""
     import torch
 
-    from goai.checkpoint import save_checkpoint
-    from goai.features import get_feature_set
-    from goai.model import PolicyNet, config_from_preset
+    from goai.nn.checkpoint import save_checkpoint
+    from goai.nn.features import get_feature_set
+    from goai.nn.model import PolicyNet, config_from_preset
 
     torch.manual_seed(0)
     model = PolicyNet(config_from_preset("b1c8", get_feature_set("default").num_channels))

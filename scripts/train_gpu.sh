@@ -117,7 +117,7 @@ fi
 echo "train_gpu.sh: gpu=$gpu batch=$batch loader_workers=$workers minutes=$minutes" \
      "preset=$preset profile=${profile:-none} window=${window:-none} data=$data out=$out" >&2
 # --steps is only a ceiling: --minutes ends the run and sets the schedule.
-exec "$python" -m goai.cli train --data "$data" --out "$out" --preset "$preset" \
+exec "$python" -m goai train --data "$data" --out "$out" --preset "$preset" \
     --minutes "$minutes" --steps 100000000 --device auto --batch-size "$batch" \
     --loader-workers "$workers" --games-per-chunk "$chunk" ${recipe[@]+"${recipe[@]}"} \
     ${extra[@]+"${extra[@]}"}

@@ -16,9 +16,9 @@ Reference for a 5x5 drawing::
 
 from __future__ import annotations
 
-from goai.board import BLACK, EMPTY, NO_GROUP, WHITE, Board, zobrist_table
-from goai.coords import move_from_gtp, move_to_gtp
-from goai.game import GameState
+from goai.rules.board import BLACK, EMPTY, NO_GROUP, WHITE, Board, zobrist_table
+from goai.rules.coords import move_from_gtp, move_to_gtp
+from goai.rules.game import GameState
 
 COLORS = {"B": BLACK, "W": WHITE}
 

@@ -34,9 +34,9 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     import torch
 
-    from goai.checkpoint import save_checkpoint
-    from goai.features import get_feature_set
-    from goai.model import PolicyNet, config_from_preset
+    from goai.nn.checkpoint import save_checkpoint
+    from goai.nn.features import get_feature_set
+    from goai.nn.model import PolicyNet, config_from_preset
 
     torch.manual_seed(0)
     model = PolicyNet(config_from_preset("b1c8", get_feature_set("default").num_channels))
@@ -47,14 +47,14 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def run_goai(capsys: pytest.CaptureFixture[str]):
-    """``run_goai(*argv) -> (exit code, stdout, stderr)`` of ``goai.cli.main`` in this process.
+    """``run_goai(*argv) -> (exit code, stdout, stderr)`` of ``goai.cli.parser.main``, in process.
 
     A ``SystemExit`` with a message (how the commands refuse bad input) counts as
     its exit code 1 with the message on stderr, as the shell would see it.
     """
     import sys
 
-    from goai.cli import main
+    from goai.cli.parser import main
 
     def run(*argv: str) -> tuple[int, str, str]:
         try:
@@ -74,13 +74,13 @@ def make_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
     """``make_store(games, val=, test=, duplicate_first=False)``: a prepared store folder.
 
     The first ``games`` sample games (``../shared/data/sample``, sorted by name)
-    go through ``goai.prepare.prepare`` with the given val/test fractions (split by
+    go through ``goai.records.prepare.prepare`` with the given val/test fractions (split by
     hash, as always); ``duplicate_first`` adds a copy of the first game, which
     prepare must drop.
     """
     import shutil
 
-    from goai.prepare import PrepareConfig, prepare
+    from goai.records.prepare import PrepareConfig, prepare
 
     def make(games: int, *, val: float, test: float, duplicate_first: bool = False) -> Path:
         sources = tmp_path_factory.mktemp("sources")

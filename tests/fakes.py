@@ -1,13 +1,13 @@
-"""Stand-ins for what tests must not depend on: ``goai.policy.Policy`` (a network), and the
+"""Stand-ins for what tests must not depend on: ``goai.nn.policy.Policy`` (a network), and the
 wall clock (``FakeTime``: a busy machine must not fail a test of time limits)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from goai.coords import PASS
-from goai.game import GameState
-from goai.policy import Analysis
+from goai.nn.policy import Analysis
+from goai.rules.coords import PASS
+from goai.rules.game import GameState
 
 
 def analysis(state: GameState, probabilities: np.ndarray, value: float | None) -> Analysis:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from goai.bench import bench_data, bench_inference, bench_training, peak_rss
-from goai.cli import main
-from goai.prepare import PrepareConfig, prepare
+from goai.cli.bench import bench_data, bench_inference, bench_training, peak_rss
+from goai.cli.parser import main
+from goai.records.prepare import PrepareConfig, prepare
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from goai.sgf import GameRecord, parse_sgf
-from goai.store import write_games
+from goai.records.sgf import GameRecord, parse_sgf
+from goai.records.store import write_games
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("bench_int8", ROOT / "scripts" / "bench_int8.py")
@@ -43,8 +43,8 @@ def test_figures_for_both_models(tiny_model_path, store, capsys):
 
 
 def test_the_copy_is_int8(tiny_model_path, store):
-    from goai.checkpoint import load_model
-    from goai.stream import fixed_positions
+    from goai.learn.stream import fixed_positions
+    from goai.nn.checkpoint import load_model
 
     loaded = load_model(tiny_model_path)
     planes = fixed_positions(bench_int8.GameStore(store), loaded.feature_set, 16).planes

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from goai.bench import bench_loader, bench_training, training_flops_per_position
-from goai.cli import main
-from goai.model import ModelConfig, config_from_preset
+from goai.cli.bench import bench_loader, bench_training, training_flops_per_position
+from goai.cli.parser import main
+from goai.nn.model import ModelConfig, config_from_preset
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import random
 import pytest
 from boards import KO_SHAPE, assert_groups_consistent, drawn, move, play_on_board, vertices
 
-from goai.board import BLACK, EMPTY, WHITE, Board, IllegalMoveError, opponent
-from goai.coords import PASS
+from goai.rules.board import BLACK, EMPTY, WHITE, Board, IllegalMoveError, opponent
+from goai.rules.coords import PASS
 
 # (name, before, move, after, captured)
 CAPTURES = [

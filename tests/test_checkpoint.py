@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from goai import cli
-from goai.checkpoint import (
+from goai.nn.checkpoint import (
     BUNDLED_MODELS,
     CheckpointError,
     load_model,
@@ -22,9 +22,9 @@ from goai.checkpoint import (
     resolve_model,
     save_checkpoint,
 )
-from goai.features import get_feature_set
-from goai.model import PolicyNet, config_from_preset
-from goai.policy import Policy
+from goai.nn.features import get_feature_set
+from goai.nn.model import PolicyNet, config_from_preset
+from goai.nn.policy import Policy
 
 MODELS = Path(__file__).resolve().parents[1] / "goai" / "models"
 
@@ -121,7 +121,7 @@ def test_spoiled_checkpoints_give_one_clear_error(tmp_path: Path, tiny_model_pat
         built.append(next(network.parameters()).device.type)
         return network
 
-    monkeypatch.setattr("goai.checkpoint.PolicyNet", recording)
+    monkeypatch.setattr("goai.nn.checkpoint.PolicyNet", recording)
     with pytest.raises(CheckpointError, match=message) as raised:
         load_model(path)
     assert str(path) in str(raised.value)
@@ -242,7 +242,7 @@ def test_gtp_takes_a_bundled_name_without_a_warning() -> None:
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "goai.cli", "gtp", "--model", "small"],
+    result = subprocess.run([sys.executable, "-m", "goai", "gtp", "--model", "small"],
                             input=b"1 name\n2 quit\n", capture_output=True, timeout=120)
     assert result.stdout == b"=1 goai\n\n=2 \n\n"
     assert b"no model" not in result.stderr

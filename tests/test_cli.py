@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from goai import cli
-from goai.cli_common import DEVICE_HELP, MODEL_HELP, MODEL_NAMES, check_model_name
+from goai.cli.common import DEVICE_HELP, MODEL_HELP, MODEL_NAMES, check_model_name
 
-GOAI = Path(cli.__file__).resolve().parent
+GOAI = Path(cli.__file__).resolve().parents[1]
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
@@ -42,14 +42,14 @@ def test_every_model_and_device_option_is_the_shared_one() -> None:
                           "serve"}
     for name in with_model - {"bench"}:  # bench's --device is its training figures'
         assert any("--device" in a.option_strings for a in _subparsers()[name]._actions), name
-    for path in GOAI.glob("*.py"):
-        if path.name != "cli_common.py":
+    for path in GOAI.rglob("*.py"):
+        if path != GOAI / "cli" / "common.py":
             text = path.read_text()
             assert not re.search(r"""add_argument\([^)]*["']--(model|device)["']""", text), path
 
 
 def test_the_bundled_model_names_are_the_checkpoint_modules() -> None:
-    from goai.checkpoint import BUNDLED_MODELS
+    from goai.nn.checkpoint import BUNDLED_MODELS
 
     assert tuple(BUNDLED_MODELS) == MODEL_NAMES
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from goai.coords import (
+from goai.rules.coords import (
     GTP_COLUMNS,
     MAX_SIZE,
     MIN_SIZE,

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from goai.coords import PASS, PASS_INDEX
-from goai.features import encode
-from goai.store import GameStore
-from goai.stream import PositionStream, fixed_positions
-from goai.symmetry import NUM_SYMMETRIES, transform_move_index, transform_planes
+from goai.learn.stream import PositionStream, fixed_positions
+from goai.nn.features import encode
+from goai.records.store import GameStore
+from goai.rules.coords import PASS, PASS_INDEX
+from goai.rules.symmetry import NUM_SYMMETRIES, transform_move_index, transform_planes
 
 
 @pytest.fixture(scope="module")

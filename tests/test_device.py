@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from goai import cli
-from goai import device as device_module
-from goai.device import DeviceError, resolve_device
+from goai.nn import device as device_module
+from goai.nn.device import DeviceError, resolve_device
 
 
 def _machine(monkeypatch: pytest.MonkeyPatch, *, cuda: int = 0, mps: bool = False) -> None:
@@ -64,7 +64,7 @@ def test_cuda_index_past_the_last_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_policy_defaults_to_auto(monkeypatch: pytest.MonkeyPatch, tiny_model_path: Path) -> None:
-    from goai.policy import Policy
+    from goai.nn.policy import Policy
 
     _machine(monkeypatch, cuda=0, mps=False)
     assert Policy(tiny_model_path).device == torch.device("cpu")

@@ -22,9 +22,9 @@ from boards import move, play, position
 from gymnasium.utils.env_checker import check_env
 
 import goai  # noqa: F401  (registers goai/Go-v0)
-from goai.board import BLACK, COLOR_NAMES, WHITE, IllegalMoveError
-from goai.coords import PASS
-from goai.env import (
+from goai.gtp.client import EngineFailure
+from goai.nn.features import FEATURE_SETS, encode
+from goai.play.env import (
     GoEnv,
     IllegalActionError,
     PolicyOpponent,
@@ -32,9 +32,9 @@ from goai.env import (
     make_opponent,
     move_to_action,
 )
-from goai.features import FEATURE_SETS, encode
-from goai.game import GameState
-from goai.gtp_client import EngineFailure
+from goai.rules.board import BLACK, COLOR_NAMES, WHITE, IllegalMoveError
+from goai.rules.coords import PASS
+from goai.rules.game import GameState
 
 GNUGO = Path("/usr/games/gnugo")
 
@@ -74,7 +74,7 @@ def test_import_goai_registers_the_env_without_torch() -> None:
         "import sys, goai, gymnasium\n"
         "env = gymnasium.make('goai/Go-v0', size=9, opponent='random')\n"
         "env.reset(seed=0)\n"
-        "assert 'torch' not in sys.modules, 'goai.env imported torch'\n"
+        "assert 'torch' not in sys.modules, 'goai.play.env imported torch'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
@@ -339,7 +339,7 @@ def test_policy_opponent_takes_a_model_name_and_a_device(monkeypatch) -> None:
         def __init__(self, model, **options) -> None:
             made.append((model, options.get("device", "auto")))
 
-    monkeypatch.setattr("goai.policy.Policy", Recorded)
+    monkeypatch.setattr("goai.nn.policy.Policy", Recorded)
     PolicyOpponent("small", device="cpu")
     make_opponent("policy:small")
     make_opponent("policy")
@@ -370,7 +370,7 @@ def test_the_visits_of_a_policy_opponent_are_read_and_checked(monkeypatch) -> No
         def __init__(self, model, **options) -> None:
             made.append(model)
 
-    monkeypatch.setattr("goai.policy.Policy", Recorded)
+    monkeypatch.setattr("goai.nn.policy.Policy", Recorded)
     assert make_opponent("policy?visits=64").visits == 64
     assert make_opponent("policy:small?visits=8").visits == 8
     assert make_opponent("policy:small").visits == 1
@@ -516,7 +516,7 @@ def reinforce():
 def test_reinforce_step_raises_the_winners_moves(reinforce, tiny_model_path: Path) -> None:
     import torch
 
-    from goai.checkpoint import load_model
+    from goai.nn.checkpoint import load_model
 
     model = load_model(tiny_model_path).model
     planes = encode(GameState(19), "default")
@@ -542,7 +542,7 @@ def test_kl_from_start_is_zero_for_the_same_net_and_grows_with_a_step(
 
     import torch
 
-    from goai.checkpoint import load_model
+    from goai.nn.checkpoint import load_model
 
     start = load_model(tiny_model_path).model
     model = copy.deepcopy(start)

@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from goai import cli
-from goai.evaluate import EvaluationError, ValueReport, default_batch_size, evaluate
-from goai.policy import Heads
-from goai.sgf import GameRecord, parse_sgf
-from goai.store import write_games
+from goai.learn.evaluate import EvaluationError, ValueReport, default_batch_size, evaluate
+from goai.nn.policy import Heads
+from goai.records.sgf import GameRecord, parse_sgf
+from goai.records.store import write_games
 
 
 def _record(text: str) -> GameRecord:
@@ -112,7 +112,7 @@ def test_value_phases_and_calibration_bins() -> None:
 
 
 def test_workers_change_nothing_but_speed(games: Path, tiny_model_path: Path) -> None:
-    from goai.policy import Policy
+    from goai.nn.policy import Policy
 
     policy = Policy(tiny_model_path, device="cpu", threads=1)
     here = evaluate(policy, [games], workers=0, batch_size=3, show_progress=False)
@@ -126,7 +126,7 @@ def test_workers_change_nothing_but_speed(games: Path, tiny_model_path: Path) ->
 
 def test_a_store_is_scored_like_its_games(tmp_path: Path, games: Path,
                                           tiny_model_path: Path) -> None:
-    from goai.policy import Policy
+    from goai.nn.policy import Policy
 
     store = tmp_path / "test.npz"
     assert write_games([_record(t) for t in (B_WINS, W_WINS, NO_RESULT)], store) == 3
@@ -229,7 +229,7 @@ def test_the_total_comes_first_and_the_progress_counts_toward_it(games: Path,
 
 def test_a_store_s_totals_come_from_its_index(make_store, tiny_model_path: Path,
                                                capsys) -> None:
-    from goai.store import GameStore
+    from goai.records.store import GameStore
 
     test = make_store(30, val=0.0, test=0.3) / "test.npz"
     store = GameStore(test)

@@ -11,9 +11,7 @@ import random
 import numpy as np
 import pytest
 
-from goai.board import BLACK, WHITE, Board
-from goai.coords import PASS, move_from_gtp, move_to_gtp
-from goai.features import (
+from goai.nn.features import (
     FEATURE_SETS,
     PLANES,
     FeatureSet,
@@ -21,7 +19,9 @@ from goai.features import (
     encode_into,
     get_feature_set,
 )
-from goai.game import GameState
+from goai.rules.board import BLACK, WHITE, Board
+from goai.rules.coords import PASS, move_from_gtp, move_to_gtp
+from goai.rules.game import GameState
 
 SIZE = 19
 

@@ -12,9 +12,9 @@ import random
 import pytest
 from boards import KO_SHAPE, TRIPLE_KO, drawn, move, play, position, vertices
 
-from goai.board import BLACK, WHITE, IllegalMoveError, opponent
-from goai.coords import PASS
-from goai.game import GameState, format_result
+from goai.rules.board import BLACK, WHITE, IllegalMoveError, opponent
+from goai.rules.coords import PASS
+from goai.rules.game import GameState, format_result
 
 # After Black takes the ko at C3.
 KO_TAKEN = """

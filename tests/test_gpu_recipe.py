@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from goai.store import GameStore
-from goai.stream import LoaderStreams, PositionStream
+from goai.learn.stream import LoaderStreams, PositionStream
+from goai.records.store import GameStore
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_gpu.sh"
 
@@ -85,8 +85,8 @@ def test_two_loader_workers_read_their_own_games_and_resume_each(tiny_store: Pat
 
 def test_training_with_two_loader_workers_saves_and_resumes_both(tiny_store: Path,
                                                                   tmp_path: Path) -> None:
-    from goai.checkpoint import read_checkpoint
-    from goai.train import TrainConfig, train
+    from goai.learn.train import TrainConfig, train
+    from goai.nn.checkpoint import read_checkpoint
 
     options = dict(data=str(tiny_store), out=str(tmp_path / "run"), preset="b1c8",
                    batch_size=8, warmup_steps=1, log_every=2, eval_every=1000,

@@ -37,17 +37,18 @@ import numpy as np
 import pytest
 from fakes import FakeTime, analysis
 
-from goai import cli, gtp_engine
-from goai.coords import PASS, move_from_gtp, move_to_gtp
-from goai.game import GameState, format_result
-from goai.gtp import MAX_LINE_BYTES, LineQueue, read_into
-from goai.gtp_config import DEFAULT_VISITS, GtpConfig, load_config_file
-from goai.gtp_engine import Engine
-from goai.player import PlayerConfig
+from goai import cli
+from goai.engine import engine as gtp_engine
+from goai.engine.config import DEFAULT_VISITS, GtpConfig, load_config_file
+from goai.engine.engine import Engine
+from goai.gtp.protocol import MAX_LINE_BYTES, LineQueue, read_into
+from goai.play.player import PlayerConfig
+from goai.rules.coords import PASS, move_from_gtp, move_to_gtp
+from goai.rules.game import GameState, format_result
 
 TESTS = Path(__file__).resolve().parent
 TRANSCRIPTS = sorted((TESTS / "gtp").glob("*.txt"))
-GTP_COMMAND = [sys.executable, "-m", "goai.cli", "gtp"]
+GTP_COMMAND = [sys.executable, "-m", "goai", "gtp"]
 _VERTEX = r"(?:[A-HJ-T](?:1[0-9]|[1-9])|pass)"
 _PLACEHOLDERS = {
     "<vertex>": _VERTEX,
@@ -340,7 +341,7 @@ def test_config_file_and_options(tmp_path: Path):
 
 def test_goai_gtp_takes_the_value_model_from_the_command_line(monkeypatch):
     configs = []
-    monkeypatch.setattr("goai.gtp_engine.run_gtp", lambda config, *_: configs.append(config))
+    monkeypatch.setattr("goai.engine.engine.run_gtp", lambda config, *_: configs.append(config))
     monkeypatch.setattr("os._exit", lambda code: None)  # cmd_gtp leaves without teardown
     monkeypatch.setattr("logging.shutdown", lambda: None)  # and closes every log handler
     cli.main(["gtp", "--model", "small", "--value-model", "nets/v.pt"])
@@ -348,7 +349,7 @@ def test_goai_gtp_takes_the_value_model_from_the_command_line(monkeypatch):
 
 
 class RecordedPolicy:
-    """Stands in for ``goai.policy.Policy``: remembers how it was made."""
+    """Stands in for ``goai.nn.policy.Policy``: remembers how it was made."""
 
     made: list[tuple[object, dict]] = []
 
@@ -357,7 +358,7 @@ class RecordedPolicy:
 
 
 def test_model_and_device_reach_the_policy_as_given(monkeypatch, tmp_path: Path):
-    monkeypatch.setattr("goai.policy.Policy", RecordedPolicy)
+    monkeypatch.setattr("goai.nn.policy.Policy", RecordedPolicy)
     RecordedPolicy.made.clear()
     config_file = tmp_path / "goai.toml"
     config_file.write_text('model = "small"\ndevice = "cuda:1"\n')
@@ -512,7 +513,7 @@ def _read_response(process: subprocess.Popen) -> str:
 
 def test_the_engine_module_imports_neither_torch_nor_gymnasium():
     # Both would delay the answer to a GUI's first command (name).
-    code = ("import sys, goai.cli, goai.gtp_engine, goai.gtp_client\n"
+    code = ("import sys, goai.cli.parser, goai.engine.engine, goai.gtp.client\n"
             "print('torch' in sys.modules, 'gymnasium' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
@@ -622,7 +623,7 @@ def parse_info(line: str) -> list[dict[str, str]]:
 def test_analysis_reports_the_search_tree(tiny_model_path: Path, command: str, scale: int):
     """Every candidate with visits, best first, numbered by order; the visits add up to
     the root's; win rates and priors on the dialect's scale; every variation legal."""
-    from goai.coords import move_from_gtp
+    from goai.rules.coords import move_from_gtp
 
     engine = Engine(GtpConfig(model=str(tiny_model_path), seed=1))
     out = run_engine(engine, f"play b D4\n1 {command} w 10\n2 name\n".encode()).decode()
@@ -661,9 +662,9 @@ def test_genmove_with_a_seed_repeats_and_visits_one_plays_the_raw_policy(tiny_mo
     assert searched == moves(seed=3)
     raw = moves(player=PlayerConfig(visits=1))
     # The raw policy's moves: what the player picks from one forward pass.
-    from goai.game import GameState
-    from goai.player import select_move
-    from goai.policy import Policy
+    from goai.nn.policy import Policy
+    from goai.play.player import select_move
+    from goai.rules.game import GameState
 
     policy, state, expected = Policy(tiny_model_path), GameState(19), []
     for _ in range(4):
@@ -671,7 +672,7 @@ def test_genmove_with_a_seed_repeats_and_visits_one_plays_the_raw_policy(tiny_mo
         move = select_move(result.probabilities, state, legal=result.legal)
         expected.append(move)
         state.play(move)
-    from goai.coords import move_to_gtp
+    from goai.rules.coords import move_to_gtp
 
     words = re.findall(rb"(?:^= |^play )(\S+)", raw, re.M)
     assert [w.decode() for w in words] == [move_to_gtp(m, 19) for m in expected]
@@ -744,7 +745,7 @@ class OwnershipPolicy:
     def analyze(self, state, *, symmetries=None):
         from dataclasses import replace
 
-        from goai.board import BLACK
+        from goai.rules.board import BLACK
 
         probabilities = np.zeros(362)
         probabilities[15 * 19 + 3] = 1.0  # D4
@@ -821,7 +822,7 @@ def _finished_game() -> tuple[GameState, set[str], set[str]]:
 
 
 def _drawn_state(drawing: str) -> GameState:
-    from goai.board import BLACK, WHITE, Board
+    from goai.rules.board import BLACK, WHITE, Board
 
     board = Board.from_text(drawing)
     state = GameState(19, 7.5)
@@ -841,7 +842,7 @@ def _status_lists(engine: Engine) -> dict[str, set[str]]:
 
 
 def test_final_status_list_of_a_finished_game_judged_from_ownership():
-    from goai.territory import area_margin, area_ownership
+    from goai.rules.territory import area_margin, area_ownership
 
     state, dead, seki = _finished_game()
     dead_points = {move_from_gtp(vertex, 19) for vertex in dead}

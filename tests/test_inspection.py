@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from goai.cli import main
-from goai.inspection import inspect_sources, printable
+from goai.cli.parser import main
+from goai.records.inspection import inspect_sources, printable
 
 ESCAPES = "\x1b]0;owned\x07\x1b[2J\u202e"  # retitle the window, clear the screen, reorder
 
@@ -73,7 +73,7 @@ def test_json_output_escapes_what_a_terminal_would_obey(capsys: pytest.CaptureFi
                                                          ) -> None:
     import json
 
-    from goai.cli_common import print_json
+    from goai.cli.common import print_json
 
     # A C1 control (CSI, \x9b), DEL and a bidi override in a name; Korean stays as it is.
     name = "이세돌\x9b2J\x7f\u202e"

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from test_gtp import read_transcript, run_engine
 
-from goai.gtp_config import GtpConfig
-from goai.gtp_engine import Engine
+from goai.engine.config import GtpConfig
+from goai.engine.engine import Engine
 
 TRANSCRIPT = Path(__file__).resolve().parent / "gtp" / "lizzie.txt"
 

@@ -20,10 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from goai.board import BLACK, WHITE, IllegalMoveError
-from goai.cli import main
-from goai.game import fixed_handicap, replay
-from goai.match import (
+from goai.cli.parser import main
+from goai.play.match import (
     MatchConfig,
     MatchError,
     elo_difference,
@@ -31,7 +29,9 @@ from goai.match import (
     run_match,
     wilson_interval,
 )
-from goai.sgf import GameRecord, parse_sgf
+from goai.records.sgf import GameRecord, parse_sgf
+from goai.rules.board import BLACK, WHITE, IllegalMoveError
+from goai.rules.game import fixed_handicap, replay
 
 FAKE_ENGINE = '''
 import os, signal, sys, time
@@ -106,7 +106,7 @@ def test_the_progress_line_shows_the_move_and_each_engine_s_time_during_a_game(
         fake, monkeypatch, capsys):
     import functools
 
-    from goai import match
+    from goai.play import match
 
     # Every update printed (a log line, not a terminal), to see each move's.
     monkeypatch.setattr(match, "Progress", functools.partial(match.Progress, log_interval=0))
@@ -281,7 +281,7 @@ def test_cli_json_and_sgf_records(fake, tmp_path: Path, capsys):
 
 @needs_gnugo
 def test_goai_against_gnugo_plays_legal_moves_and_records_them(tiny_model_path, tmp_path):
-    goai = f"{shlex.quote(sys.executable)} -m goai.cli gtp --model {tiny_model_path}"
+    goai = f"{shlex.quote(sys.executable)} -m goai gtp --model {tiny_model_path}"
     gnugo = f"{GNUGO} --mode gtp --level 1 --chinese-rules"
     summary = play(goai, gnugo, games=2, max_moves=12, sgf_dir=str(tmp_path))
     assert summary["forfeits"] == 0
@@ -306,7 +306,7 @@ def test_gnugo_referee_scores_finished_games():
 
 @needs_gnugo
 def test_a_handicap_game_starts_from_gnugo_stones_with_white_to_move(tiny_model_path, tmp_path):
-    goai = f"{shlex.quote(sys.executable)} -m goai.cli gtp --model {tiny_model_path}"
+    goai = f"{shlex.quote(sys.executable)} -m goai gtp --model {tiny_model_path}"
     gnugo = f"{GNUGO} --mode gtp --level 1 --chinese-rules"
     summary = play(gnugo, goai, games=1, max_moves=4, komi=0.5, handicap=4, alternate=False,
                    sgf_dir=str(tmp_path))

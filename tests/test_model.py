@@ -13,9 +13,9 @@ import pytest
 import torch
 from torch import nn
 
-from goai.coords import NETWORK_SIZE, NUM_MOVES, NUM_POINTS
-from goai.features import FEATURE_SETS, get_feature_set
-from goai.model import ModelConfig, PolicyNet, ResidualBlock, config_from_preset
+from goai.nn.features import FEATURE_SETS, get_feature_set
+from goai.nn.model import ModelConfig, PolicyNet, ResidualBlock, config_from_preset
+from goai.rules.coords import NETWORK_SIZE, NUM_MOVES, NUM_POINTS
 
 GRID = (NETWORK_SIZE, NETWORK_SIZE)
 CASES = [  # (preset, feature set, value head)

@@ -17,15 +17,15 @@ import numpy as np
 import pytest
 import torch
 
-from goai.board import BLACK, WHITE
-from goai.coords import NETWORK_SIZE, NUM_POINTS
-from goai.labels import GnuGoJudge, find_gnugo, recorded_margin
-from goai.model import PolicyNet, config_from_preset
-from goai.sgf import Problem, iter_games
-from goai.store import GameStore, StoredGame, stored_game, write_store
-from goai.stream import Batch, PositionStream, batch_to_device
-from goai.symmetry import transform_planes
-from goai.train import LossWeights, losses
+from goai.learn.stream import Batch, PositionStream, batch_to_device
+from goai.learn.train import LossWeights, losses
+from goai.nn.model import PolicyNet, config_from_preset
+from goai.records.labels import GnuGoJudge, find_gnugo, recorded_margin
+from goai.records.sgf import Problem, iter_games
+from goai.records.store import GameStore, StoredGame, stored_game, write_store
+from goai.rules.board import BLACK, WHITE
+from goai.rules.coords import NETWORK_SIZE, NUM_POINTS
+from goai.rules.symmetry import transform_planes
 
 needs_gnugo = pytest.mark.skipif(find_gnugo() is None, reason="needs GNU Go (apt-get install "
                                  "gnugo), the judge of dead stones")
@@ -79,7 +79,7 @@ def test_a_resigned_game_gets_no_label(shared_data: Path) -> None:
 
 
 def test_a_missing_judge_is_one_clear_error() -> None:
-    from goai.labels import LabelError
+    from goai.records.labels import LabelError
 
     judge = GnuGoJudge(["/no/such/gnugo", "--mode", "gtp"])
     with pytest.raises(LabelError, match="GNU Go"):
@@ -89,7 +89,7 @@ def test_a_missing_judge_is_one_clear_error() -> None:
 def test_prepare_asked_for_gnu_go_without_it_is_one_line(tmp_path: Path, monkeypatch,
                                                            run_goai) -> None:
     (tmp_path / "a.sgf").write_text("(;SZ[19]RE[B+3.5];B[pd];W[dp])")
-    monkeypatch.setattr("goai.prepare.find_gnugo", lambda: None)
+    monkeypatch.setattr("goai.records.prepare.find_gnugo", lambda: None)
     code, _, err = run_goai("prepare", str(tmp_path / "a.sgf"), "--out", str(tmp_path / "s"),
                             "--ownership", "gnugo")
     assert code == 1 and "GNU Go is not installed" in err and "Traceback" not in err
@@ -101,7 +101,7 @@ def test_prepare_asked_for_gnu_go_without_it_is_one_line(tmp_path: Path, monkeyp
 
 def _labelled_game(moves: list[tuple[int, int]], ownership: np.ndarray | None,
                    score: float = math.nan) -> StoredGame:
-    from goai.store import encode_move, game_key
+    from goai.records.store import encode_move, game_key
 
     codes = np.array([encode_move(c, m) for c, m in moves], np.int16)
     setup = np.zeros(0, np.int16)
@@ -225,9 +225,9 @@ def test_a_tiny_model_learns_a_fixed_ownership_map() -> None:
 @needs_gnugo
 def test_prepare_labels_the_counted_games_and_evaluate_reports_them(
         shared_data: Path, tmp_path: Path, tiny_model_path: Path) -> None:
-    from goai.evaluate import evaluate
-    from goai.policy import Policy
-    from goai.prepare import PrepareConfig, prepare
+    from goai.learn.evaluate import evaluate
+    from goai.nn.policy import Policy
+    from goai.records.prepare import PrepareConfig, prepare
 
     sources = tmp_path / "sgf"
     sources.mkdir()

@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from goai.board import BLACK, WHITE
-from goai.cli import main
-from goai.coords import PASS, PASS_INDEX
-from goai.features import get_feature_set
-from goai.prepare import PrepareConfig, prepare, rank_value, split_of
-from goai.store import GameStore, decode_move, encode_move, result_value
-from goai.stream import PositionStream, fixed_positions
-from goai.train import TrainConfig, train
+from goai.cli.parser import main
+from goai.learn.stream import PositionStream, fixed_positions
+from goai.learn.train import TrainConfig, train
+from goai.nn.features import get_feature_set
+from goai.records.prepare import PrepareConfig, prepare, rank_value, split_of
+from goai.records.store import GameStore, decode_move, encode_move, result_value
+from goai.rules.board import BLACK, WHITE
+from goai.rules.coords import PASS, PASS_INDEX
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +175,7 @@ def test_evaluate_with_eight_symmetries_on_sgf_sources(prepared: Path, tmp_path:
 def test_resume_after_sigkill_continues_from_the_checkpoint(prepared: Path,
                                                             tmp_path: Path) -> None:
     run = tmp_path / "run"
-    command = [sys.executable, "-m", "goai.cli", "train", "--data", str(prepared), "--out",
+    command = [sys.executable, "-m", "goai", "train", "--data", str(prepared), "--out",
                str(run), "--preset", "b1c8", "--batch-size", "8", "--steps", "400",
                "--checkpoint-every", "2", "--eval-every", "1000", "--val-positions", "32",
                "--loader-workers", "0", "--games-per-chunk", "2"]
@@ -201,7 +201,7 @@ def test_resume_after_sigkill_continues_from_the_checkpoint(prepared: Path,
 
 
 def _step(checkpoint: Path) -> int:
-    from goai.checkpoint import read_checkpoint
+    from goai.nn.checkpoint import read_checkpoint
 
     try:
         return read_checkpoint(checkpoint)["training"]["step"]
@@ -214,13 +214,13 @@ def test_distributed_training_with_two_gloo_processes(prepared: Path, tmp_path: 
     env = dict(os.environ, OMP_NUM_THREADS="1")
     completed = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "goai.cli", "train", "--data", str(prepared), "--out", str(run), "--preset",
+         "-m", "goai", "train", "--data", str(prepared), "--out", str(run), "--preset",
          "b1c8", "--batch-size", "8", "--steps", "4", "--checkpoint-every", "2",
          "--eval-every", "4", "--val-positions", "32", "--loader-workers", "0", "--threads", "1",
          "--games-per-chunk", "2"],
         capture_output=True, text=True, timeout=180, env=env)
     assert completed.returncode == 0, completed.stderr[-2000:]
-    from goai.checkpoint import read_checkpoint
+    from goai.nn.checkpoint import read_checkpoint
 
     training = read_checkpoint(run / "checkpoint.pt")["training"]
     assert training["world_size"] == 2 and training["step"] == 4

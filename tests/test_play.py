@@ -22,11 +22,11 @@ from fakes import analysis
 from sgfmill import sgf
 
 from goai import cli
-from goai.board import BLACK, WHITE
-from goai.coords import PASS, PASS_INDEX
-from goai.game import fixed_handicap
-from goai.play import Command, InputError, PlayConfig, TerminalGame, parse_command
-from goai.player import Player
+from goai.play.player import Player
+from goai.play.terminal import Command, InputError, PlayConfig, TerminalGame, parse_command
+from goai.rules.board import BLACK, WHITE
+from goai.rules.coords import PASS, PASS_INDEX
+from goai.rules.game import fixed_handicap
 
 BOARD_LINE = re.compile(r"^ +A B C|^ *\d+[ (].*\d$")
 
@@ -353,7 +353,7 @@ def test_goai_play_passes_model_and_device_to_the_policy(monkeypatch, capsys):
         def __init__(self, model, **options) -> None:
             made.append((model, options.get("device", "auto")))
 
-    monkeypatch.setattr("goai.policy.Policy", Recorded)
+    monkeypatch.setattr("goai.nn.policy.Policy", Recorded)
     monkeypatch.setattr(sys, "stdin", io.StringIO("quit\n"))
     assert cli.main(["play", "--model", "small", "--device", "cpu"]) == 0
     monkeypatch.setattr(sys, "stdin", io.StringIO("quit\n"))
@@ -369,7 +369,7 @@ def test_goai_play_refuses_other_sizes_at_once(tmp_path: Path):
 
 
 def test_end_of_input_in_a_subprocess_is_clean(tiny_model_path: Path):
-    result = subprocess.run([sys.executable, "-m", "goai.cli", "play", "--model",
+    result = subprocess.run([sys.executable, "-m", "goai", "play", "--model",
                              str(tiny_model_path)], input="D4\n", capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -13,9 +13,7 @@ import pytest
 from boards import DEAD_STONE, KO_SHAPE, TWO_EYES, move, play, position, vertices
 from fakes import analysis
 
-from goai.board import BLACK, WHITE
-from goai.coords import PASS
-from goai.player import (
+from goai.play.player import (
     Player,
     PlayerConfig,
     choose_move,
@@ -25,6 +23,8 @@ from goai.player import (
     select_move,
     with_to_play,
 )
+from goai.rules.board import BLACK, WHITE
+from goai.rules.coords import PASS
 
 # boards.DEAD_STONE: counted as the stones stand, White leads (the dead stone at B4 counts).
 
@@ -294,7 +294,7 @@ class Favourite:
         self.black_value = black_value
 
     def evaluate(self, states):
-        from goai.search import legal_move_mask
+        from goai.search.tree import legal_move_mask
 
         priors = []
         for state in states:
@@ -374,8 +374,8 @@ def test_search_limits_reject_nonsense(options):
 
 def test_a_seed_repeats_a_searched_game_with_a_real_network(tiny_model_path):
     """The tiny network is noise, so only the seed makes its symmetries (and moves) repeat."""
-    from goai.game import GameState
-    from goai.policy import Policy
+    from goai.nn.policy import Policy
+    from goai.rules.game import GameState
 
     policy = Policy(tiny_model_path)
 

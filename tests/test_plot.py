@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from goai import plot
-from goai.board import BLACK, WHITE, Board
-from goai.coords import move_from_gtp
-from goai.plot import PlotError
+from goai.display import plot
+from goai.display.plot import PlotError
+from goai.rules.board import BLACK, WHITE, Board
+from goai.rules.coords import move_from_gtp
 
 GUI_COLUMNS = list("ABCDEFGHJKLMNOPQRST")  # no I
 

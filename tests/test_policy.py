@@ -12,13 +12,13 @@ import pytest
 import torch
 from boards import TRIPLE_KO, move, play
 
-from goai.board import BLACK
-from goai.checkpoint import save_checkpoint
-from goai.coords import PASS, PASS_INDEX
-from goai.features import get_feature_set
-from goai.game import GameState
-from goai.model import PolicyNet, config_from_preset
-from goai.policy import Policy, legal_mask
+from goai.nn.checkpoint import save_checkpoint
+from goai.nn.features import get_feature_set
+from goai.nn.model import PolicyNet, config_from_preset
+from goai.nn.policy import Policy, legal_mask
+from goai.rules.board import BLACK
+from goai.rules.coords import PASS, PASS_INDEX
+from goai.rules.game import GameState
 
 
 @pytest.fixture(scope="module", params=["default", "simple"])

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from games import write_collection
 
-from goai.prepare import PrepareConfig, PrepareError, prepare
-from goai.store import GameStore
+from goai.records.prepare import PrepareConfig, PrepareError, prepare
+from goai.records.store import GameStore
 
 
 def test_importing_prepare_and_store_loads_no_torch() -> None:
-    code = ("import sys, goai.prepare, goai.store, goai.cli; "
+    code = ("import sys, goai.records.prepare, goai.records.store, goai.cli.parser; "
             "sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
@@ -29,7 +29,7 @@ def test_importing_prepare_and_store_loads_no_torch() -> None:
 def test_prepare_command_and_its_workers_run_without_torch(tmp_path: Path) -> None:
     sources = write_collection(tmp_path / "sgf", 4)
     code = ("import sys\n"
-            "from goai.cli import main\n"
+            "from goai.cli.parser import main\n"
             f"main(['prepare', {str(sources)!r}, '--out', {str(tmp_path / 'out')!r}, "
             "'--workers', '2', '--json'])\n"
             "sys.exit(3 if 'torch' in sys.modules else 0)\n")

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from goai import progress
-from goai.progress import Progress, duration, rate_text
+from goai.display import progress
+from goai.display.progress import Progress, duration, rate_text
 
 
 class Terminal(io.StringIO):

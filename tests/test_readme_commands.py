@@ -5,7 +5,7 @@ ambiguous (``--window-minutes`` or ``--window-steps``). Here:
 
 * every ``goai`` command in a ``bash`` code block (continued lines joined,
   comments dropped, split at ``&&``, ``|`` and ``;``) is parsed by
-  ``goai.cli.build_parser()``, as the shell would hand it over;
+  ``goai.cli.parser.build_parser()``, as the shell would hand it over;
 * every inline code span that starts with ``goai COMMAND`` (the command table,
   the prose) names only options that COMMAND has, written out in full;
 * every other ``--option`` in the README is an option of some goai command, of a

@@ -18,10 +18,8 @@ from boards import move
 from sgfmill import boards, sgf
 
 from goai import cli
-from goai.board import BLACK, EMPTY, WHITE
-from goai.coords import PASS, PASS_INDEX
-from goai.policy import Analysis
-from goai.review import (
+from goai.nn.policy import Analysis
+from goai.play.review import (
     annotated_sgf,
     format_review,
     move_comment,
@@ -30,8 +28,10 @@ from goai.review import (
     review_game,
     summary_lines,
 )
-from goai.search import Search, SearchLimits, legal_move_mask
-from goai.sgf import GameRecord
+from goai.records.sgf import GameRecord
+from goai.rules.board import BLACK, EMPTY, WHITE
+from goai.rules.coords import PASS, PASS_INDEX
+from goai.search.tree import Search, SearchLimits, legal_move_mask
 
 TESTS = Path(__file__).resolve().parent
 SAMPLE_GAME = TESTS.parent / "data" / "sample-game.sgf"
@@ -330,7 +330,7 @@ def test_the_json_of_a_search_review():
 
 
 def test_the_plot_of_a_search_review_draws_the_win_rate_above_the_bars(monkeypatch):
-    from goai import plot
+    from goai.display import plot
 
     figures = []
     monkeypatch.setattr(plot, "_save", lambda figure, path: figures.append(figure))
@@ -522,9 +522,9 @@ def test_goai_review_search_needs_a_value_head(tmp_path: Path, run_goai):
 
     import torch
 
-    from goai.checkpoint import save_checkpoint
-    from goai.features import get_feature_set
-    from goai.model import PolicyNet, config_from_preset
+    from goai.nn.checkpoint import save_checkpoint
+    from goai.nn.features import get_feature_set
+    from goai.nn.model import PolicyNet, config_from_preset
 
     config = config_from_preset("b1c8", get_feature_set("default").num_channels)
     path = tmp_path / "no-value.pt"

@@ -23,7 +23,7 @@ def test_sabaki_controller_plays_a_game(tiny_model_path: Path):
         pytest.skip("node is not installed")
     if not (SABAKI / "node_modules" / "@sabaki" / "gtp").is_dir():
         pytest.skip(f"@sabaki/gtp is not installed: run npm ci --prefix {SABAKI}")
-    engine = [sys.executable, "-m", "goai.cli", "gtp", "--model", str(tiny_model_path)]
+    engine = [sys.executable, "-m", "goai", "gtp", "--model", str(tiny_model_path)]
     result = subprocess.run([node, "drive.mjs", *engine], cwd=SABAKI, capture_output=True,
                             text=True, timeout=120)
     print(result.stdout)

@@ -19,11 +19,11 @@ import pytest
 from boards import TWO_EYES, move, play, position
 from fakes import FakeTime
 
-from goai import search as search_module
-from goai.board import BLACK, EMPTY, WHITE, opponent
-from goai.coords import PASS, move_to_gtp
-from goai.game import GameState
-from goai.search import (
+from goai.rules.board import BLACK, EMPTY, WHITE, opponent
+from goai.rules.coords import PASS, move_to_gtp
+from goai.rules.game import GameState
+from goai.search import tree as search_module
+from goai.search.tree import (
     Node,
     PolicyEvaluator,
     Search,
@@ -537,7 +537,7 @@ def children_of(node: Node) -> set[int]:
 
 
 def test_policy_evaluator_on_19x19_with_the_tiny_model(tiny_model_path):
-    from goai.policy import Policy
+    from goai.nn.policy import Policy
 
     policy = Policy(tiny_model_path)
     state = GameState(19, 7.5)
@@ -565,8 +565,8 @@ def test_policy_evaluator_on_19x19_with_the_tiny_model(tiny_model_path):
 
 
 def test_the_eye_rule_is_the_players():
-    from goai.player import is_eye
-    from goai.search import _own_eyes
+    from goai.play.player import is_eye
+    from goai.search.tree import _own_eyes
 
     rng = np.random.default_rng(1)
     for _ in range(40):
@@ -656,7 +656,7 @@ def test_a_finished_line_scores_its_exact_area_margin():
 
 
 def test_policy_evaluator_scores_come_from_the_network_with_a_score_head(tiny_model_path):
-    from goai.policy import Policy
+    from goai.nn.policy import Policy
 
     policy = Policy(tiny_model_path)  # built with ownership and score heads
     old = Policy("small")  # a checkpoint from before them: a flat value head only

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from goai.sgf import GameRecord, parse_sgf
-from goai.store import write_games
+from goai.records.sgf import GameRecord, parse_sgf
+from goai.records.store import write_games
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("search_accuracy",

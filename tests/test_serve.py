@@ -30,17 +30,17 @@ with warnings.catch_warnings():  # Starlette >= 1.10 prefers httpx2 but works wi
     from starlette.testclient import TestClient
 
 from goai import cli  # noqa: E402
-from goai import search as search_module  # noqa: E402
-from goai.board import EMPTY  # noqa: E402
-from goai.coords import PASS_INDEX  # noqa: E402
-from goai.game import GameState  # noqa: E402
-from goai.player import Player, PlayerConfig, estimated_score  # noqa: E402
-from goai.policy import Policy  # noqa: E402
-from goai.search import legal_move_mask  # noqa: E402
-from goai.serve import ServeConfig, create_app, host_name, uvicorn_config  # noqa: E402
-from goai.serve_session import ANALYSIS_VISITS, Engine  # noqa: E402
-from goai.serve_session import vertex as to_vertex  # noqa: E402
-from goai.sgf import GameRecord, parse_sgf  # noqa: E402
+from goai.nn.policy import Policy  # noqa: E402
+from goai.play.player import Player, PlayerConfig, estimated_score  # noqa: E402
+from goai.records.sgf import GameRecord, parse_sgf  # noqa: E402
+from goai.rules.board import EMPTY  # noqa: E402
+from goai.rules.coords import PASS_INDEX  # noqa: E402
+from goai.rules.game import GameState  # noqa: E402
+from goai.search import tree as search_module  # noqa: E402
+from goai.search.tree import legal_move_mask  # noqa: E402
+from goai.serve.app import ServeConfig, create_app, host_name, uvicorn_config  # noqa: E402
+from goai.serve.session import ANALYSIS_VISITS, Engine  # noqa: E402
+from goai.serve.session import vertex as to_vertex  # noqa: E402
 
 SAMPLE_GAME = Path(__file__).resolve().parents[1] / "data" / "sample-game.sgf"
 JSON_BODY = {"content-type": "application/json"}  # what the page sends with every POST
@@ -417,7 +417,7 @@ def test_the_tiny_model_s_heads_reach_the_page_and_a_value_model_gives_them(
 def test_goai_serve_loads_a_value_model_and_refuses_one_that_cannot_serve(
         tiny_model_path: Path, tmp_path: Path, monkeypatch):
     engines = []
-    monkeypatch.setattr("goai.serve.run_server", lambda engine, config, announce:
+    monkeypatch.setattr("goai.serve.app.run_server", lambda engine, config, announce:
                         engines.append(engine))
     cli.main(["serve", "--model", str(tiny_model_path), "--value-model", str(tiny_model_path)])
     (engine,) = engines
@@ -537,7 +537,7 @@ def test_think_seconds_caps_the_engine_s_search_and_the_analysis(tiny_policy: Po
 
 def test_the_websocket_streams_snapshots_then_the_final_analysis(tiny_policy: Policy,
                                                                  monkeypatch):
-    monkeypatch.setattr("goai.serve_session.SNAPSHOT_SECONDS", 0.0)  # after every batch
+    monkeypatch.setattr("goai.serve.session.SNAPSHOT_SECONDS", 0.0)  # after every batch
     client = client_for(tiny_policy, engine={"analysis_visits": 64})
     client.get("/api/state")
     with client.websocket_connect("/api/ws") as socket_:
@@ -605,7 +605,7 @@ def test_a_stop_op_ends_the_running_analysis(tiny_policy: Policy):
 def test_goai_serve_passes_visits_and_think_seconds_to_the_engine(tiny_model_path: Path,
                                                                   monkeypatch, capsys):
     engines = []
-    monkeypatch.setattr("goai.serve.run_server", lambda engine, config, announce:
+    monkeypatch.setattr("goai.serve.app.run_server", lambda engine, config, announce:
                         engines.append(engine))
     cli.main(["serve", "--model", str(tiny_model_path), "--visits", "7",
               "--analysis-visits", "50", "--think-seconds", "2.5"])
@@ -622,9 +622,9 @@ def test_goai_serve_passes_visits_and_think_seconds_to_the_engine(tiny_model_pat
 def test_goai_serve_takes_the_bundled_names_and_a_device(monkeypatch):
     """--model default|small|PATH and --device, as every command that runs a network."""
     engines, made = [], []
-    monkeypatch.setattr("goai.serve.run_server", lambda engine, config, announce: None)
-    monkeypatch.setattr("goai.serve_session.Engine", lambda **options: engines.append(options))
-    monkeypatch.setattr("goai.policy.Policy", lambda model, **options: made.append(
+    monkeypatch.setattr("goai.serve.app.run_server", lambda engine, config, announce: None)
+    monkeypatch.setattr("goai.serve.session.Engine", lambda **options: engines.append(options))
+    monkeypatch.setattr("goai.nn.policy.Policy", lambda model, **options: made.append(
         (model, options)))
     cli.main(["serve", "--model", "small", "--device", "cpu"])
     (engine,) = engines
@@ -670,8 +670,8 @@ def test_review_of_the_sample_game_has_the_figures_and_turning_points(tiny_polic
 
 
 def test_review_turning_points_say_whether_win_rate_or_score_moved_more():
-    from goai.review import GameReview, MoveReview
-    from goai.serve_session import ReviewSession
+    from goai.play.review import GameReview, MoveReview
+    from goai.serve.session import ReviewSession
 
     record = next(parse_sgf(b"(;SZ[19]KM[7.5];B[pd];W[dp];B[pp];W[dd])"))
     moves = tuple(MoveReview(number, color, point, 0.5, 1, ())

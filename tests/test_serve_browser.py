@@ -242,7 +242,7 @@ class TerritoryPolicy:
         import numpy as np
         from fakes import analysis
 
-        from goai.coords import move_from_gtp
+        from goai.rules.coords import move_from_gtp
 
         probabilities = np.zeros(362)
         wall = [move_from_gtp(f"M{row}", 19) for row in range(1, 20)]
@@ -267,8 +267,8 @@ def territory_server() -> Iterator[str]:
 
     import uvicorn
 
-    from goai.serve import ServeConfig, create_app
-    from goai.serve_session import Engine
+    from goai.serve.app import ServeConfig, create_app
+    from goai.serve.session import Engine
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(

@@ -1,4 +1,4 @@
-"""goai.sgf: SGF text, collections and archives -> GameRecord, and GameRecord -> SGF.
+"""goai.records.sgf: SGF text, collections and archives -> GameRecord, and GameRecord -> SGF.
 
 Most tests are tables of small SGF texts. Archives are built in ``tmp_path``
 (broken on purpose where needed); the shared data (the ``shared_data`` fixture,
@@ -20,9 +20,7 @@ from pathlib import Path
 import pytest
 from sgfmill import sgf, sgf_moves
 
-from goai.board import BLACK, WHITE
-from goai.coords import PASS, move_from_sgf
-from goai.sgf import (
+from goai.records.sgf import (
     _TOKEN_RE,
     GameRecord,
     Problem,
@@ -33,6 +31,8 @@ from goai.sgf import (
     parse_sgf,
     write_sgf,
 )
+from goai.rules.board import BLACK, WHITE
+from goai.rules.coords import PASS, move_from_sgf
 
 FIXTURES = Path(__file__).parent / "data" / "sgf"
 
@@ -224,7 +224,7 @@ def test_the_scanner_matches_a_token_at_every_offset(data: bytes) -> None:
 
 SCALED_UP = """
 import sys, time
-from goai.sgf import parse_sgf
+from goai.records.sgf import parse_sgf
 n = int(sys.argv[1])
 for data in [b"(;" + b"a" * n, b"(;SZ[19];B[pd]" + b"\\r\\n" * (n // 2), b"(;C[" + b"a" * n,
              b"(;SZ[19]" + b"C[" * (n // 2), b"(;SZ[19]" + b";B[pd]  " * (n // 8),

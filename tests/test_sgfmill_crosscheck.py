@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from sgfmill import boards, sgf, sgf_grammar, sgf_moves
 
-from goai.board import BLACK, EMPTY, WHITE
-from goai.coords import PASS
-from goai.game import GameState
+from goai.rules.board import BLACK, EMPTY, WHITE
+from goai.rules.coords import PASS
+from goai.rules.game import GameState
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "sample"
 COLLECTION = "collection-50.sgf"

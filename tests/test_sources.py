@@ -1,4 +1,5 @@
-"""goai.sources: hostile archives and files are refused within the member cap, never buffered.
+"""goai.records.sources: hostile archives and files are refused within the member cap,
+never buffered.
 
 Each test rebuilds, small and in ``tmp_path``, an input from issue 13's probe
 (a bzip2 bomb beside a game, one zip member listed many times, an archive cut
@@ -20,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from goai.sgf import GameRecord, Problem, ProblemKind, iter_games
-from goai.sources import NO_SGF_FOUND, SgfData, iter_sgf_data
+from goai.records.sgf import GameRecord, Problem, ProblemKind, iter_games
+from goai.records.sources import NO_SGF_FOUND, SgfData, iter_sgf_data
 
 GAME = b"(;SZ[19]KM[6.5];B[pd];W[dd];B[pp];W[dp])"
 MIB = 1 << 20

@@ -17,8 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from goai.store import GameStore
-from goai.stream import (
+from goai.learn.stream import (
     Batch,
     DeviceFeeder,
     LoaderStreams,
@@ -26,6 +25,7 @@ from goai.stream import (
     SharedBatchLoader,
     batch_to_device,
 )
+from goai.records.store import GameStore
 
 OPTIONS = {"seed": 3, "games_per_chunk": 1, "sample_rate": 0.2}
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from goai.coords import NUM_MOVES, PASS, PASS_INDEX, index_to_move, move_to_index, to_point
-from goai.features import encode
-from goai.game import GameState
-from goai.symmetry import (
+from goai.nn.features import encode
+from goai.rules.coords import NUM_MOVES, PASS, PASS_INDEX, index_to_move, move_to_index, to_point
+from goai.rules.game import GameState
+from goai.rules.symmetry import (
     NUM_SYMMETRIES,
     inverse,
     transform_move_index,

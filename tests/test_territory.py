@@ -1,5 +1,5 @@
-"""Who owns each point at the end (``goai.territory``) and which stones are dead, alive or in
-seki (``goai.status``), on drawn boards.
+"""Who owns each point at the end (``goai.rules.territory``) and which stones are dead, alive or in
+seki (``goai.rules.status``), on drawn boards.
 
 Boards are drawn as in ``boards.py`` (``X`` black, ``O`` white, top row first).
 Expected ownership is drawn the same way: ``+`` Black's, ``-`` White's, ``0``
@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from boards import DEAD_STONE, TWO_EYES, position, vertices
 
-from goai.board import BLACK, WHITE, Board
-from goai.game import GameState
-from goai.player import Player, dead_stones
-from goai.status import black_view, dead_from_ownership, judge, seki_stones
-from goai.territory import area_margin, area_ownership
+from goai.play.player import Player, dead_stones
+from goai.rules.board import BLACK, WHITE, Board
+from goai.rules.game import GameState
+from goai.rules.status import black_view, dead_from_ownership, judge, seki_stones
+from goai.rules.territory import area_margin, area_ownership
 
 _OWNER = {"+": 1, "-": -1, "0": 0}
 
@@ -154,7 +154,7 @@ class MapPolicy:
         self.black_map = black_map
 
     def analyze(self, state, *, symmetries=None):
-        from goai.policy import Analysis
+        from goai.nn.policy import Analysis
 
         legal = np.ones(state.size * state.size + 1, dtype=bool)
         ownership = black_view(self.black_map, state.to_play)  # the side to move's view

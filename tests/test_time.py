@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 from fakes import FakeTime
 
-from goai import search as search_module
-from goai.board import BLACK, WHITE
-from goai.game import GameState
-from goai.gtp_clock import Clock
-from goai.search import Search, SearchLimits, legal_move_mask
+from goai.engine.clock import Clock
+from goai.rules.board import BLACK, WHITE
+from goai.rules.game import GameState
+from goai.search import tree as search_module
+from goai.search.tree import Search, SearchLimits, legal_move_mask
 
 
 class CostlyEvaluator:

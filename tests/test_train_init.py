@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from goai.checkpoint import load_model, read_checkpoint
-from goai.train import TrainConfig, train
+from goai.learn.train import TrainConfig, train
+from goai.nn.checkpoint import load_model, read_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +81,8 @@ def test_train_all_from_init_moves_the_trunk(store: Path, tmp_path: Path,
 
 def test_heads_ownership_grows_the_new_heads_on_an_old_model_and_keeps_its_trunk(
         store: Path, tmp_path: Path) -> None:
-    from goai.checkpoint import save_checkpoint
-    from goai.model import ModelConfig, PolicyNet
+    from goai.nn.checkpoint import save_checkpoint
+    from goai.nn.model import ModelConfig, PolicyNet
 
     old = tmp_path / "flat.pt"  # a model from before the ownership heads: flat value head
     torch.manual_seed(0)
@@ -112,8 +112,8 @@ def test_impossible_fine_tunes_are_refused(store: Path, tmp_path: Path, changes:
 
 
 def test_a_model_without_a_value_head_has_no_value_to_train(store: Path, tmp_path: Path) -> None:
-    from goai.checkpoint import save_checkpoint
-    from goai.model import ModelConfig, PolicyNet
+    from goai.nn.checkpoint import save_checkpoint
+    from goai.nn.model import ModelConfig, PolicyNet
 
     path = tmp_path / "policy-only.pt"
     save_checkpoint(path, PolicyNet(ModelConfig(input_channels=22, blocks=1, filters=8,

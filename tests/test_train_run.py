@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from games import write_collection
 
-from goai.prepare import PrepareConfig, prepare
-from goai.run import RunError, RunFolder
-from goai.store import write_store
-from goai.train import TrainConfig, train
+from goai.learn.run import RunError, RunFolder
+from goai.learn.train import TrainConfig, train
+from goai.records.prepare import PrepareConfig, prepare
+from goai.records.store import write_store
 
 TINY = ["--preset", "b1c8", "--batch-size", "8", "--loader-workers", "0", "--val-positions",
         "16", "--games-per-chunk", "2", "--threads", "1"]
@@ -98,7 +98,7 @@ def test_data_that_is_no_store_is_one_line_naming_prepare_and_writes_nothing(
 
 
 def test_train_options_are_trainconfig_fields_with_their_defaults(run_goai) -> None:
-    from goai.cli import build_parser
+    from goai.cli.parser import build_parser
 
     fields = [f for f in dataclasses.fields(TrainConfig) if f.metadata.get("command_line", True)]
     args = build_parser().parse_args(["train", "--data", "d", "--out", "o", "--batch-size",
@@ -210,7 +210,7 @@ def test_progress_shows_measured_figures_the_logged_loss_and_time_left(
 
 def test_on_the_cpu_with_no_length_given_the_run_is_sized_by_time(
         store: Path, tmp_path: Path, run_goai, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("goai.run.CPU_DEFAULT_MINUTES", 0.02)
+    monkeypatch.setattr("goai.learn.run.CPU_DEFAULT_MINUTES", 0.02)
     run = tmp_path / "run"
     code, out, err = run_goai("train", "--data", str(store), "--out", str(run), "--device",
                               "cpu", *TINY)
@@ -222,7 +222,7 @@ def test_on_the_cpu_with_no_length_given_the_run_is_sized_by_time(
 
 def test_on_the_cpu_with_no_preset_a_network_that_learns_there_is_chosen_and_named(
         store: Path, tmp_path: Path, run_goai, monkeypatch: pytest.MonkeyPatch) -> None:
-    from goai.run import CPU_RECIPES
+    from goai.learn.run import CPU_RECIPES
 
     # The choice itself, for a short run, is measured by scripts/bench_cpu_training.py.
     (_, short_preset, short_batch), (_, long_preset, long_batch) = CPU_RECIPES
@@ -293,7 +293,7 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_loader_processes_die_with_a_killed_trainer(store: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
-    command = [sys.executable, "-m", "goai.cli", "train", "--data", str(store), "--out", str(run),
+    command = [sys.executable, "-m", "goai", "train", "--data", str(store), "--out", str(run),
                "--steps", "100000", "--checkpoint-every", "1", "--eval-every", "100000",
                *TINY[:4], "--loader-workers", "1", "--val-positions", "16", "--threads", "1"]
     trainer = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -339,7 +339,7 @@ def test_without_pdeathsig_a_watcher_thread_ends_the_orphan() -> None:
     # child's pid and dies; the child, sleeping, must notice within seconds.
     script = (
         "import os, sys, time\n"
-        "from goai.stream import exit_with_parent\n"
+        "from goai.learn.stream import exit_with_parent\n"
         "parent = os.getpid()\n"
         "child = os.fork()\n"
         "if child == 0:\n"
@@ -397,13 +397,13 @@ def test_resume_refuses_a_checkpoint_holding_nan(store: Path, tmp_path: Path, ru
 
 def test_a_non_finite_loss_stops_training_and_keeps_the_last_good_files(
         store: Path, tmp_path: Path, run_goai, monkeypatch: pytest.MonkeyPatch) -> None:
-    import goai.train
+    import goai.learn.train
 
     run = tmp_path / "run"
-    lr = goai.train.learning_rate
+    lr = goai.learn.train.learning_rate
     # From step 5 on the learning rate is NaN: the step makes every weight NaN, and the
     # loss of the next one is NaN. Checkpoints at steps 2 and 4 are good.
-    monkeypatch.setattr(goai.train, "learning_rate",
+    monkeypatch.setattr(goai.learn.train, "learning_rate",
                         lambda config, step, progress: float("nan") if step >= 4
                         else lr(config, step, progress))
     code, out, err = run_goai("train", "--data", str(store), "--out", str(run), "--steps", "10",
@@ -413,7 +413,7 @@ def test_a_non_finite_loss_stops_training_and_keeps_the_last_good_files(
     assert message.startswith("goai train: training stopped at step 6: train_policy_loss is nan")
     assert "(step 4)" in message and "kept" in message
     assert _steps(run) == [2, 4]  # nothing written for the NaN steps
-    from goai.checkpoint import load_model, read_checkpoint
+    from goai.nn.checkpoint import load_model, read_checkpoint
 
     load_model(run / "model.pt")  # finite: the loaders take it
     assert read_checkpoint(run / "checkpoint.pt")["training"]["step"] == 4

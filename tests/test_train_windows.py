@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from goai.checkpoint import load_model, read_checkpoint
-from goai.train import TrainConfig, learning_rate, train
+from goai.learn.train import TrainConfig, learning_rate, train
+from goai.nn.checkpoint import load_model, read_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +117,8 @@ def test_the_weight_average_is_saved_validated_and_resumed(store: Path, tmp_path
 
 def test_compile_wraps_the_network_and_eager_stays_the_default(store: Path,
                                                                tmp_path: Path) -> None:
-    from goai.model import PolicyNet, config_from_preset
-    from goai.train import TrainStep
+    from goai.learn.train import TrainStep
+    from goai.nn.model import PolicyNet, config_from_preset
 
     assert TrainConfig(**options(store, tmp_path)).compile is False
     net = PolicyNet(config_from_preset("b1c8", 22))
