@@ -15,7 +15,9 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import sys
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 # Old module (goai.<name>) -> its home now, below goai.
 MOVED = {
@@ -80,6 +82,20 @@ class OldPaths(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         # The import system stamped the old name's spec on the module; give it back
         # its own, so the module still says where it lives (pickle, reload, inspect).
         module.__spec__ = self._real_spec
+
+
+def hand_on(face: str, home: str) -> Callable[[str], Any]:
+    """The ``__getattr__`` of a folder that took an old module's name: a name the
+    folder lacks is read from ``home``, the module that holds the old one's code,
+    imported only then (``goai.gtp.GtpError`` from ``goai.gtp.protocol``)."""
+
+    def __getattr__(name: str) -> Any:
+        try:
+            return getattr(importlib.import_module(home), name)
+        except AttributeError:
+            raise AttributeError(f"module {face!r} has no attribute {name!r}") from None
+
+    return __getattr__
 
 
 def install() -> None:

@@ -6,16 +6,6 @@ package had folders name it), so ``main`` and the old flat module's other names 
 read from ``parser`` here.
 """
 
-from __future__ import annotations
+from goai.old_paths import hand_on
 
-import importlib
-from typing import Any
-
-
-def __getattr__(name: str) -> Any:
-    parser = importlib.import_module("goai.cli.parser")
-
-    try:
-        return getattr(parser, name)
-    except AttributeError:
-        raise AttributeError(f"module 'goai.cli' has no attribute {name!r}") from None
+__getattr__ = hand_on(__name__, "goai.cli.parser")

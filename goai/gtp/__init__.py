@@ -7,16 +7,6 @@ names of ``goai.gtp`` before the package had folders (``GtpError``, ``GtpServer`
 ``parse_vertex``, ...) are still read from here: they live in ``protocol``.
 """
 
-from __future__ import annotations
+from goai.old_paths import hand_on
 
-import importlib
-from typing import Any
-
-
-def __getattr__(name: str) -> Any:  # the old flat module's names, loaded when asked for
-    protocol = importlib.import_module("goai.gtp.protocol")
-
-    try:
-        return getattr(protocol, name)
-    except AttributeError:
-        raise AttributeError(f"module 'goai.gtp' has no attribute {name!r}") from None
+__getattr__ = hand_on(__name__, "goai.gtp.protocol")

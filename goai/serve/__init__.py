@@ -5,16 +5,6 @@ The names of ``goai.serve`` before the package had folders (``ServeConfig``,
 ``create_app``, ...) are still read from here: they live in ``app``.
 """
 
-from __future__ import annotations
+from goai.old_paths import hand_on
 
-import importlib
-from typing import Any
-
-
-def __getattr__(name: str) -> Any:  # the old flat module's names, loaded when asked for
-    app = importlib.import_module("goai.serve.app")
-
-    try:
-        return getattr(app, name)
-    except AttributeError:
-        raise AttributeError(f"module 'goai.serve' has no attribute {name!r}") from None
+__getattr__ = hand_on(__name__, "goai.serve.app")
