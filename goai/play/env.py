@@ -86,7 +86,14 @@ from goai.gtp.client import CommandFailed, GtpClient
 from goai.nn.features import encode, get_feature_set
 from goai.play.player import Player, PlayerConfig, choose_move, is_eye
 from goai.rules.board import BLACK, COLOR_LETTERS, COLOR_NAMES, EMPTY, WHITE, opponent
-from goai.rules.coords import NETWORK_SIZE, PASS, move_from_gtp, move_to_gtp
+from goai.rules.coords import (
+    NETWORK_SIZE,
+    PASS,
+    move_from_gtp,
+    move_to_gtp,
+    move_to_slot,
+    slot_to_move,
+)
 from goai.rules.game import GameState, format_result
 
 if TYPE_CHECKING:
@@ -106,13 +113,14 @@ __all__ = [
 
 
 def action_to_move(action: int, size: int) -> int:
-    """Env action ``0 .. N*N`` -> move (a point, or ``coords.PASS`` for ``N*N``)."""
-    return PASS if action == size * size else int(action)
+    """Env action ``0 .. N*N`` -> move (a point, or ``coords.PASS`` for ``N*N``): an action
+    is a move slot (``coords.slot_to_move``)."""
+    return slot_to_move(int(action), size)
 
 
 def move_to_action(move: int, size: int) -> int:
-    """Move (a point or ``coords.PASS``) -> env action ``0 .. N*N``."""
-    return size * size if move == PASS else move
+    """Move (a point or ``coords.PASS``) -> env action ``0 .. N*N`` (``coords.move_to_slot``)."""
+    return move_to_slot(move, size)
 
 
 class IllegalActionError(ValueError):

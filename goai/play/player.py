@@ -74,7 +74,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from goai.rules.board import BLACK, EMPTY, Board, opponent
-from goai.rules.coords import PASS
+from goai.rules.coords import PASS, move_to_slot, slot_to_move
 from goai.rules.game import GameState
 from goai.rules.status import StoneStatus, black_view, judge
 from goai.search.tree import Evaluator, Search, SearchLimits, SearchResult
@@ -605,7 +605,7 @@ class Player:
         weights = np.zeros(size2 + 1)
         count = len(result.moves)
         for stats in result.moves:
-            slot = size2 if stats.move == PASS else stats.move
+            slot = move_to_slot(stats.move, position.size)
             probabilities[slot] = stats.prior
             # The search's order breaks ties in visits (by LCB, then prior): a bonus
             # below one visit, largest for the first.
@@ -636,7 +636,7 @@ class Player:
         legal, choice = result.legal, probabilities
         if allowed is not None:
             size2 = position.size * position.size
-            wanted = np.array([allowed(PASS if slot == size2 else slot)
+            wanted = np.array([allowed(slot_to_move(slot, position.size))
                                for slot in range(size2 + 1)])
             if (legal & wanted).any():
                 legal = legal & wanted

@@ -101,7 +101,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from goai.rules.board import BLACK, EMPTY, WHITE, IllegalMoveError, opponent
-from goai.rules.coords import NETWORK_SIZE, PASS
+from goai.rules.coords import NETWORK_SIZE, PASS, move_to_slot
 from goai.rules.game import GameState
 
 if TYPE_CHECKING:
@@ -421,7 +421,7 @@ class SearchResult:
         """``(size * size + 1,)`` int: each move's visits (pass last), 0 for non-candidates."""
         counts = np.zeros(self.size * self.size + 1, dtype=np.int64)
         for stats in self.moves:
-            counts[-1 if stats.move == PASS else stats.move] = stats.visits
+            counts[move_to_slot(stats.move, self.size)] = stats.visits
         return counts
 
 

@@ -60,10 +60,10 @@ from goai.rules.board import BLACK, COLOR_WORDS, EMPTY, WHITE, opponent
 from goai.rules.coords import (
     NETWORK_SIZE,
     NUM_MOVES,
-    PASS,
     CoordinateError,
     move_from_gtp,
     move_to_gtp,
+    move_to_slot,
 )
 from goai.rules.game import GameState, fixed_handicap, format_result
 from goai.rules.status import StoneStatus, black_view
@@ -493,10 +493,9 @@ class Engine:
         """An ``Analysis`` from a search: the root's priors, value, score and the first
         candidates in the search's order (unvisited ones with ``visits`` 0 and no win
         rate), and the ``ownership`` map (Black's view) when given."""
-        size2 = state.size * state.size
-        priors = np.zeros(size2 + 1)
+        priors = np.zeros(state.size * state.size + 1)
         for stats in result.moves:
-            priors[size2 if stats.move == PASS else stats.move] = stats.prior
+            priors[move_to_slot(stats.move, state.size)] = stats.prior
         candidates = tuple(
             Candidate(stats.move, stats.prior, stats.visits,
                       None if stats.winrate is None else round(stats.winrate, 4), stats.pv,
