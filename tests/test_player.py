@@ -294,11 +294,9 @@ class Favourite:
         self.black_value = black_value
 
     def evaluate(self, states):
-        from goai.search.tree import legal_move_mask
-
         priors = []
         for state in states:
-            legal = legal_move_mask(state)
+            legal = state.legal_mask()
             row = np.where(legal, self.rest, 0.0)
             row[-1] = self.pass_weight
             for vertex, weight in self.weights.items():

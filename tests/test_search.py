@@ -29,7 +29,6 @@ from goai.search.tree import (
     Search,
     SearchConfig,
     SearchLimits,
-    legal_move_mask,
 )
 
 
@@ -52,7 +51,7 @@ class Tactics:
         priors, values = [], []
         for state in states:
             board = state.board
-            legal = legal_move_mask(state)
+            legal = state.legal_mask()
             weights = legal.astype(float)
             weights[-1] = self.pass_weight
             for point in np.flatnonzero(legal[:-1]):
@@ -164,7 +163,7 @@ class Ladders(Tactics):
         priors, values = super().evaluate(states)
         for row, state in enumerate(states):
             board = state.board
-            legal = legal_move_mask(state)
+            legal = state.legal_mask()
             chase = np.zeros_like(priors[row])
             lost = 0
             for group, liberties in board.group_liberties.items():
@@ -545,7 +544,7 @@ def test_policy_evaluator_on_19x19_with_the_tiny_model(tiny_model_path):
     evaluator = PolicyEvaluator(policy, seed=3)
     priors, values = evaluator.evaluate([state, state])
     assert priors.shape == (2, 362) and values.shape == (2,)
-    assert np.array_equal(priors[0] > 0, legal_move_mask(state))
+    assert np.array_equal(priors[0] > 0, state.legal_mask())
     assert np.allclose(priors.sum(axis=1), 1) and np.all(np.abs(values) <= 1)
 
     def searched(seed):
@@ -559,7 +558,7 @@ def test_policy_evaluator_on_19x19_with_the_tiny_model(tiny_model_path):
     assert np.array_equal(first.visit_counts(), again.visit_counts())
     everything = PolicyEvaluator(policy, all_symmetries=True)
     averaged, _ = everything.evaluate([state])
-    assert np.array_equal(averaged[0] > 0, legal_move_mask(state))
+    assert np.array_equal(averaged[0] > 0, state.legal_mask())
     with pytest.raises(ValueError, match="19x19"):
         evaluator.evaluate([GameState(9)])
 

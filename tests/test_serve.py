@@ -37,7 +37,6 @@ from goai.rules.board import EMPTY  # noqa: E402
 from goai.rules.coords import PASS_INDEX  # noqa: E402
 from goai.rules.game import GameState  # noqa: E402
 from goai.search import tree as search_module  # noqa: E402
-from goai.search.tree import legal_move_mask  # noqa: E402
 from goai.serve.app import ServeConfig, create_app, host_name, uvicorn_config  # noqa: E402
 from goai.serve.session import ANALYSIS_VISITS, Engine  # noqa: E402
 from goai.serve.session import vertex as to_vertex  # noqa: E402
@@ -447,7 +446,7 @@ class SlowEvaluator:
         if self.clock is not None:
             self.clock.advance(self.cost)
         time.sleep(self.delay)
-        masks = np.array([legal_move_mask(state) for state in states], dtype=float)
+        masks = np.array([state.legal_mask() for state in states], dtype=float)
         return masks / masks.sum(axis=1, keepdims=True), np.zeros(len(states))
 
 

@@ -418,9 +418,7 @@ class GoEnv(gymnasium.Env[np.ndarray, np.int64]):
 
     def action_masks(self) -> np.ndarray:
         """``bool`` ``(N * N + 1,)``: the legal actions of the side to move (pass always)."""
-        mask = np.zeros(self.size * self.size + 1, dtype=bool)
-        mask[[move_to_action(move, self.size) for move in self.state.legal_moves()]] = True
-        return mask
+        return self.state.legal_mask()
 
     def render(self) -> str | np.ndarray | None:
         """``ansi``: the board as text with a status line; ``rgb_array``: ``uint8`` (H, W, 3),

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+import numpy as np
+
 from goai.rules.board import BLACK, COLOR_WORDS, EMPTY, WHITE, Board, IllegalMoveError, opponent
-from goai.rules.coords import NETWORK_SIZE, PASS, move_from_gtp, move_to_gtp
+from goai.rules.coords import NETWORK_SIZE, PASS, move_from_gtp, move_to_gtp, move_to_slot
 
 __all__ = ["GameState", "IllegalMoveError", "fixed_handicap", "format_result", "replay"]
 
@@ -136,6 +138,15 @@ class GameState:
             moves.append(point)
         moves.append(PASS)
         return moves
+
+    def legal_mask(self, color: int | None = None) -> np.ndarray:
+        """``legal_moves`` as a bool array of ``size * size + 1`` move slots (points in
+        ``coords`` order, then pass, always True): the legal-move mask of the network's
+        priors, the search's evaluators and the gymnasium environment's actions."""
+        mask = np.zeros(self.size * self.size + 1, dtype=bool)
+        size = self.size
+        mask[[move_to_slot(move, size) for move in self.legal_moves(color)]] = True
+        return mask
 
     def superko_candidates(self, color: int) -> set[int]:
         """The points where a play by ``color`` could recreate an earlier position.

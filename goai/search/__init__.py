@@ -17,7 +17,6 @@ from goai.search.tree import (
     SearchTiming,
     check_value_network,
     evaluate_scored,
-    legal_move_mask,
 )
 
 __all__ = [
@@ -33,5 +32,4 @@ __all__ = [
     "SearchTiming",
     "check_value_network",
     "evaluate_scored",
-    "legal_move_mask",
 ]

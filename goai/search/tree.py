@@ -120,7 +120,6 @@ __all__ = [
     "SearchTiming",
     "check_value_network",
     "evaluate_scored",
-    "legal_move_mask",
 ]
 
 
@@ -167,18 +166,6 @@ def evaluate_scored(evaluator: Evaluator, states: Sequence[GameState]
         return scored(states)
     priors, values = evaluator.evaluate(states)
     return priors, values, None
-
-
-def legal_move_mask(state: GameState) -> np.ndarray:
-    """``(size * size + 1,)`` bool: the legal moves of the side to move, pass last (always True).
-
-    Superko is included when the state enforces it. A helper for evaluators.
-    """
-    size2 = state.size * state.size
-    mask = np.zeros(size2 + 1, dtype=bool)
-    for move in state.legal_moves():
-        mask[size2 if move == PASS else move] = True
-    return mask
 
 
 class PolicyEvaluator:
@@ -249,7 +236,7 @@ class PolicyEvaluator:
             legal[:, :-1] = planes[:, feature_set.slices["legal"]].reshape(count, -1) != 0
         else:
             for row, state in enumerate(states):
-                legal[row] = legal_move_mask(state)
+                legal[row] = state.legal_mask()
         if self.all_symmetries:
             symmetries = np.tile(np.arange(NUM_SYMMETRIES), count)
             planes = np.repeat(planes, NUM_SYMMETRIES, axis=0)
