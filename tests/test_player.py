@@ -19,7 +19,6 @@ from goai.play.player import (
     choose_move,
     dead_stones,
     estimated_score,
-    is_eye,
     select_move,
     with_to_play,
 )
@@ -77,31 +76,6 @@ def after_pass(state, color: int):
     """``state`` after ``color`` passed (so the other side moves, its opponent having passed)."""
     state.play(PASS, color)
     return state
-
-
-@pytest.mark.parametrize("vertex, color, expected", [
-    ("A7", BLACK, True),   # corner, all neighbours black
-    ("C7", BLACK, True),   # edge, no enemy diagonal
-    ("C7", WHITE, False),  # neighbours are not white
-    ("A5", BLACK, False),  # open area, not surrounded
-    ("D4", BLACK, False),  # occupied
-])
-def test_eye_like_points(vertex, color, expected):
-    state = position(TWO_EYES)
-    assert is_eye(state.board, move(vertex, 7), color) is expected
-
-
-@pytest.mark.parametrize("drawing, vertex, expected", [
-    # Edge point A4: one enemy diagonal (B5) is enough to make it false.
-    ("X O . . . / . X . . . / X X . . . / . . . . . / . . . . .", "A4", False),
-    ("X . . . . / . X . . . / X X . . . / . . . . . / . . . . .", "A4", True),
-    # Centre point B4: two enemy diagonals (C5, A3) make it false, one does not.
-    (". X O . . / X . X . . / O X . . . / . . . . . / . . . . .", "B4", False),
-    (". X . . . / X . X . . / O X . . . / . . . . . / . . . . .", "B4", True),
-])
-def test_enemy_diagonals_make_false_eyes(drawing, vertex, expected):
-    state = position(drawing.replace("/", "\n"))
-    assert is_eye(state.board, move(vertex, 5), BLACK) is expected
 
 
 def test_never_fills_an_own_eye_even_when_the_policy_wants_it():

@@ -563,19 +563,6 @@ def test_policy_evaluator_on_19x19_with_the_tiny_model(tiny_model_path):
         evaluator.evaluate([GameState(9)])
 
 
-def test_the_eye_rule_is_the_players():
-    from goai.play.player import is_eye
-    from goai.search.tree import _own_eyes
-
-    rng = np.random.default_rng(1)
-    for _ in range(40):
-        state = GameState(7, 0.5, superko=False)
-        for _ in range(int(rng.integers(20, 70))):
-            state.play(int(rng.choice(state.legal_moves())))
-        expected = [is_eye(state.board, point, state.to_play) for point in range(49)]
-        assert _own_eyes(state).tolist() == expected
-
-
 # ----------------------------------------------------------------- scores
 
 

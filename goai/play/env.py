@@ -84,7 +84,7 @@ from goai.display.plot import board_frame
 from goai.display.render import render_board
 from goai.gtp.client import CommandFailed, GtpClient
 from goai.nn.features import encode, get_feature_set
-from goai.play.player import Player, PlayerConfig, choose_move, is_eye
+from goai.play.player import Player, PlayerConfig, choose_move
 from goai.rules.board import BLACK, COLOR_LETTERS, COLOR_NAMES, EMPTY, WHITE, opponent
 from goai.rules.coords import (
     NETWORK_SIZE,
@@ -94,6 +94,7 @@ from goai.rules.coords import (
     move_to_slot,
     slot_to_move,
 )
+from goai.rules.eyes import is_eye
 from goai.rules.game import GameState, format_result
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ class Opponent(Protocol):
 
 
 class RandomOpponent:
-    """Uniform over the legal points that are not its own eyes (``player.is_eye``); passes
+    """Uniform over the legal points that are not its own eyes (``rules.eyes.is_eye``); passes
     when none is left."""
 
     def new_game(self, size: int, komi: float) -> None:

@@ -6,11 +6,9 @@ nothing about the end of a game, so four rules sit on top of it:
 
 * **Never illegal, never an own eye.** Candidates are the legal points
   (positional superko included when the state enforces it) that do not fill
-  one of the mover's own eyes. An *eye* is the "eye-like" point of Pachi,
-  michi and minigo: empty, every neighbour an own stone, and at most one
-  diagonal an enemy stone (none on the edge, where a single enemy diagonal
-  already makes it false). Filling a false eye is allowed: that is often the
-  only way to connect.
+  one of the mover's own eyes, by the eye rule of ``goai.rules.eyes`` (the
+  search's too). Filling a false eye is allowed: that is often the only way
+  to connect.
 * **Passing.** Pass is never *sampled*; it is a decision:
 
   - no candidate is left, or
@@ -75,6 +73,7 @@ import numpy as np
 
 from goai.rules.board import BLACK, EMPTY, Board, opponent
 from goai.rules.coords import PASS, move_to_slot, slot_to_move
+from goai.rules.eyes import is_eye
 from goai.rules.game import GameState
 from goai.rules.status import StoneStatus, black_view, judge
 from goai.search.tree import Evaluator, Search, SearchLimits, SearchResult
@@ -173,26 +172,6 @@ class PlayerConfig:
 
 
 # ----------------------------------------------------------------- eyes and dead stones
-
-
-def is_eye(board: Board, point: int, color: int) -> bool:
-    """Is ``point`` an eye of ``color`` by the eye-like rule (see the module docstring)?"""
-    stones = board.stones
-    if stones[point] != EMPTY:
-        return False
-    if any(stones[n] != color for n in board.neighbors(point)):
-        return False
-    size = board.size
-    row, col = divmod(point, size)
-    enemy = opponent(color)
-    off_board = enemy_diagonals = 0
-    for dr, dc in ((-1, -1), (-1, 1), (1, -1), (1, 1)):
-        r, c = row + dr, col + dc
-        if not (0 <= r < size and 0 <= c < size):
-            off_board += 1
-        elif stones[r * size + c] == enemy:
-            enemy_diagonals += 1
-    return enemy_diagonals == 0 if off_board else enemy_diagonals <= 1
 
 
 def _regions(board: Board, passable: set[int]) -> tuple[list[int], list[list[int]], list[set[int]]]:

@@ -40,9 +40,10 @@ evaluated. Two playouts of one batch that reach the same new leaf are a
 *collision*: the second is dropped (its virtual loss taken back).
 
 Children: the legal moves (those with a prior above 0: the ``Evaluator``
-contract), less the points that fill one of the mover's own eyes (the eye-like
-rule of ``goai.play.player``; ``avoid_own_eyes``). Pass is a child only when one of these
-holds, a rule after Leela Zero's (which never passes early) plus exact endings:
+contract), less the points that fill one of the mover's own eyes (the eye rule of
+``goai.rules.eyes``, which the player applies too; ``avoid_own_eyes``). Pass is a
+child only when one of these holds, a rule after Leela Zero's (which never passes
+early) plus exact endings:
 
 * the opponent has just passed: passing ends the game, which is scored exactly
   (Tromp-Taylor area with komi, ``GameState.score``), so the search sees a win or a loss;
@@ -100,8 +101,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from goai.rules.board import BLACK, EMPTY, WHITE, IllegalMoveError, opponent
+from goai.rules.board import BLACK, IllegalMoveError, opponent
 from goai.rules.coords import NETWORK_SIZE, PASS, move_to_slot
+from goai.rules.eyes import eye_mask
 from goai.rules.game import GameState
 
 if TYPE_CHECKING:
@@ -790,7 +792,7 @@ class Search:
         size2 = size * size
         points = np.flatnonzero(priors[:size2] > 0)
         if self.config.avoid_own_eyes and len(points):
-            points = points[~_own_eyes(state)[points]]
+            points = points[~eye_mask(state.board, state.to_play)[points]]
         point_priors = priors[points]
         pass_prior = float(priors[size2])
         if self._allow_pass(state, len(points), point_priors, pass_prior, value):
@@ -934,55 +936,6 @@ def _terminal(state: GameState) -> tuple[float, float]:
 
 
 @cache
-def _eye_tables(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per point: its 4 orthogonal and 4 diagonal neighbours (``size * size`` = off the
-    board), and how many diagonals are off the board."""
-    size2 = size * size
-    orthogonal = np.full((size2, 4), size2, dtype=np.int64)
-    diagonal = np.full((size2, 4), size2, dtype=np.int64)
-    for row in range(size):
-        for col in range(size):
-            point = row * size + col
-            for k, (dr, dc) in enumerate(((-1, 0), (1, 0), (0, -1), (0, 1))):
-                r, c = row + dr, col + dc
-                if 0 <= r < size and 0 <= c < size:
-                    orthogonal[point, k] = r * size + c
-            for k, (dr, dc) in enumerate(((-1, -1), (-1, 1), (1, -1), (1, 1))):
-                r, c = row + dr, col + dc
-                if 0 <= r < size and 0 <= c < size:
-                    diagonal[point, k] = r * size + c
-    off_board = (diagonal == size2).sum(axis=1)
-    return orthogonal, diagonal, off_board
-
-
-_OFF_BOARD = 3  # neither EMPTY, BLACK nor WHITE
-
-
-def _own_eyes(state: GameState) -> np.ndarray:
-    """``(size * size,)`` bool: the eye-like points of the side to move.
-
-    The rule of ``goai.play.player.is_eye``, for all points at once: empty, every
-    neighbour an own stone, and no enemy diagonal (on the edge) or at most one
-    (in the middle). A false eye is not an eye, so connecting through it stays
-    allowed. The diagonals are looked at only for the few points that pass the
-    first test (this runs at every expansion).
-    """
-    orthogonal, diagonal, off_board = _eye_tables(state.size)
-    stones = np.frombuffer(bytearray(state.board.stones) + bytes([_OFF_BOARD]), dtype=np.uint8)
-    color = state.to_play
-    own = (stones == color) | (stones == _OFF_BOARD)
-    eyes = stones[:-1] == EMPTY
-    for side in range(4):
-        eyes &= own[orthogonal[:, side]]
-    points = np.flatnonzero(eyes)
-    if len(points):
-        enemy = stones == opponent(color)
-        allowed = np.where(off_board[points] > 0, 0, 1)
-        eyes[points[enemy[diagonal[points]].sum(axis=1) > allowed]] = False
-    return eyes
-
-
-@cache
 def _normal_quantile(alpha: float) -> float:
     return NormalDist().inv_cdf(1 - alpha)
 
@@ -1000,5 +953,3 @@ def _t_quantile(alpha: float, degrees: int) -> float:
     g4 = (79 * x**9 + 776 * x**7 + 1482 * x**5 - 1920 * x**3 - 945 * x) / 92160
     return x + g1 / n + g2 / n**2 + g3 / n**3 + g4 / n**4
 
-
-assert WHITE == 3 - BLACK  # opponent() and the eye tables rely on it
