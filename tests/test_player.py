@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from boards import DEAD_STONE, KO_SHAPE, TWO_EYES, move, play, position, vertices
+from boards import DEAD_STONE, KO_SHAPE, TWO_EYES, move, play, position
 from fakes import analysis
 
 from goai.play.player import (
     Player,
     PlayerConfig,
     choose_move,
-    dead_stones,
-    estimated_score,
     select_move,
     with_to_play,
 )
@@ -26,32 +24,6 @@ from goai.rules.board import BLACK, WHITE
 from goai.rules.coords import PASS
 
 # boards.DEAD_STONE: counted as the stones stand, White leads (the dead stone at B4 counts).
-
-# A white group with one eye (C7) inside Black's area: dead.
-ONE_EYE_GROUP = """
-    . . . . X O . . .
-    . O O O X O . . .
-    . O . O X O . . .
-    . O O O X O . . .
-    X X X X X O . . .
-    . . . . X O . . .
-    . . . . X O . . .
-    . . . . X O . . .
-    . . . . X O . . .
-    """
-
-# The same group with two eyes (A8 and C8 ... B6 side): alive.
-TWO_EYE_GROUP = """
-    O O O O X O . . .
-    . O . O X O . . .
-    O O O O X O . . .
-    . O . O X O . . .
-    X X X X X O . . .
-    . . . . X O . . .
-    . . . . X O . . .
-    . . . . X O . . .
-    . . . . X O . . .
-    """
 
 # Only eyes left for Black; every empty point is suicide for White.
 ONLY_EYES = """
@@ -111,23 +83,6 @@ def test_passes_when_the_policy_clearly_says_pass():
     probabilities = policy_on(state, {"B3": 0.1})
     probabilities[-1] = 0.8
     assert select_move(probabilities, state) == PASS
-
-
-@pytest.mark.parametrize("drawing, dead", [
-    (TWO_EYES, set()),
-    (DEAD_STONE, {"B4"}),
-    (ONE_EYE_GROUP, {"B8", "C8", "D8", "B7", "D7", "B6", "C6", "D6"}),
-    (TWO_EYE_GROUP, set()),
-])
-def test_dead_stone_estimate(drawing, dead):
-    state = position(drawing)
-    assert vertices(dead_stones(state.board), state.size) == dead
-
-
-def test_estimated_score_removes_dead_stones_and_counts_komi():
-    state = position(DEAD_STONE, komi=0.5)
-    assert state.score() == -15.5  # as the stones stand, B4 spoils Black's area
-    assert estimated_score(state) == 6.5  # 28 - 21 - 0.5
 
 
 def test_after_the_opponent_passes_a_player_ahead_passes():

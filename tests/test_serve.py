@@ -31,11 +31,12 @@ with warnings.catch_warnings():  # Starlette >= 1.10 prefers httpx2 but works wi
 
 from goai import cli  # noqa: E402
 from goai.nn.policy import Policy  # noqa: E402
-from goai.play.player import Player, PlayerConfig, estimated_score  # noqa: E402
+from goai.play.player import Player, PlayerConfig  # noqa: E402
 from goai.records.sgf import GameRecord, parse_sgf  # noqa: E402
 from goai.rules.board import EMPTY  # noqa: E402
 from goai.rules.coords import PASS_INDEX  # noqa: E402
 from goai.rules.game import GameState  # noqa: E402
+from goai.rules.status import estimated_score  # noqa: E402
 from goai.search import tree as search_module  # noqa: E402
 from goai.serve.app import ServeConfig, create_app, host_name, uvicorn_config  # noqa: E402
 from goai.serve.session import ANALYSIS_VISITS, Engine  # noqa: E402

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from goai.play.player import MovePolicy, Player, PlayerConfig, estimated_score, has_head
+from goai.play.player import MovePolicy, Player, PlayerConfig, has_head
 from goai.play.review import (
     COLOR_LETTERS,
     GameReview,
@@ -66,7 +66,7 @@ from goai.rules.coords import (
     move_to_slot,
 )
 from goai.rules.game import GameState, fixed_handicap, format_result
-from goai.rules.status import StoneStatus, black_view
+from goai.rules.status import StoneStatus, black_view, estimated_score
 from goai.rules.territory import area_ownership
 from goai.search.tree import Evaluator, Search, SearchLimits, SearchResult, evaluate_scored
 
