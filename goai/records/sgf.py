@@ -101,7 +101,7 @@ from goai.records.sources import (
 )
 from goai.rules.board import BLACK, WHITE, IllegalMoveError
 from goai.rules.coords import PASS, check_size, move_from_sgf, move_to_sgf
-from goai.rules.game import GameState, replay
+from goai.rules.game import GameState, replay, replay_moves, setup_position
 
 __all__ = [
     "DEFAULT_MAX_MEMBER_BYTES", "NO_SGF_FOUND", "GameRecord", "Problem", "ProblemKind",
@@ -239,20 +239,18 @@ class GameRecord:
         limit = len(self.moves) if moves is None else moves
         if not 0 <= limit <= len(self.moves):
             raise ValueError(f"move {moves}: the game has {len(self.moves)} moves")
-        state = GameState(self.size, self.komi, superko=False)
-        state.setup(self.setup_black, self.setup_white, self.handicap)
+        state = setup_position(self.size, self.komi, self.setup_black, self.setup_white,
+                               self.handicap)
         if not self.moves and self.first_player == WHITE:  # PL[W]; setup() handles handicap
             state.to_play = WHITE
-        for color, move in self.moves[:limit]:
-            try:
-                state.play(move, color)
-            except IllegalMoveError:
-                if not stop_at_illegal:
-                    raise
-                break
-        played = len(state.history)
-        if played < len(self.moves):
-            state.to_play = self.moves[played][0]
+        try:
+            # Stopped before move ``limit`` (its colour to move), or after the last move.
+            for played, _ in enumerate(replay_moves(state, self.moves)):
+                if played == limit:
+                    break
+        except IllegalMoveError:  # the state as before the illegal move, its colour to move
+            if not stop_at_illegal:
+                raise
         return state
 
 

@@ -790,16 +790,22 @@ class ReviewSession:
     def as_json(self) -> dict[str, object]:
         """The API's review object (see the README): the figures and every board to step to."""
         record = self.record
-        boards, last_moves, captures = [], [], []
-        state = record.to_state(0)
-        boards.append(board_string(state))
-        last_moves.append(None)
-        captures.append({"B": 0, "W": 0})
-        for color, move in self.record.moves[: len(self.review.moves)]:
-            state.play(move, color)
+        shown = len(self.review.moves)
+        boards: list[str] = []
+        last_moves: list[str | None] = [None]
+        captures: list[dict[str, int]] = []
+
+        def show(state: GameState) -> None:
             boards.append(board_string(state))
-            last_moves.append(vertex(move))
             captures.append({"B": state.board.captures[BLACK], "W": state.board.captures[WHITE]})
+
+        for played, (state, _, move) in enumerate(record.replay()):
+            show(state)  # the position after ``played`` moves
+            if played == shown:
+                break
+            last_moves.append(vertex(move))
+        else:
+            show(state)  # the replay ran out: ``state`` now holds the final position
         review = self.review
         return {
             "type": "review", "black": record.black_name, "white": record.white_name,
