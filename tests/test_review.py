@@ -31,7 +31,8 @@ from goai.play.review import (
 from goai.records.sgf import GameRecord
 from goai.rules.board import BLACK, EMPTY, WHITE
 from goai.rules.coords import PASS, PASS_INDEX
-from goai.search.tree import Search, SearchLimits
+from goai.search.limits import SearchLimits
+from goai.search.tree import Search
 
 TESTS = Path(__file__).resolve().parent
 SAMPLE_GAME = TESTS.parent / "data" / "sample-game.sgf"

@@ -23,13 +23,9 @@ from goai.rules.board import BLACK, EMPTY, WHITE, opponent
 from goai.rules.coords import PASS, move_to_gtp
 from goai.rules.game import GameState
 from goai.search import tree as search_module
-from goai.search.tree import (
-    Node,
-    PolicyEvaluator,
-    Search,
-    SearchConfig,
-    SearchLimits,
-)
+from goai.search.evaluator import PolicyEvaluator
+from goai.search.limits import SearchLimits
+from goai.search.tree import Node, Search, SearchConfig
 
 
 class Tactics:

@@ -22,7 +22,8 @@ from goai.engine.clock import Clock
 from goai.rules.board import BLACK, WHITE
 from goai.rules.game import GameState
 from goai.search import tree as search_module
-from goai.search.tree import Search, SearchLimits
+from goai.search.limits import SearchLimits
+from goai.search.tree import Search
 
 
 class CostlyEvaluator:

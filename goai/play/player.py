@@ -66,7 +66,10 @@ from goai.rules.coords import PASS, move_to_slot, slot_to_move
 from goai.rules.eyes import is_eye
 from goai.rules.game import GameState
 from goai.rules.status import StoneStatus, black_view, dead_stones, estimate, estimated_score, judge
-from goai.search.tree import Evaluator, Search, SearchLimits, SearchResult
+from goai.search.evaluator import Evaluator
+from goai.search.limits import SearchLimits
+from goai.search.result import SearchResult
+from goai.search.tree import Search
 
 if TYPE_CHECKING:  # policy imports torch; the player is used without it (GTP start-up)
     from goai.nn.policy import Analysis
@@ -366,7 +369,7 @@ class Player:
         """The player's ``Search`` (made on first use, with its evaluator)."""
         if self._search is None:
             if self.evaluator is None:
-                from goai.search.tree import PolicyEvaluator
+                from goai.search.evaluator import PolicyEvaluator
 
                 seed = int(self.rng.integers(2**63))
                 self.evaluator = PolicyEvaluator(

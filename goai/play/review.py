@@ -83,7 +83,9 @@ from goai.rules.coords import (
     move_to_sgf,
 )
 from goai.rules.game import GameState
-from goai.search.tree import Search, SearchLimits, SearchResult
+from goai.search.limits import SearchLimits
+from goai.search.result import SearchResult
+from goai.search.tree import Search
 
 TOP_CANDIDATES = 3
 LEAST_LIKELY = 5

@@ -68,7 +68,10 @@ from goai.rules.coords import (
 from goai.rules.game import GameState, fixed_handicap, format_result
 from goai.rules.status import StoneStatus, black_view, estimated_score
 from goai.rules.territory import area_ownership
-from goai.search.tree import Evaluator, Search, SearchLimits, SearchResult, evaluate_scored
+from goai.search.evaluator import Evaluator, evaluate_scored
+from goai.search.limits import SearchLimits
+from goai.search.result import SearchResult
+from goai.search.tree import Search
 
 if TYPE_CHECKING:  # policy imports torch; the server starts answering before it loads
     from goai.nn.policy import Analysis as PolicyAnalysis
@@ -394,7 +397,7 @@ class Engine:
                          daemon=True).start()
 
     def _policy_evaluator(self, policy: MovePolicy, seed: int) -> Evaluator:
-        from goai.search.tree import PolicyEvaluator
+        from goai.search.evaluator import PolicyEvaluator
 
         value = None if self.value_policy is None else self.value_policy._ready()
         return PolicyEvaluator(policy, seed=seed,  # type: ignore[arg-type]  # real Policies
