@@ -28,7 +28,7 @@ from goai.play.review import (
     review_game,
     summary_lines,
 )
-from goai.records.sgf import GameRecord
+from goai.records.record import GameRecord
 from goai.rules.board import BLACK, EMPTY, WHITE
 from goai.rules.coords import PASS, PASS_INDEX
 from goai.search.limits import SearchLimits

@@ -32,7 +32,8 @@ with warnings.catch_warnings():  # Starlette >= 1.10 prefers httpx2 but works wi
 from goai import cli  # noqa: E402
 from goai.nn.policy import Policy  # noqa: E402
 from goai.play.player import Player, PlayerConfig  # noqa: E402
-from goai.records.sgf import GameRecord, parse_sgf  # noqa: E402
+from goai.records.record import GameRecord  # noqa: E402
+from goai.records.sgf import parse_sgf  # noqa: E402
 from goai.rules.board import EMPTY  # noqa: E402
 from goai.rules.coords import PASS_INDEX  # noqa: E402
 from goai.rules.game import GameState  # noqa: E402

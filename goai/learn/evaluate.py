@@ -51,7 +51,8 @@ import numpy as np
 
 from goai.display.progress import Progress
 from goai.nn.features import encode_into, get_feature_set
-from goai.records.sgf import GameRecord, Problem, iter_games
+from goai.records.record import GameRecord
+from goai.records.sgf import Problem, iter_games
 from goai.records.store import GameStore, result_value
 from goai.rules.board import BLACK, IllegalMoveError
 from goai.rules.coords import NETWORK_SIZE, NUM_POINTS, move_to_gtp, move_to_index

@@ -71,7 +71,8 @@ import numpy as np
 
 from goai.display.plot import drawable, review_chart
 from goai.play.player import MovePolicy
-from goai.records.sgf import GameRecord, write_sgf
+from goai.records.record import GameRecord
+from goai.records.sgf import write_sgf
 from goai.rules.board import BLACK, COLOR_LETTERS, COLOR_WORDS, WHITE
 from goai.rules.coords import (
     NETWORK_SIZE,

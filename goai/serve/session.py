@@ -54,7 +54,8 @@ from goai.play.review import (
     top_moves,
 )
 from goai.play.terminal import ILLEGAL_REASONS, score_text
-from goai.records.sgf import GameRecord, Problem, ProblemKind, parse_sgf, write_sgf
+from goai.records.record import GameRecord
+from goai.records.sgf import Problem, ProblemKind, parse_sgf, write_sgf
 from goai.records.sgf import max_moves as sgf_max_moves
 from goai.rules.board import BLACK, COLOR_WORDS, EMPTY, WHITE, opponent
 from goai.rules.coords import (
