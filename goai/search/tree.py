@@ -11,7 +11,8 @@ Conventions (each is tested in ``tests/test_search.py``):
 thing             convention
 ================  =====================================================================
 move slot         an evaluator's priors have ``size * size + 1`` entries: the points in
-                  ``coords`` order, then pass (on 19x19: the network's 362 move indices)
+                  ``coords`` order, then pass (``coords.move_to_slot``; on 19x19: the
+                  network's 362 move indices)
 value             in [-1, 1], from the view of the side to move at that position;
                   a win rate is ``(value + 1) / 2``
 edge statistics   a node keeps its children's statistics in numpy arrays, one entry per
@@ -42,22 +43,12 @@ evaluated. Two playouts of one batch that reach the same new leaf are a
 Children: the legal moves (those with a prior above 0: the ``Evaluator``
 contract), less the points that fill one of the mover's own eyes (the eye rule of
 ``goai.rules.eyes``, which the player applies too; ``avoid_own_eyes``). Pass is a
-child only when one of these holds, a rule after Leela Zero's (which never passes
-early) plus exact endings:
-
-* the opponent has just passed: passing ends the game, which is scored exactly
-  (Tromp-Taylor area with komi, ``GameState.score``), so the search sees a win or a loss;
-* few moves are left: at most ``max(5, size)`` children besides pass;
-* the policy ranks pass above every other move;
-* the evaluator's value for the mover is at least ``pass_value`` and the mover
-  is not behind by area as the stones stand.
+child only by the pass rule of ``goai.search.endings`` (after Leela Zero's, plus
+exact endings: a finished game is scored exactly).
 
 The best move is the most visited child, ties broken by LCB (``goai.search.result``),
-then by prior
-(``visits 1`` therefore plays the raw policy's top legal non-eye move). Two root
-rules after Leela Zero's then apply: when the opponent has just passed and
-passing wins by area, pass; when the best move is pass but the mover is behind
-by area (the opponent could pass and win), play the most visited other move.
+then by prior (``visits 1`` therefore plays the raw policy's top legal non-eye
+move), then the two root rules of ``goai.search.endings`` on passing apply.
 The player's own rules (``goai.play.player``) are meant to apply on top, so the
 result exposes every candidate's visits and prior.
 
@@ -78,11 +69,9 @@ copy is tens of microseconds; positions are not stored in nodes, which would
 cost kilobytes each). A node holds 48 bytes per child (six 8-byte arrays), about
 15 KB on an open 19x19 board, and each visit adds at most one node: 100,000
 visits can take 1.5 GB. Long analyses on a GPU would want float32 statistics or
-children kept only for the moves with a real prior; neither is done. The pass
-rule's area count (``GameState.score``, a Python flood fill, about 0.5 ms on
-19x19) runs at an expansion only when the value already says the mover wins.
-Nodes are objects the garbage collector tracks, so a search now and then
-triggers a full collection, which with torch loaded walks some 170,000 objects
+children kept only for the moves with a real prior; neither is done. Nodes are
+objects the garbage collector tracks, so a search now and then triggers a full
+collection, which with torch loaded walks some 170,000 objects
 (0.2-0.5 s on the shared 2-core machine; ``scripts/bench_search.py`` shows it
 as one run with 2-4 times the tree time). An engine can call ``gc.freeze()``
 once its model is loaded, so that collections skip everything older.
@@ -97,10 +86,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from goai.rules.board import BLACK, IllegalMoveError, opponent
+from goai.rules.board import IllegalMoveError
 from goai.rules.coords import PASS
 from goai.rules.eyes import eye_mask
 from goai.rules.game import GameState
+from goai.search.endings import pass_allowed, root_move, terminal_result
 
 # PolicyEvaluator, ScoredEvaluator and check_value_network only for the callers that import
 # them from here, as before the evaluator had its own module.
@@ -348,7 +338,7 @@ class Search:
                 pv=tuple(self._principal_variation(root, index)),
                 score_lead=score,
             ))
-        best = self._best_move(state, moves)
+        best = root_move(state, moves)
         visits = max(self.root_visits, 1)
         elapsed = time.perf_counter() - self._start_timing
         return SearchResult(
@@ -406,7 +396,7 @@ class Search:
         root = Node()
         self.root = root
         if state.is_over:
-            root.set_terminal(*_terminal(state))
+            root.set_terminal(*terminal_result(state))
         else:
             priors, values, scores = self._evaluate([state])
             self._expand(root, state, priors[0], float(values[0]),
@@ -440,7 +430,7 @@ class Search:
                 continue
             state = self._replay(path)
             if state.is_over:
-                leaf.set_terminal(*_terminal(state))
+                leaf.set_terminal(*terminal_result(state))
                 self._backup(path, leaf.value, leaf.score)
                 finished += 1
                 continue
@@ -541,7 +531,8 @@ class Search:
             points = points[~eye_mask(state.board, state.to_play)[points]]
         point_priors = priors[points]
         pass_prior = float(priors[size2])
-        if self._allow_pass(state, len(points), point_priors, pass_prior, value):
+        if pass_allowed(state, len(points), point_priors, pass_prior, value,
+                        self.config.pass_value):
             moves = np.append(points, PASS)
             chosen = np.append(point_priors, pass_prior)
         else:
@@ -549,17 +540,6 @@ class Search:
         total = chosen.sum()
         chosen = chosen / total if total > 0 else np.full(len(chosen), 1.0 / len(chosen))
         return moves.astype(np.int64), chosen.astype(np.float64)
-
-    def _allow_pass(self, state: GameState, count: int, point_priors: np.ndarray,
-                    pass_prior: float, value: float) -> bool:
-        """The pass rule of the module docstring. Cheapest tests first."""
-        if count == 0 or _opponent_passed(state):
-            return True
-        if count <= max(5, state.size):
-            return True
-        if pass_prior > float(point_priors.max()):
-            return True
-        return value >= self.config.pass_value and _area_margin(state) >= 0
 
     # ------------------------------------------------------------- reading the root
 
@@ -584,21 +564,6 @@ class Search:
             line.append(int(child.moves[best]))
             child = child.children.get(best)
         return line
-
-    def _best_move(self, state: GameState, moves: list[MoveStats]) -> int:
-        if not moves:
-            return PASS
-        best = moves[0].move
-        if _opponent_passed(state) and any(m.move == PASS for m in moves) and (
-                _area_margin(state) > 0):
-            return PASS  # passing ends the game, and wins it
-        if best == PASS and _area_margin(state) < 0:
-            others = [m for m in moves if m.move != PASS and m.visits > 0]
-            if others:
-                return others[0].move
-        return best
-
-
 
 # ----------------------------------------------------------------- helpers
 
@@ -647,21 +612,3 @@ def _continuation(old: GameState, new: GameState) -> list[int] | None:
     if replayed.board.hash != new.board.hash or replayed.to_play != new.to_play:
         return None
     return moves
-
-
-def _opponent_passed(state: GameState) -> bool:
-    """Did the other side pass last (so that a pass now ends the game)?"""
-    return bool(state.history) and state.history[-1] == (opponent(state.to_play), PASS)
-
-
-def _area_margin(state: GameState) -> float:
-    """The Tromp-Taylor area result with komi from the side to move's view."""
-    score = state.score()
-    return score if state.to_play == BLACK else -score
-
-
-def _terminal(state: GameState) -> tuple[float, float]:
-    """The exact result of a finished game for its side to move: ``(value, score)``, the
-    value 1, -1, or 0 for a draw, the score the area margin with komi."""
-    margin = _area_margin(state)
-    return (1.0 if margin > 0 else -1.0 if margin < 0 else 0.0), margin
