@@ -113,7 +113,7 @@ class CpuTimed:
 
 def bench_batch(policy, state, batch: int, visits: int, seed: int) -> dict:
     from goai.nn.features import encode
-    from goai.search.tree import PolicyEvaluator, Search, SearchConfig, SearchLimits
+    from goai.search import PolicyEvaluator, Search, SearchConfig, SearchLimits
 
     forward = forward_rate(policy, encode(state, policy.feature_set), batch)
     evaluator = PolicyEvaluator(policy, seed=seed)

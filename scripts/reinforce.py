@@ -61,9 +61,9 @@ from goai.nn.checkpoint import load_model, save_checkpoint
 from goai.nn.policy import Policy, default_model_path
 from goai.play.env import GoEnv, PolicyOpponent
 from goai.play.match import MatchConfig, run_match
-from goai.play.player import is_eye
 from goai.rules.board import BLACK
 from goai.rules.coords import NETWORK_SIZE
+from goai.rules.eyes import is_eye
 from goai.rules.game import GameState
 
 

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     from goai.nn.checkpoint import CheckpointError
     from goai.nn.policy import Policy
     from goai.records.store import GameStore
-    from goai.search.tree import PolicyEvaluator, Search, SearchLimits
+    from goai.search import PolicyEvaluator, Search, SearchLimits
 
     torch.set_num_threads(args.threads)
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from goai.nn.policy import Analysis
-from goai.rules.coords import PASS
 from goai.rules.game import GameState
 
 
@@ -16,8 +15,7 @@ def analysis(state: GameState, probabilities: np.ndarray, value: float | None) -
     ``probabilities`` (N * N + 1,) are masked to the side to move's legal moves
     and renormalised, as the policy does.
     """
-    legal = np.zeros(state.size * state.size + 1, dtype=bool)
-    legal[[len(legal) - 1 if move == PASS else move for move in state.legal_moves()]] = True
+    legal = state.legal_mask()
     masked = np.where(legal, probabilities, 0.0)
     return Analysis(masked / masked.sum(), value, legal)
 

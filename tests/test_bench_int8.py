@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from goai.records.sgf import GameRecord, parse_sgf
+from goai.records.record import GameRecord
+from goai.records.sgf import parse_sgf
 from goai.records.store import write_games
 
 ROOT = Path(__file__).resolve().parents[1]

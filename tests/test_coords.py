@@ -25,6 +25,8 @@ from goai.rules.coords import (
     move_to_gtp,
     move_to_index,
     move_to_sgf,
+    move_to_slot,
+    slot_to_move,
     to_point,
     to_row_col,
 )
@@ -97,6 +99,14 @@ def test_network_indices_cover_the_points_then_pass() -> None:
     assert indices == list(range(PASS_INDEX)) and move_to_index(PASS) == PASS_INDEX
     assert NUM_MOVES == PASS_INDEX + 1 == 362
     assert [index_to_move(i) for i in range(NUM_MOVES)] == list(range(PASS_INDEX)) + [PASS]
+
+
+@pytest.mark.parametrize("size", [2, 9, 19, 25])
+def test_move_slots_are_the_points_then_pass_on_any_board(size: int) -> None:
+    slots = [move_to_slot(point, size) for point in range(size * size)] + [
+        move_to_slot(PASS, size)]
+    assert slots == list(range(size * size + 1))
+    assert [slot_to_move(slot, size) for slot in slots] == [*range(size * size), PASS]
 
 
 @pytest.mark.parametrize("size", [9, 13, 18, 20])

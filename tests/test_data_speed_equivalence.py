@@ -18,7 +18,7 @@ import pytest
 from goai.learn.stream import PositionStream, fixed_positions
 from goai.nn.features import encode
 from goai.records.store import GameStore
-from goai.rules.coords import PASS, PASS_INDEX
+from goai.rules.coords import move_to_index
 from goai.rules.symmetry import NUM_SYMMETRIES, transform_move_index, transform_planes
 
 
@@ -39,9 +39,7 @@ def test_replay_under_a_symmetry_gives_the_transformed_planes(store_dir: Path) -
         for (state, _, move), (moved_state, _, moved_move) in zip(plain, moved, strict=True):
             expected = transform_planes(encode(state), k)
             assert np.array_equal(encode(moved_state), expected), (game, k, len(state.history))
-            index = PASS_INDEX if move == PASS else move
-            moved_index = PASS_INDEX if moved_move == PASS else moved_move
-            assert moved_index == transform_move_index(index, k)
+            assert move_to_index(moved_move) == transform_move_index(move_to_index(move), k)
             checked += 1
     assert checked == store.num_positions
 

@@ -33,7 +33,7 @@ from goai.play.env import (
     move_to_action,
 )
 from goai.rules.board import BLACK, COLOR_NAMES, WHITE, IllegalMoveError
-from goai.rules.coords import PASS
+from goai.rules.coords import PASS, slot_to_move
 from goai.rules.game import GameState
 
 GNUGO = Path("/usr/games/gnugo")
@@ -166,7 +166,7 @@ def test_random_games_on_9x9_end_by_passes_and_score_as_the_rules_engine(seed: i
             return
         for action, allowed in enumerate(info["action_mask"]):
             try:
-                env.state.copy().play(PASS if action == 81 else action)
+                env.state.copy().play(slot_to_move(action, 9))
                 playable = True
             except IllegalMoveError:
                 playable = False

@@ -15,7 +15,8 @@ import torch
 from goai import cli
 from goai.learn.evaluate import EvaluationError, ValueReport, default_batch_size, evaluate
 from goai.nn.policy import Heads
-from goai.records.sgf import GameRecord, parse_sgf
+from goai.records.record import GameRecord
+from goai.records.sgf import parse_sgf
 from goai.records.store import write_games
 
 

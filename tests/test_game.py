@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import random
 
+import numpy as np
 import pytest
 from boards import KO_SHAPE, TRIPLE_KO, drawn, move, play, position, vertices
 
@@ -164,9 +165,36 @@ def test_legal_moves_exclude(drawing: str, moves: str, excluded: str, reason: st
     play(state, moves)
     legal = state.legal_moves()
     assert legal[-1] == PASS
+    mask = state.legal_mask()
+    assert mask.shape == (state.size ** 2 + 1,) and mask[-1]  # pass last, always legal
+    assert np.flatnonzero(mask).tolist() == sorted(legal[:-1]) + [state.size ** 2]
     for vertex in excluded.split():
         assert move(vertex, state.size) not in legal
+        assert not mask[move(vertex, state.size)]
         assert state.illegal_reason(move(vertex, state.size)) == reason
+
+
+def test_the_legal_mask_drawn_as_a_board() -> None:
+    # Black takes the ko at C3; for White, B3 is then the ko point and A1 suicide.
+    state = position("""
+        . . . . .
+        . X O . .
+        X O . O .
+        X X O . .
+        . X . . .
+        """)
+    play(state, "C3")
+    mask = state.legal_mask()
+    legal = "\n".join(" ".join("+" if mask[row * 5 + col] else "-" for col in range(5))
+                      for row in range(5))
+    assert legal == drawn("""
+        + + + + +
+        + - - + +
+        - - - - +
+        - - - + +
+        - - + + +
+        """)
+    assert mask[25]  # pass, in the last slot
 
 
 def test_legal_moves_are_the_empty_points_plus_pass_on_an_open_board() -> None:

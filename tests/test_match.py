@@ -29,7 +29,8 @@ from goai.play.match import (
     run_match,
     wilson_interval,
 )
-from goai.records.sgf import GameRecord, parse_sgf
+from goai.records.record import GameRecord
+from goai.records.sgf import parse_sgf
 from goai.rules.board import BLACK, WHITE, IllegalMoveError
 from goai.rules.game import fixed_handicap, replay
 

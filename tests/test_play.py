@@ -25,7 +25,7 @@ from goai import cli
 from goai.play.player import Player
 from goai.play.terminal import Command, InputError, PlayConfig, TerminalGame, parse_command
 from goai.rules.board import BLACK, WHITE
-from goai.rules.coords import PASS, PASS_INDEX
+from goai.rules.coords import PASS, move_to_index
 from goai.rules.game import fixed_handicap
 
 BOARD_LINE = re.compile(r"^ +A B C|^ *\d+[ (].*\d$")
@@ -40,7 +40,7 @@ class ScriptedPolicy:
         self.probabilities = np.full(362, 0.001)
         for vertex, probability in wanted.items():
             point = move(vertex, 19)
-            self.probabilities[PASS_INDEX if point == PASS else point] = probability
+            self.probabilities[move_to_index(point)] = probability
 
     def move_probabilities(self, state):
         return self.probabilities

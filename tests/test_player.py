@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from boards import DEAD_STONE, KO_SHAPE, TWO_EYES, move, play, position, vertices
+from boards import DEAD_STONE, KO_SHAPE, TWO_EYES, move, play, position
 from fakes import analysis
 
 from goai.play.player import (
     Player,
     PlayerConfig,
     choose_move,
-    dead_stones,
-    estimated_score,
-    is_eye,
     select_move,
     with_to_play,
 )
@@ -27,32 +24,6 @@ from goai.rules.board import BLACK, WHITE
 from goai.rules.coords import PASS
 
 # boards.DEAD_STONE: counted as the stones stand, White leads (the dead stone at B4 counts).
-
-# A white group with one eye (C7) inside Black's area: dead.
-ONE_EYE_GROUP = """
-    . . . . X O . . .
-    . O O O X O . . .
-    . O . O X O . . .
-    . O O O X O . . .
-    X X X X X O . . .
-    . . . . X O . . .
-    . . . . X O . . .
-    . . . . X O . . .
-    . . . . X O . . .
-    """
-
-# The same group with two eyes (A8 and C8 ... B6 side): alive.
-TWO_EYE_GROUP = """
-    O O O O X O . . .
-    . O . O X O . . .
-    O O O O X O . . .
-    . O . O X O . . .
-    X X X X X O . . .
-    . . . . X O . . .
-    . . . . X O . . .
-    . . . . X O . . .
-    . . . . X O . . .
-    """
 
 # Only eyes left for Black; every empty point is suicide for White.
 ONLY_EYES = """
@@ -77,31 +48,6 @@ def after_pass(state, color: int):
     """``state`` after ``color`` passed (so the other side moves, its opponent having passed)."""
     state.play(PASS, color)
     return state
-
-
-@pytest.mark.parametrize("vertex, color, expected", [
-    ("A7", BLACK, True),   # corner, all neighbours black
-    ("C7", BLACK, True),   # edge, no enemy diagonal
-    ("C7", WHITE, False),  # neighbours are not white
-    ("A5", BLACK, False),  # open area, not surrounded
-    ("D4", BLACK, False),  # occupied
-])
-def test_eye_like_points(vertex, color, expected):
-    state = position(TWO_EYES)
-    assert is_eye(state.board, move(vertex, 7), color) is expected
-
-
-@pytest.mark.parametrize("drawing, vertex, expected", [
-    # Edge point A4: one enemy diagonal (B5) is enough to make it false.
-    ("X O . . . / . X . . . / X X . . . / . . . . . / . . . . .", "A4", False),
-    ("X . . . . / . X . . . / X X . . . / . . . . . / . . . . .", "A4", True),
-    # Centre point B4: two enemy diagonals (C5, A3) make it false, one does not.
-    (". X O . . / X . X . . / O X . . . / . . . . . / . . . . .", "B4", False),
-    (". X . . . / X . X . . / O X . . . / . . . . . / . . . . .", "B4", True),
-])
-def test_enemy_diagonals_make_false_eyes(drawing, vertex, expected):
-    state = position(drawing.replace("/", "\n"))
-    assert is_eye(state.board, move(vertex, 5), BLACK) is expected
 
 
 def test_never_fills_an_own_eye_even_when_the_policy_wants_it():
@@ -137,23 +83,6 @@ def test_passes_when_the_policy_clearly_says_pass():
     probabilities = policy_on(state, {"B3": 0.1})
     probabilities[-1] = 0.8
     assert select_move(probabilities, state) == PASS
-
-
-@pytest.mark.parametrize("drawing, dead", [
-    (TWO_EYES, set()),
-    (DEAD_STONE, {"B4"}),
-    (ONE_EYE_GROUP, {"B8", "C8", "D8", "B7", "D7", "B6", "C6", "D6"}),
-    (TWO_EYE_GROUP, set()),
-])
-def test_dead_stone_estimate(drawing, dead):
-    state = position(drawing)
-    assert vertices(dead_stones(state.board), state.size) == dead
-
-
-def test_estimated_score_removes_dead_stones_and_counts_komi():
-    state = position(DEAD_STONE, komi=0.5)
-    assert state.score() == -15.5  # as the stones stand, B4 spoils Black's area
-    assert estimated_score(state) == 6.5  # 28 - 21 - 0.5
 
 
 def test_after_the_opponent_passes_a_player_ahead_passes():
@@ -294,11 +223,9 @@ class Favourite:
         self.black_value = black_value
 
     def evaluate(self, states):
-        from goai.search.tree import legal_move_mask
-
         priors = []
         for state in states:
-            legal = legal_move_mask(state)
+            legal = state.legal_mask()
             row = np.where(legal, self.rest, 0.0)
             row[-1] = self.pass_weight
             for vertex, weight in self.weights.items():

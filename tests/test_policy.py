@@ -15,7 +15,7 @@ from boards import TRIPLE_KO, move, play
 from goai.nn.checkpoint import save_checkpoint
 from goai.nn.features import get_feature_set
 from goai.nn.model import PolicyNet, config_from_preset
-from goai.nn.policy import Policy, legal_mask
+from goai.nn.policy import Policy
 from goai.rules.board import BLACK
 from goai.rules.coords import PASS, PASS_INDEX
 from goai.rules.game import GameState
@@ -49,7 +49,7 @@ def test_ko_state_is_what_the_test_says() -> None:
 def test_analyze_zeroes_exactly_the_illegal_moves(policy: Policy) -> None:
     state = ko_state()
     probabilities = policy.analyze(state).probabilities
-    legal = legal_mask(state)
+    legal = state.legal_mask()
     assert probabilities.shape == (362,) and probabilities.sum() == pytest.approx(1, abs=1e-5)
     assert (probabilities[~legal] == 0).all()
     assert (probabilities[legal] > 0).all()  # an untrained net puts mass everywhere
@@ -73,13 +73,13 @@ def test_analyze_respects_superko_when_the_state_enforces_it(policy: Policy) -> 
     assert state.illegal_reason(sixth) == "superko"
     probabilities = policy.analyze(state).probabilities
     assert probabilities[sixth] == 0
-    np.testing.assert_array_equal(probabilities > 0, legal_mask(state))
+    np.testing.assert_array_equal(probabilities > 0, state.legal_mask())
 
 
 def test_legal_mask_marks_pass_and_the_empty_points() -> None:
     state = GameState(19)
     play(state, "D4")
-    mask = legal_mask(state)
+    mask = state.legal_mask()
     assert mask.sum() == 361 - 1 + 1 and not mask[move("D4", 19)] and mask[PASS_INDEX]
 
 

@@ -28,10 +28,11 @@ from goai.play.review import (
     review_game,
     summary_lines,
 )
-from goai.records.sgf import GameRecord
+from goai.records.record import GameRecord
 from goai.rules.board import BLACK, EMPTY, WHITE
 from goai.rules.coords import PASS, PASS_INDEX
-from goai.search.tree import Search, SearchLimits, legal_move_mask
+from goai.search.limits import SearchLimits
+from goai.search.tree import Search
 
 TESTS = Path(__file__).resolve().parent
 SAMPLE_GAME = TESTS.parent / "data" / "sample-game.sgf"
@@ -193,7 +194,7 @@ class ScriptedEvaluator:
     def evaluate(self, states):
         priors, values = [], []
         for state in states:
-            legal = legal_move_mask(state)
+            legal = state.legal_mask()
             prior = legal / legal.sum()
             favourite = self.favourite.get(len(state.history))
             if favourite is not None:

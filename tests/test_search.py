@@ -23,14 +23,9 @@ from goai.rules.board import BLACK, EMPTY, WHITE, opponent
 from goai.rules.coords import PASS, move_to_gtp
 from goai.rules.game import GameState
 from goai.search import tree as search_module
-from goai.search.tree import (
-    Node,
-    PolicyEvaluator,
-    Search,
-    SearchConfig,
-    SearchLimits,
-    legal_move_mask,
-)
+from goai.search.evaluator import PolicyEvaluator
+from goai.search.limits import SearchLimits
+from goai.search.tree import Node, Search, SearchConfig
 
 
 class Tactics:
@@ -52,7 +47,7 @@ class Tactics:
         priors, values = [], []
         for state in states:
             board = state.board
-            legal = legal_move_mask(state)
+            legal = state.legal_mask()
             weights = legal.astype(float)
             weights[-1] = self.pass_weight
             for point in np.flatnonzero(legal[:-1]):
@@ -164,7 +159,7 @@ class Ladders(Tactics):
         priors, values = super().evaluate(states)
         for row, state in enumerate(states):
             board = state.board
-            legal = legal_move_mask(state)
+            legal = state.legal_mask()
             chase = np.zeros_like(priors[row])
             lost = 0
             for group, liberties in board.group_liberties.items():
@@ -545,7 +540,7 @@ def test_policy_evaluator_on_19x19_with_the_tiny_model(tiny_model_path):
     evaluator = PolicyEvaluator(policy, seed=3)
     priors, values = evaluator.evaluate([state, state])
     assert priors.shape == (2, 362) and values.shape == (2,)
-    assert np.array_equal(priors[0] > 0, legal_move_mask(state))
+    assert np.array_equal(priors[0] > 0, state.legal_mask())
     assert np.allclose(priors.sum(axis=1), 1) and np.all(np.abs(values) <= 1)
 
     def searched(seed):
@@ -559,22 +554,9 @@ def test_policy_evaluator_on_19x19_with_the_tiny_model(tiny_model_path):
     assert np.array_equal(first.visit_counts(), again.visit_counts())
     everything = PolicyEvaluator(policy, all_symmetries=True)
     averaged, _ = everything.evaluate([state])
-    assert np.array_equal(averaged[0] > 0, legal_move_mask(state))
+    assert np.array_equal(averaged[0] > 0, state.legal_mask())
     with pytest.raises(ValueError, match="19x19"):
         evaluator.evaluate([GameState(9)])
-
-
-def test_the_eye_rule_is_the_players():
-    from goai.play.player import is_eye
-    from goai.search.tree import _own_eyes
-
-    rng = np.random.default_rng(1)
-    for _ in range(40):
-        state = GameState(7, 0.5, superko=False)
-        for _ in range(int(rng.integers(20, 70))):
-            state.play(int(rng.choice(state.legal_moves())))
-        expected = [is_eye(state.board, point, state.to_play) for point in range(49)]
-        assert _own_eyes(state).tolist() == expected
 
 
 # ----------------------------------------------------------------- scores

@@ -31,13 +31,14 @@ with warnings.catch_warnings():  # Starlette >= 1.10 prefers httpx2 but works wi
 
 from goai import cli  # noqa: E402
 from goai.nn.policy import Policy  # noqa: E402
-from goai.play.player import Player, PlayerConfig, estimated_score  # noqa: E402
-from goai.records.sgf import GameRecord, parse_sgf  # noqa: E402
+from goai.play.player import Player, PlayerConfig  # noqa: E402
+from goai.records.record import GameRecord  # noqa: E402
+from goai.records.sgf import parse_sgf  # noqa: E402
 from goai.rules.board import EMPTY  # noqa: E402
 from goai.rules.coords import PASS_INDEX  # noqa: E402
 from goai.rules.game import GameState  # noqa: E402
+from goai.rules.status import estimated_score  # noqa: E402
 from goai.search import tree as search_module  # noqa: E402
-from goai.search.tree import legal_move_mask  # noqa: E402
 from goai.serve.app import ServeConfig, create_app, host_name, uvicorn_config  # noqa: E402
 from goai.serve.session import ANALYSIS_VISITS, Engine  # noqa: E402
 from goai.serve.session import vertex as to_vertex  # noqa: E402
@@ -447,7 +448,7 @@ class SlowEvaluator:
         if self.clock is not None:
             self.clock.advance(self.cost)
         time.sleep(self.delay)
-        masks = np.array([legal_move_mask(state) for state in states], dtype=float)
+        masks = np.array([state.legal_mask() for state in states], dtype=float)
         return masks / masks.sum(axis=1, keepdims=True), np.zeros(len(states))
 
 
@@ -660,13 +661,12 @@ def test_review_of_the_sample_game_has_the_figures_and_turning_points(tiny_polic
     assert len(first["top"]) == 3 and 1 <= first["rank"] <= 362
     assert len(review["winrates"]) == len(review["score_leads"]) == len(moves)
     assert all(isinstance(lead, float) for lead in review["score_leads"])  # a score head
-    reasons = [point["why"] for point in review["turning_points"]]
-    assert sum(why.startswith("unlikely") for why in reasons) == 5
+    assert [point["why"].startswith("unlikely") for point in review["least_likely"]] == [True] * 5
     # The five largest swings, each said as what moved more: win rate or score.
-    swings = reasons[5:]
+    swings = [point["why"] for point in review["turning_points"]]
     assert len(swings) == 5
-    assert all(re.fullmatch(r"(Black|White)'s win rate -\d+%|lost [\d.]+ points of score", why)
-               for why in swings), swings
+    assert all(re.fullmatch(r"(Black|White)'s win rate -\d+\.\d%|lost [\d.]+ points of score",
+                            why) for why in swings), swings
 
 
 def test_review_turning_points_say_whether_win_rate_or_score_moved_more():
@@ -681,12 +681,16 @@ def test_review_turning_points_say_whether_win_rate_or_score_moved_more():
     # win rate but 9 of score; move 3 (Black) costs Black 20 points of win rate, 2 of score.
     session = ReviewSession(record, review, [0.5, 0.46, 0.5, 0.3], [],
                             [0.0, 0.0, 9.0, 7.0])
-    swings = [point for point in session.turning_points()
-              if not point["why"].startswith("unlikely")]
-    assert swings == [
-        {"number": 3, "move": "B Q4", "why": "Black's win rate -20%"},
+    assert session.turning_points() == [
+        {"number": 3, "move": "B Q4", "why": "Black's win rate -20.0%"},
         {"number": 2, "move": "W D4", "why": "lost 9.0 points of score"},
-        {"number": 1, "move": "B Q16", "why": "Black's win rate -4%"}]
+        {"number": 1, "move": "B Q16", "why": "Black's win rate -4.0%"}]
+    # The same moves, in the same order, as the review's own turning points would name
+    # from the same losses: one definition (review.turning_points).
+    from goai.play.review import turning_points
+
+    losses = [(moves[0], 0.04, 0.0), (moves[1], 0.04, 9.0), (moves[2], 0.2, 2.0)]
+    assert [item.number for item, _ in turning_points(losses)] == [3, 2, 1]
 
 
 def test_a_game_cut_by_the_reader_says_so_where_and_why():

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from sgfmill import sgf, sgf_moves
 
+from goai.records.record import GameRecord
 from goai.records.sgf import (
     _TOKEN_RE,
-    GameRecord,
     Problem,
     ProblemKind,
     ReadSummary,

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from goai.records.sgf import GameRecord, Problem, ProblemKind, iter_games
+from goai.records.record import GameRecord
+from goai.records.sgf import Problem, ProblemKind, iter_games
 from goai.records.sources import NO_SGF_FOUND, SgfData, iter_sgf_data
 
 GAME = b"(;SZ[19]KM[6.5];B[pd];W[dd];B[pp];W[dp])"

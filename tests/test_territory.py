@@ -12,10 +12,18 @@ import numpy as np
 import pytest
 from boards import DEAD_STONE, TWO_EYES, position, vertices
 
-from goai.play.player import Player, dead_stones
+from goai.play.player import Player
 from goai.rules.board import BLACK, WHITE, Board
 from goai.rules.game import GameState
-from goai.rules.status import black_view, dead_from_ownership, judge, seki_stones
+from goai.rules.status import (
+    black_view,
+    dead_from_ownership,
+    dead_stones,
+    estimate,
+    estimated_score,
+    judge,
+    seki_stones,
+)
 from goai.rules.territory import area_margin, area_ownership
 
 _OWNER = {"+": 1, "-": -1, "0": 0}
@@ -33,6 +41,32 @@ def points(board: Board, vertex_list: str) -> set[int]:
 
 
 # A white stone at B4 inside Black's area: dead, given as such. (boards.DEAD_STONE)
+
+# A white group with one eye (C7) inside Black's area: dead.
+ONE_EYE_GROUP = """
+    . . . . X O . . .
+    . O O O X O . . .
+    . O . O X O . . .
+    . O O O X O . . .
+    X X X X X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    """
+
+# The same group with two eyes (A8 and C8 ... B6 side): alive.
+TWO_EYE_GROUP = """
+    O O O O X O . . .
+    . O . O X O . . .
+    O O O O X O . . .
+    . O . O X O . . .
+    X X X X X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    """
 
 # Black's group in the top-left corner and White's around it (column D and row 4)
 # have no eye; they share the liberties C7 and C6, and whoever fills one is taken:
@@ -169,6 +203,27 @@ def test_the_player_judges_from_the_ownership_map_for_either_side_to_move():
     assert vertices(status.dead, 7) == {"B4"} and status.source == "ownership"
     state.to_play = BLACK
     assert player.stone_status(state).dead == status.dead
+
+
+# ----------------------------------------------------------------- the rule of thumb
+
+
+@pytest.mark.parametrize("drawing, dead", [
+    (TWO_EYES, set()),
+    (DEAD_STONE, {"B4"}),
+    (ONE_EYE_GROUP, {"B8", "C8", "D8", "B7", "D7", "B6", "C6", "D6"}),
+    (TWO_EYE_GROUP, set()),
+])
+def test_dead_stone_estimate(drawing, dead):
+    state = position(drawing)
+    assert vertices(dead_stones(state.board), state.size) == dead
+    assert estimate(state.board).dead == dead_stones(state.board)
+
+
+def test_estimated_score_removes_dead_stones_and_counts_komi():
+    state = position(DEAD_STONE, komi=0.5)
+    assert state.score() == -15.5  # as the stones stand, B4 spoils Black's area
+    assert estimated_score(state) == 6.5  # 28 - 21 - 0.5
 
 
 def test_early_in_a_game_no_stone_is_called_dead():

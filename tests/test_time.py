@@ -22,7 +22,8 @@ from goai.engine.clock import Clock
 from goai.rules.board import BLACK, WHITE
 from goai.rules.game import GameState
 from goai.search import tree as search_module
-from goai.search.tree import Search, SearchLimits, legal_move_mask
+from goai.search.limits import SearchLimits
+from goai.search.tree import Search
 
 
 class CostlyEvaluator:
@@ -33,7 +34,7 @@ class CostlyEvaluator:
 
     def evaluate(self, states):
         self.clock.now += self.single + self.per_position * (len(states) - 1)
-        priors = np.array([legal_move_mask(s) / legal_move_mask(s).sum() for s in states])
+        priors = np.array([s.legal_mask() / s.legal_mask().sum() for s in states])
         return priors, np.zeros(len(states))
 
 

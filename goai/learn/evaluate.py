@@ -51,10 +51,11 @@ import numpy as np
 
 from goai.display.progress import Progress
 from goai.nn.features import encode_into, get_feature_set
-from goai.records.sgf import GameRecord, Problem, iter_games
+from goai.records.record import GameRecord
+from goai.records.sgf import Problem, iter_games
 from goai.records.store import GameStore, result_value
 from goai.rules.board import BLACK, IllegalMoveError
-from goai.rules.coords import NETWORK_SIZE, NUM_POINTS, PASS, PASS_INDEX, move_to_gtp
+from goai.rules.coords import NETWORK_SIZE, NUM_POINTS, move_to_gtp, move_to_index
 
 if TYPE_CHECKING:
     import torch
@@ -269,7 +270,7 @@ def encode_game(task: _Task, feature_set: str) -> EncodedGame:
     try:
         for state, color, move in replay:
             encode_into(planes[count], state, features)
-            moves[count] = PASS_INDEX if move == PASS else move
+            moves[count] = move_to_index(move)
             movers[count] = 1 if color == BLACK else -1
             outcomes[count] = movers[count] * black_result
             count += 1

@@ -22,7 +22,7 @@ import torch
 from goai.nn.checkpoint import BUNDLED_MODELS, CheckpointError, load_model, resolve_model
 from goai.nn.device import resolve_device
 from goai.nn.features import encode, get_feature_set
-from goai.rules.coords import NETWORK_SIZE, NUM_MOVES, PASS, PASS_INDEX
+from goai.rules.coords import NETWORK_SIZE
 from goai.rules.game import GameState
 from goai.rules.symmetry import NUM_SYMMETRIES, inverse, transform_planes, transform_policy
 
@@ -180,7 +180,7 @@ class Policy:
         if "legal" in feature_set.slices:  # the encoder has already found the legal points
             legal = np.append(planes[feature_set.slices["legal"]].reshape(-1) != 0, True)
         else:
-            legal = legal_mask(state)
+            legal = state.legal_mask()
         return Analysis(mask_illegal(heads.probabilities[0], legal), value, legal,
                         None if heads.ownership is None else heads.ownership[0],
                         None if heads.scores is None else float(heads.scores[0]))
@@ -192,14 +192,6 @@ class Policy:
     def value(self, state: GameState) -> float | None:
         """Expected result in [-1, 1] for the side to move, or None without a value head."""
         return self.analyze(state).value
-
-
-def legal_mask(state: GameState) -> np.ndarray:
-    """(362,) bool: which of the network's moves are legal for the side to move (pass always)."""
-    legal = np.zeros(NUM_MOVES, dtype=bool)
-    for move in state.legal_moves():
-        legal[PASS_INDEX if move == PASS else move] = True
-    return legal
 
 
 def mask_illegal(probabilities: np.ndarray, legal: np.ndarray) -> np.ndarray:

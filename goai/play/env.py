@@ -84,9 +84,17 @@ from goai.display.plot import board_frame
 from goai.display.render import render_board
 from goai.gtp.client import CommandFailed, GtpClient
 from goai.nn.features import encode, get_feature_set
-from goai.play.player import Player, PlayerConfig, choose_move, is_eye
+from goai.play.player import Player, PlayerConfig, choose_move
 from goai.rules.board import BLACK, COLOR_LETTERS, COLOR_NAMES, EMPTY, WHITE, opponent
-from goai.rules.coords import NETWORK_SIZE, PASS, move_from_gtp, move_to_gtp
+from goai.rules.coords import (
+    NETWORK_SIZE,
+    PASS,
+    move_from_gtp,
+    move_to_gtp,
+    move_to_slot,
+    slot_to_move,
+)
+from goai.rules.eyes import is_eye
 from goai.rules.game import GameState, format_result
 
 if TYPE_CHECKING:
@@ -106,13 +114,14 @@ __all__ = [
 
 
 def action_to_move(action: int, size: int) -> int:
-    """Env action ``0 .. N*N`` -> move (a point, or ``coords.PASS`` for ``N*N``)."""
-    return PASS if action == size * size else int(action)
+    """Env action ``0 .. N*N`` -> move (a point, or ``coords.PASS`` for ``N*N``): an action
+    is a move slot (``coords.slot_to_move``)."""
+    return slot_to_move(int(action), size)
 
 
 def move_to_action(move: int, size: int) -> int:
-    """Move (a point or ``coords.PASS``) -> env action ``0 .. N*N``."""
-    return size * size if move == PASS else move
+    """Move (a point or ``coords.PASS``) -> env action ``0 .. N*N`` (``coords.move_to_slot``)."""
+    return move_to_slot(move, size)
 
 
 class IllegalActionError(ValueError):
@@ -141,7 +150,7 @@ class Opponent(Protocol):
 
 
 class RandomOpponent:
-    """Uniform over the legal points that are not its own eyes (``player.is_eye``); passes
+    """Uniform over the legal points that are not its own eyes (``rules.eyes.is_eye``); passes
     when none is left."""
 
     def new_game(self, size: int, komi: float) -> None:
@@ -410,9 +419,7 @@ class GoEnv(gymnasium.Env[np.ndarray, np.int64]):
 
     def action_masks(self) -> np.ndarray:
         """``bool`` ``(N * N + 1,)``: the legal actions of the side to move (pass always)."""
-        mask = np.zeros(self.size * self.size + 1, dtype=bool)
-        mask[[move_to_action(move, self.size) for move in self.state.legal_moves()]] = True
-        return mask
+        return self.state.legal_mask()
 
     def render(self) -> str | np.ndarray | None:
         """``ansi``: the board as text with a status line; ``rgb_array``: ``uint8`` (H, W, 3),

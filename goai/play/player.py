@@ -6,11 +6,9 @@ nothing about the end of a game, so four rules sit on top of it:
 
 * **Never illegal, never an own eye.** Candidates are the legal points
   (positional superko included when the state enforces it) that do not fill
-  one of the mover's own eyes. An *eye* is the "eye-like" point of Pachi,
-  michi and minigo: empty, every neighbour an own stone, and at most one
-  diagonal an enemy stone (none on the edge, where a single enemy diagonal
-  already makes it false). Filling a false eye is allowed: that is often the
-  only way to connect.
+  one of the mover's own eyes, by the eye rule of ``goai.rules.eyes`` (the
+  search's too). Filling a false eye is allowed: that is often the only way
+  to connect.
 * **Passing.** Pass is never *sampled*; it is a decision:
 
   - no candidate is left, or
@@ -50,19 +48,9 @@ limits by visits or playouts the moves are a function of the seed of the
 player's generator (the evaluator's symmetries are drawn from it); a time
 limit makes them depend on the machine's speed.
 
-Dead stones are an *estimate* for finished positions (``dead_stones``): a
-chain (strings joined by a common liberty or a common eye) is alive when it
-borders two own eye regions, or one of at least ``ALIVE_REGION_POINTS``
-points. An eye region is a connected empty area whose border stones are all
-of the chain's colour; enemy chains that are themselves eyeless and smaller
-than the chain do not spoil it (a dead stone inside a territory). Seki and
-false eyes are not recognised. A stone counts as dead only when, with all
-such stones off the board, its region is enclosed by the other colour alone:
-so early in a game, where no chain has eyes yet, no stone is called dead. A
-live group whose territory is still open inside the enemy's area still
-counts as dead, so mid-game estimates are crude: they are meant for the end,
-and for models without an ownership head (``Player.stone_status`` judges from
-the ownership when the model has one).
+Dead stones, for passing and cleanup, are ``goai.rules.status.dead_stones``' estimate
+(a rule of thumb about eyes, meant for finished positions); ``Player.stone_status``
+judges from the ownership map instead when the model has one.
 """
 
 from __future__ import annotations
@@ -73,17 +61,18 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from goai.rules.board import BLACK, EMPTY, Board, opponent
-from goai.rules.coords import PASS
+from goai.rules.board import BLACK, opponent
+from goai.rules.coords import PASS, move_to_slot, slot_to_move
+from goai.rules.eyes import is_eye
 from goai.rules.game import GameState
-from goai.rules.status import StoneStatus, black_view, judge
-from goai.search.tree import Evaluator, Search, SearchLimits, SearchResult
+from goai.rules.status import StoneStatus, black_view, dead_stones, estimate, estimated_score, judge
+from goai.search.evaluator import Evaluator
+from goai.search.limits import SearchLimits
+from goai.search.result import SearchResult
+from goai.search.tree import Search
 
 if TYPE_CHECKING:  # policy imports torch; the player is used without it (GTP start-up)
     from goai.nn.policy import Analysis
-
-ALIVE_REGION_POINTS = 4
-
 
 class MovePolicy(Protocol):
     """What the player needs from ``goai.nn.policy.Policy`` (a fake in tests).
@@ -170,176 +159,6 @@ class PlayerConfig:
         time = self.time if seconds is None else (
             seconds if self.time is None else min(self.time, seconds))
         return SearchLimits(visits=self.visits, playouts=self.playouts, seconds=time)
-
-
-# ----------------------------------------------------------------- eyes and dead stones
-
-
-def is_eye(board: Board, point: int, color: int) -> bool:
-    """Is ``point`` an eye of ``color`` by the eye-like rule (see the module docstring)?"""
-    stones = board.stones
-    if stones[point] != EMPTY:
-        return False
-    if any(stones[n] != color for n in board.neighbors(point)):
-        return False
-    size = board.size
-    row, col = divmod(point, size)
-    enemy = opponent(color)
-    off_board = enemy_diagonals = 0
-    for dr, dc in ((-1, -1), (-1, 1), (1, -1), (1, 1)):
-        r, c = row + dr, col + dc
-        if not (0 <= r < size and 0 <= c < size):
-            off_board += 1
-        elif stones[r * size + c] == enemy:
-            enemy_diagonals += 1
-    return enemy_diagonals == 0 if off_board else enemy_diagonals <= 1
-
-
-def _regions(board: Board, passable: set[int]) -> tuple[list[int], list[list[int]], list[set[int]]]:
-    """Connected areas of empty points and ``passable`` stones.
-
-    Returns ``region_of`` (per point, -1 for a stone that is not passable), each
-    region's points, and the set of colours of the stones bordering it.
-    """
-    stones = board.stones
-    region_of = [-1] * len(stones)
-    points_of: list[list[int]] = []
-    borders: list[set[int]] = []
-    for start in range(len(stones)):
-        if region_of[start] != -1 or (stones[start] != EMPTY and start not in passable):
-            continue
-        index = len(points_of)
-        region_of[start] = index
-        members, colors = [start], set()
-        for point in members:  # grows while iterating: a breadth-first flood
-            for n in board.neighbors(point):
-                if stones[n] == EMPTY or n in passable:
-                    if region_of[n] == -1:
-                        region_of[n] = index
-                        members.append(n)
-                else:
-                    colors.add(stones[n])
-        points_of.append(members)
-        borders.append(colors)
-    return region_of, points_of, borders
-
-
-def _chains(board: Board, region_of: list[int], borders: list[set[int]]) -> list[list[int]]:
-    """Group ids joined into chains: same colour, sharing a liberty or an own region."""
-    parent = {gid: gid for gid in board.group_stones}
-
-    def find(gid: int) -> int:
-        while parent[gid] != gid:
-            parent[gid] = parent[parent[gid]]
-            gid = parent[gid]
-        return gid
-
-    stones = board.stones
-    by_region: dict[tuple[int, int], int] = {}
-    for point in range(len(stones)):
-        if stones[point] != EMPTY:
-            continue
-        region = region_of[point]
-        for n in board.neighbors(point):
-            color = stones[n]
-            if color == EMPTY:
-                continue
-            gid = find(board.group_of[n])
-            # Joined by this liberty (any colour pair of the same colour meets here) ...
-            key = (-1 - point, color)
-            # ... or by a region only this colour borders (strings around one eye or territory).
-            if borders[region] == {color}:
-                key = (region, color)
-            other = by_region.setdefault(key, gid)
-            if find(other) != gid:
-                parent[gid] = find(other)
-    chains: dict[int, list[int]] = {}
-    for gid in parent:
-        chains.setdefault(find(gid), []).append(gid)
-    return list(chains.values())
-
-
-def _own_regions(board: Board, chain: list[int], color: int, region_of: list[int],
-                 points_of: list[list[int]], borders: list[set[int]]) -> set[int]:
-    """The regions next to ``chain`` that only ``color`` borders."""
-    found = set()
-    for gid in chain:
-        for liberty in board.group_liberties[gid]:
-            region = region_of[liberty]
-            if borders[region] == {color}:
-                found.add(region)
-        for stone in board.group_stones[gid]:
-            for n in board.neighbors(stone):
-                region = region_of[n]
-                if region != -1 and borders[region] == {color}:
-                    found.add(region)
-    return found
-
-
-def _alive(regions: set[int], points_of: list[list[int]]) -> bool:
-    return len(regions) >= 2 or any(len(points_of[r]) >= ALIVE_REGION_POINTS for r in regions)
-
-
-def dead_stones(board: Board) -> set[int]:
-    """Estimated dead stones of both colours (see the module docstring for the rule).
-
-    First pass: chains with two eye regions (or one big one) are alive; the
-    rest are *weak*. Second pass, for each weak chain: recount its eye regions
-    with the stones of smaller weak enemy chains treated as empty. Chains weak
-    in both passes are dead.
-    """
-    region_of, points_of, borders = _regions(board, set())
-    chains = _chains(board, region_of, borders)
-
-    def stones_of(chain: list[int]) -> list[int]:
-        return [s for gid in chain for s in board.group_stones[gid]]
-
-    weak = []
-    for chain in chains:
-        color = board.stones[board.group_stones[chain[0]][0]]
-        if not _alive(_own_regions(board, chain, color, region_of, points_of, borders), points_of):
-            weak.append((chain, color, stones_of(chain)))
-    dead: set[int] = set()
-    for chain, color, members in weak:
-        passable = {s for other, other_color, other_members in weak
-                    if other_color != color and len(other_members) < len(members)
-                    for s in other_members}
-        if passable:
-            regions = _regions(board, passable)
-            if _alive(_own_regions(board, chain, color, *regions), regions[1]):
-                continue
-        dead.update(members)
-    return _enclosed(board, dead)
-
-
-def _enclosed(board: Board, candidates: set[int]) -> set[int]:
-    """The ``candidates`` that sit in the other colour's area: with every candidate taken
-    off, the empty region around the stones borders the other colour's stones only.
-
-    The rule of thumb above calls every stone without eye space dead, which early in
-    a game is every stone: on an open board a lone stone's region reaches both
-    colours (or none), so it is not called dead without an enclosing enemy.
-    """
-    if not candidates:
-        return candidates
-    region_of, _, borders = _regions(board, candidates)
-    return {point for point in candidates
-            if borders[region_of[point]] == {opponent(board.stones[point])}}
-
-
-def estimated_score(state: GameState, dead: set[int] | None = None) -> float:
-    """Area score from Black's side (komi included) with the ``dead`` stones removed.
-
-    ``dead`` defaults to ``dead_stones(state.board)``.
-    """
-    board = state.board
-    dead = dead_stones(board) if dead is None else dead
-    cleaned = Board(board.size)
-    for point, color in enumerate(board.stones):
-        if color != EMPTY and point not in dead:
-            cleaned.place(point, color)
-    black, white = cleaned.area_score()
-    return black - white - state.komi
 
 
 # ----------------------------------------------------------------- choosing a move
@@ -550,7 +369,7 @@ class Player:
         """The player's ``Search`` (made on first use, with its evaluator)."""
         if self._search is None:
             if self.evaluator is None:
-                from goai.search.tree import PolicyEvaluator
+                from goai.search.evaluator import PolicyEvaluator
 
                 seed = int(self.rng.integers(2**63))
                 self.evaluator = PolicyEvaluator(
@@ -570,7 +389,7 @@ class Player:
         when a network has an ownership head, else ``dead_stones``' estimate (no seki)."""
         analysis = self.ownership_analysis(state)
         if analysis is None or analysis.ownership is None:
-            return StoneStatus(frozenset(dead_stones(state.board)), frozenset(), "estimate")
+            return estimate(state.board)
         return judge(state.board, black_view(analysis.ownership, state.to_play))
 
     def decide(self, state: GameState, color: int | None = None, *, cleanup: bool = False,
@@ -605,7 +424,7 @@ class Player:
         weights = np.zeros(size2 + 1)
         count = len(result.moves)
         for stats in result.moves:
-            slot = size2 if stats.move == PASS else stats.move
+            slot = move_to_slot(stats.move, position.size)
             probabilities[slot] = stats.prior
             # The search's order breaks ties in visits (by LCB, then prior): a bonus
             # below one visit, largest for the first.
@@ -636,7 +455,7 @@ class Player:
         legal, choice = result.legal, probabilities
         if allowed is not None:
             size2 = position.size * position.size
-            wanted = np.array([allowed(PASS if slot == size2 else slot)
+            wanted = np.array([allowed(slot_to_move(slot, position.size))
                                for slot in range(size2 + 1)])
             if (legal & wanted).any():
                 legal = legal & wanted

@@ -46,7 +46,9 @@ value turned to Black's view. For each move:
 When the network that gives the values has a score head, each searched
 position also has Black's *score lead* (the root's mean score, turned to
 Black's view) and each move a *score drop* (what it cost its player in
-points). The *turning points* are the ``TURNING_POINTS`` reviewed moves whose
+points). The *turning points* (``turning_points``, the one definition, which
+the browser's review applies to the value head's win rates) are the
+``TURNING_POINTS`` reviewed moves whose
 player lost the most (ties: the earlier move), measured by whichever of win
 rate and score moved more: a point of score weighs as much as a percentage
 point of win rate (``POINTS_PER_PERCENT``), so that a move that throws away
@@ -63,7 +65,7 @@ comment lists them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +73,8 @@ import numpy as np
 
 from goai.display.plot import drawable, review_chart
 from goai.play.player import MovePolicy
-from goai.records.sgf import GameRecord, write_sgf
+from goai.records.record import GameRecord
+from goai.records.sgf import write_sgf
 from goai.rules.board import BLACK, COLOR_LETTERS, COLOR_WORDS, WHITE
 from goai.rules.coords import (
     NETWORK_SIZE,
@@ -83,7 +86,9 @@ from goai.rules.coords import (
     move_to_sgf,
 )
 from goai.rules.game import GameState
-from goai.search.tree import Search, SearchLimits, SearchResult
+from goai.search.limits import SearchLimits
+from goai.search.result import SearchResult
+from goai.search.tree import Search
 
 TOP_CANDIDATES = 3
 LEAST_LIKELY = 5
@@ -217,6 +222,23 @@ class MoveReview:
         return data
 
 
+def turning_points(losses: Iterable[tuple[MoveReview, float | None, float | None]],
+                   count: int = TURNING_POINTS) -> list[tuple[MoveReview, tuple[float, str]]]:
+    """The turning points of a game: the ``count`` moves whose player lost the most.
+
+    ``losses`` gives each move with what it cost its player, ``(move, drop,
+    score_drop)``: in win rate (a fraction) and in points of score (None when
+    unknown), both from the same source (the review's searches, or the
+    browser's value head). A move's loss is ``larger_loss`` of the two; only
+    losses above 0 count (a game where every move gained has none). Returns
+    ``(move, (size, which))`` pairs, largest loss first, ties to the earlier move.
+    """
+    lost = [(swing, item) for item, drop, score_drop in losses
+            if (swing := larger_loss(drop, score_drop)) is not None and swing[0] > 0]
+    lost.sort(key=lambda pair: (-pair[0][0], pair[1].number))
+    return [(item, swing) for swing, item in lost[:count]]
+
+
 def larger_loss(drop: float | None, score_drop: float | None) -> tuple[float, str] | None:
     """``(size, which)``: the larger of a win-rate ``drop`` (a fraction) and a
     ``score_drop`` (points), in percentage points of win rate (``POINTS_PER_PERCENT``),
@@ -270,16 +292,11 @@ class GameReview:
         return any(position.score_lead is not None for position in self.positions)
 
     def turning_points(self) -> list[MoveReview]:
-        """The ``turning_count`` moves whose player lost the most, largest loss first: in win
-        rate or in score, whichever moved more (``MoveReview.swing``).
-
-        Only losses above 0 count (a game where every move gained has none);
-        ties go to the earlier move. Empty without a search.
-        """
-        lost = [(swing[0], item) for item in self.moves
-                if (swing := item.swing) is not None and swing[0] > 0]
-        lost.sort(key=lambda pair: (-pair[0], pair[1].number))
-        return [item for _, item in lost[:self.turning_count]]
+        """The game's ``turning_points`` by the search's win rates and scores (empty without
+        a search), largest loss first."""
+        found = turning_points(((item, item.drop, item.score_drop) for item in self.moves),
+                               self.turning_count)
+        return [item for item, _ in found]
 
     def players_text(self) -> str:
         return " and ".join(COLOR_WORDS[color] for color in (BLACK, WHITE)

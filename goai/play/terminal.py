@@ -49,7 +49,8 @@ from typing import TextIO
 from goai.display.render import render_board
 from goai.play.player import Player, dead_stones, estimated_score
 from goai.play.review import top_moves
-from goai.records.sgf import GameRecord, write_sgf
+from goai.records.record import GameRecord
+from goai.records.sgf import write_sgf
 from goai.rules.board import BLACK, COLOR_LETTERS, COLOR_WORDS, WHITE, opponent
 from goai.rules.coords import (
     GTP_COLUMNS,

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from goai.display.progress import Progress
-from goai.records.sgf import GameRecord, ReadSummary, iter_games
+from goai.records.record import GameRecord
+from goai.records.sgf import ReadSummary, iter_games
 from goai.rules.board import IllegalMoveError
 from goai.rules.coords import PASS, move_to_gtp
 

@@ -44,7 +44,8 @@ import numpy as np
 
 from goai.display.progress import Progress
 from goai.records.labels import GnuGoJudge, LabelError, find_gnugo, recorded_margin
-from goai.records.sgf import GameRecord, Problem, iter_games
+from goai.records.record import GameRecord
+from goai.records.sgf import Problem, iter_games
 from goai.records.sources import reads_whole_file
 from goai.records.store import (
     SPLITS,

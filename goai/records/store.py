@@ -55,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from goai.records.sgf import GameRecord
+from goai.records.record import GameRecord
 from goai.rules.board import BLACK, WHITE, IllegalMoveError
 from goai.rules.coords import (
     NETWORK_SIZE,

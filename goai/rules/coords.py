@@ -15,9 +15,12 @@ GTP vertex         "A19"                  column letter A-Z without I, row N at 
 SGF point          "aa"                   column then row, both from the top-left
 =================  =====================  ===========================================
 
-The network always sees a 19x19 board, so its outputs use a *move index*
-``0 .. 361``: the 361 points of a 19x19 board followed by ``PASS_INDEX = 361``
-(``NUM_MOVES = 362``, as Leela Zero's ``POTENTIAL_MOVES``).
+A vector with one entry per move (priors, visit counts, legal masks, the
+gymnasium environment's actions) has ``N * N + 1`` *move slots*: the points in
+flat order, then pass in slot ``N * N`` (``move_to_slot``, ``slot_to_move``).
+The network always sees a 19x19 board, so its outputs are the slots of 19x19,
+called *move indices* ``0 .. 361``: the 361 points followed by
+``PASS_INDEX = 361`` (``NUM_MOVES = 362``, as Leela Zero's ``POTENTIAL_MOVES``).
 
 Row 0 at the top was chosen because SGF, the text board and numpy's array
 printing all put the first row at the top; only GTP counts rows from the
@@ -123,15 +126,24 @@ def move_from_sgf(text: str, size: int) -> int:
     return row * size + col
 
 
+def move_to_slot(move: int, size: int) -> int:
+    """A move (point or PASS) -> its slot in a vector of ``size * size + 1``: the point
+    itself, or ``size * size`` for PASS. No bounds check."""
+    return size * size if move == PASS else move
+
+
+def slot_to_move(slot: int, size: int) -> int:
+    """A slot ``0 .. size * size`` -> the move (point, or PASS for ``size * size``)."""
+    return PASS if slot == size * size else slot
+
+
 def move_to_index(move: int, size: int = NETWORK_SIZE) -> int:
-    """A move on a board of ``size`` (must be 19) -> network move index 0..361."""
-    if move == PASS:
-        return PASS_INDEX
-    if size != NETWORK_SIZE:
+    """A move on a board of ``size`` (must be 19) -> network move index 0..361: its slot."""
+    if move != PASS and size != NETWORK_SIZE:
         raise ValueError(f"the network plays 19x19, not {size}x{size}")
-    return move
+    return move_to_slot(move, NETWORK_SIZE)
 
 
 def index_to_move(index: int) -> int:
     """Network move index 0..361 -> move on the 19x19 board."""
-    return PASS if index == PASS_INDEX else index
+    return slot_to_move(index, NETWORK_SIZE)

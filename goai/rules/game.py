@@ -19,10 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from goai.rules.board import BLACK, COLOR_WORDS, EMPTY, WHITE, Board, IllegalMoveError, opponent
-from goai.rules.coords import NETWORK_SIZE, PASS, move_from_gtp, move_to_gtp
+import numpy as np
 
-__all__ = ["GameState", "IllegalMoveError", "fixed_handicap", "format_result", "replay"]
+from goai.rules.board import BLACK, COLOR_WORDS, EMPTY, WHITE, Board, IllegalMoveError, opponent
+from goai.rules.coords import NETWORK_SIZE, PASS, move_from_gtp, move_to_gtp, move_to_slot
+
+__all__ = [
+    "GameState", "IllegalMoveError", "fixed_handicap", "format_result", "replay", "replay_moves",
+    "setup_position",
+]
 
 
 class GameState:
@@ -137,6 +142,15 @@ class GameState:
         moves.append(PASS)
         return moves
 
+    def legal_mask(self, color: int | None = None) -> np.ndarray:
+        """``legal_moves`` as a bool array of ``size * size + 1`` move slots (points in
+        ``coords`` order, then pass, always True): the legal-move mask of the network's
+        priors, the search's evaluators and the gymnasium environment's actions."""
+        mask = np.zeros(self.size * self.size + 1, dtype=bool)
+        size = self.size
+        mask[[move_to_slot(move, size) for move in self.legal_moves(color)]] = True
+        return mask
+
     def superko_candidates(self, color: int) -> set[int]:
         """The points where a play by ``color`` could recreate an earlier position.
 
@@ -178,11 +192,10 @@ class GameState:
         """Take back the last move. Raises ``ValueError`` when there is none."""
         if not self.history:
             raise ValueError("no move to undo")
-        moves = self.history[:-1]
-        fresh = GameState(self.size, self.komi, superko=False)
-        fresh.setup(self.setup_black, self.setup_white, self.handicap)
-        for color, move in moves:
-            fresh.play(move, color)
+        fresh = setup_position(self.size, self.komi, self.setup_black, self.setup_white,
+                               self.handicap)
+        for _ in replay_moves(fresh, self.history[:-1]):
+            pass
         fresh.superko = self.superko
         fresh.to_play = self.history[-1][0]  # the side whose move was taken back
         self.__dict__.update(fresh.__dict__)
@@ -242,14 +255,34 @@ def replay(
 ) -> Iterator[tuple[GameState, int, int]]:
     """Replay a recorded game: yield ``(state, color, move)`` before each move is played.
 
-    The same ``state`` object is yielded every time and changes once the caller
-    asks for the next item, so encode or copy it before advancing. Replay uses
-    simple ko only (``superko=False``): records from servers that did not
-    enforce superko may legally repeat a position. An illegal move raises
-    ``IllegalMoveError`` with the state left as it was before that move.
+    The one way from a record to its positions: ``replay_moves`` from
+    ``setup_position``. The same ``state``
+    object is yielded every time and changes once the caller asks for the next
+    item, so encode or copy it before advancing; once the moves run out it
+    holds the final position. Replay uses simple ko only (``superko=False``):
+    records from servers that did not enforce superko may legally repeat a
+    position. An illegal move raises ``IllegalMoveError`` with the state left
+    as it was before that move.
     """
+    yield from replay_moves(setup_position(size, komi, setup_black, setup_white, handicap),
+                            moves)
+
+
+def setup_position(size: int, komi: float, setup_black: Iterable[int] = (),
+                   setup_white: Iterable[int] = (), handicap: int = 0) -> GameState:
+    """A recorded game's position before its first move: the setup stones on an empty board,
+    simple ko only (``superko=False``, see ``replay``). White moves first when there are
+    black setup stones only (``GameState.setup``)."""
     state = GameState(size, komi, superko=False)
     state.setup(setup_black, setup_white, handicap)
+    return state
+
+
+def replay_moves(state: GameState, moves: Iterable[tuple[int, int]]
+                 ) -> Iterator[tuple[GameState, int, int]]:
+    """Play ``moves`` (``(color, move)`` pairs) on ``state``, yielding ``(state, color,
+    move)`` before each, with ``color`` made the side to move: ``replay``'s loop, for a
+    caller that built the starting position itself. ``state`` is changed in place."""
     for color, move in moves:
         state.to_play = color
         yield state, color, move

@@ -11,7 +11,8 @@ Conventions (each is tested in ``tests/test_search.py``):
 thing             convention
 ================  =====================================================================
 move slot         an evaluator's priors have ``size * size + 1`` entries: the points in
-                  ``coords`` order, then pass (on 19x19: the network's 362 move indices)
+                  ``coords`` order, then pass (``coords.move_to_slot``; on 19x19: the
+                  network's 362 move indices)
 value             in [-1, 1], from the view of the side to move at that position;
                   a win rate is ``(value + 1) / 2``
 edge statistics   a node keeps its children's statistics in numpy arrays, one entry per
@@ -40,34 +41,24 @@ evaluated. Two playouts of one batch that reach the same new leaf are a
 *collision*: the second is dropped (its virtual loss taken back).
 
 Children: the legal moves (those with a prior above 0: the ``Evaluator``
-contract), less the points that fill one of the mover's own eyes (the eye-like
-rule of ``goai.play.player``; ``avoid_own_eyes``). Pass is a child only when one of these
-holds, a rule after Leela Zero's (which never passes early) plus exact endings:
+contract), less the points that fill one of the mover's own eyes (the eye rule of
+``goai.rules.eyes``, which the player applies too; ``avoid_own_eyes``). Pass is a
+child only by the pass rule of ``goai.search.endings`` (after Leela Zero's, plus
+exact endings: a finished game is scored exactly).
 
-* the opponent has just passed: passing ends the game, which is scored exactly
-  (Tromp-Taylor area with komi, ``GameState.score``), so the search sees a win or a loss;
-* few moves are left: at most ``max(5, size)`` children besides pass;
-* the policy ranks pass above every other move;
-* the evaluator's value for the mover is at least ``pass_value`` and the mover
-  is not behind by area as the stones stand.
-
-The best move is the most visited child, ties broken by LCB, then by prior
-(``visits 1`` therefore plays the raw policy's top legal non-eye move). Two root
-rules after Leela Zero's then apply: when the opponent has just passed and
-passing wins by area, pass; when the best move is pass but the mover is behind
-by area (the opponent could pass and win), play the most visited other move.
+The best move is the most visited child, ties broken by LCB (``goai.search.result``),
+then by prior (``visits 1`` therefore plays the raw policy's top legal non-eye
+move), then the two root rules of ``goai.search.endings`` on passing apply.
 The player's own rules (``goai.play.player``) are meant to apply on top, so the
 result exposes every candidate's visits and prior.
 
-Limits: ``visits`` (the root's, reused ones included), ``playouts`` (new in this
-call), ``seconds`` (wall clock for this call: a batch of n leaves is taken to cost
-one evaluation plus n - 1 times the marginal cost of a leaf, both measured on
-the batches before, and is cut to the leaves that still fit; until a batch
-has been measured, a leaf is assumed to cost a whole evaluation, the root's),
-and a ``stop`` callback checked between batches.
-The root is always evaluated, so there is always a move. With limits by visits
-or playouts the search is deterministic for a deterministic evaluator
-(``PolicyEvaluator`` draws its symmetries from its seed).
+Limits (``goai.search.limits``): the first reached of ``visits`` (the root's,
+reused ones included), ``playouts`` (new in this call) and ``seconds`` (wall
+clock for this call, each batch cut to the leaves that still fit), or a
+``stop`` callback checked between batches. The root is always evaluated, so
+there is always a move. With limits by visits or playouts the search is
+deterministic for a deterministic evaluator (``PolicyEvaluator`` draws its
+symmetries from its seed).
 
 Tree reuse: ``run`` on a state that continues the last root's game by some moves
 (our move, the opponent's reply) keeps the subtree under those moves, with its
@@ -78,11 +69,9 @@ copy is tens of microseconds; positions are not stored in nodes, which would
 cost kilobytes each). A node holds 48 bytes per child (six 8-byte arrays), about
 15 KB on an open 19x19 board, and each visit adds at most one node: 100,000
 visits can take 1.5 GB. Long analyses on a GPU would want float32 statistics or
-children kept only for the moves with a real prior; neither is done. The pass
-rule's area count (``GameState.score``, a Python flood fill, about 0.5 ms on
-19x19) runs at an expansion only when the value already says the mover wins.
-Nodes are objects the garbage collector tracks, so a search now and then
-triggers a full collection, which with torch loaded walks some 170,000 objects
+children kept only for the moves with a real prior; neither is done. Nodes are
+objects the garbage collector tracks, so a search now and then triggers a full
+collection, which with torch loaded walks some 170,000 objects
 (0.2-0.5 s on the shared 2-core machine; ``scripts/bench_search.py`` shows it
 as one run with 2-4 times the tree time). An engine can call ``gc.freeze()``
 once its model is loaded, so that collections skip everything older.
@@ -92,207 +81,44 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from statistics import NormalDist
-from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from goai.rules.board import BLACK, EMPTY, WHITE, IllegalMoveError, opponent
-from goai.rules.coords import NETWORK_SIZE, PASS
+from goai.rules.board import IllegalMoveError
+from goai.rules.coords import PASS
+from goai.rules.eyes import eye_mask
 from goai.rules.game import GameState
+from goai.search.endings import pass_allowed, root_move, terminal_result
 
-if TYPE_CHECKING:
-    from goai.nn.policy import Policy
+# PolicyEvaluator, ScoredEvaluator and check_value_network only for the callers that import
+# them from here, as before the evaluator had its own module.
+from goai.search.evaluator import (
+    Evaluator,
+    PolicyEvaluator,
+    ScoredEvaluator,
+    check_value_network,
+    evaluate_scored,
+)
+from goai.search.limits import BatchCost, SearchLimits
+from goai.search.result import MoveStats, SearchResult, SearchTiming, lower_confidence_bound
 
 __all__ = [
-    "Evaluator",
-    "MoveStats",
-    "ScoredEvaluator",
     "Node",
-    "PolicyEvaluator",
     "Search",
     "SearchConfig",
+    # Defined in evaluator, limits and result; importable from here as before the split.
+    "Evaluator",
+    "MoveStats",
+    "PolicyEvaluator",
+    "ScoredEvaluator",
     "SearchLimits",
     "SearchResult",
     "SearchTiming",
     "check_value_network",
     "evaluate_scored",
-    "legal_move_mask",
 ]
-
-
-# ----------------------------------------------------------------- evaluators
-
-
-class Evaluator(Protocol):
-    """What the search needs from a network (or from a fake one in tests).
-
-    ``evaluate(states)`` returns ``(priors, values)``: ``priors`` float
-    ``(N, size * size + 1)`` (move slots, pass last), above 0 exactly at the
-    legal moves of each state (pass is always legal) and summing to 1;
-    ``values`` float ``(N,)`` in [-1, 1], the expected result for each state's
-    side to move. All states of one call have the same board size. The search
-    trusts the legality in ``priors``: a positive prior on an illegal move makes
-    ``GameState.play`` raise during a playout.
-    """
-
-    def evaluate(self, states: Sequence[GameState]) -> tuple[np.ndarray, np.ndarray]: ...
-
-
-class ScoredEvaluator(Evaluator, Protocol):
-    """An ``Evaluator`` that can also say the score: what a network with a score head gives.
-
-    ``evaluate_scored(states)`` returns ``(priors, values, scores)``: the first
-    two as ``evaluate``'s, ``scores`` float ``(N,)`` the expected final margin
-    of each state's side to move in points (komi included), or None when the
-    network has no score head. The search uses it when the evaluator has it
-    (evaluators with ``evaluate`` alone, as the tests' fakes, keep working and
-    give no score); it never makes a score up.
-    """
-
-    def evaluate_scored(
-        self, states: Sequence[GameState]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]: ...
-
-
-def evaluate_scored(evaluator: Evaluator, states: Sequence[GameState]
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """``(priors, values, scores or None)`` from any ``Evaluator``: its ``evaluate_scored``
-    when it has one, else ``evaluate`` and no scores."""
-    scored = getattr(evaluator, "evaluate_scored", None)
-    if scored is not None:
-        return scored(states)
-    priors, values = evaluator.evaluate(states)
-    return priors, values, None
-
-
-def legal_move_mask(state: GameState) -> np.ndarray:
-    """``(size * size + 1,)`` bool: the legal moves of the side to move, pass last (always True).
-
-    Superko is included when the state enforces it. A helper for evaluators.
-    """
-    size2 = state.size * state.size
-    mask = np.zeros(size2 + 1, dtype=bool)
-    for move in state.legal_moves():
-        mask[size2 if move == PASS else move] = True
-    return mask
-
-
-class PolicyEvaluator:
-    """An ``Evaluator`` backed by a ``goai.nn.policy.Policy`` with a value head (19x19 only).
-
-    Each position is encoded with the checkpoint's feature set and evaluated
-    under one of the 8 symmetries drawn at random from ``seed`` (so repeated
-    visits see different orientations and the whole run is reproducible), or
-    under all 8 averaged (``all_symmetries``, 8x the network work). Give it a
-    ``Policy`` made with ``symmetries=1``: a policy that averages by itself
-    would multiply the work again.
-
-    Legality comes from the encoder's ``legal`` plane when the feature set has
-    one, otherwise from the rules; legal moves get a prior of at least
-    ``1e-9`` before renormalising, so that none is dropped by underflow.
-    ``encode_seconds`` and ``network_seconds`` add up the time spent in each.
-
-    ``value_policy``, when given, is a second network that gives the values
-    (AlphaGo's split: priors from a policy network, values from a value
-    network): typically a small net trained with ownership and score, cheap
-    beside the policy's forward pass. It sees the same planes in the same
-    orientation, so it must use the same feature set. The scores
-    (``evaluate_scored``) come from the network that gives the values, when it
-    has a score head (``scored``); the policy's own score head is not asked
-    for when a value network is given.
-    Raises ``ValueError`` when the network that gives the values has no value
-    head, or the two feature sets differ.
-    """
-
-    def __init__(self, policy: Policy, *, all_symmetries: bool = False,
-                 seed: int | None = None, value_policy: Policy | None = None) -> None:
-        check_value_network(policy, value_policy)
-        valuer = value_policy or policy
-        from goai.nn.features import get_feature_set
-
-        self.policy = policy
-        self.value_policy = value_policy
-        self.scored = bool(getattr(valuer, "has_score_head", False))
-        self.feature_set = get_feature_set(policy.feature_set)
-        self.all_symmetries = all_symmetries
-        self.rng = np.random.default_rng(seed)
-        self.encode_seconds = 0.0
-        self.network_seconds = 0.0
-
-    def evaluate(self, states: Sequence[GameState]) -> tuple[np.ndarray, np.ndarray]:
-        priors, values, _ = self.evaluate_scored(states)
-        return priors, values
-
-    def evaluate_scored(self, states: Sequence[GameState]
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """``evaluate``'s priors and values, and the scores when the network that gives
-        the values has a score head (else None): ``ScoredEvaluator``."""
-        from goai.nn.features import encode_into
-        from goai.rules.symmetry import NUM_SYMMETRIES, inverse, transform_planes, transform_policy
-
-        started = time.perf_counter()
-        count = len(states)
-        for state in states:
-            if state.size != NETWORK_SIZE:
-                raise ValueError(f"the model plays 19x19 only, not {state.size}x{state.size}")
-        feature_set = self.feature_set
-        planes = np.empty((count, feature_set.num_channels, NETWORK_SIZE, NETWORK_SIZE),
-                          dtype=np.uint8)
-        for row, state in enumerate(states):
-            encode_into(planes[row], state, feature_set)
-        legal = np.ones((count, NETWORK_SIZE * NETWORK_SIZE + 1), dtype=bool)
-        if "legal" in feature_set.slices:
-            legal[:, :-1] = planes[:, feature_set.slices["legal"]].reshape(count, -1) != 0
-        else:
-            for row, state in enumerate(states):
-                legal[row] = legal_move_mask(state)
-        if self.all_symmetries:
-            symmetries = np.tile(np.arange(NUM_SYMMETRIES), count)
-            planes = np.repeat(planes, NUM_SYMMETRIES, axis=0)
-        else:
-            symmetries = self.rng.integers(NUM_SYMMETRIES, size=count)
-        batch = np.empty_like(planes)
-        for row, k in enumerate(symmetries):
-            batch[row] = transform_planes(planes[row], int(k)) if k else planes[row]
-        encoded = time.perf_counter()
-        heads = self.policy.evaluate_heads(batch)
-        probabilities, values, scores = heads.probabilities, heads.values, heads.scores
-        if self.value_policy is not None:
-            heads = self.value_policy.evaluate_heads(batch)
-            values, scores = heads.values, heads.scores
-        self.network_seconds += time.perf_counter() - encoded
-        self.encode_seconds += encoded - started
-        assert values is not None  # checked in __init__
-        for row, k in enumerate(symmetries):
-            if k:
-                probabilities[row] = transform_policy(probabilities[row], inverse(int(k)))
-        if self.all_symmetries:
-            probabilities = probabilities.reshape(count, NUM_SYMMETRIES, -1).mean(axis=1)
-            values = values.reshape(count, NUM_SYMMETRIES).mean(axis=1)
-            if scores is not None:
-                scores = scores.reshape(count, NUM_SYMMETRIES).mean(axis=1)
-        priors = np.where(legal, np.maximum(probabilities, 1e-9), 0.0)
-        priors /= priors.sum(axis=1, keepdims=True)
-        if scores is not None:
-            scores = scores.astype(np.float64)
-        return priors, np.clip(values.astype(np.float64), -1.0, 1.0), scores
-
-
-def check_value_network(policy: Policy, value_policy: Policy | None) -> None:
-    """Raise ``ValueError`` unless the network that gives the values (``value_policy``, else
-    ``policy``) has a value head and reads ``policy``'s feature set: what
-    ``PolicyEvaluator`` needs, checked where a model is loaded, before any search."""
-    valuer = value_policy or policy
-    if not valuer.has_value_head:
-        raise ValueError(f"{valuer.path} has no value head: the search needs one")
-    if value_policy is not None and value_policy.feature_set != policy.feature_set:
-        raise ValueError(f"the value network {value_policy.path} reads feature set "
-                         f"{value_policy.feature_set!r}, the policy {policy.feature_set!r}: "
-                         "they must be the same")
 
 
 # ----------------------------------------------------------------- configuration
@@ -331,98 +157,6 @@ class SearchConfig:
             raise ValueError(f"virtual_loss must be >= 0, not {self.virtual_loss}")
         if not 0 < self.lcb_alpha < 0.5:
             raise ValueError(f"lcb_alpha must be in (0, 0.5), not {self.lcb_alpha}")
-
-
-@dataclass(frozen=True)
-class SearchLimits:
-    """When a ``run`` stops: the first limit reached (``None`` = no such limit).
-
-    ``visits``: the root's visits, reused ones included (1 = evaluate the root
-    only, i.e. play the raw policy). ``playouts``: visits added by this run.
-    ``seconds``: wall-clock time of this run.
-    """
-
-    visits: int | None = None
-    playouts: int | None = None
-    seconds: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.visits is not None and self.visits < 1:
-            raise ValueError(f"visits must be >= 1, not {self.visits}")
-        if self.playouts is not None and self.playouts < 0:
-            raise ValueError(f"playouts must be >= 0, not {self.playouts}")
-        if self.seconds is not None and not self.seconds >= 0:
-            raise ValueError(f"seconds must be >= 0, not {self.seconds}")
-
-    @property
-    def bounded(self) -> bool:
-        return self.visits is not None or self.playouts is not None or self.seconds is not None
-
-
-# ----------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class MoveStats:
-    """One candidate at the root, as ``lz-analyze`` reports it.
-
-    ``winrate`` and ``lcb`` are for the side to move at the root, in [0, 1];
-    ``winrate`` is None for a move never visited and ``lcb`` is 0 below two
-    visits (Leela Zero prints it clipped at 0 too). ``order`` 0 is the best.
-    ``pv`` starts with ``move`` and follows the most visited children.
-    ``score_lead`` is the mean score after the move for the side to move at the
-    root, in points (KataGo's ``scoreLead``): None when the evaluator gives no
-    scores, or the move was never visited.
-    """
-
-    move: int
-    visits: int
-    winrate: float | None
-    prior: float
-    lcb: float
-    order: int
-    pv: tuple[int, ...]
-    score_lead: float | None = None
-
-
-@dataclass(frozen=True)
-class SearchTiming:
-    """Where a run's time went: ``evaluate`` in the evaluator, ``tree`` in everything else
-    (selection, replaying paths, expansion, backup)."""
-
-    total: float
-    evaluate: float
-    tree: float
-    batches: int
-    collisions: int
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """A snapshot of the root: every candidate (``moves``, in ``order``), the chosen move.
-
-    ``winrate`` is the root's mean value for its side to move, in [0, 1];
-    ``visits`` the root's (reused included), ``playouts`` those added by this run.
-    ``best_move`` is ``coords.PASS`` with no candidates (the game is over).
-    ``score_lead`` is the root's mean score for its side to move, in points, or
-    None when the evaluator gives no scores.
-    """
-
-    best_move: int
-    moves: tuple[MoveStats, ...]
-    winrate: float
-    visits: int
-    playouts: int
-    size: int
-    timing: SearchTiming
-    score_lead: float | None = None
-
-    def visit_counts(self) -> np.ndarray:
-        """``(size * size + 1,)`` int: each move's visits (pass last), 0 for non-candidates."""
-        counts = np.zeros(self.size * self.size + 1, dtype=np.int64)
-        for stats in self.moves:
-            counts[-1 if stats.move == PASS else stats.move] = stats.visits
-        return counts
 
 
 # ----------------------------------------------------------------- the tree
@@ -511,7 +245,7 @@ class Search:
         self._start_timing = time.perf_counter()
         self._evaluate_seconds = 0.0
         self._batches = self._collisions = 0
-        self._single_seconds = self._leaf_seconds = 0.0
+        self._cost = BatchCost()  # kept between runs: the device's speed does not change
         self._barred: np.ndarray | None = None  # root children ``allowed`` bars, this run
 
     # ------------------------------------------------------------- public
@@ -554,10 +288,7 @@ class Search:
         if self.root is None:
             root_started = time.perf_counter()
             self._evaluate_root()
-            # One evaluation's cost; until a batch is measured, each further leaf is assumed
-            # to cost as much (an over-estimate on every device, which keeps a time limit).
-            self._single_seconds = time.perf_counter() - root_started
-            self._leaf_seconds = max(self._leaf_seconds, self._single_seconds)
+            self._cost.root_measured(time.perf_counter() - root_started)
         assert self.root is not None
         self._barred = None
         if allowed is not None and len(self.root.moves):
@@ -565,25 +296,19 @@ class Search:
             self._barred = barred if barred.any() and not barred.all() else None
         last_snapshot = started
         while not self.root.terminal:
-            wanted = min(self._remaining(limits, start_visits), self.config.batch_size)
+            wanted = min(limits.playouts_left(self.root_visits, start_visits),
+                         self.config.batch_size)
             if wanted <= 0:
                 break
             now = time.perf_counter()
             if limits.seconds is not None:
-                # A batch of n leaves is taken to cost single + leaf * (n - 1): cut it to
-                # what still fits, and start none when not even one leaf does.
-                left = limits.seconds - (now - started) - self._single_seconds
-                if left < 0:
+                wanted = min(wanted, self._cost.leaves_that_fit(limits.seconds - (now - started)))
+                if wanted <= 0:
                     break
-                wanted = min(wanted, 1 + int(left / max(self._leaf_seconds, 1e-9)))
             if stop is not None and stop():
                 break
             leaves = self._run_batch(wanted)
-            took = time.perf_counter() - now
-            if leaves > 1:
-                self._leaf_seconds = max(0.0, took - self._single_seconds) / (leaves - 1)
-            elif leaves == 1:
-                self._single_seconds = took
+            self._cost.batch_measured(leaves, time.perf_counter() - now)
             if on_snapshot is not None and time.perf_counter() - last_snapshot >= snapshot_interval:
                 on_snapshot(self.result(start_visits))
                 last_snapshot = time.perf_counter()
@@ -613,7 +338,7 @@ class Search:
                 pv=tuple(self._principal_variation(root, index)),
                 score_lead=score,
             ))
-        best = self._best_move(state, moves)
+        best = root_move(state, moves)
         visits = max(self.root_visits, 1)
         elapsed = time.perf_counter() - self._start_timing
         return SearchResult(
@@ -671,7 +396,7 @@ class Search:
         root = Node()
         self.root = root
         if state.is_over:
-            root.set_terminal(*_terminal(state))
+            root.set_terminal(*terminal_result(state))
         else:
             priors, values, scores = self._evaluate([state])
             self._expand(root, state, priors[0], float(values[0]),
@@ -705,7 +430,7 @@ class Search:
                 continue
             state = self._replay(path)
             if state.is_over:
-                leaf.set_terminal(*_terminal(state))
+                leaf.set_terminal(*terminal_result(state))
                 self._backup(path, leaf.value, leaf.score)
                 finished += 1
                 continue
@@ -803,10 +528,11 @@ class Search:
         size2 = size * size
         points = np.flatnonzero(priors[:size2] > 0)
         if self.config.avoid_own_eyes and len(points):
-            points = points[~_own_eyes(state)[points]]
+            points = points[~eye_mask(state.board, state.to_play)[points]]
         point_priors = priors[points]
         pass_prior = float(priors[size2])
-        if self._allow_pass(state, len(points), point_priors, pass_prior, value):
+        if pass_allowed(state, len(points), point_priors, pass_prior, value,
+                        self.config.pass_value):
             moves = np.append(points, PASS)
             chosen = np.append(point_priors, pass_prior)
         else:
@@ -814,17 +540,6 @@ class Search:
         total = chosen.sum()
         chosen = chosen / total if total > 0 else np.full(len(chosen), 1.0 / len(chosen))
         return moves.astype(np.int64), chosen.astype(np.float64)
-
-    def _allow_pass(self, state: GameState, count: int, point_priors: np.ndarray,
-                    pass_prior: float, value: float) -> bool:
-        """The pass rule of the module docstring. Cheapest tests first."""
-        if count == 0 or _opponent_passed(state):
-            return True
-        if count <= max(5, state.size):
-            return True
-        if pass_prior > float(point_priors.max()):
-            return True
-        return value >= self.config.pass_value and _area_margin(state) >= 0
 
     # ------------------------------------------------------------- reading the root
 
@@ -835,15 +550,9 @@ class Search:
         return [key[3] for key in sorted(keys)]
 
     def _lcb(self, node: Node, index: int) -> float:
-        """Lower confidence bound of child ``index``'s win rate; below 2 visits -1e6 + visits."""
-        visits = float(node.visits[index])
-        if visits < 2:
-            return -1e6 + visits
-        mean = float(node.value_sums[index]) / visits
-        variance = max(0.0, (node.value_squares[index] - visits * mean * mean) / (visits - 1))
-        # On the win-rate scale (value + 1) / 2 the standard deviation halves.
-        spread = math.sqrt(variance / visits) / 2
-        return (mean + 1) / 2 - _t_quantile(self.config.lcb_alpha, int(visits) - 1) * spread
+        """``lower_confidence_bound`` of child ``index``'s win rate."""
+        return lower_confidence_bound(float(node.visits[index]), float(node.value_sums[index]),
+                                      float(node.value_squares[index]), self.config.lcb_alpha)
 
     def _principal_variation(self, node: Node, index: int) -> list[int]:
         line = [int(node.moves[index])]
@@ -855,29 +564,6 @@ class Search:
             line.append(int(child.moves[best]))
             child = child.children.get(best)
         return line
-
-    def _best_move(self, state: GameState, moves: list[MoveStats]) -> int:
-        if not moves:
-            return PASS
-        best = moves[0].move
-        if _opponent_passed(state) and any(m.move == PASS for m in moves) and (
-                _area_margin(state) > 0):
-            return PASS  # passing ends the game, and wins it
-        if best == PASS and _area_margin(state) < 0:
-            others = [m for m in moves if m.move != PASS and m.visits > 0]
-            if others:
-                return others[0].move
-        return best
-
-    def _remaining(self, limits: SearchLimits, start_visits: int) -> int:
-        """Playouts still allowed by the visit and playout limits (a large number if none)."""
-        remaining = 1 << 62
-        if limits.visits is not None:
-            remaining = min(remaining, limits.visits - self.root_visits)
-        if limits.playouts is not None:
-            remaining = min(remaining, limits.playouts - (self.root_visits - start_visits))
-        return remaining
-
 
 # ----------------------------------------------------------------- helpers
 
@@ -926,92 +612,3 @@ def _continuation(old: GameState, new: GameState) -> list[int] | None:
     if replayed.board.hash != new.board.hash or replayed.to_play != new.to_play:
         return None
     return moves
-
-
-def _opponent_passed(state: GameState) -> bool:
-    """Did the other side pass last (so that a pass now ends the game)?"""
-    return bool(state.history) and state.history[-1] == (opponent(state.to_play), PASS)
-
-
-def _area_margin(state: GameState) -> float:
-    """The Tromp-Taylor area result with komi from the side to move's view."""
-    score = state.score()
-    return score if state.to_play == BLACK else -score
-
-
-def _terminal(state: GameState) -> tuple[float, float]:
-    """The exact result of a finished game for its side to move: ``(value, score)``, the
-    value 1, -1, or 0 for a draw, the score the area margin with komi."""
-    margin = _area_margin(state)
-    return (1.0 if margin > 0 else -1.0 if margin < 0 else 0.0), margin
-
-
-@cache
-def _eye_tables(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per point: its 4 orthogonal and 4 diagonal neighbours (``size * size`` = off the
-    board), and how many diagonals are off the board."""
-    size2 = size * size
-    orthogonal = np.full((size2, 4), size2, dtype=np.int64)
-    diagonal = np.full((size2, 4), size2, dtype=np.int64)
-    for row in range(size):
-        for col in range(size):
-            point = row * size + col
-            for k, (dr, dc) in enumerate(((-1, 0), (1, 0), (0, -1), (0, 1))):
-                r, c = row + dr, col + dc
-                if 0 <= r < size and 0 <= c < size:
-                    orthogonal[point, k] = r * size + c
-            for k, (dr, dc) in enumerate(((-1, -1), (-1, 1), (1, -1), (1, 1))):
-                r, c = row + dr, col + dc
-                if 0 <= r < size and 0 <= c < size:
-                    diagonal[point, k] = r * size + c
-    off_board = (diagonal == size2).sum(axis=1)
-    return orthogonal, diagonal, off_board
-
-
-_OFF_BOARD = 3  # neither EMPTY, BLACK nor WHITE
-
-
-def _own_eyes(state: GameState) -> np.ndarray:
-    """``(size * size,)`` bool: the eye-like points of the side to move.
-
-    The rule of ``goai.play.player.is_eye``, for all points at once: empty, every
-    neighbour an own stone, and no enemy diagonal (on the edge) or at most one
-    (in the middle). A false eye is not an eye, so connecting through it stays
-    allowed. The diagonals are looked at only for the few points that pass the
-    first test (this runs at every expansion).
-    """
-    orthogonal, diagonal, off_board = _eye_tables(state.size)
-    stones = np.frombuffer(bytearray(state.board.stones) + bytes([_OFF_BOARD]), dtype=np.uint8)
-    color = state.to_play
-    own = (stones == color) | (stones == _OFF_BOARD)
-    eyes = stones[:-1] == EMPTY
-    for side in range(4):
-        eyes &= own[orthogonal[:, side]]
-    points = np.flatnonzero(eyes)
-    if len(points):
-        enemy = stones == opponent(color)
-        allowed = np.where(off_board[points] > 0, 0, 1)
-        eyes[points[enemy[diagonal[points]].sum(axis=1) > allowed]] = False
-    return eyes
-
-
-@cache
-def _normal_quantile(alpha: float) -> float:
-    return NormalDist().inv_cdf(1 - alpha)
-
-
-def _t_quantile(alpha: float, degrees: int) -> float:
-    """Student's t quantile for one-sided error ``alpha``, by the Cornish-Fisher series
-    (Abramowitz and Stegun 26.7.5). At ``alpha`` 1e-5 it is within 4% of the exact
-    quantile from 5 degrees of freedom and within 0.2% from 10; below 5 it is too
-    small (2 degrees: 110 for 224), where the bound is far below 0 all the same."""
-    x = _normal_quantile(alpha)
-    n = float(degrees)
-    g1 = (x**3 + x) / 4
-    g2 = (5 * x**5 + 16 * x**3 + 3 * x) / 96
-    g3 = (3 * x**7 + 19 * x**5 + 17 * x**3 - 15 * x) / 384
-    g4 = (79 * x**9 + 776 * x**7 + 1482 * x**5 - 1920 * x**3 - 945 * x) / 92160
-    return x + g1 / n + g2 / n**2 + g3 / n**3 + g4 / n**4
-
-
-assert WHITE == 3 - BLACK  # opponent() and the eye tables rely on it

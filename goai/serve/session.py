@@ -44,31 +44,37 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from goai.play.player import MovePolicy, Player, PlayerConfig, estimated_score, has_head
+from goai.play.player import MovePolicy, Player, PlayerConfig, has_head
 from goai.play.review import (
     COLOR_LETTERS,
+    POINTS_PER_PERCENT,
     GameReview,
     annotated_sgf,
-    larger_loss,
     review_game,
     top_moves,
+    turning_points,
+    winrate_change,
 )
 from goai.play.terminal import ILLEGAL_REASONS, score_text
-from goai.records.sgf import GameRecord, Problem, ProblemKind, parse_sgf, write_sgf
+from goai.records.record import GameRecord
+from goai.records.sgf import Problem, ProblemKind, parse_sgf, write_sgf
 from goai.records.sgf import max_moves as sgf_max_moves
-from goai.rules.board import BLACK, COLOR_WORDS, EMPTY, WHITE, opponent
+from goai.rules.board import BLACK, EMPTY, WHITE, opponent
 from goai.rules.coords import (
     NETWORK_SIZE,
     NUM_MOVES,
-    PASS,
     CoordinateError,
     move_from_gtp,
     move_to_gtp,
+    move_to_slot,
 )
 from goai.rules.game import GameState, fixed_handicap, format_result
-from goai.rules.status import StoneStatus, black_view
+from goai.rules.status import StoneStatus, black_view, estimated_score
 from goai.rules.territory import area_ownership
-from goai.search.tree import Evaluator, Search, SearchLimits, SearchResult, evaluate_scored
+from goai.search.evaluator import Evaluator, evaluate_scored
+from goai.search.limits import SearchLimits
+from goai.search.result import SearchResult
+from goai.search.tree import Search
 
 if TYPE_CHECKING:  # policy imports torch; the server starts answering before it loads
     from goai.nn.policy import Analysis as PolicyAnalysis
@@ -76,7 +82,6 @@ if TYPE_CHECKING:  # policy imports torch; the server starts answering before it
 CANDIDATES = 10  # candidates listed per analysis (the heat map has all 361 points)
 ANALYSIS_VISITS = 400  # the visit cap of one analysis (the think-seconds cap applies too)
 SNAPSHOT_SECONDS = 0.5  # how often a streamed analysis reports while it searches
-TURNING_POINTS = 5
 STONE_CHARS = {EMPTY: ".", BLACK: "X", WHITE: "O"}
 
 
@@ -394,7 +399,7 @@ class Engine:
                          daemon=True).start()
 
     def _policy_evaluator(self, policy: MovePolicy, seed: int) -> Evaluator:
-        from goai.search.tree import PolicyEvaluator
+        from goai.search.evaluator import PolicyEvaluator
 
         value = None if self.value_policy is None else self.value_policy._ready()
         return PolicyEvaluator(policy, seed=seed,  # type: ignore[arg-type]  # real Policies
@@ -493,10 +498,9 @@ class Engine:
         """An ``Analysis`` from a search: the root's priors, value, score and the first
         candidates in the search's order (unvisited ones with ``visits`` 0 and no win
         rate), and the ``ownership`` map (Black's view) when given."""
-        size2 = state.size * state.size
-        priors = np.zeros(size2 + 1)
+        priors = np.zeros(state.size * state.size + 1)
         for stats in result.moves:
-            priors[size2 if stats.move == PASS else stats.move] = stats.prior
+            priors[move_to_slot(stats.move, state.size)] = stats.prior
         candidates = tuple(
             Candidate(stats.move, stats.prior, stats.visits,
                       None if stats.winrate is None else round(stats.winrate, 4), stats.pv,
@@ -757,50 +761,54 @@ class ReviewSession:
             notes.append(f"review stopped: {review.stopped}")
         return cls(record, review, winrates, notes, score_leads)
 
+    def least_likely(self) -> list[dict[str, object]]:
+        """The review's least likely moves (its summary's), each as ``{number, move, why}``."""
+        return [{"number": item.number, "move": f"{COLOR_LETTERS[item.color]} "
+                 f"{vertex(item.move)}", "why": f"unlikely: {100 * item.probability:.2g}%, "
+                 f"rank {item.rank}"} for item in self.review.least_likely()]
+
     def turning_points(self) -> list[dict[str, object]]:
-        """The least likely moves (the review's summary) and, with a value head, the biggest
-        swings against the mover, each as ``{number, move, why}``: in win rate, or in score
-        when the network has a score head and the score moved more (``review.larger_loss``:
-        a point of score weighs as a percentage point of win rate); ``why`` says which.
+        """The review's ``turning_points`` by the value head's win rates (and score leads,
+        with a score head) before and after each move, as ``{number, move, why}``; ``why``
+        says whether the win rate or the score moved more. Empty without a value head.
         """
-        points = [{"number": item.number, "move": f"{COLOR_LETTERS[item.color]} "
-                   f"{vertex(item.move)}", "why": f"unlikely: {100 * item.probability:.2g}%, "
-                   f"rank {item.rank}"} for item in self.review.least_likely(TURNING_POINTS)]
         rates, leads = self.winrates, self.score_leads
-        swings = []
+        losses = []
         for index, item in enumerate(self.review.moves[:-1]):
             before, after = rates[index], rates[index + 1]
-            if before is None or after is None:
-                continue
             sign = 1 if item.color == BLACK else -1
+            drop = None if before is None or after is None else sign * (before - after)
             score_drop = None
             if index + 1 < len(leads) and None not in (leads[index], leads[index + 1]):
                 score_drop = sign * (leads[index] - leads[index + 1])  # type: ignore[operator]
-            swing = larger_loss(sign * (before - after), score_drop)
-            assert swing is not None
-            swings.append((swing, score_drop, item))
-        swings.sort(key=lambda entry: (-entry[0][0], entry[2].number))
-        for (size, which), score_drop, item in swings[:TURNING_POINTS]:
-            if size > 0:
-                why = (f"lost {score_drop:.1f} points of score" if which == "score"
-                       else f"{COLOR_WORDS[item.color]}'s win rate -{size:.0f}%")
-                points.append({"number": item.number, "move": f"{COLOR_LETTERS[item.color]} "
-                               f"{vertex(item.move)}", "why": why})
+            losses.append((item, drop, score_drop))
+        points = []
+        for item, (size, which) in turning_points(losses):
+            why = (f"lost {size / POINTS_PER_PERCENT:.1f} points of score" if which == "score"
+                   else winrate_change(item.color, size / 100))
+            points.append({"number": item.number, "move": f"{COLOR_LETTERS[item.color]} "
+                           f"{vertex(item.move)}", "why": why})
         return points
 
     def as_json(self) -> dict[str, object]:
         """The API's review object (see the README): the figures and every board to step to."""
         record = self.record
-        boards, last_moves, captures = [], [], []
-        state = record.to_state(0)
-        boards.append(board_string(state))
-        last_moves.append(None)
-        captures.append({"B": 0, "W": 0})
-        for color, move in self.record.moves[: len(self.review.moves)]:
-            state.play(move, color)
+        shown = len(self.review.moves)
+        boards: list[str] = []
+        last_moves: list[str | None] = [None]
+        captures: list[dict[str, int]] = []
+
+        def show(state: GameState) -> None:
             boards.append(board_string(state))
-            last_moves.append(vertex(move))
             captures.append({"B": state.board.captures[BLACK], "W": state.board.captures[WHITE]})
+
+        for played, (state, _, move) in enumerate(record.replay()):
+            show(state)  # the position after ``played`` moves
+            if played == shown:
+                break
+            last_moves.append(vertex(move))
+        else:
+            show(state)  # the replay ran out: ``state`` now holds the final position
         review = self.review
         return {
             "type": "review", "black": record.black_name, "white": record.white_name,
@@ -810,7 +818,7 @@ class ReviewSession:
             "stopped": review.stopped, "notes": self.notes,
             "moves": [item.as_dict() for item in review.moves],
             "winrates": self.winrates, "score_leads": self.score_leads,
-            "turning_points": self.turning_points(),
+            "least_likely": self.least_likely(), "turning_points": self.turning_points(),
             "boards": boards, "last_moves": last_moves, "captures": captures,
         }
 

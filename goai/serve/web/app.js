@@ -281,15 +281,9 @@ function showReview(index) {
   graph.draw(review.winrates, k, review.moves.map((move) => move.probability));
 }
 
-function showReviewSummary() {
-  const names = `${review.black || "Black"} (B) vs ${review.white || "White"} (W)`;
-  const notes = review.notes.length ? ` Notes: ${review.notes.join("; ")}.` : "";
-  $("review-summary").textContent = `${names}, komi ${review.komi}, result ${review.result || "?"}. `
-    + `The model's first choice was played ${pct(review.match_rate)} of the time; mean probability `
-    + `of the move played ${pct(review.mean_probability)}.${notes}`;
-  const list = $("turning-points");
+function showMoveList(list, points) {
   list.replaceChildren();
-  for (const point of review.turning_points) {
+  for (const point of points) {
     const item = document.createElement("li");
     const button = document.createElement("button");
     button.textContent = `${point.number} ${point.move}`;
@@ -297,6 +291,16 @@ function showReviewSummary() {
     item.append(button, ` ${point.why}`);
     list.appendChild(item);
   }
+}
+
+function showReviewSummary() {
+  const names = `${review.black || "Black"} (B) vs ${review.white || "White"} (W)`;
+  const notes = review.notes.length ? ` Notes: ${review.notes.join("; ")}.` : "";
+  $("review-summary").textContent = `${names}, komi ${review.komi}, result ${review.result || "?"}. `
+    + `The model's first choice was played ${pct(review.match_rate)} of the time; mean probability `
+    + `of the move played ${pct(review.mean_probability)}.${notes}`;
+  showMoveList($("least-likely"), review.least_likely);
+  showMoveList($("turning-points"), review.turning_points);
   $("review-body").hidden = false;
 }
 
