@@ -156,13 +156,13 @@ def test_a_stream_s_header_goes_out_before_its_first_line_is_computed(engine: En
     first info line takes about a second on a CPU, so the "=" must not wait for it."""
     out = io.BytesIO()
     written_when_asked: list[bytes] = []
-    real = Engine._analysis_lines
+    real = gtp_engine.analysis_lines
 
-    def watched(self, *args):
+    def watched(*args):
         written_when_asked.append(out.getvalue())  # runs when the first line is asked for
-        yield from real(self, *args)
+        yield from real(*args)
 
-    monkeypatch.setattr(Engine, "_analysis_lines", watched)
+    monkeypatch.setattr(gtp_engine, "analysis_lines", watched)
     lines = LineQueue(max_lines=None)
     lines.feed(b"1 lz-analyze 10\n2 name\n")
     lines.close()

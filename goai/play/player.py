@@ -559,6 +559,15 @@ class Player:
             self._search = Search(self.evaluator)
         return self._search
 
+    def prepared_search(self, symmetries: int | None) -> Search:
+        """``search``, its evaluator set to average every evaluation over the 8 board
+        symmetries when ``symmetries`` is 8, else to draw one at random (an evaluator
+        without the setting, a test's, is left as it is)."""
+        search = self.search
+        if hasattr(self.evaluator, "all_symmetries"):
+            self.evaluator.all_symmetries = symmetries == 8  # type: ignore[union-attr]
+        return search
+
     def ownership_analysis(self, state: GameState) -> Analysis | None:
         """One forward pass of ``ownership_policy`` on ``state`` (its ``ownership`` and
         ``score`` are for ``state.to_play``), or None when no network has the head."""
@@ -593,10 +602,7 @@ class Player:
         position = with_to_play(state, color)
         if self.config.raw or not self.can_search:
             return self._decide_raw(position, color, cleanup, symmetries, allowed)
-        search = self.search
-        evaluator = self.evaluator
-        if hasattr(evaluator, "all_symmetries"):
-            evaluator.all_symmetries = symmetries == 8  # type: ignore[union-attr]
+        search = self.prepared_search(symmetries)
         result = search.run(position, self.config.limits(seconds), stop=stop,
                             on_snapshot=on_snapshot, snapshot_interval=snapshot_interval,
                             allowed=allowed)
