@@ -39,10 +39,10 @@ from fakes import FakeTime, analysis
 
 from goai import cli
 from goai.engine import engine as gtp_engine
-from goai.engine.config import DEFAULT_VISITS, GtpConfig, load_config_file
+from goai.engine.config import GtpConfig, load_config_file
 from goai.engine.engine import Engine
 from goai.gtp.protocol import MAX_LINE_BYTES, LineQueue, read_into
-from goai.play.player import PlayerConfig
+from goai.play.player import DEFAULT_VISITS, PlayerConfig
 from goai.rules.coords import PASS, move_from_gtp, move_to_gtp
 from goai.rules.game import GameState, format_result
 

@@ -30,7 +30,7 @@ from goai.cli.common import (
 
 def add_search_options(parser: argparse.ArgumentParser) -> None:
     """``--visits``, ``--playouts`` and ``--time``: the search's limits (goai gtp, goai play)."""
-    from goai.engine.config import DEFAULT_VISITS
+    from goai.play.player import DEFAULT_VISITS
     parser.add_argument("--visits", type=int, default=None, metavar="N",
                         help="search until the root has N visits (default "
                              f"{DEFAULT_VISITS} when no limit is given, about a second a move "
@@ -226,9 +226,6 @@ def add_play(parser: argparse.ArgumentParser) -> None:
 def cmd_play(args: argparse.Namespace) -> int:
     import gc
 
-    import numpy as np
-
-    from goai.engine.config import DEFAULT_VISITS
     from goai.play.player import Player, PlayerConfig
     from goai.play.terminal import PlayConfig, TerminalGame
     from goai.rules.board import color_from_name
@@ -236,10 +233,8 @@ def cmd_play(args: argparse.Namespace) -> int:
     try:
         config = PlayConfig(human=color_from_name(args.color), size=args.size,
                             komi=args.komi, handicap=args.handicap)
-        limits = {"visits": args.visits, "playouts": args.playouts, "time": args.time}
-        if all(value is None for value in limits.values()):
-            limits["visits"] = DEFAULT_VISITS
-        player_config = PlayerConfig(**limits)
+        player_config = PlayerConfig.with_default_limit(
+            visits=args.visits, playouts=args.playouts, time=args.time)
     except ValueError as error:
         raise SystemExit(f"goai play: {error}") from None
     device = {} if args.device == "auto" else {"device": args.device}  # auto: Policy's default
@@ -251,8 +246,8 @@ def cmd_play(args: argparse.Namespace) -> int:
         raise SystemExit(f"goai play: {error}") from None
     gc.collect()
     gc.freeze()  # the model's objects stay: a search need not walk them (goai.search.tree)
-    player = Player(policy, player_config, np.random.default_rng(args.seed),
-                    value_policy=value_policy)
+    player = Player.from_config(policy, player_config, seed=args.seed,
+                                value_policy=value_policy)
     game = TerminalGame(player, config, sys.stdout, echo=not sys.stdin.isatty(),
                         color=sys.stdout.isatty())
     game.run(sys.stdin)
@@ -433,9 +428,9 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
                         help="browser sessions at once (default 32; idle ones go after an hour)")
     parser.add_argument("--max-upload-kb", type=int, default=1000, metavar="KB",
                         help="largest SGF accepted for review (default 1000 KB)")
-    from goai.engine.config import DEFAULT_VISITS
+    from goai.play.player import DEFAULT_VISITS
 
-    parser.add_argument("--visits", type=int, default=DEFAULT_VISITS, metavar="N",
+    parser.add_argument("--visits", type=int, default=None, metavar="N",
                         help=f"the engine's moves by a search of N visits (default "
                              f"{DEFAULT_VISITS}; 1: the raw policy, one forward pass; a model "
                              "without a value head always plays the raw policy)")
@@ -459,10 +454,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
                              max_upload_bytes=1000 * args.max_upload_kb)
         if not args.think_seconds > 0:
             raise ValueError(f"--think-seconds must be positive, not {args.think_seconds}")
-        if args.visits < 1 or args.analysis_visits < 1:
+        visits = [value for value in (args.visits, args.analysis_visits) if value is not None]
+        if min(visits) < 1:
             raise ValueError(f"--visits and --analysis-visits must be at least 1, not "
-                             f"{min(args.visits, args.analysis_visits)}")
-        player = PlayerConfig(visits=args.visits)
+                             f"{min(visits)}")
+        player = PlayerConfig.with_default_limit(visits=args.visits)
     except ValueError as error:
         raise SystemExit(f"goai serve: {error}") from None
     check_model_name("goai serve", args.model)  # here: the model itself loads later

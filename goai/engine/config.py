@@ -5,16 +5,10 @@ and as a config-file key (``resign-threshold`` or ``resign_threshold``); the
 keys are ``GtpConfig``'s fields and ``player.PlayerConfig``'s (``visits``,
 ``playouts`` and ``time`` among them).
 
-The engine searches by default: ``DEFAULT_VISITS`` root visits a move when
-none of ``visits``, ``playouts`` and ``time`` is given, chosen from the
-network's cost per position: in a batch of 16 on one core the b10c128 (the
-default model) costs about 43 ms of CPU time a position and the b4c48
-(``small``) about 4.3 ms (measured as process CPU time on the shared 2-core
-machine, which stands for a quiet core's wall time). With 20-30 of the 32
-visits new after reusing the last move's tree, a move takes about a second
-with the b10c128 on one core, a tenth of that with ``small``; ``visits = 1``
-plays the raw policy. A visit limit, unlike a time limit, keeps the moves
-reproducible with a ``seed``.
+The engine searches by default: ``player.DEFAULT_VISITS`` root visits a move
+when none of ``visits``, ``playouts`` and ``time`` is given
+(``PlayerConfig.with_default_limit``, where the figures behind the number are);
+``visits = 1`` plays the raw policy.
 """
 
 from __future__ import annotations
@@ -29,12 +23,6 @@ from pathlib import Path
 from goai.play.player import PlayerConfig
 
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(?::\d+)?")
-DEFAULT_VISITS = 32
-_SEARCH_LIMITS = ("visits", "playouts", "time")
-
-
-def _default_player() -> PlayerConfig:
-    return PlayerConfig(visits=DEFAULT_VISITS)
 
 
 @dataclass(frozen=True)
@@ -54,7 +42,7 @@ class GtpConfig:
     sampling (temperature > 0) and the search's choice of symmetries, so that
     searches limited by visits or playouts repeat exactly. ``lag_buffer`` is
     seconds kept in hand per move under time control. ``player`` defaults to a
-    search of ``DEFAULT_VISITS`` visits.
+    search of ``player.DEFAULT_VISITS`` visits.
     """
 
     model: str | None = None
@@ -66,7 +54,7 @@ class GtpConfig:
     lag_buffer: float = 0.2
     log: str | None = None
     verbose: bool = False
-    player: PlayerConfig = field(default_factory=_default_player)
+    player: PlayerConfig = field(default_factory=PlayerConfig.with_default_limit)
 
     def __post_init__(self) -> None:
         if self.symmetries not in (1, 8):
@@ -82,7 +70,7 @@ class GtpConfig:
 
         Keys are this class's fields (but ``player``) and ``PlayerConfig``'s
         fields. Without ``visits``, ``playouts`` or ``time`` the player searches
-        ``DEFAULT_VISITS`` visits. Raises ``ValueError`` for an unknown key or a
+        ``player.DEFAULT_VISITS`` visits. Raises ``ValueError`` for an unknown key or a
         value of the wrong type or range.
         """
         player_fields = {f.name: f.type for f in fields(PlayerConfig)}
@@ -97,9 +85,7 @@ class GtpConfig:
                 player[name] = _checked(key, value, player_fields[name])
             else:
                 raise ValueError(f"unknown option {key!r}")
-        if all(player.get(name) is None for name in _SEARCH_LIMITS):
-            player["visits"] = DEFAULT_VISITS
-        return cls(**engine, player=PlayerConfig(**player))
+        return cls(**engine, player=PlayerConfig.with_default_limit(**player))
 
 
 def _checked(key: str, value: object, declared: str) -> object:
@@ -147,4 +133,4 @@ def load_config_file(path: str | Path) -> dict[str, object]:
     return options
 
 
-__all__ = ["DEFAULT_VISITS", "GtpConfig", "is_model_path", "load_config_file"]
+__all__ = ["GtpConfig", "is_model_path", "load_config_file"]

@@ -72,8 +72,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
-
 from goai import __version__
 from goai.display.render import render_board
 from goai.engine.analysis import (
@@ -89,7 +87,7 @@ from goai.engine.analysis import (
     snapshot_interval,
 )
 from goai.engine.clock import Clock
-from goai.engine.config import DEFAULT_VISITS, GtpConfig
+from goai.engine.config import GtpConfig
 from goai.gtp.protocol import (
     GtpError,
     GtpServer,
@@ -104,6 +102,7 @@ from goai.gtp.protocol import (
     read_into,
 )
 from goai.play.player import (
+    DEFAULT_VISITS,
     Decision,
     MovePolicy,
     Player,
@@ -198,9 +197,8 @@ class Engine(GtpServer):
                     check_value_network(policy, value_policy)  # type: ignore[arg-type]
             except Exception as error:  # as above; or no value head, another feature set
                 raise GtpError(f"cannot load value model: {error}") from None
-            self._player = Player(policy, self.config.player,
-                                  np.random.default_rng(self.config.seed),
-                                  value_policy=value_policy)
+            self._player = Player.from_config(policy, self.config.player, seed=self.config.seed,
+                                              value_policy=value_policy)
             log.info("model loaded in %.2f s", time.perf_counter() - started)
         return self._player
 

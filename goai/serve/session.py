@@ -412,15 +412,16 @@ class Engine:
     def new_game(self) -> Player:
         """The per-game memory the engine keeps (resignation counters, the search tree)."""
         with self._seed_lock:
-            rng = np.random.default_rng(int(self._seeds.integers(2**63)))
-        return Player(self.policy, self.config, rng=rng, value_policy=self.value_policy)
+            seed = int(self._seeds.integers(2**63))
+        return Player.from_config(self.policy, self.config, seed=seed,
+                                  value_policy=self.value_policy)
 
     def _outlook(self, state: GameState) -> tuple[np.ndarray | None, float | None]:
         """``(ownership from Black's view or None, the score head's score for the side to
         move or None)`` at ``state``: one forward pass of the network with the ownership
         head, and one of the value network for the score when that is another one."""
         # A player only for its view of the heads: it plays no move, so no seed is drawn.
-        player = Player(self.policy, self.config, value_policy=self.value_policy)
+        player = Player.from_config(self.policy, self.config, value_policy=self.value_policy)
         owner = player.ownership_analysis(state)
         ownership = None if owner is None else owner.ownership
         score = None
