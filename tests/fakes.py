@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from goai.nn.policy import Analysis
+from goai.nn.policy import PolicyOutput
 from goai.rules.coords import PASS
 from goai.rules.game import GameState
 
 
-def analysis(state: GameState, probabilities: np.ndarray, value: float | None) -> Analysis:
+def analysis(state: GameState, probabilities: np.ndarray, value: float | None) -> PolicyOutput:
     """What ``Policy.analyze`` would return with these network outputs, on any board size.
 
     ``probabilities`` (N * N + 1,) are masked to the side to move's legal moves
@@ -19,7 +19,7 @@ def analysis(state: GameState, probabilities: np.ndarray, value: float | None) -
     legal = np.zeros(state.size * state.size + 1, dtype=bool)
     legal[[len(legal) - 1 if move == PASS else move for move in state.legal_moves()]] = True
     masked = np.where(legal, probabilities, 0.0)
-    return Analysis(masked / masked.sum(), value, legal)
+    return PolicyOutput(masked / masked.sum(), value, legal)
 
 
 class FakeTime:

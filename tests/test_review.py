@@ -18,7 +18,7 @@ from boards import move
 from sgfmill import boards, sgf
 
 from goai import cli
-from goai.nn.policy import Analysis
+from goai.nn.policy import PolicyOutput
 from goai.play.review import (
     annotated_sgf,
     format_review,
@@ -53,7 +53,7 @@ class WantsPolicy:
         return None
 
     def analyze(self, state, *, symmetries=None):
-        return Analysis(self.move_probabilities(state), None, np.ones(362, dtype=bool))
+        return PolicyOutput(self.move_probabilities(state), None, np.ones(362, dtype=bool))
 
 
 def game(*moves: str, size: int = 19) -> GameRecord:

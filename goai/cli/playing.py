@@ -447,7 +447,7 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from goai.play.player import PlayerConfig
     from goai.serve.app import ServeConfig, run_server
-    from goai.serve.session import Engine
+    from goai.serve.session import SessionModel
 
     try:
         config = ServeConfig(host=args.host, port=args.port, max_sessions=args.max_sessions,
@@ -475,10 +475,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return value_policy
 
     # The model loads while the page is already served: torch takes seconds to import.
-    engine = Engine(load=lambda: _load_policy(args.model, args.threads, args.device), name=name,
-                    config=player, think_seconds=args.think_seconds,
-                    analysis_visits=args.analysis_visits,
-                    load_value=load_value if args.value_model else None)
+    engine = SessionModel(load=lambda: _load_policy(args.model, args.threads, args.device),
+                          name=name, config=player, think_seconds=args.think_seconds,
+                          analysis_visits=args.analysis_visits,
+                          load_value=load_value if args.value_model else None)
     try:
         run_server(engine, config, announce=lambda line: print(line, flush=True))
     except _ModelError as error:

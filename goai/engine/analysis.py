@@ -1,6 +1,6 @@
 """Analysis for GUIs: lz-analyze / kata-analyze ``info`` lines, streamed, and GoGui's gfx.
 
-What an analysis says is a list of ``Candidate`` moves, best first; this
+What an analysis says is a list of ``AnalysisCandidate`` moves, best first; this
 module reads the requests, writes the formats and streams a running search's
 lines (``analysis_lines``, ``search_lines``). With a search
 (``goai.search.tree.MoveStats``) the candidates are the root's children: real
@@ -103,7 +103,7 @@ _KATA_FLAGS = {"ownership", "ownershipStdev", "pvVisits", "pvEdgeVisits", "moves
                "rootInfo", "includePolicy"}
 
 
-class Candidate(Protocol):
+class AnalysisCandidate(Protocol):
     """What an ``info`` line says about one move (``search.MoveStats`` is one).
 
     ``winrate`` and ``lcb`` are the side to move's win probability in [0, 1]
@@ -129,7 +129,7 @@ class Candidate(Protocol):
 
 @dataclass(frozen=True)
 class PolicyCandidate:
-    """A ``Candidate`` read from the policy alone: no search, so no real visits."""
+    """A ``AnalysisCandidate`` read from the policy alone: no search, so no real visits."""
 
     move: int
     visits: int
@@ -224,7 +224,7 @@ def _seconds(centiseconds: float) -> float:
     return min(centiseconds / 100, MAX_INTERVAL)
 
 
-def info_line(candidates: Sequence[Candidate], request: AnalysisRequest, dialect: str,
+def info_line(candidates: Sequence[AnalysisCandidate], request: AnalysisRequest, dialect: str,
               ownership: np.ndarray | None = None) -> str:
     """The candidates, best first, on one line in the Leela Zero (``"lz"``) or KataGo
     (``"kata"``) dialect; ``order`` counts the candidates written. Empty when the
@@ -447,14 +447,18 @@ def heatmap_gfx(probabilities: np.ndarray, value: float | None, color: int) -> s
 
 
 __all__ = [
+    "AnalysisCandidate",
     "AnalysisRequest",
-    "Candidate",
     "PolicyCandidate",
+    "analysis_lines",
     "heatmap_gfx",
     "info_line",
     "ownership_field",
     "ownership_gfx",
     "policy_candidates",
     "repeat",
+    "requested_ownership",
     "search_gfx",
+    "search_lines",
+    "snapshot_interval",
 ]

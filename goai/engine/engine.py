@@ -10,7 +10,7 @@ Zero and KataGo load their network: a first ``genmove`` under ``--time`` or a
 game clock would otherwise spend seconds of its budget loading it (3 s of a
 0.5 s move). Input that arrives meanwhile waits in the line queue. A model
 that cannot be loaded is said once on stderr, and every command that needs
-it answers ``? cannot load model: ...``; the engine goes on. ``Engine`` itself
+it answers ``? cannot load model: ...``; the engine goes on. ``GtpEngine`` itself
 loads on first need (tests pass a fake policy). This module imports neither
 torch nor gymnasium: a ``goai gtp --help`` or a test of the protocol stays fast.
 
@@ -136,7 +136,7 @@ def read_sgf_file(path: str) -> bytes:
 # ----------------------------------------------------------------- the engine
 
 
-class Engine(GtpServer):
+class GtpEngine(GtpServer):
     """The GTP engine: one game state, one lazily loaded policy, handlers ``cmd_*``.
 
     ``serve(lines, out)`` runs the protocol until ``quit`` or end of input.
@@ -637,7 +637,7 @@ def run_gtp(config: GtpConfig, stdin: BinaryIO, stdout: BinaryIO) -> int:
     reader.start()
     log.info("goai %s GTP ready (model %s, device %s)", __version__, config.model or "default",
              config.device)
-    engine = Engine(config)
+    engine = GtpEngine(config)
     problem = engine.load()  # before any answer: see the module docstring
     if problem is not None:
         # Said even when quiet: GUIs show stderr, and genmove will fail with the same news.
@@ -653,7 +653,7 @@ def run_gtp(config: GtpConfig, stdin: BinaryIO, stdout: BinaryIO) -> int:
 
 
 __all__ = [
-    "Engine",
+    "GtpEngine",
     "read_sgf_file",
     "run_gtp",
 ]

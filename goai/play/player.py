@@ -80,7 +80,7 @@ from goai.rules.status import StoneStatus, black_view, judge
 from goai.search.tree import Evaluator, Search, SearchLimits, SearchResult
 
 if TYPE_CHECKING:  # policy imports torch; the player is used without it (GTP start-up)
-    from goai.nn.policy import Analysis
+    from goai.nn.policy import PolicyOutput
 
 ALIVE_REGION_POINTS = 4
 # The search of a front end (goai gtp, play, serve) given no limit: root visits a move.
@@ -106,7 +106,7 @@ class MovePolicy(Protocol):
 
     def move_probabilities(self, state: GameState) -> np.ndarray: ...
 
-    def analyze(self, state: GameState, *, symmetries: int | None = None) -> Analysis:
+    def analyze(self, state: GameState, *, symmetries: int | None = None) -> PolicyOutput:
         """Probabilities, value and legal mask for ``state.to_play`` from one forward pass."""
         ...
 
@@ -599,7 +599,7 @@ class Player:
             self.evaluator.all_symmetries = symmetries == 8  # type: ignore[union-attr]
         return search
 
-    def ownership_analysis(self, state: GameState) -> Analysis | None:
+    def ownership_analysis(self, state: GameState) -> PolicyOutput | None:
         """One forward pass of ``ownership_policy`` on ``state`` (its ``ownership`` and
         ``score`` are for ``state.to_play``), or None when no network has the head."""
         policy = self.ownership_policy
