@@ -16,9 +16,11 @@ import threading
 from pathlib import Path
 
 from goai.cli.common import (
+    add_config_options,
     add_model_options,
     check_folder,
     check_model_name,
+    given_options,
     load_game,
     load_policy,
     print_json,
@@ -29,18 +31,12 @@ from goai.cli.common import (
 
 
 def add_search_options(parser: argparse.ArgumentParser) -> None:
-    """``--visits``, ``--playouts`` and ``--time``: the search's limits (goai gtp, goai play)."""
-    from goai.play.player import DEFAULT_VISITS
-    parser.add_argument("--visits", type=int, default=None, metavar="N",
-                        help="search until the root has N visits (default "
-                             f"{DEFAULT_VISITS} when no limit is given, about a second a move "
-                             "on a laptop CPU; 1: the raw policy, no search)")
-    parser.add_argument("--playouts", type=int, default=None, metavar="N",
-                        help="search N new playouts a move (visits reused from the last "
-                             "move's tree not counted)")
-    parser.add_argument("--time", type=float, default=None, metavar="SECONDS",
-                        help="search at most SECONDS a move (with a game clock, the smaller "
-                             "budget wins; moves then depend on the machine's speed)")
+    """``--visits``, ``--playouts`` and ``--time``: the search's limits (``goai play``; ``goai
+    gtp`` has them among ``PlayerConfig``'s options)."""
+    from goai.play.player import PlayerConfig
+
+    add_config_options(parser, PlayerConfig, only=("visits", "playouts", "time"))
+
 
 
 def load_value_policy(command: str, policy, model: str | None, **options):  # noqa: ANN201
@@ -58,65 +54,30 @@ def load_value_policy(command: str, policy, model: str | None, **options):  # no
     return value_policy
 
 
-def add_value_model_option(parser: argparse.ArgumentParser) -> None:
-    """``--value-model``: a second network for the search's values (goai gtp, play, serve,
-    review)."""
-    parser.add_argument("--value-model", default=None, metavar="MODEL",
-                        help="a second network for the search's values, and its score lead and "
-                             "territory map when it has those heads (default: none, --model's "
-                             "own value head); priors still come from --model")
-
-
 def add_gtp(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Options can also come from --config FILE.toml, keys named as the long "
                      "options (resign-threshold = 0.1); the command line wins. In a GUI: "
                      "command 'goai', arguments 'gtp --model /path/to/model.pt'.")
-    add_model_options(parser, flags=("-w", "--model", "--weights"), device_default=None)
-    add_value_model_option(parser)
+    from goai.engine.config import GtpConfig
+    from goai.play.player import PlayerConfig
+
+    add_model_options(parser, flags=("-w", "--model", "--weights"), device_default=None,
+                      value_model=True)
     parser.add_argument("--config", default=None, metavar="FILE.toml",
                         help="TOML file of options; relative paths in it are from its folder")
-    parser.add_argument("--symmetries", type=int, choices=(1, 8), default=None,
-                        help="average the network over 1 or all 8 board symmetries (default 1)")
-    parser.add_argument("-t", "--threads", type=int, default=None, metavar="N",
-                        help="torch CPU threads (default 1, fastest for one position; "
-                             "0: torch's choice)")
-    parser.add_argument("--temperature", type=float, default=None, metavar="T",
-                        help="0 plays the best move (default); above 0 samples p^(1/T) "
-                             "(p: the share of the search's visits, or the policy's)")
-    add_search_options(parser)
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed for the search's symmetries and for sampling: with a limit "
-                             "by visits or playouts the same seed plays the same moves")
-    parser.add_argument("-r", "--resign-threshold", type=float, default=None, metavar="P",
-                        help="resign below this win probability (the search's, or the value "
-                             "head's with --visits 1; default 0.05; 0 never)")
-    parser.add_argument("--resign-min-moves", type=int, default=None, metavar="N",
-                        help="never resign before move N (default 50)")
-    parser.add_argument("--resign-min-visits", type=int, default=None, metavar="N",
-                        help="never resign after a search of fewer than N visits "
-                             "(default 30)")
-    parser.add_argument("--pass-floor", type=float, default=None, metavar="P",
-                        help="after the opponent passes, pass when the best move is below "
-                             "this probability, or share of the visits (default 0.05)")
-    parser.add_argument("--lag-buffer", type=float, default=None, metavar="SECONDS",
-                        help="seconds kept in hand per move under time control (default 0.2)")
-    parser.add_argument("-l", "--log", default=None, metavar="FILE",
-                        help="log commands, responses and timings to FILE")
-    parser.add_argument("-v", "--verbose", action="store_true", default=None,
-                        help="log to stderr (off by default: Lizzie shows stderr as output)")
+    # Options default to None: a config file's value, else the config's default, applies.
+    add_config_options(parser, GtpConfig, skip=("model", "value_model", "device"))
+    add_config_options(parser, PlayerConfig)
 
 
 def cmd_gtp(args: argparse.Namespace) -> int:
     from goai.engine.config import GtpConfig, load_config_file
     from goai.engine.engine import run_gtp
+    from goai.play.player import PlayerConfig
 
-    names = ("model", "device", "symmetries", "threads", "temperature", "seed", "resign_threshold",
-             "resign_min_moves", "resign_min_visits", "pass_floor", "lag_buffer", "log",
-             "verbose", "visits", "playouts", "time", "value_model")
     try:
         options = load_config_file(args.config) if args.config else {}
-        options.update({name: getattr(args, name) for name in names
-                        if getattr(args, name) is not None})
+        options.update(given_options(args, GtpConfig, PlayerConfig))
         config = GtpConfig.from_options(options)
     except ValueError as error:
         raise SystemExit(f"goai gtp: {error}") from None
@@ -216,8 +177,7 @@ def add_play(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--komi", type=float, default=7.5)
     parser.add_argument("--handicap", type=int, default=0, metavar="N",
                         help="N = 2 to 9 black stones on the star points; White moves first")
-    add_model_options(parser)
-    add_value_model_option(parser)
+    add_model_options(parser, value_model=True)
     add_search_options(parser)
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for the search: the same seed, the same replies")
@@ -279,8 +239,7 @@ def add_review(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plot", default=None, metavar="FILE.png",
                         help="also draw the played move's probability by move number as a PNG "
                              "(with a search, Black's win rate and the turning points above it)")
-    add_model_options(parser)
-    add_value_model_option(parser)
+    add_model_options(parser, value_model=True)
     parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8),
                         help="average the network over 1 or all 8 board symmetries (with a "
                              "search: at every evaluation, 8x the work)")
@@ -420,20 +379,16 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
                         help="address to listen on (default 127.0.0.1: this machine only; "
                              "0.0.0.0 exposes it, with a warning)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
-    add_model_options(parser)
-    add_value_model_option(parser)
+    add_model_options(parser, value_model=True)
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="torch CPU threads (default 1, fastest for one position)")
     parser.add_argument("--max-sessions", type=int, default=32, metavar="N",
                         help="browser sessions at once (default 32; idle ones go after an hour)")
     parser.add_argument("--max-upload-kb", type=int, default=1000, metavar="KB",
                         help="largest SGF accepted for review (default 1000 KB)")
-    from goai.play.player import DEFAULT_VISITS
+    from goai.play.player import PlayerConfig
 
-    parser.add_argument("--visits", type=int, default=None, metavar="N",
-                        help=f"the engine's moves by a search of N visits (default "
-                             f"{DEFAULT_VISITS}; 1: the raw policy, one forward pass; a model "
-                             "without a value head always plays the raw policy)")
+    add_config_options(parser, PlayerConfig, only=("visits",))  # the engine's moves
     # The literal is serve_session.ANALYSIS_VISITS (a test checks): importing that module
     # here would slow down every goai command's start.
     parser.add_argument("--analysis-visits", type=int, default=400, metavar="N",

@@ -19,10 +19,16 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from goai.play.player import PlayerConfig
 
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(?::\d+)?")
+
+
+def _setting(default: object, help: str, **metadata: object) -> Any:
+    """A ``GtpConfig`` field: its default and its help text (``goai gtp --help``)."""
+    return field(default=default, metadata={"help": help, **metadata})
 
 
 @dataclass(frozen=True)
@@ -42,19 +48,29 @@ class GtpConfig:
     sampling (temperature > 0) and the search's choice of symmetries, so that
     searches limited by visits or playouts repeat exactly. ``lag_buffer`` is
     seconds kept in hand per move under time control. ``player`` defaults to a
-    search of ``player.DEFAULT_VISITS`` visits.
+    search of ``player.DEFAULT_VISITS`` visits. The other fields' help is their
+    option's help; ``model``, ``value_model`` and ``device`` are declared by
+    ``goai.cli.common.add_model_options``, as for every command.
     """
 
     model: str | None = None
     value_model: str | None = None
     device: str = "auto"
-    symmetries: int = 1
-    threads: int = 1
-    seed: int | None = None
-    lag_buffer: float = 0.2
-    log: str | None = None
-    verbose: bool = False
-    player: PlayerConfig = field(default_factory=PlayerConfig.with_default_limit)
+    symmetries: int = _setting(1, "average the network over 1 or all 8 board symmetries",
+                               choices=(1, 8))
+    threads: int = _setting(1, "torch CPU threads, 1 the fastest for one position (0: torch's "
+                               "choice)", metavar="N", short="-t")
+    seed: int | None = _setting(
+        None, "seed for the search's symmetries and for sampling: with a limit by visits or "
+              "playouts the same seed plays the same moves")
+    lag_buffer: float = _setting(0.2, "seconds kept in hand per move under time control",
+                                 metavar="SECONDS")
+    log: str | None = _setting(None, "log commands, responses and timings to FILE",
+                               metavar="FILE", short="-l")
+    verbose: bool = _setting(False, "log to stderr (off by default: Lizzie shows stderr as "
+                                    "output)", short="-v")
+    player: PlayerConfig = field(default_factory=PlayerConfig.with_default_limit,
+                                 metadata={"command_line": False})
 
     def __post_init__(self) -> None:
         if self.symmetries not in (1, 8):

@@ -69,7 +69,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -92,6 +92,12 @@ ALIVE_REGION_POINTS = 4
 # moves reproducible with a seed.
 DEFAULT_VISITS = 32
 _SEARCH_LIMITS = ("visits", "playouts", "time")
+
+
+def _setting(default: object, help: str, **metadata: object) -> Any:
+    """A ``PlayerConfig`` field: its default and its help text, read by the commands that
+    make options of the fields (``goai.cli.common.add_config_options``)."""
+    return field(default=default, metadata={"help": help, **metadata})
 
 
 class MovePolicy(Protocol):
@@ -138,18 +144,35 @@ class PlayerConfig:
     is a win probability in [0, 1); 0 never resigns. ``visits`` (root visits,
     reused ones included), ``playouts`` (new ones) and ``time`` (seconds per
     move) limit the search; all None, or ``visits`` 1 alone, plays the raw
-    policy (``raw``).
+    policy (``raw``). Each field's help is the option's help in ``goai gtp``
+    (and ``play``, ``serve`` for the limits).
     """
 
-    temperature: float = 0.0
-    pass_floor: float = 0.05
-    resign_threshold: float = 0.05
-    resign_min_moves: int = 50
-    resign_consecutive: int = 3
-    resign_min_visits: int = 30
-    visits: int | None = None
-    playouts: int | None = None
-    time: float | None = None
+    temperature: float = _setting(
+        0.0, "0 plays the best move; above 0 samples p^(1/T) (p: the share of the search's "
+             "visits, or the policy's)", metavar="T")
+    pass_floor: float = _setting(
+        0.05, "after the opponent passes, pass when the best move is below this probability, "
+              "or share of the visits", metavar="P")
+    resign_threshold: float = _setting(
+        0.05, "resign below this win probability (the search's, or the value head's with "
+              "--visits 1; 0: never)", metavar="P", short="-r")
+    resign_min_moves: int = _setting(50, "never resign before move N", metavar="N")
+    # A config-file key of goai gtp, not an option: the command line never had it.
+    resign_consecutive: int = _setting(3, "resign after this many lost turns in a row",
+                                       command_line=False)
+    resign_min_visits: int = _setting(
+        30, "never resign after a search of fewer than N visits", metavar="N")
+    visits: int | None = _setting(
+        None, f"search until the root has N visits (default {DEFAULT_VISITS} when no limit is "
+              "given, about a second a move on a laptop CPU; 1, or a model without a value "
+              "head: the raw policy, no search)", metavar="N")
+    playouts: int | None = _setting(
+        None, "search N new playouts a move (visits reused from the last move's tree not "
+              "counted)", metavar="N")
+    time: float | None = _setting(
+        None, "search at most SECONDS a move (with a game clock, the smaller budget wins; "
+              "moves then depend on the machine's speed)", metavar="SECONDS")
 
     def __post_init__(self) -> None:
         if not self.temperature >= 0:  # also rejects NaN
