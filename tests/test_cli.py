@@ -60,9 +60,10 @@ def _configs():
     from goai.engine.config import GtpConfig
     from goai.learn.run import TrainConfig
     from goai.play.player import PlayerConfig
+    from goai.play.review import ReviewConfig
     from goai.search.tree import SearchConfig
 
-    return (TrainConfig, GtpConfig, PlayerConfig, SearchConfig)
+    return (TrainConfig, GtpConfig, PlayerConfig, SearchConfig, ReviewConfig)
 
 
 @pytest.mark.parametrize("config", _configs(), ids=lambda config: config.__name__)

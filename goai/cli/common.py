@@ -96,10 +96,12 @@ def add_config_options(parser: argparse.ArgumentParser | argparse._ActionsContai
 
 
 def given_options(args: argparse.Namespace, *configs: type) -> dict[str, object]:
-    """The fields of ``configs`` that the command line gave (not None), by field name."""
+    """The fields of ``configs`` that the command line gave (not None), by field name;
+    fields that are no option (``command_line`` False) are left out, whatever ``args`` has."""
     return {option.name: getattr(args, option.name)
             for config in configs for option in dataclasses.fields(config)
-            if getattr(args, option.name, None) is not None}
+            if option.metadata.get("command_line", True)
+            and getattr(args, option.name, None) is not None}
 
 
 def add_model_options(parser: argparse.ArgumentParser, *, flags: Sequence[str] = ("--model",),

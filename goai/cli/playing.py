@@ -218,6 +218,8 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def add_review(parser: argparse.ArgumentParser) -> None:
+    from goai.play.review import ReviewConfig
+
     parser.epilog = ("The SGF has a comment on every reviewed move and the model's top 3 for the "
                      "next move as labels A, B, C on the board, and a summary at the root. "
                      "With --visits or --time every position is also searched: each move's "
@@ -231,8 +233,6 @@ def add_review(parser: argparse.ArgumentParser) -> None:
                         help="which game of a collection file (0-based, default 0)")
     parser.add_argument("--out", default=None, metavar="REVIEWED.sgf",
                         help="write the annotated SGF here (Sabaki, Lizzie, GoGui)")
-    parser.add_argument("--player", choices=("black", "white", "both"), default="both",
-                        help="whose moves to review (default both)")
     parser.add_argument("--moves", default=None, metavar="A-B",
                         help="review moves A to B only (1-based, both included; 'A-' or a B "
                              "past the end: to the end)")
@@ -240,20 +240,7 @@ def add_review(parser: argparse.ArgumentParser) -> None:
                         help="also draw the played move's probability by move number as a PNG "
                              "(with a search, Black's win rate and the turning points above it)")
     add_model_options(parser, value_model=True)
-    parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8),
-                        help="average the network over 1 or all 8 board symmetries (with a "
-                             "search: at every evaluation, 8x the work)")
-    parser.add_argument("--visits", type=int, default=None, metavar="N",
-                        help="search every position with N visits (needs a value head; 1: the "
-                             "value head alone). Default: no search, the policy alone")
-    parser.add_argument("--time", type=float, default=None, metavar="SECONDS",
-                        help="search every position for SECONDS (with --visits: whichever "
-                             "comes first; not reproducible)")
-    parser.add_argument("--turning-points", type=int, default=5, metavar="N",
-                        help="how many turning points to name (default 5)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the search's random board symmetries (default 0, so a "
-                             "review by visits gives the same figures every run)")
+    add_config_options(parser, ReviewConfig)
     parser.add_argument("-t", "--threads", type=int, default=1, metavar="N",
                         help="torch CPU threads (default 1; 0: torch's choice, which a search "
                              "on an idle machine can use for its batches of 16 positions)")
@@ -288,33 +275,24 @@ def _search_progress():
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    import gc
-
-    from goai.play.review import PLAYERS, annotated_sgf, format_review, plot_review, review_game
+    from goai.play.review import ReviewConfig, annotated_sgf, format_review, plot_review, run_review
     from goai.rules.coords import NETWORK_SIZE
-    from goai.search.tree import PolicyEvaluator, Search, SearchLimits
 
     moves = _move_range(args.moves) if args.moves is not None else None
-    searching = args.visits is not None or args.time is not None
-    if args.visits is not None and args.visits < 1:
-        raise SystemExit(f"goai review: --visits must be at least 1, not {args.visits}")
-    if args.time is not None and not args.time > 0:
-        raise SystemExit(f"goai review: --time must be above 0, not {args.time:g}")
-    if args.turning_points < 0:
-        raise SystemExit(f"goai review: --turning-points must be 0 or more, "
-                         f"not {args.turning_points}")
+    try:
+        config = ReviewConfig(**given_options(args, ReviewConfig), moves=moves)
+    except ValueError as error:
+        raise SystemExit(f"goai review: {error}") from None
     record = load_game(args.file, args.game)
     if record.size != NETWORK_SIZE:  # said before the model loads
         raise SystemExit(f"goai review: {args.file} game {args.game} is "
                          f"{record.size}x{record.size}; the model plays 19x19 only: skipped")
-    # One symmetry in the policy itself: --symmetries goes to each call (the policy
-    # figures) and to the evaluator, which would otherwise average twice.
     if args.threads < 0:
         raise SystemExit(f"goai review: --threads must be 0 or more, not {args.threads}")
     for path in (args.out, args.plot):
         if path:
             check_folder("goai review", path)
-    if args.value_model is not None and not searching:  # said before the models load
+    if args.value_model is not None and not config.searching:  # said before the models load
         raise SystemExit("goai review: --value-model gives a search its values: give "
                          "--visits or --time too")
     if args.plot:
@@ -327,31 +305,23 @@ def cmd_review(args: argparse.Namespace) -> int:
     policy = load_policy(args.model, threads=args.threads, device=args.device)
     value_policy = load_value_policy("goai review", policy, args.value_model,
                                      threads=args.threads, device=args.device)
-    search = limits = on_position = None
-    close = None
-    if searching:
+    on_position = close = None
+    if config.searching:
+        from goai.search.tree import check_value_network
+
         try:
-            evaluator = PolicyEvaluator(policy, all_symmetries=args.symmetries == 8,
-                                        seed=args.seed, value_policy=value_policy)
+            check_value_network(policy, value_policy)
         except ValueError as error:  # no value head
             raise SystemExit(f"goai review: {error} (--visits, --time)") from None
-        search = Search(evaluator)
-        limits = SearchLimits(visits=args.visits, seconds=args.time)
         on_position, close = _search_progress()
-        # The tree's nodes make the garbage collector walk the model's objects again and
-        # again (goai.search.tree's docstring): keep them out of its way for the review.
-        gc.freeze()
     try:
-        review = review_game(policy, record, players=PLAYERS[args.player],
-                             model=policy.path.name, moves=moves, symmetries=args.symmetries,
-                             search=search, limits=limits, turning_points=args.turning_points,
-                             on_position=on_position)
+        review = run_review(policy, record, config, value_policy=value_policy,
+                            model=policy.path.name, on_position=on_position)
     except ValueError as error:
         raise SystemExit(f"goai review: {args.file} game {args.game}: {error}") from None
     finally:
         if close is not None:
             close()
-            gc.unfreeze()
     try:
         if args.out:
             Path(args.out).write_text(annotated_sgf(review), encoding="utf-8")
