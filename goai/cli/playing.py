@@ -359,7 +359,7 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
     from goai.play.player import PlayerConfig
 
     add_config_options(parser, PlayerConfig, only=("visits",))  # the engine's moves
-    # The literal is serve_session.ANALYSIS_VISITS (a test checks): importing that module
+    # The literal is goai.serve.session.ANALYSIS_VISITS (a test checks): importing that module
     # here would slow down every goai command's start.
     parser.add_argument("--analysis-visits", type=int, default=400, metavar="N",
                         help="the page's analysis searches at most N visits (default 400; "

@@ -129,7 +129,7 @@ class AnalysisCandidate(Protocol):
 
 @dataclass(frozen=True)
 class PolicyCandidate:
-    """A ``AnalysisCandidate`` read from the policy alone: no search, so no real visits."""
+    """An ``AnalysisCandidate`` read from the policy alone: no search, so no real visits."""
 
     move: int
     visits: int
