@@ -38,7 +38,6 @@ def add_search_options(parser: argparse.ArgumentParser) -> None:
     add_config_options(parser, PlayerConfig, only=("visits", "playouts", "time"))
 
 
-
 def load_value_policy(command: str, policy, model: str | None, **options):  # noqa: ANN201
     """The ``--value-model`` network (None without one), checked to serve ``policy``'s search
     (a value head, the same feature set); ``SystemExit`` with one line otherwise."""
@@ -193,8 +192,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     try:
         config = PlayConfig(human=color_from_name(args.color), size=args.size,
                             komi=args.komi, handicap=args.handicap)
-        player_config = PlayerConfig.with_default_limit(
-            visits=args.visits, playouts=args.playouts, time=args.time)
+        player_config = PlayerConfig.with_default_limit(**given_options(args, PlayerConfig))
     except ValueError as error:
         raise SystemExit(f"goai play: {error}") from None
     device = {} if args.device == "auto" else {"device": args.device}  # auto: Policy's default

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from goai.play.player import PlayerConfig
+from goai.play.player import DEFAULT_VISITS, PlayerConfig  # re-exported: its old home
 
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(?::\d+)?")
 
@@ -149,4 +149,4 @@ def load_config_file(path: str | Path) -> dict[str, object]:
     return options
 
 
-__all__ = ["GtpConfig", "is_model_path", "load_config_file"]
+__all__ = ["DEFAULT_VISITS", "GtpConfig", "is_model_path", "load_config_file"]
