@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from goai.nn.policy import Analysis
+from goai.nn.policy import PolicyOutput
 from goai.rules.game import GameState
 
 
-def analysis(state: GameState, probabilities: np.ndarray, value: float | None) -> Analysis:
+def analysis(state: GameState, probabilities: np.ndarray, value: float | None) -> PolicyOutput:
     """What ``Policy.analyze`` would return with these network outputs, on any board size.
 
     ``probabilities`` (N * N + 1,) are masked to the side to move's legal moves
@@ -17,7 +17,7 @@ def analysis(state: GameState, probabilities: np.ndarray, value: float | None) -
     """
     legal = state.legal_mask()
     masked = np.where(legal, probabilities, 0.0)
-    return Analysis(masked / masked.sum(), value, legal)
+    return PolicyOutput(masked / masked.sum(), value, legal)
 
 
 class FakeTime:

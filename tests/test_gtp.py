@@ -39,10 +39,10 @@ from fakes import FakeTime, analysis
 
 from goai import cli
 from goai.engine import engine as gtp_engine
-from goai.engine.config import DEFAULT_VISITS, GtpConfig, load_config_file
-from goai.engine.engine import Engine
+from goai.engine.config import GtpConfig, load_config_file
+from goai.engine.engine import GtpEngine
 from goai.gtp.protocol import MAX_LINE_BYTES, LineQueue, read_into
-from goai.play.player import PlayerConfig
+from goai.play.player import DEFAULT_VISITS, PlayerConfig
 from goai.rules.coords import PASS, move_from_gtp, move_to_gtp
 from goai.rules.game import GameState, format_result
 
@@ -60,7 +60,7 @@ _PLACEHOLDERS = {
 }
 
 
-def run_engine(engine: Engine, data: bytes) -> bytes:
+def run_engine(engine: GtpEngine, data: bytes) -> bytes:
     """Feed ``data`` to ``engine`` as its whole input; return everything it wrote."""
     lines = LineQueue(max_lines=None)  # fed whole, before serving: no reader thread to block
     lines.feed(data)
@@ -91,12 +91,12 @@ def _strip_line_ends(text: str) -> str:
 
 
 @pytest.fixture
-def engine(tiny_model_path: Path) -> Engine:
-    return Engine(GtpConfig(model=str(tiny_model_path)))
+def engine(tiny_model_path: Path) -> GtpEngine:
+    return GtpEngine(GtpConfig(model=str(tiny_model_path)))
 
 
 @pytest.mark.parametrize("path", TRANSCRIPTS, ids=[p.stem for p in TRANSCRIPTS])
-def test_transcript(path: Path, engine: Engine):
+def test_transcript(path: Path, engine: GtpEngine):
     sent, expected = read_transcript(path)
     actual = _strip_line_ends(run_engine(engine, sent.encode()).decode())
     # Compare response by response (a blank line ends each) for a readable failure.
@@ -133,15 +133,15 @@ def _short(text: str) -> list[str]:
     (b"15 name", b"=15 goai\n\n"),  # a last line without LF still counts
 ], ids=lambda value: repr(value)[:40])
 def test_framing_bytes(sent: bytes, answer: bytes):
-    assert run_engine(Engine(), sent) == answer
+    assert run_engine(GtpEngine(), sent) == answer
 
 
 def test_an_overlong_line_keeps_its_id_and_nothing_leaks_into_the_next():
     line = b"3 " + b"x" * (2 * MAX_LINE_BYTES) + b" name\n4 name\n"
-    assert run_engine(Engine(), line) == b"?3 line too long\n\n=4 goai\n\n"
+    assert run_engine(GtpEngine(), line) == b"?3 line too long\n\n=4 goai\n\n"
 
 
-def test_no_response_contains_a_blank_line_before_its_end(engine: Engine):
+def test_no_response_contains_a_blank_line_before_its_end(engine: GtpEngine):
     """Sabaki ends a response at the first empty line, so bodies must never hold one."""
     sent = b"showboard\nlist_commands\ngenmove b\nprintsgf\ngoai-policy_heatmap\nquit\n"
     responses = run_engine(engine, sent).decode().split("\n\n")
@@ -150,19 +150,19 @@ def test_no_response_contains_a_blank_line_before_its_end(engine: Engine):
     assert len(responses) - 1 == 6
 
 
-def test_a_stream_s_header_goes_out_before_its_first_line_is_computed(engine: Engine,
+def test_a_stream_s_header_goes_out_before_its_first_line_is_computed(engine: GtpEngine,
                                                                     monkeypatch):
     """Sabaki and Lizzie wait for lz-analyze's "=" before they count it accepted; the search's
     first info line takes about a second on a CPU, so the "=" must not wait for it."""
     out = io.BytesIO()
     written_when_asked: list[bytes] = []
-    real = Engine._analysis_lines
+    real = gtp_engine.analysis_lines
 
-    def watched(self, *args):
+    def watched(*args):
         written_when_asked.append(out.getvalue())  # runs when the first line is asked for
-        yield from real(self, *args)
+        yield from real(*args)
 
-    monkeypatch.setattr(Engine, "_analysis_lines", watched)
+    monkeypatch.setattr(gtp_engine, "analysis_lines", watched)
     lines = LineQueue(max_lines=None)
     lines.feed(b"1 lz-analyze 10\n2 name\n")
     lines.close()
@@ -172,18 +172,18 @@ def test_a_stream_s_header_goes_out_before_its_first_line_is_computed(engine: En
 
 
 def test_an_analysis_that_cannot_load_its_model_is_an_error_answer(tmp_path: Path):
-    engine = Engine(GtpConfig(model=str(tmp_path / "missing.pt")))
+    engine = GtpEngine(GtpConfig(model=str(tmp_path / "missing.pt")))
     out = run_engine(engine, b"1 lz-analyze 10\n2 kata-genmove_analyze b\n").decode()
     assert out.startswith("?1 cannot load model") and "\n\n?2 cannot load model" in out
 
 
-def test_undo_restores_the_position_genmove_changed(engine: Engine):
+def test_undo_restores_the_position_genmove_changed(engine: GtpEngine):
     out = run_engine(engine, b"play b Q16\n1 genmove w\nundo\nshowboard\n").decode()
     rows = out.split("\n\n")[3].splitlines()[2:-2]  # the board without the column letters
     assert "".join(rows).count("X") == 1 and "".join(rows).count("O") == 0
 
 
-def test_printsgf_to_a_file_and_loadsgf_give_back_the_game(engine: Engine, tmp_path: Path):
+def test_printsgf_to_a_file_and_loadsgf_give_back_the_game(engine: GtpEngine, tmp_path: Path):
     record = tmp_path / "game.sgf"
     sent = (f"komi 6.5\nset_free_handicap D4 Q16\nplay w Q4\nplay b C3\nplay w pass\n"
             f"showboard\n1 printsgf {record}\nclear_board\n2 loadsgf {record}\nshowboard\n")
@@ -193,14 +193,14 @@ def test_printsgf_to_a_file_and_loadsgf_give_back_the_game(engine: Engine, tmp_p
     assert "komi 6.5" in responses[9]
 
 
-def test_asking_for_the_other_colour_leaves_the_side_to_move(engine: Engine):
+def test_asking_for_the_other_colour_leaves_the_side_to_move(engine: GtpEngine):
     sent = b"1 reg_genmove w\n2 lz-analyze w\n3 goai-policy_heatmap w\n4 showboard\n"
     responses = run_engine(engine, sent).decode().split("\n\n")
     assert "\nTEXT White: pass " in responses[2]
     assert "Black to play" in responses[3]
 
 
-def test_reg_genmove_does_not_play(engine: Engine):
+def test_reg_genmove_does_not_play(engine: GtpEngine):
     out = run_engine(engine, b"play b D4\n1 reg_genmove w\n2 printsgf\n").decode()
     assert out.split("\n\n")[2].endswith(";B[dp])")
 
@@ -224,7 +224,7 @@ class ScriptedPolicy:
 
 def test_genmove_plays_the_policy_move_and_never_an_illegal_one():
     d4 = 15 * 19 + 3
-    engine = Engine(policy_factory=lambda: ScriptedPolicy(d4))
+    engine = GtpEngine(policy_factory=lambda: ScriptedPolicy(d4))
     out = run_engine(engine, b"1 lz-analyze 10\n2 genmove b\n3 genmove w\n4 lz-analyze 10\n"
                              b"5 name\n").decode()
     before, first, second, after = out.split("\n\n")[:4]
@@ -235,7 +235,7 @@ def test_genmove_plays_the_policy_move_and_never_an_illegal_one():
 
 
 def test_a_missing_model_is_an_error_answer_not_a_crash(tmp_path: Path):
-    engine = Engine(GtpConfig(model=str(tmp_path / "missing.pt")))
+    engine = GtpEngine(GtpConfig(model=str(tmp_path / "missing.pt")))
     out = run_engine(engine, b"1 genmove b\n2 name\n3 lz-analyze\n").decode()
     assert out.startswith("?1 cannot load model: ")
     assert "\n\n=2 goai\n\n?3 cannot load model" in out
@@ -270,7 +270,7 @@ def test_goai_gtp_loads_the_model_before_its_first_answer(monkeypatch):
         events.append("load")
         return ScriptedPolicy(15 * 19 + 3)
 
-    monkeypatch.setattr(Engine, "_load_policy", load)
+    monkeypatch.setattr(GtpEngine, "_load_policy", load)
     out = _RecordingOutput(events)
     with _stdin_with(b"1 name\n2 genmove b\n") as stdin:
         gtp_engine.run_gtp(GtpConfig.from_options({"time": 0.5}), stdin, out)
@@ -293,8 +293,8 @@ def test_a_bug_in_a_handler_costs_one_answer(monkeypatch):
     def broken(self, args):
         raise RuntimeError("boom\nwith a second line")
 
-    monkeypatch.setitem(Engine.handlers, "showboard", broken)
-    out = run_engine(Engine(), b"1 showboard\n2 name\n")
+    monkeypatch.setitem(GtpEngine.handlers, "showboard", broken)
+    out = run_engine(GtpEngine(), b"1 showboard\n2 name\n")
     assert out == b"?1 internal error: RuntimeError: boom with a second line\n\n=2 goai\n\n"
 
 
@@ -309,7 +309,7 @@ def test_time_budget_drops_to_one_symmetry_when_eight_would_not_fit(monkeypatch)
             clock.advance(0.05 * symmetries)
             return super().analyze(state)
 
-    engine = Engine(GtpConfig(symmetries=8, lag_buffer=0.0), policy_factory=lambda: Counting(0))
+    engine = GtpEngine(GtpConfig(symmetries=8, lag_buffer=0.0), policy_factory=lambda: Counting(0))
     run_engine(engine, b"genmove b\ntime_settings 0 1 5\ngenmove w\ngenmove b\n")
     # 8 x 50 ms does not fit 1 s / 5 stones = 200 ms; 1 x 50 ms does. Each move
     # asks for its own number: nothing is switched on the policy and left behind.
@@ -367,7 +367,7 @@ def test_model_and_device_reach_the_policy_as_given(monkeypatch, tmp_path: Path)
     configs = [GtpConfig.from_options(options), GtpConfig(model="nets/best.pt", device="cpu"),
                GtpConfig()]
     for config in configs:
-        Engine(config)._load_policy()
+        GtpEngine(config)._load_policy()
     for config, (model, options) in zip(configs, RecordedPolicy.made, strict=True):
         assert model == config.model and options.get("device", "auto") == config.device
     with pytest.raises(ValueError, match="device must be"):
@@ -383,7 +383,7 @@ def test_model_and_device_reach_the_policy_as_given(monkeypatch, tmp_path: Path)
 # ----------------------------------------------------------------- hostile input (issue 13)
 
 
-def run_engine_slowly(engine: Engine, commands: list[bytes]) -> bytes:
+def run_engine_slowly(engine: GtpEngine, commands: list[bytes]) -> bytes:
     """Serve ``commands`` arriving one by one, each a moment after the previous.
 
     Streaming analysis waits for the next line; fed at once (``run_engine``) it
@@ -418,7 +418,7 @@ def test_every_analysis_request_gets_exactly_one_response(command: str):
     # lz-analyze 99999999999999 used to answer twice: the info lines, then
     # "? internal error: OverflowError" when the repeat interval overflowed the wait.
     d4 = 15 * 19 + 3
-    engine = Engine(policy_factory=lambda: ScriptedPolicy(d4))
+    engine = GtpEngine(policy_factory=lambda: ScriptedPolicy(d4))
     sent = [f"{number} {command} {args}".encode()
             for number, args in enumerate(HOSTILE_ANALYSIS_ARGS, 1)]
     out = run_engine_slowly(engine, [*sent, b"999 name"]).decode()
@@ -432,8 +432,8 @@ def test_a_stream_that_fails_midway_still_ends_as_one_response(monkeypatch):
         yield "info move D4 visits 1"
         raise RuntimeError("lost the network")
 
-    monkeypatch.setitem(Engine.handlers, "lz-analyze", failing)
-    out = run_engine(Engine(), b"1 lz-analyze 10\n2 name\n")
+    monkeypatch.setitem(GtpEngine.handlers, "lz-analyze", failing)
+    out = run_engine(GtpEngine(), b"1 lz-analyze 10\n2 name\n")
     assert out == b"=1\ninfo move D4 visits 1\n\n=2 goai\n\n"
 
 
@@ -455,7 +455,7 @@ def test_loadsgf_refuses_devices_and_fifos_at_once(tmp_path: Path):
                              b"?3 cannot load file: not a regular file\n\n=4 goai\n\n")
 
 
-def test_loadsgf_reads_no_more_than_the_cap(engine: Engine, tmp_path: Path, monkeypatch):
+def test_loadsgf_reads_no_more_than_the_cap(engine: GtpEngine, tmp_path: Path, monkeypatch):
     game = b"(;GM[1]FF[4]SZ[19];B[pd];W[dp])"
     monkeypatch.setattr(gtp_engine, "MAX_SGF_BYTES", len(game))
     exact, over = tmp_path / "exact.sgf", tmp_path / "over.sgf"
@@ -625,7 +625,7 @@ def test_analysis_reports_the_search_tree(tiny_model_path: Path, command: str, s
     the root's; win rates and priors on the dialect's scale; every variation legal."""
     from goai.rules.coords import move_from_gtp
 
-    engine = Engine(GtpConfig(model=str(tiny_model_path), seed=1))
+    engine = GtpEngine(GtpConfig(model=str(tiny_model_path), seed=1))
     out = run_engine(engine, f"play b D4\n1 {command} w 10\n2 name\n".encode()).decode()
     responses = out.split("\n\n")
     assert responses[1].startswith("=1\ninfo move ") and responses[2] == "=2 goai"
@@ -656,7 +656,7 @@ def test_genmove_with_a_seed_repeats_and_visits_one_plays_the_raw_policy(tiny_mo
     sent = b"genmove b\ngenmove w\ngenmove b\nlz-genmove_analyze w\n"
 
     def moves(**options) -> bytes:
-        return run_engine(Engine(GtpConfig(model=str(tiny_model_path), **options)), sent)
+        return run_engine(GtpEngine(GtpConfig(model=str(tiny_model_path), **options)), sent)
 
     searched = moves(seed=3)
     assert searched == moves(seed=3)
@@ -756,7 +756,7 @@ class OwnershipPolicy:
 
 def test_kata_analyze_ownership_gives_361_values_from_a19_for_the_side_to_move():
     """KataGo's order (row-major from A19, the top-left) and view (the current player's)."""
-    engine = Engine(policy_factory=lambda: OwnershipPolicy(_black_map()))
+    engine = GtpEngine(policy_factory=lambda: OwnershipPolicy(_black_map()))
     sent = (b"1 kata-analyze b 10 ownership true\n2 kata-analyze w 10 ownership true\n"
             b"3 kata-analyze b 10\n4 lz-analyze b 10 ownership true\n5 name\n")
     responses = run_engine(engine, sent).decode().split("\n\n")
@@ -778,21 +778,21 @@ def test_kata_analyze_ownership_gives_361_values_from_a19_for_the_side_to_move()
 
 def test_kata_analyze_without_an_ownership_head_still_analyses():
     d4 = 15 * 19 + 3
-    engine = Engine(policy_factory=lambda: ScriptedPolicy(d4))
+    engine = GtpEngine(policy_factory=lambda: ScriptedPolicy(d4))
     out = run_engine(engine, b"1 kata-analyze b 10 ownership true\n2 name\n").decode()
     first = out.split("\n\n")[0]
     assert first.startswith("=1\ninfo move D4 ") and "ownership" not in first
 
 
 def test_gogui_territory_draws_black_s_view_whoever_is_to_move():
-    engine = Engine(policy_factory=lambda: OwnershipPolicy(_black_map()))
+    engine = GtpEngine(policy_factory=lambda: OwnershipPolicy(_black_map()))
     out = run_engine(engine, b"1 goai-territory w\n2 goai-territory\n").decode()
     first, second = out.split("\n\n")[:2]
     assert first.startswith("=1 INFLUENCE A19 1.00 T1 -0.50\n")
     assert "TEXT Territory by ownership:" in first
     assert first.endswith("score head: Black leads by 3.5")
     assert second.startswith("=2 INFLUENCE A19 1.00 T1 -0.50\n")
-    plain = Engine(policy_factory=lambda: ScriptedPolicy(0))
+    plain = GtpEngine(policy_factory=lambda: ScriptedPolicy(0))
     assert run_engine(plain, b"goai-territory\n").decode().startswith(
         "? the model has no ownership head")
 
@@ -831,7 +831,7 @@ def _drawn_state(drawing: str) -> GameState:
     return state
 
 
-def _status_lists(engine: Engine) -> dict[str, set[str]]:
+def _status_lists(engine: GtpEngine) -> dict[str, set[str]]:
     out = run_engine(engine, b"final_status_list dead\nfinal_status_list seki\n"
                              b"final_status_list alive\nfinal_score\n").decode()
     answers = [answer[2:] for answer in out.split("\n\n")[:4]]
@@ -848,7 +848,7 @@ def test_final_status_list_of_a_finished_game_judged_from_ownership():
     dead_points = {move_from_gtp(vertex, 19) for vertex in dead}
     # The "network" is sure of the truth, at 0.9 a point, from the side to move's view.
     truth = 0.9 * area_ownership(state.board, dead_points).astype(float)
-    engine = Engine(policy_factory=lambda: OwnershipPolicy(truth))
+    engine = GtpEngine(policy_factory=lambda: OwnershipPolicy(truth))
     engine.state = state
     lists = _status_lists(engine)
     assert lists["dead"] == dead
@@ -864,7 +864,7 @@ def test_final_status_list_of_a_finished_game_judged_from_ownership():
 
 def test_final_status_list_without_an_ownership_head_uses_the_estimate():
     state, dead, _ = _finished_game()
-    engine = Engine(policy_factory=lambda: ScriptedPolicy(0))
+    engine = GtpEngine(policy_factory=lambda: ScriptedPolicy(0))
     engine.state = state
     lists = _status_lists(engine)
     assert dead <= lists["dead"] and lists["seki"] == set()  # the rule of thumb finds no seki
@@ -872,15 +872,15 @@ def test_final_status_list_without_an_ownership_head_uses_the_estimate():
 
 def test_no_stone_is_dead_early_in_a_game_with_either_judge(tiny_model_path: Path):
     sent = b"play b D4\nplay w Q16\nplay b Q4\nplay w D16\nfinal_status_list dead\n"
-    for engine in (Engine(policy_factory=lambda: ScriptedPolicy(0)),
-                   Engine(policy_factory=lambda: OwnershipPolicy(np.zeros(361)))):
+    for engine in (GtpEngine(policy_factory=lambda: ScriptedPolicy(0)),
+                   GtpEngine(policy_factory=lambda: OwnershipPolicy(np.zeros(361)))):
         assert run_engine(engine, sent).decode().split("\n\n")[4] == "= "
 
 
 def test_an_old_checkpoint_without_the_new_heads_loads_and_plays():
     """The bundled small model predates ownership and score: everything still works, and
     what needs the heads says so."""
-    engine = Engine(GtpConfig(model="small", seed=1, player=PlayerConfig(visits=8)))
+    engine = GtpEngine(GtpConfig(model="small", seed=1, player=PlayerConfig(visits=8)))
     sent = (b"1 genmove b\n2 kata-analyze w 10 ownership true\n3 name\n4 final_score\n"
             b"5 goai-territory\n6 kata-genmove_analyze w\n")
     responses = run_engine(engine, sent).decode().split("\n\n")
@@ -895,7 +895,7 @@ def test_an_old_checkpoint_without_the_new_heads_loads_and_plays():
 
 def test_a_value_model_gives_the_search_its_values_scores_and_ownership(tiny_model_path: Path):
     """Priors from the old small model, values, scores and the map from the tiny one."""
-    engine = Engine(GtpConfig(model="small", value_model=str(tiny_model_path), seed=1,
+    engine = GtpEngine(GtpConfig(model="small", value_model=str(tiny_model_path), seed=1,
                               player=PlayerConfig(visits=8)))
     sent = b"1 kata-analyze b 10 ownership true\n2 genmove b\n3 goai-territory\n"
     responses = run_engine(engine, sent).decode().split("\n\n")
@@ -909,6 +909,6 @@ def test_a_value_model_gives_the_search_its_values_scores_and_ownership(tiny_mod
 
 
 def test_a_value_model_that_cannot_serve_is_one_gtp_error(tmp_path: Path):
-    engine = Engine(GtpConfig(model="small", value_model=str(tmp_path / "missing.pt")))
+    engine = GtpEngine(GtpConfig(model="small", value_model=str(tmp_path / "missing.pt")))
     out = run_engine(engine, b"1 genmove b\n2 name\n").decode()
     assert out.startswith("?1 cannot load value model: ") and out.endswith("=2 goai\n\n")

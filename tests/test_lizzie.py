@@ -20,7 +20,7 @@ from pathlib import Path
 from test_gtp import read_transcript, run_engine
 
 from goai.engine.config import GtpConfig
-from goai.engine.engine import Engine
+from goai.engine.engine import GtpEngine
 
 TRANSCRIPT = Path(__file__).resolve().parent / "gtp" / "lizzie.txt"
 
@@ -53,7 +53,7 @@ def lizzie_reads_info(line: str) -> list[tuple[str, int, float]]:
 def test_lizzie_start_up_passes_its_version_check_and_reads_the_analysis(
         tiny_model_path: Path) -> None:
     sent, _ = read_transcript(TRANSCRIPT)
-    out = run_engine(Engine(GtpConfig(model=str(tiny_model_path))), sent.encode()).decode()
+    out = run_engine(GtpEngine(GtpConfig(model=str(tiny_model_path))), sent.encode()).decode()
     responses = {}
     for response in out.split("\n\n")[:-1]:
         header = response.split("\n", 1)[0]

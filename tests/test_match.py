@@ -1,4 +1,4 @@
-"""The match runner: forfeits for crashed, hung or lying engines, scoring, statistics, SGF.
+"""The match runner: forfeits for crashed, hung or lying engines, scoring, the summary, SGF.
 
 Most games are between tiny fake GTP engines (a script written by the test:
 it passes, resigns, crashes, hangs or answers nonsense), so they take
@@ -24,10 +24,8 @@ from goai.cli.parser import main
 from goai.play.match import (
     MatchConfig,
     MatchError,
-    elo_difference,
     format_summary,
     run_match,
-    wilson_interval,
 )
 from goai.records.record import GameRecord
 from goai.records.sgf import parse_sgf
@@ -247,23 +245,6 @@ def test_resigning_ends_the_game(fake):
 def test_an_engine_that_cannot_start_stops_the_match_at_once(fake):
     with pytest.raises(MatchError, match="cannot start"):
         play("/no/such/engine --gtp", fake("pass"))
-
-
-@pytest.mark.parametrize("wins, games, low, high", [
-    (0, 10, 0.0, 0.2775),
-    (10, 10, 0.7225, 1.0),
-    (5, 10, 0.2366, 0.7634),
-    (30, 40, 0.5981, 0.8581),
-])
-def test_wilson_interval(wins, games, low, high):
-    assert wilson_interval(wins, games) == pytest.approx((low, high), abs=1e-4)
-
-
-def test_elo_difference():
-    assert elo_difference(0.5) == 0.0
-    assert elo_difference(0.75) == pytest.approx(190.85, abs=0.01)
-    assert elo_difference(0.25) == pytest.approx(-190.85, abs=0.01)
-    assert elo_difference(0.0) is None and elo_difference(1.0) is None
 
 
 def test_cli_json_and_sgf_records(fake, tmp_path: Path, capsys):

@@ -14,6 +14,7 @@ from boards import DEAD_STONE, KO_SHAPE, TWO_EYES, move, play, position
 from fakes import analysis
 
 from goai.play.player import (
+    DEFAULT_VISITS,
     Player,
     PlayerConfig,
     choose_move,
@@ -48,6 +49,30 @@ def after_pass(state, color: int):
     """``state`` after ``color`` passed (so the other side moves, its opponent having passed)."""
     state.play(PASS, color)
     return state
+
+
+@pytest.mark.parametrize("settings, visits, playouts, time", [
+    ({}, DEFAULT_VISITS, None, None),  # no limit: the front ends' default search
+    ({"visits": None, "playouts": None, "time": None}, DEFAULT_VISITS, None, None),
+    ({"visits": 1}, 1, None, None),  # the raw policy, asked for
+    ({"playouts": 10}, None, 10, None),  # any limit given: no default visits beside it
+    ({"time": 2.0, "temperature": None}, None, None, 2.0),
+])
+def test_a_front_end_with_no_limit_searches_the_default_visits(settings, visits, playouts,
+                                                                time):
+    config = PlayerConfig.with_default_limit(**settings)
+    assert (config.visits, config.playouts, config.time) == (visits, playouts, time)
+    assert config.temperature == PlayerConfig().temperature  # None: the field's default
+    assert PlayerConfig().raw  # the dataclass alone still plays the raw policy
+
+
+def test_players_from_one_seed_draw_alike():
+    policy = object()
+    first, second = (Player.from_config(policy, PlayerConfig(), seed=7) for _ in range(2))
+    assert first.rng.integers(1 << 30) == second.rng.integers(1 << 30)
+    shared = np.random.default_rng(3)
+    assert Player.from_config(policy, PlayerConfig(), seed=shared).rng is shared
+    assert Player.from_config(policy, PlayerConfig(), value_policy=policy).value_policy is policy
 
 
 def test_never_fills_an_own_eye_even_when_the_policy_wants_it():

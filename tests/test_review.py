@@ -10,6 +10,7 @@ output and the relations between its figures can be checked.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +19,16 @@ from boards import move
 from sgfmill import boards, sgf
 
 from goai import cli
-from goai.nn.policy import Analysis
+from goai.nn.policy import PolicyOutput
 from goai.play.review import (
+    ReviewConfig,
     annotated_sgf,
     format_review,
     move_comment,
     percent,
     plot_review,
     review_game,
+    run_review,
     summary_lines,
 )
 from goai.records.record import GameRecord
@@ -54,7 +57,7 @@ class WantsPolicy:
         return None
 
     def analyze(self, state, *, symmetries=None):
-        return Analysis(self.move_probabilities(state), None, np.ones(362, dtype=bool))
+        return PolicyOutput(self.move_probabilities(state), None, np.ones(362, dtype=bool))
 
 
 def game(*moves: str, size: int = 19) -> GameRecord:
@@ -93,6 +96,26 @@ def test_probability_rank_and_top_three_of_each_move():
 def test_only_the_chosen_players_moves_are_reviewed():
     review = review_game(WantsPolicy(), FOUR_MOVES, players={WHITE})
     assert [r.number for r in review.moves] == [2, 4]
+
+
+def test_a_review_config_without_limits_reviews_by_the_policy_alone():
+    config = ReviewConfig(player="white", moves=(3, None))
+    assert not config.searching
+    review = run_review(WantsPolicy(), FOUR_MOVES, config, model="wants")
+    assert [r.number for r in review.moves] == [4]
+    assert review.limits is None and review.model == "wants"
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"visits": 0}, "--visits must be at least 1, not 0"),
+    ({"time": 0.0}, "--time must be above 0, not 0"),
+    ({"turning_points": -1}, "--turning-points must be 0 or more, not -1"),
+    ({"player": "nobody"}, "--player nobody: give black, white, both"),
+    ({"symmetries": 4}, "--symmetries must be 1 or 8, not 4"),
+])
+def test_a_review_config_refuses_what_cannot_run(settings, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        ReviewConfig(**settings)
 
 
 def test_an_illegal_move_stops_the_review_there():

@@ -40,7 +40,7 @@ from goai.rules.game import GameState  # noqa: E402
 from goai.rules.status import estimated_score  # noqa: E402
 from goai.search import tree as search_module  # noqa: E402
 from goai.serve.app import ServeConfig, create_app, host_name, uvicorn_config  # noqa: E402
-from goai.serve.session import ANALYSIS_VISITS, Engine  # noqa: E402
+from goai.serve.session import ANALYSIS_VISITS, SessionModel  # noqa: E402
 from goai.serve.session import vertex as to_vertex  # noqa: E402
 
 SAMPLE_GAME = Path(__file__).resolve().parents[1] / "data" / "sample-game.sgf"
@@ -79,9 +79,10 @@ class ScriptedPolicy:
 
 
 def client_for(policy, *, engine: dict | None = None, **limits) -> TestClient:
-    """A test client of an app around ``Engine(policy, **engine)``; ``limits``: ServeConfig's."""
+    """A test client of an app around ``SessionModel(policy, **engine)``; ``limits``:
+    ServeConfig's."""
     config = ServeConfig(allowed_hosts=("testserver",), **limits)
-    return TestClient(create_app(Engine(policy, name="scripted", **(engine or {})), config))
+    return TestClient(create_app(SessionModel(policy, name="scripted", **(engine or {})), config))
 
 
 def play(client: TestClient, *vertices: str) -> dict:
@@ -130,7 +131,7 @@ def test_no_file_path_comes_from_the_client(path: str):
 
 
 def test_other_host_names_are_refused_on_loopback():
-    app = create_app(Engine(ScriptedPolicy()), ServeConfig())  # loopback: no "testserver"
+    app = create_app(SessionModel(ScriptedPolicy()), ServeConfig())  # loopback: no "testserver"
     assert TestClient(app).get("/api/state").status_code == 400
     assert TestClient(app, base_url="http://localhost:8000").get("/api/state").status_code == 200
 
@@ -154,7 +155,7 @@ def test_any_loopback_bind_keeps_the_host_check_and_takes_loopback_names(host: s
         assert config.accepts_host(header), header
     for header in ("evil.example", "evil.example:8000", "[::2]:8000", "10.0.0.1"):
         assert not config.accepts_host(header), header
-    app = create_app(Engine(ScriptedPolicy()), config)
+    app = create_app(SessionModel(ScriptedPolicy()), config)
     for base in ("http://[::1]:8000", "http://127.0.0.2:8000"):
         assert TestClient(app, base_url=base).get("/api/state").status_code == 200
     assert TestClient(app, base_url="http://evil.example").get("/api/state").status_code == 400
@@ -494,7 +495,7 @@ def test_a_searching_engine_moves_and_analyses_by_search(tiny_policy: Policy):
 
 
 def test_the_engine_s_move_is_its_search_s_and_keeps_the_tree(tiny_policy: Policy):
-    engine = Engine(tiny_policy, config=PlayerConfig(visits=24), seed=1)
+    engine = SessionModel(tiny_policy, config=PlayerConfig(visits=24), seed=1)
     game, state = engine.new_game(), GameState(19)
     chosen = engine.choose(game, state)
     check_search_analysis(chosen.analysis.as_json(), state, 24)
@@ -506,7 +507,7 @@ def test_the_engine_s_move_is_its_search_s_and_keeps_the_tree(tiny_policy: Polic
 
 
 def test_visits_1_plays_and_analyses_the_raw_policy(tiny_policy: Policy):
-    engine = Engine(tiny_policy, config=PlayerConfig(visits=1), analysis_visits=1)
+    engine = SessionModel(tiny_policy, config=PlayerConfig(visits=1), analysis_visits=1)
     state = GameState(19)
     chosen = engine.choose(engine.new_game(), state)
     raw = tiny_policy.analyze(state)
@@ -524,7 +525,7 @@ def test_think_seconds_caps_the_engine_s_search_and_the_analysis(tiny_policy: Po
     clock = FakeTime()
     monkeypatch.setattr(search_module, "time", clock)
     slow = SlowEvaluator(clock=clock, cost=0.05)
-    engine = Engine(tiny_policy, config=PlayerConfig(visits=100_000), analysis_visits=100_000,
+    engine = SessionModel(tiny_policy, config=PlayerConfig(visits=100_000), analysis_visits=100_000,
                     think_seconds=0.3, make_evaluator=lambda policy, seed: slow)
     chosen = engine.choose(engine.new_game(), GameState(19))
     after_move = clock.now
@@ -567,7 +568,7 @@ def unbounded_analysis(policy: Policy) -> tuple[TestClient, SlowEvaluator, list[
     slow = SlowEvaluator(delay=0.01)
     finished: list[int] = []
 
-    class Recording(Engine):
+    class Recording(SessionModel):
         def analyze(self, state, **options):
             result = super().analyze(state, **options)
             finished.append(result.visits)
@@ -624,7 +625,8 @@ def test_goai_serve_takes_the_bundled_names_and_a_device(monkeypatch):
     """--model default|small|PATH and --device, as every command that runs a network."""
     engines, made = [], []
     monkeypatch.setattr("goai.serve.app.run_server", lambda engine, config, announce: None)
-    monkeypatch.setattr("goai.serve.session.Engine", lambda **options: engines.append(options))
+    monkeypatch.setattr("goai.serve.session.SessionModel",
+                        lambda **options: engines.append(options))
     monkeypatch.setattr("goai.nn.policy.Policy", lambda model, **options: made.append(
         (model, options)))
     cli.main(["serve", "--model", "small", "--device", "cpu"])
@@ -737,7 +739,7 @@ def test_uploads_over_the_limit_are_refused_and_damaged_games_reviewed_up_to_the
 
 
 def test_sessions_are_isolated_and_the_least_recently_used_makes_room():
-    app = create_app(Engine(ScriptedPolicy("Q16")),
+    app = create_app(SessionModel(ScriptedPolicy("Q16")),
                      ServeConfig(allowed_hosts=("testserver",), max_sessions=2))
     first, second, third = TestClient(app), TestClient(app), TestClient(app)
     play(first, "D4")
@@ -751,7 +753,7 @@ def test_sessions_are_isolated_and_the_least_recently_used_makes_room():
 
 
 def test_only_busy_sessions_keep_a_new_browser_out():
-    app = create_app(Engine(ScriptedPolicy()), ServeConfig(allowed_hosts=("testserver",),
+    app = create_app(SessionModel(ScriptedPolicy()), ServeConfig(allowed_hosts=("testserver",),
                                                            max_sessions=2))
     first, second, third = TestClient(app), TestClient(app), TestClient(app)
     first.get("/api/state")
@@ -763,7 +765,7 @@ def test_only_busy_sessions_keep_a_new_browser_out():
 
 
 def test_an_idle_session_is_dropped_after_idle_minutes():
-    app = create_app(Engine(ScriptedPolicy()), ServeConfig(
+    app = create_app(SessionModel(ScriptedPolicy()), ServeConfig(
         allowed_hosts=("testserver",), max_sessions=4, idle_minutes=60))
     first, second = TestClient(app), TestClient(app)
     first.post("/api/play", json={"move": "D4"})
@@ -776,7 +778,8 @@ def test_an_idle_session_is_dropped_after_idle_minutes():
 def test_cookieless_requests_cannot_lock_a_browser_out():
     # Before: 32 cookieless `curl 127.0.0.1:P/api/state`, then a browser got 503 "full":
     # every request without a cookie made a session, kept for 60 idle minutes.
-    app = create_app(Engine(ScriptedPolicy("Q16")), ServeConfig(allowed_hosts=("testserver",)))
+    app = create_app(SessionModel(ScriptedPolicy("Q16")),
+                     ServeConfig(allowed_hosts=("testserver",)))
     browser, script = TestClient(app), TestClient(app)
     play(browser, "D4")
     for _ in range(200):
@@ -819,7 +822,7 @@ def test_state_changes_from_another_origin_or_without_json_are_refused():
 
 
 def test_cross_site_requests_make_no_session():
-    app = create_app(Engine(ScriptedPolicy()), ServeConfig(allowed_hosts=("testserver",)))
+    app = create_app(SessionModel(ScriptedPolicy()), ServeConfig(allowed_hosts=("testserver",)))
     client = TestClient(app)
     for _ in range(50):  # a page elsewhere, fetching with no-cors
         client.get("/api/state", headers={"sec-fetch-site": "cross-site"})
@@ -838,7 +841,7 @@ def live_server() -> Iterator:
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         sock.bind((host, 0))
         config = ServeConfig(host=host, port=sock.getsockname()[1], **limits)
-        server = uvicorn.Server(uvicorn_config(create_app(Engine(policy), config), config))
+        server = uvicorn.Server(uvicorn_config(create_app(SessionModel(policy), config), config))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
         servers.append((server, thread))
@@ -1009,13 +1012,13 @@ def test_the_model_loads_once_in_the_background_and_pages_wait_for_it(tiny_model
         loads.append(1)
         return Policy(tiny_model_path)
 
-    engine = Engine(load=load)
+    engine = SessionModel(load=load)
     done = threading.Event()
     engine.start_loading(lambda error: done.set())
     client = TestClient(create_app(engine, ServeConfig(allowed_hosts=("testserver",))))
     assert client.get("/api/analysis").json()["move_number"] == 0
     assert done.wait(10) and loads == [1]
-    failing = Engine(load=lambda: Policy(tiny_model_path.parent / "missing.pt"))
+    failing = SessionModel(load=lambda: Policy(tiny_model_path.parent / "missing.pt"))
     client = TestClient(create_app(failing, ServeConfig(allowed_hosts=("testserver",))))
     response = client.get("/api/analysis")
     assert response.status_code == 503 and "could not be loaded" in response.json()["error"]

@@ -269,11 +269,11 @@ def territory_server() -> Iterator[str]:
     import uvicorn
 
     from goai.serve.app import ServeConfig, create_app
-    from goai.serve.session import Engine
+    from goai.serve.session import SessionModel
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(
-        create_app(Engine(TerritoryPolicy(), name="territory"), ServeConfig(port=port)),
+        create_app(SessionModel(TerritoryPolicy(), name="territory"), ServeConfig(port=port)),
         host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -23,7 +23,7 @@ import pytest
 
 from goai.records.record import GameRecord
 from goai.records.sgf import Problem, ProblemKind, iter_games
-from goai.records.sources import NO_SGF_FOUND, SgfData, iter_sgf_data
+from goai.records.sources import NO_SGF_FOUND, SgfData, iter_sgf_data, read_regular_file
 
 GAME = b"(;SZ[19]KM[6.5];B[pd];W[dd];B[pp];W[dp])"
 MIB = 1 << 20
@@ -273,6 +273,23 @@ def test_a_fifo_is_not_read(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     (problem,) = iter_games(fifo)
     assert problem.kind == ProblemKind.UNREADABLE and "not a regular file" in problem.reason
+
+
+def test_one_file_is_read_up_to_its_cap_and_only_if_regular(tmp_path: Path) -> None:
+    import os
+
+    game = tmp_path / "game.sgf"
+    game.write_bytes(GAME)
+    assert read_regular_file(game, len(GAME)) == GAME
+    with pytest.raises(ValueError, match=f"larger than {len(GAME) - 1} bytes"):
+        read_regular_file(game, len(GAME) - 1)
+    fifo = tmp_path / "pipe.sgf"
+    os.mkfifo(fifo)  # no writer: a blocking open would wait for ever
+    for special in (fifo, tmp_path, "/dev/zero"):
+        with pytest.raises(ValueError, match="not a regular file"):
+            read_regular_file(special)
+    with pytest.raises(OSError):
+        read_regular_file(tmp_path / "missing.sgf")
 
 
 def test_xz_tar_is_read(tmp_path: Path) -> None:

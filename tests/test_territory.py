@@ -188,11 +188,11 @@ class MapPolicy:
         self.black_map = black_map
 
     def analyze(self, state, *, symmetries=None):
-        from goai.nn.policy import Analysis
+        from goai.nn.policy import PolicyOutput
 
         legal = np.ones(state.size * state.size + 1, dtype=bool)
         ownership = black_view(self.black_map, state.to_play)  # the side to move's view
-        return Analysis(legal / legal.sum(), 0.0, legal, ownership, None)
+        return PolicyOutput(legal / legal.sum(), 0.0, legal, ownership, None)
 
 
 def test_the_player_judges_from_the_ownership_map_for_either_side_to_move():

@@ -1,4 +1,23 @@
-"""What several `goai` commands share: option help, JSON output, loading a game or a model.
+"""What several `goai` commands share: options, JSON output, loading a game or a model.
+
+A command's settings are declared once, as the fields of its config dataclass
+(``TrainConfig``, ``GtpConfig``, ``PlayerConfig``, ``SearchConfig``): each
+field's default, and its help text and option details in the field's
+metadata. ``add_config_options`` makes the options of those fields and
+``given_options`` reads them back, so that a default or a help text is never
+written twice. The metadata keys:
+
+==============  ============================================================
+key             meaning
+==============  ============================================================
+``help``        the option's help; ``(default: X)`` is added from the field
+``metavar``     the value's name in the help (``N``, ``SECONDS``)
+``flag``        the long option, when not ``--`` + the field's name dashed
+``short``       a one-letter option beside it (``-t``)
+``choices``     the values accepted
+``command_line``  False: a setting that is no option (a config-file key, an
+                internal switch)
+==============  ============================================================
 
 No torch at import: ``goai --help`` and ``goai show`` start at once.
 """
@@ -6,10 +25,12 @@ No torch at import: ``goai --help`` and ``goai show`` start at once.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
-from collections.abc import Sequence
+import typing
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 # The bundled models' names, as checkpoint.BUNDLED_MODELS has them (a test checks): that
@@ -20,11 +41,76 @@ MODEL_HELP = ("default (the bundled b10c128), small (the bundled b4c48, fast on 
 DEVICE_HELP = "auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps"
 
 
+def add_config_options(parser: argparse.ArgumentParser | argparse._ActionsContainer,
+                       config: type, *, only: Collection[str] | None = None,
+                       skip: Collection[str] = (),
+                       declared: Mapping[str, Callable[[], None]] | None = None,
+                       groups: Mapping[str, argparse._ActionsContainer] | None = None) -> None:
+    """One option per field of the dataclass ``config``, in field order, from the field's
+    default and metadata (the module docstring lists the keys).
+
+    The options' values are None when not given, so that the config's own default
+    (or a config file's value) applies: read them with ``given_options``. A bool
+    field is a flag (``--name``; ``--name``/``--no-name`` when it defaults to True); any
+    other takes one value of the field's type
+    (``int``, ``float``, ``str``, or one of them or None). ``only`` keeps those
+    fields, ``skip`` leaves those out (declared elsewhere: ``add_model_options``),
+    ``declared[name]()`` is called in the field's place to declare it another way,
+    and ``groups[name]`` is where that field's option goes (a mutually exclusive
+    group). Raises ``ValueError`` for a field that would be an option without help.
+    """
+    hints = typing.get_type_hints(config)
+    declared = declared or {}
+    for option in dataclasses.fields(config):
+        name = option.name
+        if (only is not None and name not in only) or name in skip:
+            continue
+        if not option.metadata.get("command_line", True):
+            continue
+        if name in declared:
+            declared[name]()
+            continue
+        if "help" not in option.metadata:
+            raise ValueError(f"{config.__name__}.{name} has no help: give it some in its "
+                             "metadata, or leave it out")
+        flags = [option.metadata.get("flag", "--" + name.replace("_", "-"))]
+        if "short" in option.metadata:
+            flags.insert(0, option.metadata["short"])
+        help_text = option.metadata["help"]
+        required = option.default is dataclasses.MISSING and \
+            option.default_factory is dataclasses.MISSING
+        hint = hints[name]
+        if hint is bool:
+            kind: dict[str, object] = {"action": argparse.BooleanOptionalAction
+                                       if option.default is True else "store_true"}
+        else:  # int, float or str, or one of them | None
+            value_type = next(t for t in (typing.get_args(hint) or (hint,)) if t is not type(None))
+            kind = {"type": value_type, "metavar": option.metadata.get("metavar")}
+            if "choices" in option.metadata:
+                kind["choices"] = option.metadata["choices"]
+            if not required and option.default is not None:
+                help_text += f" (default: {option.default})"
+        target = (groups or {}).get(name, parser)
+        target.add_argument(*flags, dest=name, required=required, default=None,
+                            help=help_text, **kind)
+
+
+def given_options(args: argparse.Namespace, *configs: type) -> dict[str, object]:
+    """The fields of ``configs`` that the command line gave (not None), by field name;
+    fields that are no option (``command_line`` False) are left out, whatever ``args`` has."""
+    return {option.name: getattr(args, option.name)
+            for config in configs for option in dataclasses.fields(config)
+            if option.metadata.get("command_line", True)
+            and getattr(args, option.name, None) is not None}
+
+
 def add_model_options(parser: argparse.ArgumentParser, *, flags: Sequence[str] = ("--model",),
                       dest: str = "model", purpose: str = "", default: str = "default",
-                      device: bool = True, device_default: str | None = "auto") -> None:
+                      device: bool = True, device_default: str | None = "auto",
+                      value_model: bool = False) -> None:
     """The one declaration of ``--model default|small|PATH`` (and, with ``device``, of
-    ``--device``) for every command that runs a network: one metavar and help everywhere.
+    ``--device``; with ``value_model``, of ``--value-model``) for every command that runs
+    a network: one metavar and help everywhere.
 
     ``flags``/``dest`` rename the model option (``goai gtp``'s ``-w/--model/--weights``,
     ``goai train``'s ``--init``); ``purpose`` says what the command uses the model for and
@@ -37,6 +123,12 @@ def add_model_options(parser: argparse.ArgumentParser, *, flags: Sequence[str] =
                         help=f"{lead}{MODEL_HELP} (default: {default})")
     if device:
         add_device_option(parser, default=device_default)
+    if value_model:
+        parser.add_argument("--value-model", default=None, metavar="MODEL",
+                            help="a second network for the search's values, and its score "
+                                 "lead and territory map when it has those heads (default: "
+                                 "none, --model's own value head); priors still come from "
+                                 "--model")
 
 
 def add_device_option(parser: argparse.ArgumentParser, *, purpose: str = "",

@@ -14,9 +14,11 @@ import sys
 from pathlib import Path
 
 from goai.cli.common import (
+    add_config_options,
     add_device_option,
     add_model_options,
     check_folder,
+    given_options,
     load_game,
     load_policy,
     print_json,
@@ -29,9 +31,6 @@ from goai.cli.common import (
 
 def add_train(parser: argparse.ArgumentParser) -> None:
     """One option per ``TrainConfig`` field, with the field's default and help text."""
-    import dataclasses
-    import typing
-
     from goai.learn.run import CPU_DEFAULT_MINUTES, CPU_RECIPES, TrainConfig
 
     (short, small, small_batch), (_, large, large_batch) = CPU_RECIPES
@@ -41,38 +40,18 @@ def add_train(parser: argparse.ArgumentParser) -> None:
                      f"--preset nor --init, a network that learns there is chosen: {small} at "
                      f"batch {small_batch} below {short:g} minutes, else {large} at batch "
                      f"{large_batch} (--batch-size still chooses); the run says which.")
-    hints = typing.get_type_hints(TrainConfig)
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=float,
                         help="passes over the training positions (at --sample-rate), "
                              "instead of --steps")
-    for option in dataclasses.fields(TrainConfig):
-        if not option.metadata.get("command_line", True):
-            continue
-        if option.name == "init":  # the shared model option, under its own name
-            add_model_options(parser, flags=("--init",), dest="init", device=False,
-                              purpose="start from this model's weights, network size and "
-                                      "feature set (they replace --preset and --features)",
-                              default="a new network")
-            continue
-        if option.name == "device":
-            add_device_option(parser, purpose="the device to train on", default=None)
-            continue
-        flag = option.metadata.get("flag", "--" + option.name.replace("_", "-"))
-        help_text = option.metadata["help"]
-        required = option.default is dataclasses.MISSING
-        hint = hints[option.name]
-        if hint is bool:
-            kind = {"action": "store_true"}
-        else:  # int, float or str, or one of them | None
-            value_type = next(t for t in (typing.get_args(hint) or (hint,)) if t is not type(None))
-            kind = {"type": value_type, "metavar": option.metadata.get("metavar")}
-            if not required and option.default is not None:
-                help_text += f" (default: {option.default})"
-        group = length if option.name == "steps" else parser
-        # None when not given, so that TrainConfig's own default applies.
-        group.add_argument(flag, dest=option.name, required=required, default=None,
-                           help=help_text, **kind)
+    add_config_options(parser, TrainConfig, groups={"steps": length}, declared={
+        # the shared model option, under its own name
+        "init": lambda: add_model_options(
+            parser, flags=("--init",), dest="init", device=False,
+            purpose="start from this model's weights, network size and feature set (they "
+                    "replace --preset and --features)", default="a new network"),
+        "device": lambda: add_device_option(parser, purpose="the device to train on",
+                                            default=None)})
     parser.add_argument("--plot", default=None, metavar="FILE.png",
                         help="when the run ends, draw its learning curve from "
                              "RUN_DIR/metrics.jsonl (top-1 and loss against positions seen); "
@@ -86,8 +65,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from goai.learn.run import RunError, TrainConfig
     from goai.records.store import StoreError, load_split
 
-    given = {option.name: getattr(args, option.name) for option in dataclasses.fields(TrainConfig)
-             if getattr(args, option.name, None) is not None}
+    given = given_options(args, TrainConfig)
     try:
         clash = {"preset": "--preset", "feature_set": "--features"}.keys() & given.keys()
         if "init" in given and clash:

@@ -16,9 +16,11 @@ import threading
 from pathlib import Path
 
 from goai.cli.common import (
+    add_config_options,
     add_model_options,
     check_folder,
     check_model_name,
+    given_options,
     load_game,
     load_policy,
     print_json,
@@ -29,18 +31,11 @@ from goai.cli.common import (
 
 
 def add_search_options(parser: argparse.ArgumentParser) -> None:
-    """``--visits``, ``--playouts`` and ``--time``: the search's limits (goai gtp, goai play)."""
-    from goai.engine.config import DEFAULT_VISITS
-    parser.add_argument("--visits", type=int, default=None, metavar="N",
-                        help="search until the root has N visits (default "
-                             f"{DEFAULT_VISITS} when no limit is given, about a second a move "
-                             "on a laptop CPU; 1: the raw policy, no search)")
-    parser.add_argument("--playouts", type=int, default=None, metavar="N",
-                        help="search N new playouts a move (visits reused from the last "
-                             "move's tree not counted)")
-    parser.add_argument("--time", type=float, default=None, metavar="SECONDS",
-                        help="search at most SECONDS a move (with a game clock, the smaller "
-                             "budget wins; moves then depend on the machine's speed)")
+    """``--visits``, ``--playouts`` and ``--time``: the search's limits (``goai play``; ``goai
+    gtp`` has them among ``PlayerConfig``'s options)."""
+    from goai.play.player import PlayerConfig
+
+    add_config_options(parser, PlayerConfig, only=("visits", "playouts", "time"))
 
 
 def load_value_policy(command: str, policy, model: str | None, **options):  # noqa: ANN201
@@ -58,65 +53,30 @@ def load_value_policy(command: str, policy, model: str | None, **options):  # no
     return value_policy
 
 
-def add_value_model_option(parser: argparse.ArgumentParser) -> None:
-    """``--value-model``: a second network for the search's values (goai gtp, play, serve,
-    review)."""
-    parser.add_argument("--value-model", default=None, metavar="MODEL",
-                        help="a second network for the search's values, and its score lead and "
-                             "territory map when it has those heads (default: none, --model's "
-                             "own value head); priors still come from --model")
-
-
 def add_gtp(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Options can also come from --config FILE.toml, keys named as the long "
                      "options (resign-threshold = 0.1); the command line wins. In a GUI: "
                      "command 'goai', arguments 'gtp --model /path/to/model.pt'.")
-    add_model_options(parser, flags=("-w", "--model", "--weights"), device_default=None)
-    add_value_model_option(parser)
+    from goai.engine.config import GtpConfig
+    from goai.play.player import PlayerConfig
+
+    add_model_options(parser, flags=("-w", "--model", "--weights"), device_default=None,
+                      value_model=True)
     parser.add_argument("--config", default=None, metavar="FILE.toml",
                         help="TOML file of options; relative paths in it are from its folder")
-    parser.add_argument("--symmetries", type=int, choices=(1, 8), default=None,
-                        help="average the network over 1 or all 8 board symmetries (default 1)")
-    parser.add_argument("-t", "--threads", type=int, default=None, metavar="N",
-                        help="torch CPU threads (default 1, fastest for one position; "
-                             "0: torch's choice)")
-    parser.add_argument("--temperature", type=float, default=None, metavar="T",
-                        help="0 plays the best move (default); above 0 samples p^(1/T) "
-                             "(p: the share of the search's visits, or the policy's)")
-    add_search_options(parser)
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed for the search's symmetries and for sampling: with a limit "
-                             "by visits or playouts the same seed plays the same moves")
-    parser.add_argument("-r", "--resign-threshold", type=float, default=None, metavar="P",
-                        help="resign below this win probability (the search's, or the value "
-                             "head's with --visits 1; default 0.05; 0 never)")
-    parser.add_argument("--resign-min-moves", type=int, default=None, metavar="N",
-                        help="never resign before move N (default 50)")
-    parser.add_argument("--resign-min-visits", type=int, default=None, metavar="N",
-                        help="never resign after a search of fewer than N visits "
-                             "(default 30)")
-    parser.add_argument("--pass-floor", type=float, default=None, metavar="P",
-                        help="after the opponent passes, pass when the best move is below "
-                             "this probability, or share of the visits (default 0.05)")
-    parser.add_argument("--lag-buffer", type=float, default=None, metavar="SECONDS",
-                        help="seconds kept in hand per move under time control (default 0.2)")
-    parser.add_argument("-l", "--log", default=None, metavar="FILE",
-                        help="log commands, responses and timings to FILE")
-    parser.add_argument("-v", "--verbose", action="store_true", default=None,
-                        help="log to stderr (off by default: Lizzie shows stderr as output)")
+    # Options default to None: a config file's value, else the config's default, applies.
+    add_config_options(parser, GtpConfig, skip=("model", "value_model", "device"))
+    add_config_options(parser, PlayerConfig)
 
 
 def cmd_gtp(args: argparse.Namespace) -> int:
     from goai.engine.config import GtpConfig, load_config_file
     from goai.engine.engine import run_gtp
+    from goai.play.player import PlayerConfig
 
-    names = ("model", "device", "symmetries", "threads", "temperature", "seed", "resign_threshold",
-             "resign_min_moves", "resign_min_visits", "pass_floor", "lag_buffer", "log",
-             "verbose", "visits", "playouts", "time", "value_model")
     try:
         options = load_config_file(args.config) if args.config else {}
-        options.update({name: getattr(args, name) for name in names
-                        if getattr(args, name) is not None})
+        options.update(given_options(args, GtpConfig, PlayerConfig))
         config = GtpConfig.from_options(options)
     except ValueError as error:
         raise SystemExit(f"goai gtp: {error}") from None
@@ -216,8 +176,7 @@ def add_play(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--komi", type=float, default=7.5)
     parser.add_argument("--handicap", type=int, default=0, metavar="N",
                         help="N = 2 to 9 black stones on the star points; White moves first")
-    add_model_options(parser)
-    add_value_model_option(parser)
+    add_model_options(parser, value_model=True)
     add_search_options(parser)
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for the search: the same seed, the same replies")
@@ -226,9 +185,6 @@ def add_play(parser: argparse.ArgumentParser) -> None:
 def cmd_play(args: argparse.Namespace) -> int:
     import gc
 
-    import numpy as np
-
-    from goai.engine.config import DEFAULT_VISITS
     from goai.play.player import Player, PlayerConfig
     from goai.play.terminal import PlayConfig, TerminalGame
     from goai.rules.board import color_from_name
@@ -236,10 +192,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     try:
         config = PlayConfig(human=color_from_name(args.color), size=args.size,
                             komi=args.komi, handicap=args.handicap)
-        limits = {"visits": args.visits, "playouts": args.playouts, "time": args.time}
-        if all(value is None for value in limits.values()):
-            limits["visits"] = DEFAULT_VISITS
-        player_config = PlayerConfig(**limits)
+        player_config = PlayerConfig.with_default_limit(**given_options(args, PlayerConfig))
     except ValueError as error:
         raise SystemExit(f"goai play: {error}") from None
     device = {} if args.device == "auto" else {"device": args.device}  # auto: Policy's default
@@ -251,8 +204,8 @@ def cmd_play(args: argparse.Namespace) -> int:
         raise SystemExit(f"goai play: {error}") from None
     gc.collect()
     gc.freeze()  # the model's objects stay: a search need not walk them (goai.search.tree)
-    player = Player(policy, player_config, np.random.default_rng(args.seed),
-                    value_policy=value_policy)
+    player = Player.from_config(policy, player_config, seed=args.seed,
+                                value_policy=value_policy)
     game = TerminalGame(player, config, sys.stdout, echo=not sys.stdin.isatty(),
                         color=sys.stdout.isatty())
     game.run(sys.stdin)
@@ -263,6 +216,8 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def add_review(parser: argparse.ArgumentParser) -> None:
+    from goai.play.review import ReviewConfig
+
     parser.epilog = ("The SGF has a comment on every reviewed move and the model's top 3 for the "
                      "next move as labels A, B, C on the board, and a summary at the root. "
                      "With --visits or --time every position is also searched: each move's "
@@ -276,30 +231,14 @@ def add_review(parser: argparse.ArgumentParser) -> None:
                         help="which game of a collection file (0-based, default 0)")
     parser.add_argument("--out", default=None, metavar="REVIEWED.sgf",
                         help="write the annotated SGF here (Sabaki, Lizzie, GoGui)")
-    parser.add_argument("--player", choices=("black", "white", "both"), default="both",
-                        help="whose moves to review (default both)")
     parser.add_argument("--moves", default=None, metavar="A-B",
                         help="review moves A to B only (1-based, both included; 'A-' or a B "
                              "past the end: to the end)")
     parser.add_argument("--plot", default=None, metavar="FILE.png",
                         help="also draw the played move's probability by move number as a PNG "
                              "(with a search, Black's win rate and the turning points above it)")
-    add_model_options(parser)
-    add_value_model_option(parser)
-    parser.add_argument("--symmetries", type=int, default=1, choices=(1, 8),
-                        help="average the network over 1 or all 8 board symmetries (with a "
-                             "search: at every evaluation, 8x the work)")
-    parser.add_argument("--visits", type=int, default=None, metavar="N",
-                        help="search every position with N visits (needs a value head; 1: the "
-                             "value head alone). Default: no search, the policy alone")
-    parser.add_argument("--time", type=float, default=None, metavar="SECONDS",
-                        help="search every position for SECONDS (with --visits: whichever "
-                             "comes first; not reproducible)")
-    parser.add_argument("--turning-points", type=int, default=5, metavar="N",
-                        help="how many turning points to name (default 5)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the search's random board symmetries (default 0, so a "
-                             "review by visits gives the same figures every run)")
+    add_model_options(parser, value_model=True)
+    add_config_options(parser, ReviewConfig)
     parser.add_argument("-t", "--threads", type=int, default=1, metavar="N",
                         help="torch CPU threads (default 1; 0: torch's choice, which a search "
                              "on an idle machine can use for its batches of 16 positions)")
@@ -334,33 +273,24 @@ def _search_progress():
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    import gc
-
-    from goai.play.review import PLAYERS, annotated_sgf, format_review, plot_review, review_game
+    from goai.play.review import ReviewConfig, annotated_sgf, format_review, plot_review, run_review
     from goai.rules.coords import NETWORK_SIZE
-    from goai.search.tree import PolicyEvaluator, Search, SearchLimits
 
     moves = _move_range(args.moves) if args.moves is not None else None
-    searching = args.visits is not None or args.time is not None
-    if args.visits is not None and args.visits < 1:
-        raise SystemExit(f"goai review: --visits must be at least 1, not {args.visits}")
-    if args.time is not None and not args.time > 0:
-        raise SystemExit(f"goai review: --time must be above 0, not {args.time:g}")
-    if args.turning_points < 0:
-        raise SystemExit(f"goai review: --turning-points must be 0 or more, "
-                         f"not {args.turning_points}")
+    try:
+        config = ReviewConfig(**given_options(args, ReviewConfig), moves=moves)
+    except ValueError as error:
+        raise SystemExit(f"goai review: {error}") from None
     record = load_game(args.file, args.game)
     if record.size != NETWORK_SIZE:  # said before the model loads
         raise SystemExit(f"goai review: {args.file} game {args.game} is "
                          f"{record.size}x{record.size}; the model plays 19x19 only: skipped")
-    # One symmetry in the policy itself: --symmetries goes to each call (the policy
-    # figures) and to the evaluator, which would otherwise average twice.
     if args.threads < 0:
         raise SystemExit(f"goai review: --threads must be 0 or more, not {args.threads}")
     for path in (args.out, args.plot):
         if path:
             check_folder("goai review", path)
-    if args.value_model is not None and not searching:  # said before the models load
+    if args.value_model is not None and not config.searching:  # said before the models load
         raise SystemExit("goai review: --value-model gives a search its values: give "
                          "--visits or --time too")
     if args.plot:
@@ -373,31 +303,23 @@ def cmd_review(args: argparse.Namespace) -> int:
     policy = load_policy(args.model, threads=args.threads, device=args.device)
     value_policy = load_value_policy("goai review", policy, args.value_model,
                                      threads=args.threads, device=args.device)
-    search = limits = on_position = None
-    close = None
-    if searching:
+    on_position = close = None
+    if config.searching:
+        from goai.search.tree import check_value_network
+
         try:
-            evaluator = PolicyEvaluator(policy, all_symmetries=args.symmetries == 8,
-                                        seed=args.seed, value_policy=value_policy)
+            check_value_network(policy, value_policy)
         except ValueError as error:  # no value head
             raise SystemExit(f"goai review: {error} (--visits, --time)") from None
-        search = Search(evaluator)
-        limits = SearchLimits(visits=args.visits, seconds=args.time)
         on_position, close = _search_progress()
-        # The tree's nodes make the garbage collector walk the model's objects again and
-        # again (goai.search.tree's docstring): keep them out of its way for the review.
-        gc.freeze()
     try:
-        review = review_game(policy, record, players=PLAYERS[args.player],
-                             model=policy.path.name, moves=moves, symmetries=args.symmetries,
-                             search=search, limits=limits, turning_points=args.turning_points,
-                             on_position=on_position)
+        review = run_review(policy, record, config, value_policy=value_policy,
+                            model=policy.path.name, on_position=on_position)
     except ValueError as error:
         raise SystemExit(f"goai review: {args.file} game {args.game}: {error}") from None
     finally:
         if close is not None:
             close()
-            gc.unfreeze()
     try:
         if args.out:
             Path(args.out).write_text(annotated_sgf(review), encoding="utf-8")
@@ -425,21 +347,17 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
                         help="address to listen on (default 127.0.0.1: this machine only; "
                              "0.0.0.0 exposes it, with a warning)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
-    add_model_options(parser)
-    add_value_model_option(parser)
+    add_model_options(parser, value_model=True)
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="torch CPU threads (default 1, fastest for one position)")
     parser.add_argument("--max-sessions", type=int, default=32, metavar="N",
                         help="browser sessions at once (default 32; idle ones go after an hour)")
     parser.add_argument("--max-upload-kb", type=int, default=1000, metavar="KB",
                         help="largest SGF accepted for review (default 1000 KB)")
-    from goai.engine.config import DEFAULT_VISITS
+    from goai.play.player import PlayerConfig
 
-    parser.add_argument("--visits", type=int, default=DEFAULT_VISITS, metavar="N",
-                        help=f"the engine's moves by a search of N visits (default "
-                             f"{DEFAULT_VISITS}; 1: the raw policy, one forward pass; a model "
-                             "without a value head always plays the raw policy)")
-    # The literal is serve_session.ANALYSIS_VISITS (a test checks): importing that module
+    add_config_options(parser, PlayerConfig, only=("visits",))  # the engine's moves
+    # The literal is goai.serve.session.ANALYSIS_VISITS (a test checks): importing that module
     # here would slow down every goai command's start.
     parser.add_argument("--analysis-visits", type=int, default=400, metavar="N",
                         help="the page's analysis searches at most N visits (default 400; "
@@ -452,17 +370,18 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from goai.play.player import PlayerConfig
     from goai.serve.app import ServeConfig, run_server
-    from goai.serve.session import Engine
+    from goai.serve.session import SessionModel
 
     try:
         config = ServeConfig(host=args.host, port=args.port, max_sessions=args.max_sessions,
                              max_upload_bytes=1000 * args.max_upload_kb)
         if not args.think_seconds > 0:
             raise ValueError(f"--think-seconds must be positive, not {args.think_seconds}")
-        if args.visits < 1 or args.analysis_visits < 1:
+        visits = [value for value in (args.visits, args.analysis_visits) if value is not None]
+        if min(visits) < 1:
             raise ValueError(f"--visits and --analysis-visits must be at least 1, not "
-                             f"{min(args.visits, args.analysis_visits)}")
-        player = PlayerConfig(visits=args.visits)
+                             f"{min(visits)}")
+        player = PlayerConfig.with_default_limit(visits=args.visits)
     except ValueError as error:
         raise SystemExit(f"goai serve: {error}") from None
     check_model_name("goai serve", args.model)  # here: the model itself loads later
@@ -479,10 +398,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return value_policy
 
     # The model loads while the page is already served: torch takes seconds to import.
-    engine = Engine(load=lambda: _load_policy(args.model, args.threads, args.device), name=name,
-                    config=player, think_seconds=args.think_seconds,
-                    analysis_visits=args.analysis_visits,
-                    load_value=load_value if args.value_model else None)
+    engine = SessionModel(load=lambda: _load_policy(args.model, args.threads, args.device),
+                          name=name, config=player, think_seconds=args.think_seconds,
+                          analysis_visits=args.analysis_visits,
+                          load_value=load_value if args.value_model else None)
     try:
         run_server(engine, config, announce=lambda line: print(line, flush=True))
     except _ModelError as error:

@@ -1,7 +1,8 @@
-"""Analysis output for GUIs: lz-analyze / kata-analyze ``info`` lines and GoGui's gfx.
+"""Analysis for GUIs: lz-analyze / kata-analyze ``info`` lines, streamed, and GoGui's gfx.
 
-What an analysis says is a list of ``Candidate`` moves, best first; this
-module only reads the requests and writes the formats. With a search
+What an analysis says is a list of ``AnalysisCandidate`` moves, best first; this
+module reads the requests, writes the formats and streams a running search's
+lines (``analysis_lines``, ``search_lines``). With a search
 (``goai.search.tree.MoveStats``) the candidates are the root's children: real
 visits, the win rate and its lower confidence bound for the side to move,
 the prior, and the principal variation (``pv``) down the most visited moves.
@@ -35,6 +36,15 @@ the blank line and the new line is handled as usual (Sabaki interrupts with
 ``protocol_version``, Lizzie with ``name``). ``lz-`` prints integers x 10000,
 ``kata-`` floats.
 
+Streaming
+---------
+``lz-analyze``/``kata-analyze`` search one batch first, so that even an
+analysis interrupted at once has visits to report, then until any input line
+arrives or ``MAX_ANALYSIS_VISITS`` (the tree's memory grows with every visit),
+writing an ``info`` line per interval and one when stopped. The search runs in
+a worker thread so that the lines can be written while it grows
+(``search_lines``); the GTP thread waits for it.
+
 Ownership
 ---------
 ``kata-analyze ... ownership true`` ends every line with ``ownership`` and
@@ -52,8 +62,11 @@ Black's, as GoGui draws it).
 from __future__ import annotations
 
 import colorsys
+import logging
 import math
-from collections.abc import Callable, Collection, Iterator, Sequence
+import queue
+import threading
+from collections.abc import Callable, Collection, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -70,11 +83,18 @@ from goai.gtp.protocol import (
 )
 from goai.rules.board import BLACK, COLOR_WORDS
 from goai.rules.coords import NETWORK_SIZE, PASS, index_to_move, move_to_gtp
+from goai.search.tree import SearchLimits
 
 if TYPE_CHECKING:
+    from goai.play.player import Player
+    from goai.rules.game import GameState
     from goai.search.tree import SearchResult
 
+log = logging.getLogger("goai.gtp.protocol")
+
 ANALYSIS_VISITS = 1000
+# About 15 KB of tree per visit on an open 19x19 board: 25,000 visits stay under 400 MB.
+MAX_ANALYSIS_VISITS = 25_000
 MIN_INTERVAL = 0.1
 # Centiseconds arrive as any number a controller sends; an hour between
 # repeats is as good as never, and a longer wait overflows the thread timeout.
@@ -83,7 +103,7 @@ _KATA_FLAGS = {"ownership", "ownershipStdev", "pvVisits", "pvEdgeVisits", "moves
                "rootInfo", "includePolicy"}
 
 
-class Candidate(Protocol):
+class AnalysisCandidate(Protocol):
     """What an ``info`` line says about one move (``search.MoveStats`` is one).
 
     ``winrate`` and ``lcb`` are the side to move's win probability in [0, 1]
@@ -109,7 +129,7 @@ class Candidate(Protocol):
 
 @dataclass(frozen=True)
 class PolicyCandidate:
-    """A ``Candidate`` read from the policy alone: no search, so no real visits."""
+    """An ``AnalysisCandidate`` read from the policy alone: no search, so no real visits."""
 
     move: int
     visits: int
@@ -204,7 +224,7 @@ def _seconds(centiseconds: float) -> float:
     return min(centiseconds / 100, MAX_INTERVAL)
 
 
-def info_line(candidates: Sequence[Candidate], request: AnalysisRequest, dialect: str,
+def info_line(candidates: Sequence[AnalysisCandidate], request: AnalysisRequest, dialect: str,
               ownership: np.ndarray | None = None) -> str:
     """The candidates, best first, on one line in the Leela Zero (``"lz"``) or KataGo
     (``"kata"``) dialect; ``order`` counts the candidates written. Empty when the
@@ -280,6 +300,97 @@ def repeat(line: str, interval: float | None,
         yield line
 
 
+# ----------------------------------------------------------------- streaming a search
+
+
+def snapshot_interval(request: AnalysisRequest) -> float | None:
+    """Seconds between ``info`` lines, at least ``MIN_INTERVAL``; None: only the last."""
+    if request.interval is None or request.interval <= 0:
+        return None
+    return max(request.interval, MIN_INTERVAL)
+
+
+def requested_ownership(player: Player, position: GameState, request: AnalysisRequest,
+                        dialect: str) -> np.ndarray | None:
+    """The ownership map (361,) for ``position``'s side to move when the request asks for
+    it (``kata-`` with ``ownership true``) and a network has the head, else None."""
+    if not (request.ownership and dialect == "kata"):
+        return None
+    analysis = player.ownership_analysis(position)
+    if analysis is None or analysis.ownership is None:
+        log.warning("ownership asked for, but neither network has an ownership head")
+        return None
+    return analysis.ownership
+
+
+def search_lines(work: Callable[[Callable[[SearchResult], None]], object],
+                 request: AnalysisRequest, dialect: str,
+                 ownership: np.ndarray | None = None) -> Generator[str, None, object]:
+    """Run ``work(on_snapshot)`` in a thread, yielding an ``info`` line per snapshot;
+    return what ``work`` returned (or raise what it raised).
+
+    The search runs in a worker thread so that the lines can be written while
+    it grows; the caller's thread waits for it, so no command is handled meanwhile.
+    """
+    lines: queue.Queue[str | None] = queue.Queue()
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = work(lambda result: lines.put(
+                info_line(result.moves, request, dialect, ownership)))
+        except BaseException as error:  # handed to the GTP thread, which answers for it
+            outcome["error"] = error
+        finally:
+            lines.put(None)
+
+    thread = threading.Thread(target=target, name="goai-search", daemon=True)
+    thread.start()
+    while (line := lines.get()) is not None:
+        if line:
+            yield line
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]
+
+
+def analysis_lines(player: Player, position: GameState, request: AnalysisRequest,
+                   dialect: str, input_waiting: Callable[[float | None], bool],
+                   symmetries: int = 1) -> Iterator[str]:
+    """The ``info`` lines of ``lz-analyze``/``kata-analyze`` on ``position``: a search
+    that runs until ``input_waiting`` says input arrived, or ``MAX_ANALYSIS_VISITS``.
+
+    One batch first, so that even an analysis interrupted at once has visits to
+    report; an ``info`` line per interval and one when stopped. Without a value
+    head, the policy's line, repeated until input. ``symmetries`` 8 averages
+    every evaluation over the 8 board symmetries.
+    """
+    ownership = requested_ownership(player, position, request, dialect)
+    if not player.can_search:
+        result = player.policy.analyze(position)
+        line = info_line(policy_candidates(result.probabilities, result.value), request,
+                         dialect, ownership)
+        yield from repeat(line, request.interval, input_waiting)
+        return
+    search = player.prepared_search(symmetries)
+    interval = snapshot_interval(request)
+
+    def work(on_snapshot: Callable[[SearchResult], None]) -> SearchResult:
+        search.run(position, SearchLimits(playouts=search.config.batch_size),
+                   allowed=request.wants)
+        return search.run(position, SearchLimits(visits=MAX_ANALYSIS_VISITS),
+                          stop=lambda: input_waiting(0),
+                          on_snapshot=on_snapshot if interval else None,
+                          snapshot_interval=interval or 1.0, allowed=request.wants)
+
+    result = yield from search_lines(work, request, dialect, ownership)
+    line = info_line(result.moves, request, dialect, ownership)  # type: ignore[attr-defined]
+    if line:
+        yield line
+    input_waiting(None)  # at the visit cap: the answer stays open until input
+
+
 def search_gfx(result: SearchResult, color: int) -> str:
     """GoGui gfx of a search: candidates coloured by visits (log scale, as ``heatmap_gfx``
     colours the policy) and labelled with them, the best move's variation as ``VAR``,
@@ -336,14 +447,18 @@ def heatmap_gfx(probabilities: np.ndarray, value: float | None, color: int) -> s
 
 
 __all__ = [
+    "AnalysisCandidate",
     "AnalysisRequest",
-    "Candidate",
     "PolicyCandidate",
+    "analysis_lines",
     "heatmap_gfx",
     "info_line",
     "ownership_field",
     "ownership_gfx",
     "policy_candidates",
     "repeat",
+    "requested_ownership",
     "search_gfx",
+    "search_lines",
+    "snapshot_interval",
 ]

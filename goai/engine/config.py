@@ -5,16 +5,10 @@ and as a config-file key (``resign-threshold`` or ``resign_threshold``); the
 keys are ``GtpConfig``'s fields and ``player.PlayerConfig``'s (``visits``,
 ``playouts`` and ``time`` among them).
 
-The engine searches by default: ``DEFAULT_VISITS`` root visits a move when
-none of ``visits``, ``playouts`` and ``time`` is given, chosen from the
-network's cost per position: in a batch of 16 on one core the b10c128 (the
-default model) costs about 43 ms of CPU time a position and the b4c48
-(``small``) about 4.3 ms (measured as process CPU time on the shared 2-core
-machine, which stands for a quiet core's wall time). With 20-30 of the 32
-visits new after reusing the last move's tree, a move takes about a second
-with the b10c128 on one core, a tenth of that with ``small``; ``visits = 1``
-plays the raw policy. A visit limit, unlike a time limit, keeps the moves
-reproducible with a ``seed``.
+The engine searches by default: ``player.DEFAULT_VISITS`` root visits a move
+when none of ``visits``, ``playouts`` and ``time`` is given
+(``PlayerConfig.with_default_limit``, where the figures behind the number are);
+``visits = 1`` plays the raw policy.
 """
 
 from __future__ import annotations
@@ -25,16 +19,16 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-from goai.play.player import PlayerConfig
+from goai.play.player import DEFAULT_VISITS, PlayerConfig  # re-exported: its old home
 
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(?::\d+)?")
-DEFAULT_VISITS = 32
-_SEARCH_LIMITS = ("visits", "playouts", "time")
 
 
-def _default_player() -> PlayerConfig:
-    return PlayerConfig(visits=DEFAULT_VISITS)
+def _setting(default: object, help: str, **metadata: object) -> Any:
+    """A ``GtpConfig`` field: its default and its help text (``goai gtp --help``)."""
+    return field(default=default, metadata={"help": help, **metadata})
 
 
 @dataclass(frozen=True)
@@ -54,19 +48,29 @@ class GtpConfig:
     sampling (temperature > 0) and the search's choice of symmetries, so that
     searches limited by visits or playouts repeat exactly. ``lag_buffer`` is
     seconds kept in hand per move under time control. ``player`` defaults to a
-    search of ``DEFAULT_VISITS`` visits.
+    search of ``player.DEFAULT_VISITS`` visits. The other fields' help is their
+    option's help; ``model``, ``value_model`` and ``device`` are declared by
+    ``goai.cli.common.add_model_options``, as for every command.
     """
 
     model: str | None = None
     value_model: str | None = None
     device: str = "auto"
-    symmetries: int = 1
-    threads: int = 1
-    seed: int | None = None
-    lag_buffer: float = 0.2
-    log: str | None = None
-    verbose: bool = False
-    player: PlayerConfig = field(default_factory=_default_player)
+    symmetries: int = _setting(1, "average the network over 1 or all 8 board symmetries",
+                               choices=(1, 8))
+    threads: int = _setting(1, "torch CPU threads, 1 the fastest for one position (0: torch's "
+                               "choice)", metavar="N", short="-t")
+    seed: int | None = _setting(
+        None, "seed for the search's symmetries and for sampling: with a limit by visits or "
+              "playouts the same seed plays the same moves")
+    lag_buffer: float = _setting(0.2, "seconds kept in hand per move under time control",
+                                 metavar="SECONDS")
+    log: str | None = _setting(None, "log commands, responses and timings to FILE",
+                               metavar="FILE", short="-l")
+    verbose: bool = _setting(False, "log to stderr (off by default: Lizzie shows stderr as "
+                                    "output)", short="-v")
+    player: PlayerConfig = field(default_factory=PlayerConfig.with_default_limit,
+                                 metadata={"command_line": False})
 
     def __post_init__(self) -> None:
         if self.symmetries not in (1, 8):
@@ -82,7 +86,7 @@ class GtpConfig:
 
         Keys are this class's fields (but ``player``) and ``PlayerConfig``'s
         fields. Without ``visits``, ``playouts`` or ``time`` the player searches
-        ``DEFAULT_VISITS`` visits. Raises ``ValueError`` for an unknown key or a
+        ``player.DEFAULT_VISITS`` visits. Raises ``ValueError`` for an unknown key or a
         value of the wrong type or range.
         """
         player_fields = {f.name: f.type for f in fields(PlayerConfig)}
@@ -97,9 +101,7 @@ class GtpConfig:
                 player[name] = _checked(key, value, player_fields[name])
             else:
                 raise ValueError(f"unknown option {key!r}")
-        if all(player.get(name) is None for name in _SEARCH_LIMITS):
-            player["visits"] = DEFAULT_VISITS
-        return cls(**engine, player=PlayerConfig(**player))
+        return cls(**engine, player=PlayerConfig.with_default_limit(**player))
 
 
 def _checked(key: str, value: object, declared: str) -> object:

@@ -10,7 +10,7 @@ Zero and KataGo load their network: a first ``genmove`` under ``--time`` or a
 game clock would otherwise spend seconds of its budget loading it (3 s of a
 0.5 s move). Input that arrives meanwhile waits in the line queue. A model
 that cannot be loaded is said once on stderr, and every command that needs
-it answers ``? cannot load model: ...``; the engine goes on. ``Engine`` itself
+it answers ``? cannot load model: ...``; the engine goes on. ``GtpEngine`` itself
 loads on first need (tests pass a fake policy). This module imports neither
 torch nor gymnasium: a ``goai gtp --help`` or a test of the protocol stays fast.
 
@@ -24,9 +24,9 @@ The network plays 19x19 only, so ``boardsize`` answers ``unacceptable size``
 for any other size (as Leela Zero and KataGo do beyond their compiled size),
 and so does ``loadsgf`` for other records: a GUI then says at once that the
 engine cannot play that board, instead of failing at the first genmove.
-``loadsgf`` reads regular files of at most ``MAX_SGF_BYTES`` only: a device
-(``/dev/zero``) or a FIFO is refused at once instead of filling memory or
-blocking the engine.
+``loadsgf`` reads regular files of at most ``MAX_SGF_BYTES`` only
+(``goai.records.sources.read_regular_file``): a device (``/dev/zero``) or a
+FIFO is refused at once instead of filling memory or blocking the engine.
 
 Time
 ----
@@ -51,13 +51,10 @@ Search
 ``genmove`` and friends play the ``Player``'s move: a search to the
 configured ``visits``/``playouts``/``time`` (``goai.play.player``), or the raw
 policy with ``visits`` 1. ``lz-analyze``/``kata-analyze`` always search (when
-the model has a value head; without one they report the policy as before):
-one batch first, so that even an analysis interrupted at once has visits to
-report, then until any input line arrives or ``MAX_ANALYSIS_VISITS`` (the
-tree's memory grows with every visit), writing an ``info`` line per interval
-and one when stopped. The search runs in a worker thread so that the lines
-can be written while it grows; the engine waits for it, so commands are
-never handled during a search. The tree is kept between commands and reused
+the model has a value head; without one they report the policy as before)
+until any input line arrives, streaming ``info`` lines from a worker thread
+(``goai.engine.analysis.analysis_lines``); the engine waits for it, so commands
+are never handled during a search. The tree is kept between commands and reused
 when the next position continues the game (``undo`` and ``play`` need
 nothing: the search checks the history); ``clear_board``, ``boardsize`` and
 ``loadsgf`` drop it.
@@ -68,31 +65,29 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import queue
-import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
-
-import numpy as np
 
 from goai import __version__
 from goai.display.render import render_board
 from goai.engine.analysis import (
-    MIN_INTERVAL,
     AnalysisRequest,
+    analysis_lines,
     heatmap_gfx,
     info_line,
     ownership_gfx,
     policy_candidates,
-    repeat,
+    requested_ownership,
     search_gfx,
+    search_lines,
+    snapshot_interval,
 )
 from goai.engine.clock import Clock
-from goai.engine.config import DEFAULT_VISITS, GtpConfig
+from goai.engine.config import GtpConfig
 from goai.gtp.protocol import (
     GtpError,
     GtpServer,
@@ -107,6 +102,7 @@ from goai.gtp.protocol import (
     read_into,
 )
 from goai.play.player import (
+    DEFAULT_VISITS,
     Decision,
     MovePolicy,
     Player,
@@ -115,6 +111,7 @@ from goai.play.player import (
     with_to_play,
 )
 from goai.records.sgf import GameRecord, parse_sgf, write_sgf
+from goai.records.sources import DEFAULT_MAX_MEMBER_BYTES, read_regular_file
 from goai.rules.board import BLACK, COLOR_NAMES, COLOR_WORDS, EMPTY, WHITE, IllegalMoveError
 from goai.rules.coords import NETWORK_SIZE, PASS, move_to_gtp
 from goai.rules.game import HANDICAP_VERTICES, GameState, fixed_handicap, format_result
@@ -123,45 +120,23 @@ from goai.search.tree import SearchLimits, SearchResult
 
 log = logging.getLogger("goai.gtp.protocol")
 
-MAX_SGF_BYTES = 16 * 1024 * 1024
-# About 15 KB of tree per visit on an open 19x19 board: 25,000 visits stay under 400 MB.
-MAX_ANALYSIS_VISITS = 25_000
-
-# ----------------------------------------------------------------- reading SGF files
-
+MAX_SGF_BYTES = DEFAULT_MAX_MEMBER_BYTES  # the cap on one file of goai's readers
 
 def read_sgf_file(path: str) -> bytes:
-    """The bytes of a regular file of at most ``MAX_SGF_BYTES``, or ``GtpError``.
-
-    Opened without blocking (a FIFO with no writer would wait for ever), checked
-    to be a regular file on the open descriptor, and read only up to the cap,
-    whatever its size claims (a growing file, ``/proc`` files that report 0).
-    """
+    """The bytes of a regular file of at most ``MAX_SGF_BYTES`` (``sources.read_regular_file``),
+    or ``GtpError``."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        return read_regular_file(path, MAX_SGF_BYTES)
     except OSError:
         raise GtpError("cannot load file") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise GtpError("cannot load file: not a regular file")
-        os.set_blocking(fd, True)
-        chunks, size = [], 0
-        while size <= MAX_SGF_BYTES and (chunk := os.read(fd, MAX_SGF_BYTES + 1 - size)):
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError:
-        raise GtpError("cannot load file") from None
-    finally:
-        os.close(fd)
-    if size > MAX_SGF_BYTES:
-        raise GtpError(f"cannot load file: larger than {MAX_SGF_BYTES} bytes")
-    return b"".join(chunks)
+    except ValueError as error:  # a device, a FIFO, a folder; over the cap
+        raise GtpError(f"cannot load file: {error}") from None
 
 
 # ----------------------------------------------------------------- the engine
 
 
-class Engine(GtpServer):
+class GtpEngine(GtpServer):
     """The GTP engine: one game state, one lazily loaded policy, handlers ``cmd_*``.
 
     ``serve(lines, out)`` runs the protocol until ``quit`` or end of input.
@@ -222,9 +197,8 @@ class Engine(GtpServer):
                     check_value_network(policy, value_policy)  # type: ignore[arg-type]
             except Exception as error:  # as above; or no value head, another feature set
                 raise GtpError(f"cannot load value model: {error}") from None
-            self._player = Player(policy, self.config.player,
-                                  np.random.default_rng(self.config.seed),
-                                  value_policy=value_policy)
+            self._player = Player.from_config(policy, self.config.player, seed=self.config.seed,
+                                              value_policy=value_policy)
             log.info("model loaded in %.2f s", time.perf_counter() - started)
         return self._player
 
@@ -522,82 +496,8 @@ class Engine(GtpServer):
     def _analyze(self, args: list[str], dialect: str) -> Iterator[str]:
         # Arguments and model first: their errors are answered "?", before the stream's "=".
         request = AnalysisRequest.parse(args, self.state.to_play)
-        return self._analysis_lines(request, dialect, self._get_player())
-
-    def _analysis_lines(self, request: AnalysisRequest, dialect: str,
-                        player: Player) -> Iterator[str]:
-        """The ``info`` lines of a search that runs until input arrives (see the docstring)."""
-        position = with_to_play(self.state, request.color)
-        ownership = self._requested_ownership(player, position, request, dialect)
-        if not player.can_search:
-            result = player.policy.analyze(position)
-            line = info_line(policy_candidates(result.probabilities, result.value), request,
-                             dialect, ownership)
-            yield from repeat(line, request.interval, self.input_waiting)
-            return
-        search = self._prepared_search(player)
-        interval = _snapshot_interval(request)
-
-        def work(on_snapshot: Callable[[SearchResult], None]) -> SearchResult:
-            search.run(position, SearchLimits(playouts=search.config.batch_size),
-                       allowed=request.wants)
-            return search.run(position, SearchLimits(visits=MAX_ANALYSIS_VISITS),
-                              stop=lambda: self.input_waiting(0),
-                              on_snapshot=on_snapshot if interval else None,
-                              snapshot_interval=interval or 1.0, allowed=request.wants)
-
-        result = yield from self._search_lines(work, request, dialect, ownership)
-        line = info_line(result.moves, request, dialect, ownership)
-        if line:
-            yield line
-        self.input_waiting(None)  # at the visit cap: the answer stays open until input
-
-    @staticmethod
-    def _requested_ownership(player: Player, position: GameState, request: AnalysisRequest,
-                             dialect: str) -> np.ndarray | None:
-        """The ownership map (361,) for ``position``'s side to move when the request asks for
-        it (``kata-`` with ``ownership true``) and a network has the head, else None."""
-        if not (request.ownership and dialect == "kata"):
-            return None
-        analysis = player.ownership_analysis(position)
-        if analysis is None or analysis.ownership is None:
-            log.warning("ownership asked for, but neither network has an ownership head")
-            return None
-        return analysis.ownership
-
-    def _prepared_search(self, player: Player):  # noqa: ANN202 - a goai.search.tree.Search
-        search = player.search
-        evaluator = player.evaluator
-        if hasattr(evaluator, "all_symmetries"):
-            evaluator.all_symmetries = self.config.symmetries == 8  # type: ignore[union-attr]
-        return search
-
-    def _search_lines(self, work: Callable[[Callable[[SearchResult], None]], object],
-                      request: AnalysisRequest, dialect: str,
-                      ownership: np.ndarray | None = None) -> Generator[str, None, object]:
-        """Run ``work(on_snapshot)`` in a thread, yielding an ``info`` line per snapshot;
-        return what ``work`` returned (or raise what it raised)."""
-        lines: queue.Queue[str | None] = queue.Queue()
-        outcome: dict[str, object] = {}
-
-        def target() -> None:
-            try:
-                outcome["value"] = work(lambda result: lines.put(
-                    info_line(result.moves, request, dialect, ownership)))
-            except BaseException as error:  # handed to the GTP thread, which answers for it
-                outcome["error"] = error
-            finally:
-                lines.put(None)
-
-        thread = threading.Thread(target=target, name="goai-search", daemon=True)
-        thread.start()
-        while (line := lines.get()) is not None:
-            if line:
-                yield line
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]  # type: ignore[misc]
-        return outcome["value"]
+        return analysis_lines(self._get_player(), with_to_play(self.state, request.color),
+                              request, dialect, self.input_waiting, self.config.symmetries)
 
     def _genmove_analyze(self, args: list[str], dialect: str) -> Iterator[str]:
         """genmove that also prints ``info`` lines while it searches (every interval, and
@@ -609,16 +509,15 @@ class Engine(GtpServer):
         return self._genmove_analyze_lines(request, dialect)
 
     def _genmove_analyze_lines(self, request: AnalysisRequest, dialect: str) -> Iterator[str]:
-        interval = _snapshot_interval(request)
-        ownership = self._requested_ownership(self._get_player(),
-                                              with_to_play(self.state, request.color), request,
-                                              dialect)
+        interval = snapshot_interval(request)
+        ownership = requested_ownership(self._get_player(),
+                                        with_to_play(self.state, request.color), request, dialect)
 
         def work(on_snapshot: Callable[[SearchResult], None]) -> Decision:
             return self._decide(request.color, on_snapshot=on_snapshot if interval else None,
                                 snapshot_interval=interval or 1.0, allowed=request.wants)
 
-        decision = yield from self._search_lines(work, request, dialect, ownership)
+        decision = yield from search_lines(work, request, dialect, ownership)
         assert isinstance(decision, Decision)
         if decision.search is not None:
             line = info_line(decision.search.moves, request, dialect, ownership)
@@ -689,7 +588,8 @@ class Engine(GtpServer):
             raise GtpError("the model has no value head: no search")
         limits = (SearchLimits(visits=DEFAULT_VISITS) if player.config.raw
                   else player.config.limits())
-        result = self._prepared_search(player).run(with_to_play(self.state, color), limits)
+        result = player.prepared_search(self.config.symmetries).run(
+            with_to_play(self.state, color), limits)
         return search_gfx(result, color)
 
 
@@ -699,13 +599,6 @@ def _stones(text: str) -> int:
     if stones < 0:
         raise GtpError("syntax error")
     return stones
-
-
-def _snapshot_interval(request: AnalysisRequest) -> float | None:
-    """Seconds between ``info`` lines, at least ``MIN_INTERVAL``; None: only the last."""
-    if request.interval is None or request.interval <= 0:
-        return None
-    return max(request.interval, MIN_INTERVAL)
 
 
 # ----------------------------------------------------------------- running
@@ -744,7 +637,7 @@ def run_gtp(config: GtpConfig, stdin: BinaryIO, stdout: BinaryIO) -> int:
     reader.start()
     log.info("goai %s GTP ready (model %s, device %s)", __version__, config.model or "default",
              config.device)
-    engine = Engine(config)
+    engine = GtpEngine(config)
     problem = engine.load()  # before any answer: see the module docstring
     if problem is not None:
         # Said even when quiet: GUIs show stderr, and genmove will fail with the same news.
@@ -760,7 +653,7 @@ def run_gtp(config: GtpConfig, stdin: BinaryIO, stdout: BinaryIO) -> int:
 
 
 __all__ = [
-    "Engine",
+    "GtpEngine",
     "read_sgf_file",
     "run_gtp",
 ]

@@ -1,6 +1,6 @@
 """GTP version 2, the protocol: framing, input lines, arguments, handlers, the answer loop.
 
-Nothing here knows Go positions or models: ``gtp_engine.Engine`` holds the
+Nothing here knows Go positions or models: ``goai.engine.engine.GtpEngine`` holds the
 game and its ``cmd_*`` handlers, ``gtp_analysis`` the analysis output. A
 ``GtpServer`` subclass handles the GTP command ``<name>`` with its method
 ``cmd_<name>`` (``@command_name("kgs-genmove_cleanup")`` names the ones with

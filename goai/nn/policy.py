@@ -41,7 +41,7 @@ def default_model_path() -> Path:
 
 
 @dataclass(frozen=True)
-class Analysis:
+class PolicyOutput:
     """What one forward pass says about a position, for its side to move.
 
     ``probabilities`` (362,) float: legal moves only (illegal ones are 0), summing
@@ -162,7 +162,7 @@ class Policy:
         return Heads(arrays["probabilities"], arrays.get("values"), arrays.get("ownership"),
                      arrays.get("scores"))
 
-    def analyze(self, state: GameState, *, symmetries: int | None = None) -> Analysis:
+    def analyze(self, state: GameState, *, symmetries: int | None = None) -> PolicyOutput:
         """One forward pass for ``state.to_play``: legal-masked probabilities, value, legal mask.
 
         ``symmetries`` (1 or 8) overrides the configured number for this call
@@ -181,7 +181,7 @@ class Policy:
             legal = np.append(planes[feature_set.slices["legal"]].reshape(-1) != 0, True)
         else:
             legal = state.legal_mask()
-        return Analysis(mask_illegal(heads.probabilities[0], legal), value, legal,
+        return PolicyOutput(mask_illegal(heads.probabilities[0], legal), value, legal,
                         None if heads.ownership is None else heads.ownership[0],
                         None if heads.scores is None else float(heads.scores[0]))
 

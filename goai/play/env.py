@@ -217,7 +217,7 @@ class PolicyOpponent:
         if self._player is None:
             config = PlayerConfig(temperature=self.temperature, resign_threshold=0.0,
                                   visits=self.visits)
-            self._player = Player(self.policy, config, rng)
+            self._player = Player.from_config(self.policy, config, seed=rng)
         self._player.rng = rng
         return self._player.decide(state).move
 

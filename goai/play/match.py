@@ -43,11 +43,9 @@ How a game is refereed
 
 Statistics
 ----------
-Games are treated as independent trials, a draw as half a win. The Wilson
-score interval (z = 1.96) is used because it stays inside [0, 1] and behaves
-at 0 or N wins, where the normal approximation collapses. The Elo difference
-is ``-400 * log10(1 / p - 1)``, and its interval maps the Wilson bounds the
-same way; at 0% or 100% it is unbounded and reported as None.
+Games are independent trials, a draw half a win; the win rate's 95% Wilson
+interval and the Elo difference (with the interval mapped from Wilson's
+bounds) are ``goai.play.stats``.
 """
 
 from __future__ import annotations
@@ -67,12 +65,12 @@ from pathlib import Path
 from goai.display.progress import Progress, duration
 from goai.gtp.client import EngineFailure, GtpClient
 from goai.play.player import estimated_score
+from goai.play.stats import win_rate, win_shares
 from goai.records.sgf import GameRecord, write_sgf
 from goai.rules.board import BLACK, COLOR_LETTERS, COLOR_NAMES, WHITE, opponent
 from goai.rules.coords import CoordinateError, check_size, move_from_gtp, move_to_gtp
 from goai.rules.game import GameState, fixed_handicap, format_result
 
-Z_95 = 1.96
 SCORE_TIMEOUT_FACTOR = 5
 GNUGO_PATHS = ("gnugo", "/usr/games/gnugo")
 _SCORE = re.compile(r"([BW])\+(\d+(?:\.\d+)?)|0")
@@ -529,36 +527,11 @@ def _save_sgf(folder: Path, result: GameResult, state: GameState, black: _Player
     return path
 
 
-# ----------------------------------------------------------------- statistics
+# ----------------------------------------------------------------- summary
 
 
 def _wins(results: list[GameResult]) -> dict[str, float]:
-    wins = {"A": 0.0, "B": 0.0}
-    for result in results:
-        if result.winner is None:
-            wins["A"] += 0.5
-            wins["B"] += 0.5
-        else:
-            wins[result.winner] += 1
-    return wins
-
-
-def wilson_interval(wins: float, games: int, z: float = Z_95) -> tuple[float, float]:
-    """The Wilson score interval for a win rate of ``wins / games`` (draws as halves)."""
-    if games == 0:
-        return 0.0, 1.0
-    p = wins / games
-    denominator = 1 + z * z / games
-    centre = (p + z * z / (2 * games)) / denominator
-    half = z * math.sqrt(p * (1 - p) / games + z * z / (4 * games * games)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def elo_difference(win_rate: float) -> float | None:
-    """Elo difference implied by a win rate; None (unbounded) at 0 or 1."""
-    if not 0 < win_rate < 1:
-        return None
-    return -400 * math.log10(1 / win_rate - 1) + 0.0  # + 0.0: no "-0" at 50%
+    return win_shares(result.winner for result in results)
 
 
 def summarize(config: MatchConfig, engines: list[_Player], referee: str | None,
@@ -566,8 +539,7 @@ def summarize(config: MatchConfig, engines: list[_Player], referee: str | None,
     """Plain data for ``--json``: engines, counts, A's win rate and Elo with 95% intervals."""
     games = len(results)
     wins = _wins(results)
-    rate = wins["A"] / games if games else 0.0
-    low, high = wilson_interval(wins["A"], games)
+    record = win_rate(wins["A"], games)
     by_colour = {}
     for colour in ("black", "white"):
         played = [r for r in results if (r.black == "A") == (colour == "black")]
@@ -583,9 +555,8 @@ def summarize(config: MatchConfig, engines: list[_Player], referee: str | None,
         "games": games,
         "wins": wins, "draws": sum(1 for r in results if r.winner is None),
         "forfeits": sum(1 for r in results if r.reason == "forfeit"),
-        "a_win_rate": rate, "a_win_rate_95": [low, high],
-        "elo_a_minus_b": elo_difference(rate),
-        "elo_95": [elo_difference(low), elo_difference(high)],
+        "a_win_rate": record.rate, "a_win_rate_95": [record.low, record.high],
+        "elo_a_minus_b": record.elo, "elo_95": [record.elo_low, record.elo_high],
         **by_colour,
         "results": [asdict(r) for r in results],
     }
@@ -637,5 +608,4 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["GameResult", "MatchConfig", "MatchError", "elo_difference",
-           "format_summary", "run_match", "wilson_interval"]
+__all__ = ["GameResult", "MatchConfig", "MatchError", "format_summary", "run_match"]

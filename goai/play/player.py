@@ -57,7 +57,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -72,7 +72,24 @@ from goai.search.result import SearchResult
 from goai.search.tree import Search
 
 if TYPE_CHECKING:  # policy imports torch; the player is used without it (GTP start-up)
-    from goai.nn.policy import Analysis
+    from goai.nn.policy import PolicyOutput
+
+# The search of a front end (goai gtp, play, serve) given no limit: root visits a move.
+# In a batch of 16 on one core the b10c128 (the default model) costs about 43 ms of CPU
+# time a position and the b4c48 (small) about 4.3 ms (process CPU time on the shared
+# 2-core machine, standing for a quiet core's wall time). With 20-30 of the 32 visits
+# new after reusing the last move's tree, a move takes about a second with the b10c128
+# on one core, a tenth of that with small. A visit limit, unlike a time limit, keeps the
+# moves reproducible with a seed.
+DEFAULT_VISITS = 32
+_SEARCH_LIMITS = ("visits", "playouts", "time")
+
+
+def _setting(default: object, help: str, **metadata: object) -> Any:
+    """A ``PlayerConfig`` field: its default and its help text, read by the commands that
+    make options of the fields (``goai.cli.common.add_config_options``)."""
+    return field(default=default, metadata={"help": help, **metadata})
+
 
 class MovePolicy(Protocol):
     """What the player needs from ``goai.nn.policy.Policy`` (a fake in tests).
@@ -86,7 +103,7 @@ class MovePolicy(Protocol):
 
     def move_probabilities(self, state: GameState) -> np.ndarray: ...
 
-    def analyze(self, state: GameState, *, symmetries: int | None = None) -> Analysis:
+    def analyze(self, state: GameState, *, symmetries: int | None = None) -> PolicyOutput:
         """Probabilities, value and legal mask for ``state.to_play`` from one forward pass."""
         ...
 
@@ -118,18 +135,35 @@ class PlayerConfig:
     is a win probability in [0, 1); 0 never resigns. ``visits`` (root visits,
     reused ones included), ``playouts`` (new ones) and ``time`` (seconds per
     move) limit the search; all None, or ``visits`` 1 alone, plays the raw
-    policy (``raw``).
+    policy (``raw``). Each field's help is the option's help in ``goai gtp``
+    (and ``play``, ``serve`` for the limits).
     """
 
-    temperature: float = 0.0
-    pass_floor: float = 0.05
-    resign_threshold: float = 0.05
-    resign_min_moves: int = 50
-    resign_consecutive: int = 3
-    resign_min_visits: int = 30
-    visits: int | None = None
-    playouts: int | None = None
-    time: float | None = None
+    temperature: float = _setting(
+        0.0, "0 plays the best move; above 0 samples p^(1/T) (p: the share of the search's "
+             "visits, or the policy's)", metavar="T")
+    pass_floor: float = _setting(
+        0.05, "after the opponent passes, pass when the best move is below this probability, "
+              "or share of the visits", metavar="P")
+    resign_threshold: float = _setting(
+        0.05, "resign below this win probability (the search's, or the value head's with "
+              "--visits 1; 0: never)", metavar="P", short="-r")
+    resign_min_moves: int = _setting(50, "never resign before move N", metavar="N")
+    # A config-file key of goai gtp, not an option: the command line never had it.
+    resign_consecutive: int = _setting(3, "resign after this many lost turns in a row",
+                                       command_line=False)
+    resign_min_visits: int = _setting(
+        30, "never resign after a search of fewer than N visits", metavar="N")
+    visits: int | None = _setting(
+        None, f"search until the root has N visits (default {DEFAULT_VISITS} when no limit is "
+              "given, about a second a move on a laptop CPU; 1, or a model without a value "
+              "head: the raw policy, no search)", metavar="N")
+    playouts: int | None = _setting(
+        None, "search N new playouts a move (visits reused from the last move's tree not "
+              "counted)", metavar="N")
+    time: float | None = _setting(
+        None, "search at most SECONDS a move (with a game clock, the smaller budget wins; "
+              "moves then depend on the machine's speed)", metavar="SECONDS")
 
     def __post_init__(self) -> None:
         if not self.temperature >= 0:  # also rejects NaN
@@ -148,6 +182,18 @@ class PlayerConfig:
             raise ValueError(f"playouts must be >= 1, not {self.playouts}")
         if self.time is not None and not self.time > 0:
             raise ValueError(f"time must be > 0 seconds, not {self.time}")
+
+    @classmethod
+    def with_default_limit(cls, **settings: object) -> PlayerConfig:
+        """A config of ``settings`` (field names; None: the field's default) that searches
+        ``DEFAULT_VISITS`` visits when none of ``visits``, ``playouts`` and ``time`` is given:
+        the rule of every front end that plays (``goai gtp``, ``play``, ``serve``). The
+        dataclass's own default, no limit, is the raw policy. Raises ``ValueError`` as the
+        constructor does."""
+        given = {name: value for name, value in settings.items() if value is not None}
+        if not given.keys() & set(_SEARCH_LIMITS):
+            given["visits"] = DEFAULT_VISITS
+        return cls(**given)  # type: ignore[arg-type]
 
     @property
     def raw(self) -> bool:
@@ -335,6 +381,16 @@ class Player:
     _lost_turns: dict[int, int] = field(default_factory=dict)
     _search: Search | None = None
 
+    @classmethod
+    def from_config(cls, policy: MovePolicy, config: PlayerConfig, *,
+                    seed: int | np.random.Generator | None = None,
+                    value_policy: MovePolicy | None = None) -> Player:
+        """The one way the front ends (``goai gtp``, ``play``, ``serve``, the env's opponent)
+        make a player: ``config`` as given, a generator from ``seed`` (an int repeats the
+        moves of a search limited by visits or playouts; a ``Generator`` is used as it is;
+        None: fresh entropy) and the optional ``value_policy`` (``--value-model``)."""
+        return cls(policy, config, np.random.default_rng(seed), value_policy=value_policy)
+
     def reset(self) -> None:
         self._lost_turns.clear()
         if self._search is not None:
@@ -378,7 +434,16 @@ class Player:
             self._search = Search(self.evaluator)
         return self._search
 
-    def ownership_analysis(self, state: GameState) -> Analysis | None:
+    def prepared_search(self, symmetries: int | None) -> Search:
+        """``search``, its evaluator set to average every evaluation over the 8 board
+        symmetries when ``symmetries`` is 8, else to draw one at random (an evaluator
+        without the setting, a test's, is left as it is)."""
+        search = self.search
+        if hasattr(self.evaluator, "all_symmetries"):
+            self.evaluator.all_symmetries = symmetries == 8  # type: ignore[union-attr]
+        return search
+
+    def ownership_analysis(self, state: GameState) -> PolicyOutput | None:
         """One forward pass of ``ownership_policy`` on ``state`` (its ``ownership`` and
         ``score`` are for ``state.to_play``), or None when no network has the head."""
         policy = self.ownership_policy
@@ -412,10 +477,7 @@ class Player:
         position = with_to_play(state, color)
         if self.config.raw or not self.can_search:
             return self._decide_raw(position, color, cleanup, symmetries, allowed)
-        search = self.search
-        evaluator = self.evaluator
-        if hasattr(evaluator, "all_symmetries"):
-            evaluator.all_symmetries = symmetries == 8  # type: ignore[union-attr]
+        search = self.prepared_search(symmetries)
         result = search.run(position, self.config.limits(seconds), stop=stop,
                             on_snapshot=on_snapshot, snapshot_interval=snapshot_interval,
                             allowed=allowed)

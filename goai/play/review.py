@@ -8,6 +8,8 @@ the model's top 3 moves. Probabilities are the playing view,
 (``goai evaluate`` scores the raw network instead; the two differ little).
 Handicap stones and passes are replayed like any record; a pass is ranked like
 any move. A record whose move is illegal is reviewed up to that move.
+``run_review(policy, record, ReviewConfig(...))`` is the command's work (the
+config's fields are its options); ``review_game`` is the review itself.
 
 The annotated SGF
 -----------------
@@ -65,9 +67,11 @@ comment lists them.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,6 +90,7 @@ from goai.rules.coords import (
     move_to_sgf,
 )
 from goai.rules.game import GameState
+from goai.search.evaluator import PolicyEvaluator
 from goai.search.limits import SearchLimits
 from goai.search.result import SearchResult
 from goai.search.tree import Search
@@ -317,6 +322,91 @@ class GameReview:
             data["turning_points"] = [item.as_dict() for item in self.turning_points()]
         data["moves"] = [item.as_dict() for item in self.moves]
         return data
+
+
+def _setting(default: object, help: str, **metadata: object) -> Any:
+    """A ``ReviewConfig`` field: its default and its help (``goai review --help``)."""
+    return field(default=default, metadata={"help": help, **metadata})
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    """How ``goai review`` reviews a game: whose moves, which, and with what search.
+
+    ``player`` is ``black``, ``white`` or ``both``; ``moves`` ``(first, last)``
+    as ``review_game`` takes it (None: every move). ``visits`` or ``time``
+    (seconds a position) make it a search review (``searching``), its
+    symmetries drawn from ``seed``; ``symmetries`` 8 averages every evaluation
+    over the 8 board symmetries. Raises ``ValueError`` for a limit below 1 or
+    not above 0 seconds, a negative ``turning_points``, or another player or
+    symmetry count. The messages name the options.
+    """
+
+    player: str = _setting("both", "whose moves to review", choices=tuple(PLAYERS))
+    moves: tuple[int, int | None] | None = field(default=None,
+                                                 metadata={"command_line": False})
+    symmetries: int = _setting(1, "average the network over 1 or all 8 board symmetries (with a "
+                                  "search: at every evaluation, 8x the work)", choices=(1, 8))
+    visits: int | None = _setting(
+        None, "search every position with N visits (needs a value head; 1: the value head "
+              "alone). Default: no search, the policy alone", metavar="N")
+    time: float | None = _setting(
+        None, "search every position for SECONDS (with --visits: whichever comes first; not "
+              "reproducible)", metavar="SECONDS")
+    turning_points: int = _setting(TURNING_POINTS, "how many turning points to name",
+                                   metavar="N")
+    seed: int = _setting(0, "seed of the search's random board symmetries: a review by visits "
+                            "gives the same figures every run")
+
+    def __post_init__(self) -> None:
+        if self.visits is not None and self.visits < 1:
+            raise ValueError(f"--visits must be at least 1, not {self.visits}")
+        if self.time is not None and not self.time > 0:
+            raise ValueError(f"--time must be above 0, not {self.time:g}")
+        if self.turning_points < 0:
+            raise ValueError(f"--turning-points must be 0 or more, not {self.turning_points}")
+        if self.player not in PLAYERS:
+            raise ValueError(f"--player {self.player}: give {', '.join(PLAYERS)}")
+        if self.symmetries not in (1, 8):
+            raise ValueError(f"--symmetries must be 1 or 8, not {self.symmetries}")
+
+    @property
+    def searching(self) -> bool:
+        """Is every position searched (``visits`` or ``time`` given)?"""
+        return self.visits is not None or self.time is not None
+
+
+def run_review(policy: MovePolicy, record: GameRecord, config: ReviewConfig, *,
+               value_policy: MovePolicy | None = None, model: str = "",
+               on_position: Callable[[int, int], None] | None = None) -> GameReview:
+    """``review_game`` of ``record`` as ``config`` says: the policy alone, or with a search
+    of every position (a ``PolicyEvaluator`` over ``policy``, its values from
+    ``value_policy`` when given; ``on_position`` as ``review_game`` calls it).
+
+    ``policy`` must be a ``goai.nn.policy.Policy`` made with one symmetry (the
+    symmetries are ``config``'s, per call and in the evaluator, which would
+    otherwise average twice); for a search, the network giving the values needs
+    a value head (``search.check_value_network``, to be checked before: raises
+    ``ValueError`` here). Raises ``ValueError`` as ``review_game`` does.
+    """
+    search = limits = None
+    if config.searching:
+        evaluator = PolicyEvaluator(
+            policy, all_symmetries=config.symmetries == 8, seed=config.seed,  # type: ignore[arg-type]
+            value_policy=value_policy)  # type: ignore[arg-type]
+        search = Search(evaluator)
+        limits = SearchLimits(visits=config.visits, seconds=config.time)
+        # The tree's nodes make the garbage collector walk the model's objects again and
+        # again (goai.search.tree's docstring): keep them out of its way for the review.
+        gc.freeze()
+    try:
+        return review_game(policy, record, players=PLAYERS[config.player], model=model,
+                           moves=config.moves, symmetries=config.symmetries, search=search,
+                           limits=limits, turning_points=config.turning_points,
+                           on_position=on_position)
+    finally:
+        if search is not None:
+            gc.unfreeze()
 
 
 def review_game(policy: MovePolicy, record: GameRecord, *,

@@ -168,6 +168,33 @@ def reads_whole_file(path: Path, max_member_bytes: int = DEFAULT_MAX_MEMBER_BYTE
     return reader != "sgf" or info.st_size <= max_member_bytes
 
 
+def read_regular_file(path: str | os.PathLike[str],
+                      max_bytes: int = DEFAULT_MAX_MEMBER_BYTES) -> bytes:
+    """The bytes of the regular file ``path``, of at most ``max_bytes``.
+
+    Opened without blocking (a FIFO with no writer would wait for ever), checked
+    to be a regular file on the open descriptor, and read only up to the cap,
+    whatever its size claims (a growing file, ``/proc`` files that report 0).
+    Raises ``OSError`` when it cannot be opened or read, ``ValueError`` (``"not a
+    regular file"``, ``"larger than N bytes"``) for a device, FIFO, folder or a
+    file over the cap.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        os.set_blocking(fd, True)
+        chunks, size = [], 0
+        while size <= max_bytes and (chunk := os.read(fd, max_bytes + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > max_bytes:
+        raise ValueError(f"larger than {max_bytes} bytes")
+    return b"".join(chunks)
+
+
 def _format(name: str) -> str | None:
     """The reader for a file name: ``"sgf"``, ``"zip"``, a tar compression, or None."""
     name = name.lower()

@@ -3,7 +3,7 @@ map, or estimated by a rule of thumb for models without one; the score once they
 
 The judge behind GTP's ``final_status_list``/``final_score``, ``goai play``'s
 ``score`` and the browser board's count, when the network has an ownership
-head (``Analysis.ownership``). The rules it applies:
+head (``PolicyOutput.ownership``). The rules it applies:
 
 =========  =================================================================================
 status     rule

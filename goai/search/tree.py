@@ -82,7 +82,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -134,17 +134,28 @@ class SearchConfig:
     hundred visits a move, 3 spread a batch over too many weak moves (in the
     tests' drawn capture, 400 visits at batch 16 find it with 1, not with 3).
     ``lcb_alpha`` is the one-sided error of the lower confidence bound on a win
-    rate (Leela Zero's 1e-5).
+    rate (Leela Zero's 1e-5). Each field's help (its metadata) is what an
+    option made of it says (``goai.cli.common.add_config_options``).
     """
 
-    c_puct: float = 1.6
-    fpu_reduction: float = 0.5
-    batch_size: int = 16
-    virtual_loss: int = 1
-    avoid_own_eyes: bool = True
-    pass_value: float = 0.6
-    lcb_alpha: float = 1e-5
-    reuse_tree: bool = True
+    c_puct: float = field(default=1.6, metadata={
+        "help": "exploration weight of the PUCT rule (values on the [-1, 1] scale)"})
+    fpu_reduction: float = field(default=0.5, metadata={
+        "help": "an unvisited move's value: the node's own, less this times the square root "
+                "of the visited moves' priors"})
+    batch_size: int = field(default=16, metadata={
+        "help": "leaves evaluated in one batch, under virtual loss (1 to 1024)", "metavar": "N"})
+    virtual_loss: int = field(default=1, metadata={
+        "help": "lost visits counted on the path of each playout in flight", "metavar": "N"})
+    avoid_own_eyes: bool = field(default=True, metadata={
+        "help": "leave out the moves that fill one of the mover's own eyes"})
+    pass_value: float = field(default=0.6, metadata={
+        "help": "pass is searched when the mover's value is at least this and it is not "
+                "behind by area (among other rules)"})
+    lcb_alpha: float = field(default=1e-5, metadata={
+        "help": "one-sided error of the lower confidence bound on a win rate"})
+    reuse_tree: bool = field(default=True, metadata={
+        "help": "keep the subtree under the moves played since the last search"})
 
     def __post_init__(self) -> None:
         if not self.c_puct > 0:

@@ -38,7 +38,7 @@ taken a new browser still gets one: the least recently used idle session makes
 room, one whose cookie never came back (a script that keeps no cookies) before
 any other. Only a session running a request or holding a WebSocket is never
 dropped (all of them busy: 503). Requests of one session run one at a time: a
-move sent while the engine is thinking gets 409. Engine work runs in worker
+move sent while the engine is thinking gets 409. The model's work runs in worker
 threads, so one session's thinking never holds another's page.
 
 Other sites: every API request and WebSocket from another origin (an
@@ -89,12 +89,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from goai.rules.board import BLACK, WHITE
 from goai.serve.session import (
     Analysis,
-    Engine,
     EngineUnavailable,
     GameSession,
     NewGame,
     RequestError,
     ReviewSession,
+    SessionModel,
 )
 
 COOKIE = "goai_session"
@@ -226,7 +226,7 @@ class SessionStore:
     one. Only when every session is busy is a new one refused (503).
     """
 
-    def __init__(self, engine: Engine, config: ServeConfig) -> None:
+    def __init__(self, engine: SessionModel, config: ServeConfig) -> None:
         self.engine = engine
         self.config = config
         self.slots: dict[str, _Slot] = {}  # in order of use: the least recent first
@@ -341,7 +341,7 @@ def _error(status: int, message: str, reason: str = "bad-request") -> JSONRespon
 class App:
     """The routes; ``create_app`` wraps them in Starlette with the middleware."""
 
-    def __init__(self, engine: Engine, config: ServeConfig) -> None:
+    def __init__(self, engine: SessionModel, config: ServeConfig) -> None:
         self.engine = engine
         self.config = config
         self.sessions = SessionStore(engine, config)
@@ -635,7 +635,7 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
 
 
-def create_app(engine: Engine, config: ServeConfig | None = None) -> Starlette:
+def create_app(engine: SessionModel, config: ServeConfig | None = None) -> Starlette:
     """The ASGI app: ``goai serve``'s page and API for ``engine`` under ``config``'s bounds."""
     config = config or ServeConfig()
     routes = App(engine, config)
@@ -663,7 +663,8 @@ def uvicorn_config(app: Starlette, config: ServeConfig) -> uvicorn.Config:
                           server_header=False)
 
 
-def run_server(engine: Engine, config: ServeConfig, *, announce: Callable[[str], None]) -> None:
+def run_server(engine: SessionModel, config: ServeConfig, *,
+               announce: Callable[[str], None]) -> None:
     """Listen on ``config.host:config.port`` until interrupted.
 
     The socket is bound here, before uvicorn starts, so that a port in use is

@@ -2,7 +2,7 @@
 
 No web framework here: ``serve`` turns HTTP and WebSocket requests into calls
 on a ``GameSession`` and its answers into JSON. Every use of the model goes
-through one ``Engine``, the adapter between the web page and the playing
+through one ``SessionModel``, the adapter between the web page and the playing
 modules, so that a new move chooser (a search) is plugged in at one place.
 
 The JSON shapes (``GameSession.state_json``, ``Analysis.as_json``,
@@ -77,7 +77,7 @@ from goai.search.result import SearchResult
 from goai.search.tree import Search
 
 if TYPE_CHECKING:  # policy imports torch; the server starts answering before it loads
-    from goai.nn.policy import Analysis as PolicyAnalysis
+    from goai.nn.policy import PolicyOutput
 
 CANDIDATES = 10  # candidates listed per analysis (the heat map has all 361 points)
 ANALYSIS_VISITS = 400  # the visit cap of one analysis (the think-seconds cap applies too)
@@ -212,7 +212,7 @@ class EngineMove:
 class _SharedPolicy:
     """The one policy of the server: loaded once, then used with a lock around each forward pass.
 
-    ``load`` runs once (``Engine.start_loading`` runs it in a thread while the
+    ``load`` runs once (``SessionModel.start_loading`` runs it in a thread while the
     server already answers, so that the page is up before torch is); every
     evaluation waits for it and raises ``EngineUnavailable`` if it failed. One
     position at a time is plenty for a b4c48 net (milliseconds), and the lock
@@ -264,7 +264,7 @@ class _SharedPolicy:
     def has_score_head(self) -> bool:
         return has_head(self._ready(), "score")
 
-    def analyze(self, state: GameState, *, symmetries: int | None = None) -> PolicyAnalysis:
+    def analyze(self, state: GameState, *, symmetries: int | None = None) -> PolicyOutput:
         policy = self._ready()
         with self._lock:
             return policy.analyze(state, symmetries=symmetries)
@@ -295,7 +295,7 @@ class _ValueRecorder:
     def has_value_head(self) -> bool:
         return self._policy.has_value_head
 
-    def analyze(self, state: GameState, *, symmetries: int | None = None) -> PolicyAnalysis:
+    def analyze(self, state: GameState, *, symmetries: int | None = None) -> PolicyOutput:
         result = self._policy.analyze(state, symmetries=symmetries)
         valued = (result if self._value_policy is None
                   else self._value_policy.analyze(state, symmetries=symmetries))
@@ -338,8 +338,9 @@ class _LockedEvaluator:
             return evaluate_scored(self._inner, states)
 
 
-class Engine:
-    """The one adapter between ``goai serve`` and the playing modules.
+class SessionModel:
+    """The model every session of ``goai serve`` uses: the one adapter between the server
+    and the playing modules.
 
     Everything the server asks of the model goes through here: ``analyze`` a
     position, ``choose`` the engine's move, ``review`` a record. A move is
@@ -417,15 +418,16 @@ class Engine:
     def new_game(self) -> Player:
         """The per-game memory the engine keeps (resignation counters, the search tree)."""
         with self._seed_lock:
-            rng = np.random.default_rng(int(self._seeds.integers(2**63)))
-        return Player(self.policy, self.config, rng=rng, value_policy=self.value_policy)
+            seed = int(self._seeds.integers(2**63))
+        return Player.from_config(self.policy, self.config, seed=seed,
+                                  value_policy=self.value_policy)
 
     def _outlook(self, state: GameState) -> tuple[np.ndarray | None, float | None]:
         """``(ownership from Black's view or None, the score head's score for the side to
         move or None)`` at ``state``: one forward pass of the network with the ownership
         head, and one of the value network for the score when that is another one."""
         # A player only for its view of the heads: it plays no move, so no seed is drawn.
-        player = Player(self.policy, self.config, value_policy=self.value_policy)
+        player = Player.from_config(self.policy, self.config, value_policy=self.value_policy)
         owner = player.ownership_analysis(state)
         ownership = None if owner is None else owner.ownership
         score = None
@@ -548,7 +550,7 @@ class GameSession:
     for the heat map and the win-rate graph; undo cuts it back.
     """
 
-    def __init__(self, engine: Engine, setup: NewGame | None = None) -> None:
+    def __init__(self, engine: SessionModel, setup: NewGame | None = None) -> None:
         self.engine = engine
         self.id = secrets.token_urlsafe(18)
         self.last_used = time.monotonic()
@@ -716,7 +718,7 @@ class ReviewSession:
     score_leads: list[float | None] = field(default_factory=list)
 
     @classmethod
-    def from_upload(cls, engine: Engine, data: bytes, *, max_moves: int) -> ReviewSession:
+    def from_upload(cls, engine: SessionModel, data: bytes, *, max_moves: int) -> ReviewSession:
         """Read the first game of SGF ``data`` and review it.
 
         Raises ``RequestError`` for data without a readable 19x19 game, a game
