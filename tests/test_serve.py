@@ -40,8 +40,8 @@ from goai.rules.game import GameState  # noqa: E402
 from goai.rules.status import estimated_score  # noqa: E402
 from goai.search import tree as search_module  # noqa: E402
 from goai.serve.app import ServeConfig, create_app, host_name, uvicorn_config  # noqa: E402
-from goai.serve.session import ANALYSIS_VISITS, SessionModel  # noqa: E402
-from goai.serve.session import vertex as to_vertex  # noqa: E402
+from goai.serve.model import ANALYSIS_VISITS, SessionModel  # noqa: E402
+from goai.serve.model import vertex as to_vertex  # noqa: E402
 
 SAMPLE_GAME = Path(__file__).resolve().parents[1] / "data" / "sample-game.sgf"
 JSON_BODY = {"content-type": "application/json"}  # what the page sends with every POST
@@ -539,7 +539,7 @@ def test_think_seconds_caps_the_engine_s_search_and_the_analysis(tiny_policy: Po
 
 def test_the_websocket_streams_snapshots_then_the_final_analysis(tiny_policy: Policy,
                                                                  monkeypatch):
-    monkeypatch.setattr("goai.serve.session.SNAPSHOT_SECONDS", 0.0)  # after every batch
+    monkeypatch.setattr("goai.serve.model.SNAPSHOT_SECONDS", 0.0)  # after every batch
     client = client_for(tiny_policy, engine={"analysis_visits": 64})
     client.get("/api/state")
     with client.websocket_connect("/api/ws") as socket_:
@@ -625,7 +625,7 @@ def test_goai_serve_takes_the_bundled_names_and_a_device(monkeypatch):
     """--model default|small|PATH and --device, as every command that runs a network."""
     engines, made = [], []
     monkeypatch.setattr("goai.serve.app.run_server", lambda engine, config, announce: None)
-    monkeypatch.setattr("goai.serve.session.SessionModel",
+    monkeypatch.setattr("goai.serve.model.SessionModel",
                         lambda **options: engines.append(options))
     monkeypatch.setattr("goai.nn.policy.Policy", lambda model, **options: made.append(
         (model, options)))

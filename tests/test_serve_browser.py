@@ -269,7 +269,7 @@ def territory_server() -> Iterator[str]:
     import uvicorn
 
     from goai.serve.app import ServeConfig, create_app
-    from goai.serve.session import SessionModel
+    from goai.serve.model import SessionModel
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(

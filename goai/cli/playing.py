@@ -370,7 +370,7 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from goai.play.player import PlayerConfig
     from goai.serve.app import ServeConfig, run_server
-    from goai.serve.session import SessionModel
+    from goai.serve.model import SessionModel
 
     try:
         config = ServeConfig(host=args.host, port=args.port, max_sessions=args.max_sessions,

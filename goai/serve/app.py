@@ -1,4 +1,4 @@
-"""``goai serve``: play and review in the browser; the HTTP/WebSocket app around ``serve_session``.
+"""``goai serve``: play and review in the browser; the HTTP/WebSocket app around ``session`` and ``model``.
 
 Why Starlette + uvicorn and not the standard library: the page streams
 analysis over a WebSocket (a search reports as it runs), which
@@ -87,15 +87,8 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from goai.rules.board import BLACK, WHITE
-from goai.serve.session import (
-    Analysis,
-    EngineUnavailable,
-    GameSession,
-    NewGame,
-    RequestError,
-    ReviewSession,
-    SessionModel,
-)
+from goai.serve.model import Analysis, EngineUnavailable, SessionModel
+from goai.serve.session import GameSession, NewGame, RequestError, ReviewSession
 
 COOKIE = "goai_session"
 MAX_JSON_BYTES = 4096
