@@ -1,4 +1,4 @@
-"""``goai serve``: play and review in the browser; the HTTP/WebSocket app around ``session`` and ``model``.
+"""``goai serve``: play and review in the browser; the HTTP/WebSocket app around ``session``.
 
 Why Starlette + uvicorn and not the standard library: the page streams
 analysis over a WebSocket (a search reports as it runs), which
