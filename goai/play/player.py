@@ -74,6 +74,7 @@ from goai.search.tree import Search
 if TYPE_CHECKING:  # policy imports torch; the player is used without it (GTP start-up)
     from goai.nn.policy import Analysis
 
+
 class MovePolicy(Protocol):
     """What the player needs from ``goai.nn.policy.Policy`` (a fake in tests).
 
