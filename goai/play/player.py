@@ -91,6 +91,7 @@ def _setting(default: object, help: str, **metadata: object) -> Any:
     return field(default=default, metadata={"help": help, **metadata})
 
 
+
 class MovePolicy(Protocol):
     """What the player needs from ``goai.nn.policy.Policy`` (a fake in tests).
 

@@ -28,7 +28,7 @@ area with komi after removing the dead stones (as GTP ``final_score`` does):
 judged from the ownership map when a network has an ownership head
 (``Player.stone_status``, ``goai.rules.status``: a string is dead only when the map
 leans at least 0.5 against it, so that early in a game nothing is), else
-estimated by ``player.dead_stones``' rule of thumb; the plain Tromp-Taylor count
+estimated by ``goai.rules.status.dead_stones``' rule of thumb; the plain Tromp-Taylor count
 of the board as it stands is printed beside it. After the end the loop goes on for ``save``,
 ``score``, ``undo`` (which reopens the game) and ``quit``.
 
@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import TextIO
 
 from goai.display.render import render_board
-from goai.play.player import Player, dead_stones, estimated_score
+from goai.play.player import Player
 from goai.play.review import top_moves
 from goai.records.record import GameRecord
 from goai.records.sgf import write_sgf
@@ -61,7 +61,7 @@ from goai.rules.coords import (
     move_to_gtp,
 )
 from goai.rules.game import GameState, fixed_handicap, format_result
-from goai.rules.status import StoneStatus
+from goai.rules.status import StoneStatus, estimate, estimated_score
 
 HINT_MOVES = 5
 GLYPHS = {BLACK: "X", WHITE: "O"}
@@ -162,11 +162,11 @@ def score_text(state: GameState, status: StoneStatus | None = None) -> str:
     """The area score both ways, in one line: dead stones removed, then as they stand.
 
     ``status`` is the judged dead and seki stones (``Player.stone_status``;
-    default: ``dead_stones``' estimate). The first figure is the one a finished
-    game is given (see the module docstring).
+    default: ``goai.rules.status.estimate``, the rule of thumb). The first figure is the
+    one a finished game is given (see the module docstring).
     """
     if status is None:
-        status = StoneStatus(frozenset(dead_stones(state.board)), frozenset(), "estimate")
+        status = estimate(state.board)
     dead = set(status.dead)
     result = format_result(estimated_score(state, dead))
     stones = "stone" if len(dead) == 1 else "stones"
