@@ -43,7 +43,8 @@ from goai.nn.model import ModelConfig, PolicyNet, config_from_preset
 from goai.nn.policy import Policy, default_model_path
 from goai.play.player import Player
 from goai.records.prepare import PrepareConfig, prepare
-from goai.records.sgf import GameRecord, iter_games
+from goai.records.record import GameRecord
+from goai.records.sgf import iter_games
 from goai.records.store import SPLITS, GameStore, write_games
 from goai.rules.coords import NETWORK_SIZE, NUM_POINTS
 from goai.rules.game import GameState

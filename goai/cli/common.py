@@ -173,7 +173,8 @@ def print_json(data: object) -> None:
 
 def load_game(file: str, game: int):
     from goai.records.inspection import printable
-    from goai.records.sgf import GameRecord, iter_games
+    from goai.records.record import GameRecord
+    from goai.records.sgf import iter_games
 
     items = list(iter_games([file]))
     records = [item for item in items if isinstance(item, GameRecord)]

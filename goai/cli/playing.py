@@ -43,7 +43,7 @@ def load_value_policy(command: str, policy, model: str | None, **options):  # no
     (a value head, the same feature set); ``SystemExit`` with one line otherwise."""
     if model is None:
         return None
-    from goai.search.tree import check_value_network
+    from goai.search.evaluator import check_value_network
 
     value_policy = load_policy(model, **options)
     try:
@@ -305,7 +305,7 @@ def cmd_review(args: argparse.Namespace) -> int:
                                      threads=args.threads, device=args.device)
     on_position = close = None
     if config.searching:
-        from goai.search.tree import check_value_network
+        from goai.search.evaluator import check_value_network
 
         try:
             check_value_network(policy, value_policy)
@@ -388,7 +388,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     name = f"goai ({Path(args.model).stem if args.model else 'default'})"
 
     def load_value():  # noqa: ANN202 - a goai.nn.policy.Policy, checked against the policy's
-        from goai.search.tree import check_value_network
+        from goai.search.evaluator import check_value_network
 
         value_policy = _load_policy(args.value_model, args.threads, args.device, "value model")
         try:

@@ -3,7 +3,7 @@
 What an analysis says is a list of ``AnalysisCandidate`` moves, best first; this
 module reads the requests, writes the formats and streams a running search's
 lines (``analysis_lines``, ``search_lines``). With a search
-(``goai.search.tree.MoveStats``) the candidates are the root's children: real
+(``goai.search.result.MoveStats``) the candidates are the root's children: real
 visits, the win rate and its lower confidence bound for the side to move,
 the prior, and the principal variation (``pv``) down the most visited moves.
 Sabaki draws its heat map from visits x winrate and the variation on hover;
@@ -83,12 +83,12 @@ from goai.gtp.protocol import (
 )
 from goai.rules.board import BLACK, COLOR_WORDS
 from goai.rules.coords import NETWORK_SIZE, PASS, index_to_move, move_to_gtp
-from goai.search.tree import SearchLimits
+from goai.search.limits import SearchLimits
 
 if TYPE_CHECKING:
     from goai.play.player import Player
     from goai.rules.game import GameState
-    from goai.search.tree import SearchResult
+    from goai.search.result import SearchResult
 
 log = logging.getLogger("goai.gtp.protocol")
 

@@ -110,13 +110,15 @@ from goai.play.player import (
     estimated_score,
     with_to_play,
 )
-from goai.records.sgf import GameRecord, parse_sgf, write_sgf
+from goai.records.record import GameRecord
+from goai.records.sgf import parse_sgf, write_sgf
 from goai.records.sources import DEFAULT_MAX_MEMBER_BYTES, read_regular_file
 from goai.rules.board import BLACK, COLOR_NAMES, COLOR_WORDS, EMPTY, WHITE, IllegalMoveError
 from goai.rules.coords import NETWORK_SIZE, PASS, move_to_gtp
 from goai.rules.game import HANDICAP_VERTICES, GameState, fixed_handicap, format_result
 from goai.rules.status import StoneStatus, black_view, judge
-from goai.search.tree import SearchLimits, SearchResult
+from goai.search.limits import SearchLimits
+from goai.search.result import SearchResult
 
 log = logging.getLogger("goai.gtp.protocol")
 
@@ -192,7 +194,7 @@ class GtpEngine(GtpServer):
             try:
                 value_policy = self._value_factory()
                 if value_policy is not None:
-                    from goai.search.tree import check_value_network
+                    from goai.search.evaluator import check_value_network
 
                     check_value_network(policy, value_policy)  # type: ignore[arg-type]
             except Exception as error:  # as above; or no value head, another feature set

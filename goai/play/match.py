@@ -66,7 +66,8 @@ from goai.display.progress import Progress, duration
 from goai.gtp.client import EngineFailure, GtpClient
 from goai.play.player import estimated_score
 from goai.play.stats import win_rate, win_shares
-from goai.records.sgf import GameRecord, write_sgf
+from goai.records.record import GameRecord
+from goai.records.sgf import write_sgf
 from goai.rules.board import BLACK, COLOR_LETTERS, COLOR_NAMES, WHITE, opponent
 from goai.rules.coords import CoordinateError, check_size, move_from_gtp, move_to_gtp
 from goai.rules.game import GameState, fixed_handicap, format_result

@@ -91,34 +91,11 @@ from goai.rules.coords import PASS
 from goai.rules.eyes import eye_mask
 from goai.rules.game import GameState
 from goai.search.endings import pass_allowed, root_move, terminal_result
-
-# PolicyEvaluator, ScoredEvaluator and check_value_network only for the callers that import
-# them from here, as before the evaluator had its own module.
-from goai.search.evaluator import (
-    Evaluator,
-    PolicyEvaluator,
-    ScoredEvaluator,
-    check_value_network,
-    evaluate_scored,
-)
+from goai.search.evaluator import Evaluator, evaluate_scored
 from goai.search.limits import BatchCost, SearchLimits
 from goai.search.result import MoveStats, SearchResult, SearchTiming, lower_confidence_bound
 
-__all__ = [
-    "Node",
-    "Search",
-    "SearchConfig",
-    # Defined in evaluator, limits and result; importable from here as before the split.
-    "Evaluator",
-    "MoveStats",
-    "PolicyEvaluator",
-    "ScoredEvaluator",
-    "SearchLimits",
-    "SearchResult",
-    "SearchTiming",
-    "check_value_network",
-    "evaluate_scored",
-]
+__all__ = ["Node", "Search", "SearchConfig"]
 
 
 # ----------------------------------------------------------------- configuration
