@@ -20,17 +20,15 @@ from sgfmill import boards, sgf
 
 from goai import cli
 from goai.nn.policy import PolicyOutput
-from goai.play.review import (
-    ReviewConfig,
+from goai.play.report import (
     annotated_sgf,
     format_review,
     move_comment,
     percent,
     plot_review,
-    review_game,
-    run_review,
     summary_lines,
 )
+from goai.play.review import ReviewConfig, review_game, run_review
 from goai.records.record import GameRecord
 from goai.rules.board import BLACK, EMPTY, WHITE
 from goai.rules.coords import PASS, PASS_INDEX

@@ -273,7 +273,8 @@ def _search_progress():
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from goai.play.review import ReviewConfig, annotated_sgf, format_review, plot_review, run_review
+    from goai.play.report import annotated_sgf, format_review, plot_review
+    from goai.play.review import ReviewConfig, run_review
     from goai.rules.coords import NETWORK_SIZE
 
     moves = _move_range(args.moves) if args.moves is not None else None

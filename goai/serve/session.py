@@ -39,14 +39,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from goai.play.review import (
-    COLOR_LETTERS,
-    POINTS_PER_PERCENT,
-    GameReview,
-    annotated_sgf,
-    turning_points,
-    winrate_change,
-)
+from goai.play.report import annotated_sgf, winrate_change
+from goai.play.review import COLOR_LETTERS, POINTS_PER_PERCENT, GameReview, turning_points
 from goai.play.terminal import ILLEGAL_REASONS, score_text
 from goai.records.record import GameRecord
 from goai.records.sgf import Problem, ProblemKind, parse_sgf, write_sgf
