@@ -43,6 +43,18 @@ def add_search_options(parser: argparse.ArgumentParser) -> None:
                              "budget wins; moves then depend on the machine's speed)")
 
 
+def add_level_option(parser: argparse.ArgumentParser) -> None:
+    """``--level``: the playing strength, with ``PlayerConfig.level``'s help (gtp, play, serve)."""
+    from dataclasses import fields
+
+    from goai.play.levels import LEVELS
+    from goai.play.player import PlayerConfig
+
+    metadata = next(f.metadata for f in fields(PlayerConfig) if f.name == "level")
+    parser.add_argument("--level", default=None, choices=tuple(LEVELS),
+                        metavar=metadata["metavar"], help=metadata["help"])
+
+
 def load_value_policy(command: str, policy, model: str | None, **options):  # noqa: ANN201
     """The ``--value-model`` network (None without one), checked to serve ``policy``'s search
     (a value head, the same feature set); ``SystemExit`` with one line otherwise."""
@@ -84,6 +96,7 @@ def add_gtp(parser: argparse.ArgumentParser) -> None:
                         help="0 plays the best move (default); above 0 samples p^(1/T) "
                              "(p: the share of the search's visits, or the policy's)")
     add_search_options(parser)
+    add_level_option(parser)
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for the search's symmetries and for sampling: with a limit "
                              "by visits or playouts the same seed plays the same moves")
@@ -112,7 +125,7 @@ def cmd_gtp(args: argparse.Namespace) -> int:
 
     names = ("model", "device", "symmetries", "threads", "temperature", "seed", "resign_threshold",
              "resign_min_moves", "resign_min_visits", "pass_floor", "lag_buffer", "log",
-             "verbose", "visits", "playouts", "time", "value_model")
+             "verbose", "visits", "playouts", "time", "value_model", "level")
     try:
         options = load_config_file(args.config) if args.config else {}
         options.update({name: getattr(args, name) for name in names

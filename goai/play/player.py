@@ -73,6 +73,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from goai.play.levels import FULL, Level, level_named
+from goai.play.levels import choose as choose_at_level
+from goai.play.levels import pool as level_pool
 from goai.rules.board import BLACK, EMPTY, Board, opponent
 from goai.rules.coords import PASS
 from goai.rules.game import GameState
@@ -141,6 +144,10 @@ class PlayerConfig:
     visits: int | None = None
     playouts: int | None = None
     time: float | None = None
+    level: str | None = field(default=None, metadata={
+        "help": "playing strength, weakest first: 1, 2, 3, 4 or full (the default; "
+                "the README's level table says what each measured). Below full the "
+                "search limits and temperature are not used", "metavar": "LEVEL"})
 
     def __post_init__(self) -> None:
         if not self.temperature >= 0:  # also rejects NaN
@@ -159,11 +166,22 @@ class PlayerConfig:
             raise ValueError(f"playouts must be >= 1, not {self.playouts}")
         if self.time is not None and not self.time > 0:
             raise ValueError(f"time must be > 0 seconds, not {self.time}")
+        if self.level is not None:
+            level_named(self.level)
+
+    @property
+    def weakened(self) -> Level | None:
+        """The level that weakens the move choice; None for no level or ``full``."""
+        if self.level is None or self.level == FULL:
+            return None
+        return level_named(self.level)
 
     @property
     def raw(self) -> bool:
-        """Does this config play the raw policy (no search limit, or ``visits`` 1 alone)?"""
-        return self.playouts is None and self.time is None and self.visits in (None, 1)
+        """Does this config play the raw policy (no search limit, or ``visits`` 1 alone, or a
+        level below full)?"""
+        return (self.weakened is not None
+                or self.playouts is None and self.time is None and self.visits in (None, 1))
 
     def limits(self, seconds: float | None = None) -> SearchLimits:
         """The search's limits for one move; ``seconds`` (a time budget) caps ``time``."""
@@ -647,8 +665,18 @@ class Player:
         if (config.resign_threshold > 0 and not cleanup and self.valuer.has_value_head
                 and value is not None and self._resigns(position, color, (value + 1) / 2)):
             return Decision(PASS, True, probabilities, value, score=score)
+        level = config.weakened
+        if level is not None:  # the end of the game (passes, cleanup) at full strength
+            config = replace(config, temperature=0.0)
         move = select_move(choice, position, config, rng=self.rng, cleanup=cleanup,
                            legal=legal)
+        opponent_passed = bool(position.history) and position.history[-1] == (
+            opponent(color), PASS)
+        if level is not None and move != PASS and not cleanup and not opponent_passed:
+            board = position.board
+            candidates = level_pool(level, choice, np.flatnonzero(legal[:-1]).tolist(),
+                                    lambda point: is_eye(board, point, color))
+            move = choose_at_level(level, choice, candidates, self.rng)
         return Decision(move, False, probabilities, value, score=score)
 
     def _resigns(self, position: GameState, color: int, winrate: float) -> bool:
