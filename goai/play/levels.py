@@ -10,14 +10,21 @@ the ordinary move in mid-game is chosen here.
 A weak human does not play random points: they play a reasonable-looking
 move that is not the best. So every weakened level first narrows the legal,
 non-eye-filling points to a *pool*, the moves the policy gives at least
-``floor`` (its first choice always belongs), and chooses within it in one of
-two ways:
+``floor`` (its first choice always belongs), then plays the **best of n**:
+it draws ``pick`` moves of the pool at random, without replacement, and plays
+the one the policy likes most (KaTrain's "pick" strategy, on the pool rather
+than on every legal point). One knob, so the ladder is ordered by
+construction: the best of more draws is never a worse-ranked move in
+distribution, whatever the policy (the draws of n + 1 contain those of n), and
+without ``pick`` the level plays the policy's first choice.
 
-* **best of n** (KaTrain's "pick" strategy, on the pool rather than on every
-  legal point): draw ``pick`` moves of the pool at random, without
-  replacement, and play the one the policy likes most. Small n is weak.
-* **temperature**: sample the pool with probability proportional to
-  ``p ** (1 / temperature)``; temperature 0 plays the policy's first choice.
+Sampling the policy at a temperature was the other candidate. It is not a
+level: it ranks against best-of-n differently from one position to another
+(on a flat pool of ten moves, sampling at temperature 1 plays lower-ranked
+moves than the best of 4; in game positions, where the policy is sharper,
+higher-ranked ones), so mixed into the ladder it would break the ordering.
+It stays what ``--temperature`` gives, and the README measures it beside the
+levels.
 
 The ladder (``LEVELS``, weakest first) and what each level measured, against
 GNU Go 3.8 and against its neighbours, are in the README's section "Playing
@@ -40,37 +47,37 @@ import numpy as np
 class Level:
     """One rung of the ladder: how an ordinary move is chosen (see the module docstring).
 
-    ``pick`` set: the best of that many pool moves drawn at random; else
-    sampling at ``temperature`` (0: the policy's first choice). ``floor`` is
-    the smallest policy probability a move needs to be in the pool. ``full``
-    is the engine's own move choice, none of the rest applying. ``summary`` is
-    the one line the help, the browser's chooser and the README show.
+    ``pick`` set: the best of that many pool moves drawn at random; None: the
+    policy's first choice. ``floor`` is the smallest policy probability a move
+    needs to be in the pool. ``full`` is the engine's own move choice, none of
+    the rest applying. ``summary`` is the one line the browser's chooser and
+    the README show.
     """
 
     name: str
     summary: str
     pick: int | None = None
-    temperature: float = 0.0
     floor: float = 0.0
     full: bool = False
 
     def __post_init__(self) -> None:
         if self.pick is not None and self.pick < 1:
             raise ValueError(f"pick must be >= 1, not {self.pick}")
-        if not self.temperature >= 0 or not 0 <= self.floor < 1:
-            raise ValueError("temperature must be >= 0 and floor in [0, 1)")
+        if not 0 <= self.floor < 1:
+            raise ValueError(f"floor must be in [0, 1), not {self.floor}")
 
 
 FULL = "full"
+FLOOR = 0.002  # the pool: moves the policy gives at least 0.2%
 
 LEVELS: dict[str, Level] = {level.name: level for level in (
-    Level("1", "the best of 2 moves drawn at random from those the policy gives >= 0.2%",
-          pick=2, floor=0.002),
-    Level("2", "the best of 4 moves drawn at random from those the policy gives >= 0.2%",
-          pick=4, floor=0.002),
-    Level("3", "a move sampled from the policy (temperature 1) among those it gives >= 0.2%",
-          temperature=1.0, floor=0.002),
-    Level("4", "the policy's first choice: one network call, no search", temperature=0.0),
+    Level("1", "the best of 2 moves drawn at random from those the policy gives 0.2% or more",
+          pick=2, floor=FLOOR),
+    Level("2", "the best of 4 moves drawn at random from those the policy gives 0.2% or more",
+          pick=4, floor=FLOOR),
+    Level("3", "the best of 8 moves drawn at random from those the policy gives 0.2% or more",
+          pick=8, floor=FLOOR),
+    Level("4", "the policy's first choice: one network call, no search"),
     Level(FULL, "the engine's own default (goai gtp: a search of 32 visits)", full=True),
 )}
 
@@ -100,26 +107,15 @@ def pool(level: Level, probabilities: np.ndarray, points: list[int],
     return chosen
 
 
-def choose(level: Level, probabilities: np.ndarray, candidates: list[int],
-           rng: np.random.Generator) -> int:
-    """``level``'s move among ``candidates`` (its ``pool``, not empty), by ``probabilities``.
-
-    Raises ``ValueError`` for an empty pool or the ``full`` level (not chosen here).
-    """
-    if not candidates:
-        raise ValueError("no candidate to choose from")
-    if level.full:
-        raise ValueError("the full level is the engine's own choice, not a level's")
-    weights = np.array([probabilities[point] for point in candidates], dtype=np.float64)
-    if level.pick is not None:
-        drawn = rng.choice(len(candidates), size=min(level.pick, len(candidates)), replace=False)
-        return candidates[int(max(drawn, key=lambda i: (weights[i], -i)))]
-    if level.temperature == 0 or weights.sum() <= 0:
-        return candidates[int(np.argmax(weights))]
-    # Scale in log space: p ** (1/T) underflows for small T and small p.
-    logits = np.log(np.maximum(weights, 1e-30)) / level.temperature
-    weights = np.exp(logits - logits.max())
-    return candidates[int(rng.choice(len(candidates), p=weights / weights.sum()))]
+def choose(level: Level, candidates: list[int], rng: np.random.Generator) -> int:
+    """The best of ``level.pick`` moves drawn from ``candidates``: its ``pool``, not empty,
+    most probable first. ``ValueError`` for an empty pool or a level without ``pick`` (the
+    policy's first choice, and ``full``, are the player's own choices)."""
+    if not candidates or level.pick is None:
+        raise ValueError("choose needs a pool and a level that draws (pick)")
+    drawn = rng.choice(len(candidates), size=min(level.pick, len(candidates)), replace=False)
+    # The pool is sorted best first, so the lowest index drawn is the policy's favourite.
+    return candidates[int(drawn.min())]
 
 
 __all__ = ["FULL", "LEVELS", "Level", "choose", "level_named", "pool"]

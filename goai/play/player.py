@@ -50,6 +50,15 @@ limits by visits or playouts the moves are a function of the seed of the
 player's generator (the evaluator's symmetries are drawn from it); a time
 limit makes them depend on the machine's speed.
 
+Levels (``PlayerConfig.level``)
+-------------------------------
+A level below ``full`` (``goai.play.levels``) plays from one forward pass,
+whatever the search limits and temperature: the rules above pick the move
+at temperature 0 (so passing, cleanup and resigning are as at full
+strength), and an ordinary move, not after the opponent's pass, is then the
+level's best of n drawn from the moves the policy rates, never an own eye.
+Level ``4`` keeps the policy's first choice; ``full`` is no level at all.
+
 Dead stones are an *estimate* for finished positions (``dead_stones``): a
 chain (strings joined by a common liberty or a common eye) is alive when it
 borders two own eye regions, or one of at least ``ALIVE_REGION_POINTS``
@@ -132,7 +141,9 @@ class PlayerConfig:
     is a win probability in [0, 1); 0 never resigns. ``visits`` (root visits,
     reused ones included), ``playouts`` (new ones) and ``time`` (seconds per
     move) limit the search; all None, or ``visits`` 1 alone, plays the raw
-    policy (``raw``).
+    policy (``raw``). ``level`` names a rung of ``levels.LEVELS``; below
+    ``full`` it plays the raw policy weakened, whatever the limits and
+    temperature say (see the module docstring).
     """
 
     temperature: float = 0.0
@@ -672,11 +683,12 @@ class Player:
                            legal=legal)
         opponent_passed = bool(position.history) and position.history[-1] == (
             opponent(color), PASS)
-        if level is not None and move != PASS and not cleanup and not opponent_passed:
+        if (level is not None and level.pick is not None and move != PASS and not cleanup
+                and not opponent_passed):
             board = position.board
             candidates = level_pool(level, choice, np.flatnonzero(legal[:-1]).tolist(),
                                     lambda point: is_eye(board, point, color))
-            move = choose_at_level(level, choice, candidates, self.rng)
+            move = choose_at_level(level, candidates, self.rng)
         return Decision(move, False, probabilities, value, score=score)
 
     def _resigns(self, position: GameState, color: int, winrate: float) -> bool:
