@@ -31,6 +31,7 @@ with warnings.catch_warnings():  # Starlette >= 1.10 prefers httpx2 but works wi
 
 from goai import cli  # noqa: E402
 from goai.nn.policy import Policy  # noqa: E402
+from goai.play.levels import LEVELS  # noqa: E402
 from goai.play.player import Player, PlayerConfig, estimated_score  # noqa: E402
 from goai.records.sgf import GameRecord, parse_sgf  # noqa: E402
 from goai.rules.board import EMPTY  # noqa: E402
@@ -263,7 +264,30 @@ def test_new_game_with_colour_handicap_and_komi():
     assert state["engine_to_play"] and state["handicap"] == 4
 
 
+def test_the_new_game_s_level_plays_is_shown_and_names_the_engine_in_the_sgf():
+    client = client_for(ScriptedPolicy("Q16", "D4", "Q4"))
+    state = client.post("/api/new", json={"color": "white", "level": "2"}).json()
+    assert state["level"] == "2" and state["engine_name"] == "scripted (level 2)"
+    client.post("/api/genmove", json={})
+    record = next(parse_sgf(client.get("/api/game.sgf").content))
+    assert (record.black_name, record.white_name) == ("scripted (level 2)", "human")
+    # Handicap at a level; and without one the server's own setting, named as before.
+    state = client.post("/api/new", json={"handicap": 3, "level": "1"}).json()
+    assert state["engine_to_play"] and state["engine_name"] == "scripted (level 1)"
+    assert client.post("/api/genmove", json={}).status_code == 200
+    state = client.post("/api/new", json={}).json()
+    assert state["level"] is None and state["engine_name"] == "scripted"
+
+
+def test_the_page_s_level_chooser_offers_the_ladder():
+    page = client_for(ScriptedPolicy()).get("/").text
+    chooser = page.split('id="new-level"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="([^"]+)"', chooser) == list(LEVELS)
+
+
 @pytest.mark.parametrize("body, message", [
+    ({"level": "9"}, "level must be one of"),
+    ({"level": 2}, "level must be a level's name"),
     ({"color": "red"}, "color must be"),
     ({"color": ["black"]}, "color must be"),
     ({"handicap": 1}, "handicap must be 0 or 2 to 9"),

@@ -232,6 +232,7 @@ def add_play(parser: argparse.ArgumentParser) -> None:
     add_model_options(parser)
     add_value_model_option(parser)
     add_search_options(parser)
+    add_level_option(parser)
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for the search: the same seed, the same replies")
 
@@ -242,6 +243,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     import numpy as np
 
     from goai.engine.config import DEFAULT_VISITS
+    from goai.play.levels import engine_name
     from goai.play.player import Player, PlayerConfig
     from goai.play.terminal import PlayConfig, TerminalGame
     from goai.rules.board import color_from_name
@@ -252,7 +254,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         limits = {"visits": args.visits, "playouts": args.playouts, "time": args.time}
         if all(value is None for value in limits.values()):
             limits["visits"] = DEFAULT_VISITS
-        player_config = PlayerConfig(**limits)
+        player_config = PlayerConfig(**limits, level=args.level)
     except ValueError as error:
         raise SystemExit(f"goai play: {error}") from None
     device = {} if args.device == "auto" else {"device": args.device}  # auto: Policy's default
@@ -266,8 +268,8 @@ def cmd_play(args: argparse.Namespace) -> int:
     gc.freeze()  # the model's objects stay: a search need not walk them (goai.search.tree)
     player = Player(policy, player_config, np.random.default_rng(args.seed),
                     value_policy=value_policy)
-    game = TerminalGame(player, config, sys.stdout, echo=not sys.stdin.isatty(),
-                        color=sys.stdout.isatty())
+    game = TerminalGame(player, config, sys.stdout, engine_name=engine_name(args.level),
+                        echo=not sys.stdin.isatty(), color=sys.stdout.isatty())
     game.run(sys.stdin)
     return 0
 

@@ -90,6 +90,12 @@ def level_named(name: str) -> Level:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {name!r}") from None
 
 
+def engine_name(level: str | None, name: str = "goai") -> str:
+    """The engine's name in a game record and on screen: ``goai (level 2)``; ``goai`` alone
+    without a level."""
+    return name if level is None else f"{name} (level {level})"
+
+
 def pool(level: Level, probabilities: np.ndarray, points: list[int],
          excluded: Callable[[int], bool]) -> list[int]:
     """The moves ``level`` chooses among: ``points`` (legal points, no pass) the policy gives
@@ -118,4 +124,4 @@ def choose(level: Level, candidates: list[int], rng: np.random.Generator) -> int
     return candidates[int(drawn.min())]
 
 
-__all__ = ["FULL", "LEVELS", "Level", "choose", "level_named", "pool"]
+__all__ = ["FULL", "LEVELS", "Level", "choose", "engine_name", "level_named", "pool"]

@@ -38,12 +38,13 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from goai.play.levels import engine_name, level_named
 from goai.play.player import MovePolicy, Player, PlayerConfig, estimated_score, has_head
 from goai.play.review import (
     COLOR_LETTERS,
@@ -409,11 +410,13 @@ class Engine:
         """A value head to search with (waits for the model; call from a worker thread)."""
         return (self.value_policy or self.policy).has_value_head
 
-    def new_game(self) -> Player:
-        """The per-game memory the engine keeps (resignation counters, the search tree)."""
+    def new_game(self, level: str | None = None) -> Player:
+        """The per-game memory the engine keeps (resignation counters, the search tree);
+        ``level`` (``levels.LEVELS``) replaces the configured one for this game."""
         with self._seed_lock:
             rng = np.random.default_rng(int(self._seeds.integers(2**63)))
-        return Player(self.policy, self.config, rng=rng, value_policy=self.value_policy)
+        config = self.config if level is None else replace(self.config, level=level)
+        return Player(self.policy, config, rng=rng, value_policy=self.value_policy)
 
     def _outlook(self, state: GameState) -> tuple[np.ndarray | None, float | None]:
         """``(ownership from Black's view or None, the score head's score for the side to
@@ -454,7 +457,7 @@ class Engine:
 
     def choose(self, game: Player, state: GameState) -> EngineMove:
         """The engine's move for ``state.to_play``, or a resignation."""
-        if game.evaluator is None and not self.config.raw and self._can_search():
+        if game.evaluator is None and not game.config.raw and self._can_search():
             game.evaluator = self._evaluator()
         decision = game.decide(state, seconds=self.think_seconds)
         ownership, _ = self._outlook(state)
@@ -512,7 +515,8 @@ class Engine:
 
 @dataclass(frozen=True)
 class NewGame:
-    """The page's new-game form: the human's colour, handicap (0 or 2-9) and komi.
+    """The page's new-game form: the human's colour, handicap (0 or 2-9), komi and the
+    engine's level (a name of ``levels.LEVELS``; None: the server's own setting).
 
     Raises ``RequestError`` for values out of range.
     """
@@ -520,8 +524,14 @@ class NewGame:
     human: int = BLACK
     handicap: int = 0
     komi: float = 7.5
+    level: str | None = None
 
     def __post_init__(self) -> None:
+        if self.level is not None:
+            try:
+                level_named(self.level)
+            except ValueError as error:
+                raise RequestError(str(error)) from None
         if self.human not in (BLACK, WHITE):
             raise RequestError("colour must be black or white")
         if self.handicap:
@@ -557,7 +567,7 @@ class GameSession:
         self.state = GameState(NETWORK_SIZE, setup.komi)
         if setup.handicap:
             self.state.setup(black=fixed_handicap(setup.handicap), handicap=setup.handicap)
-        self.player = self.engine.new_game()
+        self.player = self.engine.new_game(setup.level)
         self.result: str | None = None
         self.result_text: str | None = None
         self.count: StoneStatus | None = None  # the judged stones of a game ended by passes
@@ -567,6 +577,11 @@ class GameSession:
     @property
     def engine_color(self) -> int:
         return opponent(self.human)
+
+    @property
+    def engine_name(self) -> str:
+        """The engine's name with this game's level: ``goai (level 2)``, in the SGF too."""
+        return engine_name(self.player.config.level, self.engine.name)
 
     @property
     def engine_to_play(self) -> bool:
@@ -599,7 +614,7 @@ class GameSession:
         self.analyses[-1] = chosen.analysis
         if chosen.resign:
             self.result = f"{COLOR_LETTERS[self.human]}+R"
-            self.result_text = f"{self.engine.name} resigns"
+            self.result_text = f"{self.engine_name} resigns"
             return
         self.state.play(chosen.move)
         self._after_move()
@@ -654,7 +669,7 @@ class GameSession:
     # ------------------------------------------------------------- output
 
     def record(self) -> GameRecord:
-        names = {self.human: "human", self.engine_color: self.engine.name}
+        names = {self.human: "human", self.engine_color: self.engine_name}
         return GameRecord.from_state(self.state, source="goai serve", result=self.result,
                                      black_name=names[BLACK], white_name=names[WHITE],
                                      date=date.today().isoformat())
@@ -669,7 +684,8 @@ class GameSession:
         return {
             "type": "game", "size": state.size, "komi": state.komi, "handicap": state.handicap,
             "human": COLOR_LETTERS[self.human], "engine": COLOR_LETTERS[self.engine_color],
-            "engine_name": self.engine.name, "to_play": COLOR_LETTERS[state.to_play],
+            "engine_name": self.engine_name, "level": self.player.config.level,
+            "to_play": COLOR_LETTERS[state.to_play],
             "move_number": len(state.history), "board": board_string(state),
             "last_move": None if state.last_move is None else vertex(state.last_move),
             "captures": {"B": captures[BLACK], "W": captures[WHITE]},

@@ -354,7 +354,7 @@ $("new-form").addEventListener("submit", (event) => {
   run(async () => {
     game = await post("/api/new", {
       color: $("new-color").value, handicap: Number($("new-handicap").value),
-      komi: Number($("new-komi").value),
+      komi: Number($("new-komi").value), level: $("new-level").value,
     });
     analysis = null;
     await afterChange();
