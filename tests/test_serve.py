@@ -16,6 +16,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from goai.nn.policy import Policy  # noqa: E402
 from goai.play.levels import LEVELS  # noqa: E402
 from goai.play.player import Player, PlayerConfig, estimated_score  # noqa: E402
 from goai.records.sgf import GameRecord, parse_sgf  # noqa: E402
-from goai.rules.board import EMPTY  # noqa: E402
+from goai.rules.board import BLACK, EMPTY  # noqa: E402
 from goai.rules.coords import PASS_INDEX  # noqa: E402
 from goai.rules.game import GameState  # noqa: E402
 from goai.search import tree as search_module  # noqa: E402
@@ -354,6 +355,29 @@ def test_win_rates_are_black_s_along_the_game(tiny_policy: Policy):
     black_to_move = (tiny_policy.value(GameRecord.to_state(
         next(parse_sgf(client.get("/api/game.sgf").content)))) + 1) / 2
     assert rates[2] == pytest.approx(black_to_move, abs=1e-6)
+
+
+class BlunderPolicy(ScriptedPolicy):
+    """``ScriptedPolicy`` with a value head: Black wins 80% until a black stone stands on
+    C3, 20% after (said from the side to move's view)."""
+
+    has_value_head = True
+
+    def analyze(self, state, *, symmetries=None):
+        black = 0.2 if state.board.stones[move("C3", 19)] == BLACK else 0.8
+        value = (2 * black - 1) * (1 if state.to_play == BLACK else -1)
+        return replace(super().analyze(state), value=value)
+
+
+def test_the_game_s_end_shows_where_the_human_lost_most():
+    client = client_for(BlunderPolicy("Q16", "D16", "Q4"), engine={"analysis_visits": 1})
+    client.get("/api/analysis")
+    for vertex_ in ("D4", "C3", "E5"):
+        state = play(client, vertex_)
+        client.get("/api/analysis")
+        assert state["lessons"] == []  # not before the end
+    state = client.post("/api/resign", json={}).json()
+    assert state["lessons"] == [{"number": 3, "move": "B C3", "why": "Black's win rate -60%"}]
 
 
 class OwnershipPolicy(ScriptedPolicy):

@@ -63,7 +63,7 @@ comment lists them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,6 +226,66 @@ def larger_loss(drop: float | None, score_drop: float | None) -> tuple[float, st
     if score_drop is not None and score_drop * POINTS_PER_PERCENT > 100 * drop:
         return score_drop * POINTS_PER_PERCENT, "score"
     return 100 * drop, "winrate"
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A move that cost its player: ``number`` counts from 1; ``size`` and ``which`` are
+    ``larger_loss``'s; ``drop`` the win rate it cost (a fraction), ``score_drop`` the
+    points (None without scores)."""
+
+    number: int
+    color: int
+    move: int
+    size: float
+    which: str
+    drop: float
+    score_drop: float | None
+
+    @property
+    def why(self) -> str:
+        """``Black's win rate -12%`` or ``lost 6.5 points of score``."""
+        if self.which == "score" and self.score_drop is not None:
+            return f"lost {self.score_drop:.1f} points of score"
+        return f"{COLOR_WORDS[self.color]}'s win rate -{100 * self.drop:.0f}%"
+
+    def text(self) -> str:
+        """``57 B R3: Black's win rate -12%``."""
+        return f"{self.number} {COLOR_LETTERS[self.color]} {_to_vertex(self.move)}: {self.why}"
+
+
+def biggest_losses(moves: Sequence[tuple[int, int]], winrates: Sequence[float | None],
+                   score_leads: Sequence[float | None] = (), *,
+                   players: Collection[int] = (BLACK, WHITE),
+                   count: int = TURNING_POINTS) -> list[Loss]:
+    """The turning points of a game from the win rates already seen along it: the ``count``
+    moves of ``players`` whose player lost the most, largest first (ties: the earlier move).
+
+    ``moves`` are the game's ``(color, move)``; ``winrates[i]`` is Black's win rate at the
+    position after ``i`` moves and ``score_leads[i]`` Black's lead there (None where not
+    known: a move without both sides' win rates is skipped). A loss is measured as
+    ``GameReview.turning_points`` measures it (``larger_loss``); only losses of half a
+    percentage point (or half a point of score) and more count: less rounds to nothing.
+    """
+    found = []
+    for index, (color, move) in enumerate(moves):
+        if color not in players or index + 1 >= len(winrates):
+            continue
+        before, after = winrates[index], winrates[index + 1]
+        if before is None or after is None:
+            continue
+        sign = 1 if color == BLACK else -1
+        score_drop = None
+        if index + 1 < len(score_leads):
+            lead_before, lead_after = score_leads[index], score_leads[index + 1]
+            if lead_before is not None and lead_after is not None:
+                score_drop = sign * (lead_before - lead_after)
+        swing = larger_loss(sign * (before - after), score_drop)
+        if swing is not None and swing[0] >= 0.5:  # what rounds to 0% is no loss to show
+            found.append(Loss(index + 1, color, move, swing[0], swing[1],
+                              sign * (before - after), score_drop))
+    found.sort(key=lambda loss: (-loss.size, loss.number))
+    return found[:count]
 
 
 @dataclass(frozen=True)

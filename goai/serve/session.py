@@ -49,15 +49,16 @@ from goai.play.player import MovePolicy, Player, PlayerConfig, estimated_score, 
 from goai.play.review import (
     COLOR_LETTERS,
     GameReview,
+    Loss,
     annotated_sgf,
-    larger_loss,
+    biggest_losses,
     review_game,
     top_moves,
 )
 from goai.play.terminal import ILLEGAL_REASONS, score_text
 from goai.records.sgf import GameRecord, Problem, ProblemKind, parse_sgf, write_sgf
 from goai.records.sgf import max_moves as sgf_max_moves
-from goai.rules.board import BLACK, COLOR_WORDS, EMPTY, WHITE, opponent
+from goai.rules.board import BLACK, EMPTY, WHITE, opponent
 from goai.rules.coords import (
     NETWORK_SIZE,
     NUM_MOVES,
@@ -79,6 +80,15 @@ ANALYSIS_VISITS = 400  # the visit cap of one analysis (the think-seconds cap ap
 SNAPSHOT_SECONDS = 0.5  # how often a streamed analysis reports while it searches
 TURNING_POINTS = 5
 STONE_CHARS = {EMPTY: ".", BLACK: "X", WHITE: "O"}
+
+
+LESSONS = 3  # the moves shown at a game's end where the human lost most
+
+
+def loss_json(loss: Loss) -> dict[str, object]:
+    """``{number, move, why}`` of a move that cost its player (``review.biggest_losses``)."""
+    return {"number": loss.number, "move": f"{COLOR_LETTERS[loss.color]} {vertex(loss.move)}",
+            "why": loss.why}
 
 
 class EngineUnavailable(RuntimeError):
@@ -697,7 +707,18 @@ class GameSession:
             "score_leads": [None if item is None else item.black_score_lead
                             for item in self.analyses],
             "count": None if self.count is None else self.count_json(),
+            "lessons": self.lessons() if self.result is not None else [],
         }
+
+    def lessons(self) -> list[dict[str, object]]:
+        """The ``LESSONS`` moves where the human lost most, by the win rates (and score leads)
+        the engine and the page's analyses saw along the game (``review.biggest_losses``, the
+        review's turning points); positions never analysed are skipped."""
+        moves = self.state.history
+        winrates = [None if item is None else item.black_winrate for item in self.analyses]
+        leads = [None if item is None else item.black_score_lead for item in self.analyses]
+        return [loss_json(loss) for loss in biggest_losses(
+            moves, winrates, leads, players=(self.human,), count=LESSONS)]
 
     def count_json(self) -> dict[str, object]:
         """The count of a game ended by passes: how the dead stones were judged
@@ -782,26 +803,9 @@ class ReviewSession:
         points = [{"number": item.number, "move": f"{COLOR_LETTERS[item.color]} "
                    f"{vertex(item.move)}", "why": f"unlikely: {100 * item.probability:.2g}%, "
                    f"rank {item.rank}"} for item in self.review.least_likely(TURNING_POINTS)]
-        rates, leads = self.winrates, self.score_leads
-        swings = []
-        for index, item in enumerate(self.review.moves[:-1]):
-            before, after = rates[index], rates[index + 1]
-            if before is None or after is None:
-                continue
-            sign = 1 if item.color == BLACK else -1
-            score_drop = None
-            if index + 1 < len(leads) and None not in (leads[index], leads[index + 1]):
-                score_drop = sign * (leads[index] - leads[index + 1])  # type: ignore[operator]
-            swing = larger_loss(sign * (before - after), score_drop)
-            assert swing is not None
-            swings.append((swing, score_drop, item))
-        swings.sort(key=lambda entry: (-entry[0][0], entry[2].number))
-        for (size, which), score_drop, item in swings[:TURNING_POINTS]:
-            if size > 0:
-                why = (f"lost {score_drop:.1f} points of score" if which == "score"
-                       else f"{COLOR_WORDS[item.color]}'s win rate -{size:.0f}%")
-                points.append({"number": item.number, "move": f"{COLOR_LETTERS[item.color]} "
-                               f"{vertex(item.move)}", "why": why})
+        moves = [(item.color, item.move) for item in self.review.moves]
+        points += [loss_json(loss)
+                   for loss in biggest_losses(moves, self.winrates, self.score_leads)]
         return points
 
     def as_json(self) -> dict[str, object]:

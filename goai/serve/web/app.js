@@ -148,6 +148,11 @@ function showGame() {
     status = `${game.engine_name} (${COLOR_NAMES[game.engine]}) to play`;
   }
   $("status").textContent = `${status}. ${captures}${last}.`;
+  // At the end: where the human lost most, by the win rates seen along the game.
+  const lessons = game.over ? game.lessons || [] : [];
+  $("lessons").hidden = lessons.length === 0;
+  $("lessons").textContent = lessons.length === 0 ? "" : "Where you lost most: "
+    + lessons.map((item) => `move ${item.number} (${item.move}), ${item.why}`).join("; ") + ".";
   document.body.dataset.moveNumber = String(game.move_number);
   showAnalysis();
 }
