@@ -28,11 +28,12 @@ levels.
 
 The ladder (``LEVELS``, weakest first) and what each level measured, against
 GNU Go 3.8 and against its neighbours, are in the README's section "Playing
-at the player's level"; the names are numbers because the measurements,
-not hopes, say what each is. The top level, ``full``, is no weakening at all:
-each front end's own default (``goai gtp`` searches, ``goai play`` and the
-environment play the raw policy unless told to search), so that no level
-given and ``full`` play the same moves.
+at your level"; the names are numbers because the measurements, not hopes,
+say what each is. The top level, ``full``, is no weakening at all: each
+front end's own default (``goai gtp``, ``goai play`` and ``goai serve``
+search 32 visits; the environment's policy opponent samples the raw policy
+unless told to search), so that no level given and ``full`` play the same
+moves.
 """
 
 from __future__ import annotations
