@@ -51,12 +51,10 @@ class Level:
     ``pick`` set: the best of that many pool moves drawn at random; None: the
     policy's first choice. ``floor`` is the smallest policy probability a move
     needs to be in the pool. ``full`` is the engine's own move choice, none of
-    the rest applying. ``summary`` is the one line the browser's chooser and
-    the README show.
+    the rest applying.
     """
 
     name: str
-    summary: str
     pick: int | None = None
     floor: float = 0.0
     full: bool = False
@@ -72,14 +70,11 @@ FULL = "full"
 FLOOR = 0.002  # the pool: moves the policy gives at least 0.2%
 
 LEVELS: dict[str, Level] = {level.name: level for level in (
-    Level("1", "the best of 2 moves drawn at random from those the policy gives 0.2% or more",
-          pick=2, floor=FLOOR),
-    Level("2", "the best of 4 moves drawn at random from those the policy gives 0.2% or more",
-          pick=4, floor=FLOOR),
-    Level("3", "the best of 8 moves drawn at random from those the policy gives 0.2% or more",
-          pick=8, floor=FLOOR),
-    Level("4", "the policy's first choice: one network call, no search"),
-    Level(FULL, "the engine's own default (goai gtp: a search of 32 visits)", full=True),
+    Level("1", pick=2, floor=FLOOR),  # the best of 2 pool moves drawn at random
+    Level("2", pick=4, floor=FLOOR),
+    Level("3", pick=8, floor=FLOOR),
+    Level("4"),  # the policy's first choice: one network call, no search
+    Level(FULL, full=True),  # the engine's own default (goai gtp: a search of 32 visits)
 )}
 
 
