@@ -87,9 +87,13 @@ def level_named(name: str) -> Level:
 
 
 def engine_name(level: str | None, name: str = "goai") -> str:
-    """The engine's name in a game record and on screen: ``goai (level 2)``; ``goai`` alone
-    without a level."""
-    return name if level is None else f"{name} (level {level})"
+    """The engine's name in a game record and on screen: ``goai (level 2)``, ``goai (small,
+    level 2)`` for a name with its own parenthesis; ``name`` alone without a level."""
+    if level is None:
+        return name
+    if name.endswith(")"):
+        return f"{name[:-1]}, level {level})"
+    return f"{name} (level {level})"
 
 
 def pool(level: Level, probabilities: np.ndarray, points: list[int],

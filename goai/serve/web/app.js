@@ -147,7 +147,8 @@ function showGame() {
   } else {
     status = `${game.engine_name} (${COLOR_NAMES[game.engine]}) to play`;
   }
-  $("status").textContent = `${status}. ${captures}${last}.`;
+  const against = game.level ? ` Against ${game.engine_name}.` : "";
+  $("status").textContent = `${status}. ${captures}${last}.${against}`;
   // At the end: where the human lost most, by the win rates seen along the game.
   const lessons = game.over ? game.lessons || [] : [];
   $("lessons").hidden = lessons.length === 0;
