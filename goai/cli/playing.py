@@ -44,7 +44,7 @@ def add_search_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_level_option(parser: argparse.ArgumentParser) -> None:
-    """``--level``: the playing strength, with ``PlayerConfig.level``'s help (gtp, play, serve)."""
+    """``--level``: the playing strength, with ``PlayerConfig.level``'s help (gtp, play)."""
     from dataclasses import fields
 
     from goai.play.levels import LEVELS
