@@ -6,7 +6,8 @@
 For every ``--every``-th position of the first ``--games`` readable games, the
 network is asked once, and each level below ``full`` then chooses ``--draws``
 moves with ``Player``'s own code (the same pool, eye rule and end-of-game
-rules as in a game; one generator seeded with ``--seed``). The script counts
+rules as in a game; one generator seeded with ``--seed``), and so does
+sampling the policy at temperature 1, the candidate that is not a level. The script counts
 the share of chosen moves among the policy's top 10 and top 1 (ranked among
 the legal points), and the mean rank. Then it times ``Player.decide`` at
 every level, ``full`` included (a search of ``goai gtp``'s default visits), on
@@ -81,16 +82,20 @@ def main(argv: list[str] | None = None) -> int:
 
     cached = Cached()
     rng = np.random.default_rng(args.seed)
-    weak = [name for name in LEVELS if name != FULL]
+    # Each level below full, and beside them sampling the policy at temperature 1 (the
+    # candidate that is not a level: ``goai gtp --visits 1 --temperature 1``).
+    configs = {name: PlayerConfig(level=name, resign_threshold=0)
+               for name in LEVELS if name != FULL}
+    configs["temperature 1"] = PlayerConfig(temperature=1.0, resign_threshold=0)
     counts = {name: {"moves": 0, "top1": 0, "top10": 0, "rank_sum": 0, "passes": 0}
-              for name in weak}
+              for name in configs}
     for state in positions:
         analysis = cached.analyze(state)
         legal = np.flatnonzero(analysis.legal[:-1])
         order = legal[np.argsort(-analysis.probabilities[legal], kind="stable")]
         rank_of = {int(point): rank for rank, point in enumerate(order, 1)}
-        for name in weak:
-            player = Player(cached, PlayerConfig(level=name, resign_threshold=0), rng=rng)
+        for name, config in configs.items():
+            player = Player(cached, config, rng=rng)
             for _ in range(args.draws):
                 move = player.decide(state).move
                 tally = counts[name]
@@ -118,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
                         "positions": len(seconds)}
 
     result = {"games": games, "positions": len(positions), "draws": args.draws, "levels": {}}
-    for name in LEVELS:
-        row = dict(timing[name])
+    for name in [*LEVELS, "temperature 1"]:
+        row = dict(timing.get(name, {}))
         if name in counts:
             tally = counts[name]
             moves = max(tally["moves"], 1)
@@ -134,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, row in result["levels"].items():
             shares = (f"top-1 {row['top1_share']:.1%}  top-10 {row['top10_share']:.1%}  "
                       f"mean rank {row['mean_rank']:.1f}  " if "top10_share" in row else "")
-            print(f"level {name:>4}: {shares}{row['median_s'] * 1000:.0f} ms a move "
-                  f"(max {row['max_s'] * 1000:.0f})")
+            timed = (f"{row['median_s'] * 1000:.0f} ms a move (max {row['max_s'] * 1000:.0f})"
+                     if "median_s" in row else "")
+            print(f"{name:>13}: {shares}{timed}")
     return 0
 
 
