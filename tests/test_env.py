@@ -32,6 +32,7 @@ from goai.play.env import (
     make_opponent,
     move_to_action,
 )
+from goai.play.player import Player
 from goai.rules.board import BLACK, COLOR_NAMES, WHITE, IllegalMoveError
 from goai.rules.coords import PASS, slot_to_move
 from goai.rules.game import GameState
@@ -378,6 +379,28 @@ def test_the_visits_of_a_policy_opponent_are_read_and_checked(monkeypatch) -> No
     for spec in ("policy?visits=0", "policy:small?visit=3", "policy?visits=x"):
         with pytest.raises(ValueError, match="visits=N"):
             make_opponent(spec)
+
+
+def test_a_policy_opponent_at_a_level_plays_that_level_s_legal_moves(tiny_model_path: Path,
+                                                                   monkeypatch) -> None:
+    assert make_opponent(f"policy:{tiny_model_path}?level=2").level.name == "2"
+    assert make_opponent(f"policy:{tiny_model_path}?level=full").level is None
+    with pytest.raises(ValueError, match="level=L"):
+        make_opponent("policy?level=9")
+    levels = []
+    original = Player.decide
+
+    def decide(self, *args, **options):  # noqa: ANN001, ANN202
+        levels.append(self.config.level)
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(Player, "decide", decide)
+    env = GoEnv(size=19, opponent=f"policy:{tiny_model_path}?level=1", agent_color="white")
+    env.reset(seed=5)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        env.step(random_action(env, rng))
+    assert levels == ["1"] * 4 and len(env.state.history) == 7  # each move legal, or step raises
 
 
 def test_policy_opponent_refuses_other_sizes(tiny_model_path: Path) -> None:

@@ -4,7 +4,8 @@ Transcripts live in ``tests/gtp/*.txt`` (one engine per file, like KataGo's
 ``cpp/tests/gtp``) and read like a GTP console session:
 
 * a line ``> TEXT`` sends ``TEXT`` (``{data}`` becomes the tests/data folder);
-* a line starting with ``#`` is a note for the reader;
+* a line starting with ``#`` is a note for the reader, but ``#! key = value`` (TOML, as in
+  a ``--config`` file) sets an engine option for that file's engine;
 * every other line is expected output, blank lines included.
 
 Expected lines may hold ``<vertex>`` (a vertex or pass), ``<pv>`` (vertices
@@ -70,6 +71,15 @@ def run_engine(engine: GtpEngine, data: bytes) -> bytes:
     return out.getvalue()
 
 
+def transcript_options(path: Path) -> dict[str, object]:
+    """The engine options a transcript sets with ``#!`` lines (TOML keys and values)."""
+    import tomllib
+
+    lines = [line[2:] for line in path.read_text(encoding="utf-8").splitlines()
+             if line.startswith("#!")]
+    return tomllib.loads("\n".join(lines))
+
+
 def read_transcript(path: Path) -> tuple[str, str]:
     """(input to send, expected output) of a transcript file."""
     sent, expected = [], []
@@ -96,8 +106,10 @@ def engine(tiny_model_path: Path) -> GtpEngine:
 
 
 @pytest.mark.parametrize("path", TRANSCRIPTS, ids=[p.stem for p in TRANSCRIPTS])
-def test_transcript(path: Path, engine: GtpEngine):
+def test_transcript(path: Path, engine: GtpEngine, tiny_model_path: Path):
     sent, expected = read_transcript(path)
+    if options := transcript_options(path):
+        engine = GtpEngine(GtpConfig.from_options({"model": str(tiny_model_path), **options}))
     actual = _strip_line_ends(run_engine(engine, sent.encode()).decode())
     # Compare response by response (a blank line ends each) for a readable failure.
     expected_responses = _strip_line_ends(expected).split("\n\n")
@@ -912,3 +924,20 @@ def test_a_value_model_that_cannot_serve_is_one_gtp_error(tmp_path: Path):
     engine = GtpEngine(GtpConfig(model="small", value_model=str(tmp_path / "missing.pt")))
     out = run_engine(engine, b"1 genmove b\n2 name\n").decode()
     assert out.startswith("?1 cannot load value model: ") and out.endswith("=2 goai\n\n")
+
+
+def test_level_from_the_command_line_and_config_file(tmp_path: Path, monkeypatch):
+    config_file = tmp_path / "goai.toml"
+    config_file.write_text("level = 2\n")  # a number in TOML names the level "2"
+    config = GtpConfig.from_options(load_config_file(config_file))
+    assert config.player.level == "2" and config.player.raw
+    assert GtpConfig.from_options({"level": "full"}).player.visits == DEFAULT_VISITS
+    assert not GtpConfig.from_options({"level": "full"}).player.raw
+    with pytest.raises(ValueError, match="level must be one of"):
+        GtpConfig.from_options({"level": "9"})
+    configs = []
+    monkeypatch.setattr("goai.engine.engine.run_gtp", lambda config, *_: configs.append(config))
+    monkeypatch.setattr("os._exit", lambda code: None)
+    monkeypatch.setattr("logging.shutdown", lambda: None)
+    cli.main(["gtp", "--config", str(config_file), "--level", "1"])
+    assert configs[0].player.level == "1"  # the command line wins over the file

@@ -252,6 +252,43 @@ def test_resign_score_and_moves_after_the_end():
     assert game.result == "W+R"
 
 
+class BlunderPolicy(ScriptedPolicy):
+    """``ScriptedPolicy`` with a value head: Black wins 80% until a black stone stands on
+    C3, 20% after (said from the side to move's view)."""
+
+    has_value_head = True
+
+    def analyze(self, state, *, symmetries=None):
+        black = 0.2 if state.board.stones[move("C3", 19)] == BLACK else 0.8
+        value = (2 * black - 1) * (1 if state.to_play == BLACK else -1)
+        return analysis(state, self.probabilities, value)
+
+
+def test_the_end_of_the_game_shows_where_the_human_lost_most():
+    out = io.StringIO()
+    game = TerminalGame(Player(BlunderPolicy(WANTS)), PlayConfig(), out, echo=True)
+    game.run(io.StringIO("D4\nC3\nE5\nresign\nquit\n"))
+    lines = out.getvalue().splitlines()
+    assert lines[lines.index("You resign. Result: W+R.") + 1:][:3] == [
+        "Looking back over your 3 moves (the network's win rate at each of the game's "
+        "positions)...",
+        "Where you lost most:",
+        "  1. move 3 B C3: Black's win rate -60%",
+    ]
+
+
+def test_goai_play_at_a_level_names_it_on_screen_and_in_the_sgf(tiny_model_path: Path,
+                                                                tmp_path: Path, monkeypatch,
+                                                                capsys):
+    saved = tmp_path / "level.sgf"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"D4\nsave {saved}\nquit\n"))
+    assert cli.main(["play", "--model", str(tiny_model_path), "--level", "1",
+                     "--handicap", "2"]) == 0
+    assert "goai (level 1) is White (O)" in capsys.readouterr().out
+    root = sgf.Sgf_game.from_bytes(saved.read_bytes()).get_root()
+    assert root.get("PW") == "goai (level 1)" and root.get("PB") == "human"
+
+
 class OwnershipPolicy(ScriptedPolicy):
     """``ScriptedPolicy`` with an ownership head: the map gives the whole board to White
     (Black's D4 with it: dead), from the side to move's view as a network says it. With

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from boards import DEAD_STONE, KO_SHAPE, TWO_EYES, move, play, position
+from boards import DEAD_STONE, KO_SHAPE, TWO_EYES, move, play, position, vertices
 from fakes import analysis
 
 from goai.play.player import (
@@ -355,3 +355,61 @@ def test_a_raw_move_keeps_to_the_allowed_moves():
     assert player.decide(state, allowed=lambda m: m == g1).move == g1
     # A list that allows nothing legal restricts nothing.
     assert player.decide(state, allowed=lambda m: False).move == b3
+
+
+# ----------------------------------------------------------------- levels
+
+# Black to move; A9 is Black's own eye (the policy's favourite, never to be filled) and
+# B9, a stone, is where the policy also puts weight (illegal: masked).
+LEVEL_POSITION = """
+    . X . . . . . . .
+    X X . . . . . . .
+    . . . . . . . . .
+    . . . . . . . . .
+    . . . . O . . . .
+    . . . . . . . . .
+    . . . . . . . . .
+    . . . . . . . . .
+    . . . . . . . . .
+    """
+# The candidates, best first, then everything else at 0.05% (below every level's floor).
+LEVEL_CHOICES = ("C3", "G7", "C7", "G3", "E7", "E3", "C5", "G5", "D4", "F6")
+
+
+class Favourites:
+    """A network with fixed probabilities: A9 (an own eye) and B9 (a stone) on top, then
+    ``LEVEL_CHOICES`` falling from 20% to 1%."""
+
+    has_value_head = False
+
+    def analyze(self, state, *, symmetries=None):
+        weights = (0.2, 0.15, 0.1, 0.08, 0.06, 0.05, 0.04, 0.03, 0.02, 0.01)
+        favourites = {"A9": 0.3, "B9": 0.1, **dict(zip(LEVEL_CHOICES, weights, strict=True))}
+        return analysis(state, policy_on(state, favourites, rest=0.0005), None)
+
+
+def test_each_weaker_level_plays_lower_ranked_moves_and_all_stay_legal_and_off_the_eye():
+    state = position(LEVEL_POSITION)
+    ranks = {vertex: rank for rank, vertex in enumerate(LEVEL_CHOICES, 1)}
+    mean_rank, first_share = {}, {}
+    for level in ("4", "3", "2", "1"):  # strongest first
+        player = Player(Favourites(), PlayerConfig(level=level), rng=np.random.default_rng(25))
+        chosen = [vertices({player.decide(state).move}, 9).pop() for _ in range(2000)]
+        assert set(chosen) <= set(LEVEL_CHOICES), level  # never the eye, a stone, or a 0.05% move
+        mean_rank[level] = np.mean([ranks[vertex] for vertex in chosen])
+        first_share[level] = chosen.count(LEVEL_CHOICES[0]) / len(chosen)
+    assert first_share["4"] == 1.0
+    assert mean_rank["4"] < mean_rank["3"] < mean_rank["2"] < mean_rank["1"], mean_rank
+    assert first_share["4"] > first_share["3"] > first_share["2"] > first_share["1"], first_share
+
+
+def test_levels_keep_the_end_of_the_game_and_full_is_no_level():
+    # After the opponent's pass a player ahead passes at every level, as at full strength.
+    state = after_pass(position(LEVEL_POSITION, komi=-50), WHITE)
+    for level in ("1", "2", "3", "4"):
+        assert Player(Favourites(), PlayerConfig(level=level)).decide(state).move == PASS
+    assert PlayerConfig(level="full").weakened is None
+    assert PlayerConfig(level="full", visits=32).raw is False
+    assert PlayerConfig(level="1", visits=32).raw is True  # a level below full does not search
+    with pytest.raises(ValueError, match="level must be one of"):
+        PlayerConfig(level="7")

@@ -16,6 +16,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +32,11 @@ with warnings.catch_warnings():  # Starlette >= 1.10 prefers httpx2 but works wi
 
 from goai import cli  # noqa: E402
 from goai.nn.policy import Policy  # noqa: E402
+from goai.play.levels import LEVELS  # noqa: E402
 from goai.play.player import Player, PlayerConfig  # noqa: E402
 from goai.records.record import GameRecord  # noqa: E402
 from goai.records.sgf import parse_sgf  # noqa: E402
-from goai.rules.board import EMPTY  # noqa: E402
+from goai.rules.board import BLACK, EMPTY  # noqa: E402
 from goai.rules.coords import PASS_INDEX  # noqa: E402
 from goai.rules.game import GameState  # noqa: E402
 from goai.rules.status import estimated_score  # noqa: E402
@@ -265,7 +267,30 @@ def test_new_game_with_colour_handicap_and_komi():
     assert state["engine_to_play"] and state["handicap"] == 4
 
 
+def test_the_new_game_s_level_plays_is_shown_and_names_the_engine_in_the_sgf():
+    client = client_for(ScriptedPolicy("Q16", "D4", "Q4"))
+    state = client.post("/api/new", json={"color": "white", "level": "2"}).json()
+    assert state["level"] == "2" and state["engine_name"] == "scripted (level 2)"
+    client.post("/api/genmove", json={})
+    record = next(parse_sgf(client.get("/api/game.sgf").content))
+    assert (record.black_name, record.white_name) == ("scripted (level 2)", "human")
+    # Handicap at a level; and without one the server's own setting, named as before.
+    state = client.post("/api/new", json={"handicap": 3, "level": "1"}).json()
+    assert state["engine_to_play"] and state["engine_name"] == "scripted (level 1)"
+    assert client.post("/api/genmove", json={}).status_code == 200
+    state = client.post("/api/new", json={}).json()
+    assert state["level"] is None and state["engine_name"] == "scripted"
+
+
+def test_the_page_s_level_chooser_offers_the_ladder():
+    page = client_for(ScriptedPolicy()).get("/").text
+    chooser = page.split('id="new-level"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="([^"]+)"', chooser) == list(LEVELS)
+
+
 @pytest.mark.parametrize("body, message", [
+    ({"level": "9"}, "level must be one of"),
+    ({"level": 2}, "level must be a level's name"),
     ({"color": "red"}, "color must be"),
     ({"color": ["black"]}, "color must be"),
     ({"handicap": 1}, "handicap must be 0 or 2 to 9"),
@@ -332,6 +357,29 @@ def test_win_rates_are_black_s_along_the_game(tiny_policy: Policy):
     black_to_move = (tiny_policy.value(GameRecord.to_state(
         next(parse_sgf(client.get("/api/game.sgf").content)))) + 1) / 2
     assert rates[2] == pytest.approx(black_to_move, abs=1e-6)
+
+
+class BlunderPolicy(ScriptedPolicy):
+    """``ScriptedPolicy`` with a value head: Black wins 80% until a black stone stands on
+    C3, 20% after (said from the side to move's view)."""
+
+    has_value_head = True
+
+    def analyze(self, state, *, symmetries=None):
+        black = 0.2 if state.board.stones[move("C3", 19)] == BLACK else 0.8
+        value = (2 * black - 1) * (1 if state.to_play == BLACK else -1)
+        return replace(super().analyze(state), value=value)
+
+
+def test_the_game_s_end_shows_where_the_human_lost_most():
+    client = client_for(BlunderPolicy("Q16", "D16", "Q4"), engine={"analysis_visits": 1})
+    client.get("/api/analysis")
+    for vertex_ in ("D4", "C3", "E5"):
+        state = play(client, vertex_)
+        client.get("/api/analysis")
+        assert state["lessons"] == []  # not before the end
+    state = client.post("/api/resign", json={}).json()
+    assert state["lessons"] == [{"number": 3, "move": "B C3", "why": "Black's win rate -60%"}]
 
 
 class OwnershipPolicy(ScriptedPolicy):

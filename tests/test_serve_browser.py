@@ -36,7 +36,7 @@ if CHROMIUM is None or CHROMEDRIVER is None:
                 "(apt-get install chromium chromium-driver)", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="needs the selenium package")
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 
 def free_port() -> int:
@@ -225,6 +225,28 @@ def test_play_ten_moves_by_clicking_then_heat_map_and_review(server: str, browse
 
 
 # ----------------------------------------------------------------- territory and the count
+
+
+def test_a_new_game_at_a_level_shows_it_and_ends_with_where_the_human_lost(server: str, browser):
+    driver = browser
+    driver.get(server + "/")
+    wait_until(driver, lambda: driver.find_element(By.TAG_NAME, "body")
+               .get_attribute("data-ready") == "true")
+    Select(driver.find_element(By.ID, "new-level")).select_by_value("1")
+    Select(driver.find_element(By.ID, "new-color")).select_by_value("white")
+    driver.find_element(By.CSS_SELECTOR, "#new-form button[type=submit]").click()
+    wait_until(driver, lambda: idle_at(driver, 1))  # the engine (Black) opened
+    state = server_state(driver)
+    assert state["level"] == "1" and state["engine_name"] == "goai (tiny, level 1)"
+    assert "goai (tiny, level 1)" in driver.find_element(By.ID, "status").text
+    driver.find_element(By.ID, "resign").click()
+    wait_until(driver, lambda: "Game over" in driver.find_element(By.ID, "status").text)
+    lessons = driver.find_element(By.ID, "lessons")
+    # No move of the human's yet: nothing to show, and the paragraph stays hidden.
+    assert not lessons.is_displayed() and server_state(driver)["lessons"] == []
+    record = driver.execute_async_script(
+        "const done = arguments[0]; fetch('/api/game.sgf').then(r => r.text()).then(done);")
+    assert "PB[goai (tiny, level 1)]" in record and "PW[human]" in record
 
 
 class TerritoryPolicy:

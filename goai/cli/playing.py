@@ -38,6 +38,14 @@ def add_search_options(parser: argparse.ArgumentParser) -> None:
     add_config_options(parser, PlayerConfig, only=("visits", "playouts", "time"))
 
 
+def add_level_option(parser: argparse.ArgumentParser) -> None:
+    """``--level``: the playing strength, ``PlayerConfig.level``'s option (play, serve; ``goai
+    gtp`` has it among ``PlayerConfig``'s options)."""
+    from goai.play.player import PlayerConfig
+
+    add_config_options(parser, PlayerConfig, only=("level",))
+
+
 def load_value_policy(command: str, policy, model: str | None, **options):  # noqa: ANN201
     """The ``--value-model`` network (None without one), checked to serve ``policy``'s search
     (a value head, the same feature set); ``SystemExit`` with one line otherwise."""
@@ -73,6 +81,7 @@ def cmd_gtp(args: argparse.Namespace) -> int:
     from goai.engine.config import GtpConfig, load_config_file
     from goai.engine.engine import run_gtp
     from goai.play.player import PlayerConfig
+
 
     try:
         options = load_config_file(args.config) if args.config else {}
@@ -178,6 +187,7 @@ def add_play(parser: argparse.ArgumentParser) -> None:
                         help="N = 2 to 9 black stones on the star points; White moves first")
     add_model_options(parser, value_model=True)
     add_search_options(parser)
+    add_level_option(parser)
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for the search: the same seed, the same replies")
 
@@ -185,6 +195,7 @@ def add_play(parser: argparse.ArgumentParser) -> None:
 def cmd_play(args: argparse.Namespace) -> int:
     import gc
 
+    from goai.play.levels import engine_name
     from goai.play.player import Player, PlayerConfig
     from goai.play.terminal import PlayConfig, TerminalGame
     from goai.rules.board import color_from_name
@@ -206,8 +217,8 @@ def cmd_play(args: argparse.Namespace) -> int:
     gc.freeze()  # the model's objects stay: a search need not walk them (goai.search.tree)
     player = Player.from_config(policy, player_config, seed=args.seed,
                                 value_policy=value_policy)
-    game = TerminalGame(player, config, sys.stdout, echo=not sys.stdin.isatty(),
-                        color=sys.stdout.isatty())
+    game = TerminalGame(player, config, sys.stdout, engine_name=engine_name(args.level),
+                        echo=not sys.stdin.isatty(), color=sys.stdout.isatty())
     game.run(sys.stdin)
     return 0
 

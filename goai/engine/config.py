@@ -95,6 +95,8 @@ class GtpConfig:
         player: dict[str, object] = {}
         for key, value in options.items():
             name = key.replace("-", "_")
+            if name == "level" and isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)  # level = 2 in a TOML file names level "2"
             if name in own_fields:
                 engine[name] = _checked(key, value, own_fields[name])
             elif name in player_fields:

@@ -44,7 +44,8 @@ moves chosen as ``goai.play.player`` does for the GTP engine, but sampled at
 temperature 1 from the network's probabilities; ``PolicyOpponent`` also takes
 a ``device``), either with ``?visits=N`` (``"policy:small?visits=64"``,
 ``PolicyOpponent(visits=64)``) to search N visits a move and sample from the
-visit counts, ``"gtp:COMMAND"
+visit counts, or with ``?level=L`` (``"policy?level=2"``,
+``PolicyOpponent(level="2")``) to play at a level of ``goai.play.levels``, ``"gtp:COMMAND"
 or a list of arguments (any GTP engine, e.g. ``"gtp:gnugo --mode gtp --level
 1"``), or any object with the ``Opponent`` methods. With an opponent the agent
 plays ``agent_color`` and the opponent answers inside ``step``; when the agent
@@ -84,6 +85,7 @@ from goai.display.plot import board_frame
 from goai.display.render import render_board
 from goai.gtp.client import CommandFailed, GtpClient
 from goai.nn.features import encode, get_feature_set
+from goai.play.levels import LEVELS
 from goai.play.player import Player, PlayerConfig, choose_move
 from goai.rules.board import BLACK, COLOR_LETTERS, COLOR_NAMES, EMPTY, WHITE, opponent
 from goai.rules.coords import (
@@ -184,15 +186,19 @@ class PolicyOpponent:
     a bundled model's name (``"default"``, ``"small"``), a checkpoint path, or
     ``None`` for the bundled default; ``device`` (``auto``, ``cpu``, ``cuda``,
     ``mps``) is where a model loaded here runs. torch is imported here, not
-    when ``goai.play.env`` is.
+    when ``goai.play.env`` is. ``level`` (``goai.play.levels``: ``"1"`` weakest
+    to ``"4"``, ``"full"``) plays the level's moves, one forward pass each,
+    in place of ``temperature`` and ``visits`` (``"full"``: as without a level).
     """
 
     def __init__(self, policy: Policy | str | Path | None = None, *,
-                 temperature: float = 1.0, device: str = "auto", visits: int = 1) -> None:
+                 temperature: float = 1.0, device: str = "auto", visits: int = 1,
+                 level: str | None = None) -> None:
         from goai.nn.policy import Policy
 
         if visits < 1:
             raise ValueError(f"visits must be >= 1, not {visits}")
+        self.level = PlayerConfig(level=level).weakened  # ValueError for an unknown level
         if isinstance(policy, Policy):
             self.policy = policy
         else:
@@ -212,11 +218,12 @@ class PolicyOpponent:
         self._player = None  # a new tree, its symmetries seeded from the next game's generator
 
     def choose(self, state: GameState, rng: np.random.Generator) -> int:
-        if self.visits == 1:
+        if self.visits == 1 and self.level is None:
             return choose_move(self.policy, state, temperature=self.temperature, rng=rng)
         if self._player is None:
             config = PlayerConfig(temperature=self.temperature, resign_threshold=0.0,
-                                  visits=self.visits)
+                                  visits=self.visits,
+                                  level=None if self.level is None else self.level.name)
             self._player = Player.from_config(self.policy, config, seed=rng)
         self._player.rng = rng
         return self._player.decide(state).move
@@ -262,7 +269,8 @@ class GtpOpponent:
 
 
 OPPONENT_FORMS = ('"random", "policy", "policy:MODEL" (default, small or a checkpoint path), '
-                  'either with "?visits=N" to search, "gtp:COMMAND", a GTP argument list')
+                  'either with "?visits=N" to search or "?level=L" to play at a level, '
+                  '"gtp:COMMAND", a GTP argument list')
 
 
 def make_opponent(spec: str | Sequence[str]) -> Opponent:
@@ -282,16 +290,22 @@ def make_opponent(spec: str | Sequence[str]) -> Opponent:
 
 
 def _policy_opponent(spec: str) -> PolicyOpponent:
-    """``policy[:MODEL][?visits=N]``: the model, and the search's visits after ``?``."""
+    """``policy[:MODEL][?visits=N|?level=L]``: the model, and the search's visits or the
+    level after ``?``."""
     rest = spec[len("policy"):]
-    visits = 1
+    visits, level = 1, None
     head, mark, query = rest.rpartition("?")
     if mark:
         key, _, value = query.partition("=")
-        if key != "visits" or not value.isdigit() or int(value) < 1:
-            raise ValueError(f"unknown opponent {spec!r}: after '?' write visits=N (N >= 1)")
-        rest, visits = head, int(value)
-    return PolicyOpponent(rest.removeprefix(":") or None, visits=visits)
+        if key == "level" and value in LEVELS:
+            level = value
+        elif key != "visits" or not value.isdigit() or int(value) < 1:
+            raise ValueError(f"unknown opponent {spec!r}: after '?' write visits=N (N >= 1) "
+                             f"or level=L ({', '.join(LEVELS)})")
+        else:
+            visits = int(value)
+        rest = head
+    return PolicyOpponent(rest.removeprefix(":") or None, visits=visits, level=level)
 
 
 # --------------------------------------------------------- the environment

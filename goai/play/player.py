@@ -48,6 +48,15 @@ limits by visits or playouts the moves are a function of the seed of the
 player's generator (the evaluator's symmetries are drawn from it); a time
 limit makes them depend on the machine's speed.
 
+Levels (``PlayerConfig.level``)
+-------------------------------
+A level below ``full`` (``goai.play.levels``) plays from one forward pass,
+whatever the search limits and temperature: the rules above pick the move
+at temperature 0 (so passing, cleanup and resigning are as at full
+strength), and an ordinary move, not after the opponent's pass, is then the
+level's best of n drawn from the moves the policy rates, never an own eye.
+Level ``4`` keeps the policy's first choice; ``full`` is no level at all.
+
 Dead stones, for passing and cleanup, are ``goai.rules.status.dead_stones``' estimate
 (a rule of thumb about eyes, meant for finished positions); ``Player.stone_status``
 judges from the ownership map instead when the model has one.
@@ -61,6 +70,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from goai.play.levels import FULL, LEVELS, Level, level_named
+from goai.play.levels import choose as choose_at_level
+from goai.play.levels import pool as level_pool
 from goai.rules.board import BLACK, opponent
 from goai.rules.coords import PASS, move_to_slot, slot_to_move
 from goai.rules.eyes import is_eye
@@ -136,8 +148,10 @@ class PlayerConfig:
     is a win probability in [0, 1); 0 never resigns. ``visits`` (root visits,
     reused ones included), ``playouts`` (new ones) and ``time`` (seconds per
     move) limit the search; all None, or ``visits`` 1 alone, plays the raw
-    policy (``raw``). Each field's help is the option's help in ``goai gtp``
-    (and ``play``, ``serve`` for the limits).
+    policy (``raw``). ``level`` names a rung of ``levels.LEVELS``; below
+    ``full`` it plays the raw policy weakened, whatever the limits and
+    temperature say (see the module docstring). Each field's help is the
+    option's help in ``goai gtp`` (and ``play``, ``serve`` for the limits and the level).
     """
 
     temperature: float = _setting(
@@ -165,6 +179,10 @@ class PlayerConfig:
     time: float | None = _setting(
         None, "search at most SECONDS a move (with a game clock, the smaller budget wins; "
               "moves then depend on the machine's speed)", metavar="SECONDS")
+    level: str | None = _setting(
+        None, "playing strength, weakest first: 1, 2, 3, 4 or full (the default; the README's "
+              "level table says what each measured). Below full the search limits and "
+              "temperature are not used", metavar="LEVEL", choices=tuple(LEVELS))
 
     def __post_init__(self) -> None:
         if not self.temperature >= 0:  # also rejects NaN
@@ -183,6 +201,15 @@ class PlayerConfig:
             raise ValueError(f"playouts must be >= 1, not {self.playouts}")
         if self.time is not None and not self.time > 0:
             raise ValueError(f"time must be > 0 seconds, not {self.time}")
+        if self.level is not None:
+            level_named(self.level)
+
+    @property
+    def weakened(self) -> Level | None:
+        """The level that weakens the move choice; None for no level or ``full``."""
+        if self.level is None or self.level == FULL:
+            return None
+        return level_named(self.level)
 
     @classmethod
     def with_default_limit(cls, **settings: object) -> PlayerConfig:
@@ -198,8 +225,10 @@ class PlayerConfig:
 
     @property
     def raw(self) -> bool:
-        """Does this config play the raw policy (no search limit, or ``visits`` 1 alone)?"""
-        return self.playouts is None and self.time is None and self.visits in (None, 1)
+        """Does this config play the raw policy (no search limit, or ``visits`` 1 alone, or a
+        level below full)?"""
+        return (self.weakened is not None
+                or self.playouts is None and self.time is None and self.visits in (None, 1))
 
     def limits(self, seconds: float | None = None) -> SearchLimits:
         """The search's limits for one move; ``seconds`` (a time budget) caps ``time``."""
@@ -529,8 +558,19 @@ class Player:
         if (config.resign_threshold > 0 and not cleanup and self.valuer.has_value_head
                 and value is not None and self._resigns(position, color, (value + 1) / 2)):
             return Decision(PASS, True, probabilities, value, score=score)
+        level = config.weakened
+        if level is not None:  # the end of the game (passes, cleanup) at full strength
+            config = replace(config, temperature=0.0)
         move = select_move(choice, position, config, rng=self.rng, cleanup=cleanup,
                            legal=legal)
+        opponent_passed = bool(position.history) and position.history[-1] == (
+            opponent(color), PASS)
+        if (level is not None and level.pick is not None and move != PASS and not cleanup
+                and not opponent_passed):
+            board = position.board
+            candidates = level_pool(level, choice, np.flatnonzero(legal[:-1]).tolist(),
+                                    lambda point: is_eye(board, point, color))
+            move = choose_at_level(level, candidates, self.rng)
         return Decision(move, False, probabilities, value, score=score)
 
     def _resigns(self, position: GameState, color: int, winrate: float) -> bool:

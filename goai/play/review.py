@@ -17,9 +17,9 @@ How a review is shown (the table, the annotated SGF, the plot) is ``goai.play.re
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -46,6 +46,14 @@ TURNING_POINTS = 5
 # the end of a decided game almost none; one to one is a middle that keeps both in view.
 POINTS_PER_PERCENT = 1.0
 LABELS = "ABCDEFGHIJ"[:TOP_CANDIDATES]  # one letter per candidate, by rank
+
+
+class _Numbered(Protocol):
+    number: int  # the move's number in the game, from 1
+
+
+Move = TypeVar("Move", bound=_Numbered)
+
 PLAYERS = {"black": frozenset({BLACK}), "white": frozenset({WHITE}),
            "both": frozenset({BLACK, WHITE})}
 
@@ -170,8 +178,8 @@ class MoveReview:
         return data
 
 
-def turning_points(losses: Iterable[tuple[MoveReview, float | None, float | None]],
-                   count: int = TURNING_POINTS) -> list[tuple[MoveReview, tuple[float, str]]]:
+def turning_points(losses: Iterable[tuple[Move, float | None, float | None]],
+                   count: int = TURNING_POINTS) -> list[tuple[Move, tuple[float, str]]]:
     """The turning points of a game: the ``count`` moves whose player lost the most.
 
     ``losses`` gives each move with what it cost its player, ``(move, drop,
@@ -179,7 +187,8 @@ def turning_points(losses: Iterable[tuple[MoveReview, float | None, float | None
     unknown), both from the same source (the review's searches, or the
     browser's value head). A move's loss is ``larger_loss`` of the two; only
     losses above 0 count (a game where every move gained has none). Returns
-    ``(move, (size, which))`` pairs, largest loss first, ties to the earlier move.
+    ``(move, (size, which))`` pairs, largest loss first, ties to the earlier move. A
+    move is anything numbered from 1 in the game (``MoveReview``, ``Loss``).
     """
     lost = [(swing, item) for item, drop, score_drop in losses
             if (swing := larger_loss(drop, score_drop)) is not None and swing[0] > 0]
@@ -196,6 +205,66 @@ def larger_loss(drop: float | None, score_drop: float | None) -> tuple[float, st
     if score_drop is not None and score_drop * POINTS_PER_PERCENT > 100 * drop:
         return score_drop * POINTS_PER_PERCENT, "score"
     return 100 * drop, "winrate"
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A move that cost its player: ``number`` counts from 1; ``size`` and ``which`` are
+    ``larger_loss``'s; ``drop`` the win rate it cost (a fraction), ``score_drop`` the
+    points (None without scores)."""
+
+    number: int
+    color: int
+    move: int
+    size: float
+    which: str
+    drop: float
+    score_drop: float | None
+
+    @property
+    def why(self) -> str:
+        """``Black's win rate -12%`` or ``lost 6.5 points of score``."""
+        if self.which == "score" and self.score_drop is not None:
+            return f"lost {self.score_drop:.1f} points of score"
+        return f"{COLOR_WORDS[self.color]}'s win rate -{100 * self.drop:.0f}%"
+
+    def text(self) -> str:
+        """``57 B R3: Black's win rate -12%``."""
+        vertex = move_to_gtp(self.move, NETWORK_SIZE)
+        return f"{self.number} {COLOR_LETTERS[self.color]} {vertex}: {self.why}"
+
+
+def biggest_losses(moves: Sequence[tuple[int, int]], winrates: Sequence[float | None],
+                   score_leads: Sequence[float | None] = (), *,
+                   players: Collection[int] = (BLACK, WHITE),
+                   count: int = TURNING_POINTS) -> list[Loss]:
+    """The turning points of a game from the win rates already seen along it: the ``count``
+    moves of ``players`` whose player lost the most, largest first (ties: the earlier move).
+
+    ``moves`` are the game's ``(color, move)``; ``winrates[i]`` is Black's win rate at the
+    position after ``i`` moves and ``score_leads[i]`` Black's lead there (None where not
+    known: a move without both sides' win rates is skipped). The moves are chosen by
+    ``turning_points``, the review's one rule; only losses of half a percentage point
+    (or half a point of score) and more count: less rounds to nothing.
+    """
+    steps = []
+    for index, (color, move) in enumerate(moves):
+        if color not in players or index + 1 >= len(winrates):
+            continue
+        before, after = winrates[index], winrates[index + 1]
+        if before is None or after is None:
+            continue
+        sign = 1 if color == BLACK else -1
+        score_drop = None
+        if index + 1 < len(score_leads):
+            lead_before, lead_after = score_leads[index], score_leads[index + 1]
+            if lead_before is not None and lead_after is not None:
+                score_drop = sign * (lead_before - lead_after)
+        drop = sign * (before - after)
+        steps.append((Loss(index + 1, color, move, 0.0, "", drop, score_drop), drop, score_drop))
+    return [replace(loss, size=size, which=which)
+            for loss, (size, which) in turning_points(steps, count)
+            if size >= 0.5]  # what rounds to 0% is no loss to show
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,12 @@ input                effect
 ``quit``             leave (also: end of input)
 ===================  ===========================================================
 
+With ``--level`` (``goai.play.levels``) the engine plays at that level and is
+called ``goai (level 2)`` on screen and in the saved SGF. At the end of a
+game, with a value head, the three moves where the human lost most are shown
+(``review.biggest_losses``, the review's turning points), by the network's
+win rate at each position: one forward pass a position, seconds on a CPU.
+
 The game ends on two passes in a row or a resignation. Two passes are scored by
 area with komi after removing the dead stones (as GTP ``final_score`` does):
 judged from the ownership map when a network has an ownership head
@@ -44,11 +50,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from goai.display.render import render_board
 from goai.play.player import Player
-from goai.play.review import top_moves
+from goai.play.review import biggest_losses, top_moves
 from goai.records.record import GameRecord
 from goai.records.sgf import write_sgf
 from goai.rules.board import BLACK, COLOR_LETTERS, COLOR_WORDS, WHITE, opponent
@@ -60,10 +66,14 @@ from goai.rules.coords import (
     move_from_gtp,
     move_to_gtp,
 )
-from goai.rules.game import GameState, fixed_handicap, format_result
+from goai.rules.game import GameState, fixed_handicap, format_result, replay_moves
 from goai.rules.status import StoneStatus, estimate, estimated_score
 
+if TYPE_CHECKING:  # policy imports torch
+    from goai.nn.policy import PolicyOutput
+
 HINT_MOVES = 5
+LESSONS = 3  # the moves shown at the end where the human lost most
 GLYPHS = {BLACK: "X", WHITE: "O"}
 
 ILLEGAL_REASONS = {
@@ -309,6 +319,7 @@ class TerminalGame:
     def _end(self, result: str, message: str) -> None:
         self.result = result
         self._say(message)
+        self._lessons()
         self._say("Type 'save FILE.sgf' to keep the game, 'undo' to take back your last move, "
                   "or 'quit'.")
 
@@ -329,6 +340,37 @@ class TerminalGame:
         self._say(f"Took back {taken + 1} move{'s' if taken else ''}.")
 
     # ------------------------------------------------------------- looking
+
+    def _lessons(self) -> None:
+        """The ``LESSONS`` moves where the human lost most (``review.biggest_losses``, the
+        review's turning points), by the value network's win rate at every position of
+        the game: one forward pass a position, about ten seconds for a game on a CPU."""
+        valuer = self.player.valuer
+        humans = sum(color == self.human for color, _ in self.state.history)
+        if not valuer.has_value_head or humans == 0:
+            return
+        moves = list(self.state.history)
+        self._say(f"Looking back over your {humans} moves (the network's win rate at each "
+                  "of the game's positions)...")
+        record = GameRecord.from_state(self.state, source="goai play")
+        winrates = [(analysis.value + 1) / 2 if color == BLACK else (1 - analysis.value) / 2
+                    for color, analysis in self._values(record)]
+        losses = biggest_losses(moves, winrates, players=(self.human,), count=LESSONS)
+        if not losses:
+            self._say("No move of yours lost win rate by the network's reckoning.")
+            return
+        self._say("Where you lost most:")
+        for rank, loss in enumerate(losses, 1):
+            self._say(f"  {rank}. move {loss.text()}")
+
+    def _values(self, record: GameRecord) -> list[tuple[int, PolicyOutput]]:
+        """(side to move, the value network's analysis) at every position of ``record``."""
+        found = []
+        state = record.to_state(0)
+        for state, _, _ in replay_moves(state, record.moves):
+            found.append((state.to_play, self.player.valuer.analyze(state)))
+        found.append((state.to_play, self.player.valuer.analyze(state)))  # after the last move
+        return found
 
     def _hint(self) -> None:
         probabilities = self.player.policy.move_probabilities(self.state)

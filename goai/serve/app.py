@@ -321,7 +321,10 @@ def _new_game(data: dict) -> NewGame:
         raise RequestError("handicap must be a whole number")
     if isinstance(komi, bool) or not isinstance(komi, int | float):
         raise RequestError("komi must be a number")
-    return NewGame(colors[color], handicap, float(komi))
+    level = data.get("level")
+    if level is not None and not isinstance(level, str):
+        raise RequestError("level must be a level's name, such as \"2\"")
+    return NewGame(colors[color], handicap, float(komi), level)
 
 
 Handler = Callable[[Request, "_Slot"], Awaitable[object]]

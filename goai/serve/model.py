@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -369,12 +369,13 @@ class SessionModel:
         """A value head to search with (waits for the model; call from a worker thread)."""
         return (self.value_policy or self.policy).has_value_head
 
-    def new_game(self) -> Player:
-        """The per-game memory the engine keeps (resignation counters, the search tree)."""
+    def new_game(self, level: str | None = None) -> Player:
+        """The per-game memory the engine keeps (resignation counters, the search tree);
+        ``level`` (``levels.LEVELS``) replaces the configured one for this game."""
         with self._seed_lock:
             seed = int(self._seeds.integers(2**63))
-        return Player.from_config(self.policy, self.config, seed=seed,
-                                  value_policy=self.value_policy)
+        config = self.config if level is None else replace(self.config, level=level)
+        return Player.from_config(self.policy, config, seed=seed, value_policy=self.value_policy)
 
     def _outlook(self, state: GameState) -> tuple[np.ndarray | None, float | None]:
         """``(ownership from Black's view or None, the score head's score for the side to
@@ -415,7 +416,7 @@ class SessionModel:
 
     def choose(self, game: Player, state: GameState) -> EngineMove:
         """The engine's move for ``state.to_play``, or a resignation."""
-        if game.evaluator is None and not self.config.raw and self._can_search():
+        if game.evaluator is None and not game.config.raw and self._can_search():
             game.evaluator = self._evaluator()
         decision = game.decide(state, seconds=self.think_seconds)
         ownership, _ = self._outlook(state)

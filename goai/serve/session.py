@@ -39,8 +39,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
+from goai.play.levels import engine_name, level_named
 from goai.play.report import annotated_sgf, winrate_change
-from goai.play.review import COLOR_LETTERS, POINTS_PER_PERCENT, GameReview, turning_points
+from goai.play.review import (
+    COLOR_LETTERS,
+    POINTS_PER_PERCENT,
+    GameReview,
+    Loss,
+    biggest_losses,
+    turning_points,
+)
 from goai.play.terminal import ILLEGAL_REASONS, score_text
 from goai.records.record import GameRecord
 from goai.records.sgf import Problem, ProblemKind, parse_sgf, write_sgf
@@ -65,6 +73,14 @@ from goai.serve.model import (
     vertex,
 )
 
+LESSONS = 3  # the moves shown at a game's end where the human lost most
+
+
+def loss_json(loss: Loss) -> dict[str, object]:
+    """``{number, move, why}`` of a move that cost its player (``review.biggest_losses``)."""
+    return {"number": loss.number, "move": f"{COLOR_LETTERS[loss.color]} {vertex(loss.move)}",
+            "why": loss.why}
+
 
 class RequestError(ValueError):
     """A request the game cannot carry out; ``str()`` is the one-line reason for the page.
@@ -78,12 +94,14 @@ class RequestError(ValueError):
 
 
 
+
 # ----------------------------------------------------------------- a game
 
 
 @dataclass(frozen=True)
 class NewGame:
-    """The page's new-game form: the human's colour, handicap (0 or 2-9) and komi.
+    """The page's new-game form: the human's colour, handicap (0 or 2-9), komi and the
+    engine's level (a name of ``levels.LEVELS``; None: the server's own setting).
 
     Raises ``RequestError`` for values out of range.
     """
@@ -91,8 +109,14 @@ class NewGame:
     human: int = BLACK
     handicap: int = 0
     komi: float = 7.5
+    level: str | None = None
 
     def __post_init__(self) -> None:
+        if self.level is not None:
+            try:
+                level_named(self.level)
+            except ValueError as error:
+                raise RequestError(str(error)) from None
         if self.human not in (BLACK, WHITE):
             raise RequestError("colour must be black or white")
         if self.handicap:
@@ -128,7 +152,7 @@ class GameSession:
         self.state = GameState(NETWORK_SIZE, setup.komi)
         if setup.handicap:
             self.state.setup(black=fixed_handicap(setup.handicap), handicap=setup.handicap)
-        self.player = self.engine.new_game()
+        self.player = self.engine.new_game(setup.level)
         self.result: str | None = None
         self.result_text: str | None = None
         self.count: StoneStatus | None = None  # the judged stones of a game ended by passes
@@ -138,6 +162,11 @@ class GameSession:
     @property
     def engine_color(self) -> int:
         return opponent(self.human)
+
+    @property
+    def engine_name(self) -> str:
+        """The engine's name with this game's level: ``goai (level 2)``, in the SGF too."""
+        return engine_name(self.player.config.level, self.engine.name)
 
     @property
     def engine_to_play(self) -> bool:
@@ -170,7 +199,7 @@ class GameSession:
         self.analyses[-1] = chosen.analysis
         if chosen.resign:
             self.result = f"{COLOR_LETTERS[self.human]}+R"
-            self.result_text = f"{self.engine.name} resigns"
+            self.result_text = f"{self.engine_name} resigns"
             return
         self.state.play(chosen.move)
         self._after_move()
@@ -225,7 +254,7 @@ class GameSession:
     # ------------------------------------------------------------- output
 
     def record(self) -> GameRecord:
-        names = {self.human: "human", self.engine_color: self.engine.name}
+        names = {self.human: "human", self.engine_color: self.engine_name}
         return GameRecord.from_state(self.state, source="goai serve", result=self.result,
                                      black_name=names[BLACK], white_name=names[WHITE],
                                      date=date.today().isoformat())
@@ -240,7 +269,8 @@ class GameSession:
         return {
             "type": "game", "size": state.size, "komi": state.komi, "handicap": state.handicap,
             "human": COLOR_LETTERS[self.human], "engine": COLOR_LETTERS[self.engine_color],
-            "engine_name": self.engine.name, "to_play": COLOR_LETTERS[state.to_play],
+            "engine_name": self.engine_name, "level": self.player.config.level,
+            "to_play": COLOR_LETTERS[state.to_play],
             "move_number": len(state.history), "board": board_string(state),
             "last_move": None if state.last_move is None else vertex(state.last_move),
             "captures": {"B": captures[BLACK], "W": captures[WHITE]},
@@ -252,7 +282,18 @@ class GameSession:
             "score_leads": [None if item is None else item.black_score_lead
                             for item in self.analyses],
             "count": None if self.count is None else self.count_json(),
+            "lessons": self.lessons() if self.result is not None else [],
         }
+
+    def lessons(self) -> list[dict[str, object]]:
+        """The ``LESSONS`` moves where the human lost most, by the win rates (and score leads)
+        the engine and the page's analyses saw along the game (``review.biggest_losses``, the
+        review's turning points); positions never analysed are skipped."""
+        moves = self.state.history
+        winrates = [None if item is None else item.black_winrate for item in self.analyses]
+        leads = [None if item is None else item.black_score_lead for item in self.analyses]
+        return [loss_json(loss) for loss in biggest_losses(
+            moves, winrates, leads, players=(self.human,), count=LESSONS)]
 
     def count_json(self) -> dict[str, object]:
         """The count of a game ended by passes: how the dead stones were judged

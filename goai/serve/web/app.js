@@ -147,7 +147,13 @@ function showGame() {
   } else {
     status = `${game.engine_name} (${COLOR_NAMES[game.engine]}) to play`;
   }
-  $("status").textContent = `${status}. ${captures}${last}.`;
+  const against = game.level ? ` Against ${game.engine_name}.` : "";
+  $("status").textContent = `${status}. ${captures}${last}.${against}`;
+  // At the end: where the human lost most, by the win rates seen along the game.
+  const lessons = game.over ? game.lessons || [] : [];
+  $("lessons").hidden = lessons.length === 0;
+  $("lessons").textContent = lessons.length === 0 ? "" : "Where you lost most: "
+    + lessons.map((item) => `move ${item.number} (${item.move}), ${item.why}`).join("; ") + ".";
   document.body.dataset.moveNumber = String(game.move_number);
   showAnalysis();
 }
@@ -358,7 +364,7 @@ $("new-form").addEventListener("submit", (event) => {
   run(async () => {
     game = await post("/api/new", {
       color: $("new-color").value, handicap: Number($("new-handicap").value),
-      komi: Number($("new-komi").value),
+      komi: Number($("new-komi").value), level: $("new-level").value,
     });
     analysis = null;
     await afterChange();
