@@ -366,10 +366,10 @@ class TerminalGame:
     def _values(self, record: GameRecord) -> list[tuple[int, PolicyOutput]]:
         """(side to move, the value network's analysis) at every position of ``record``."""
         found = []
-        state = record.to_state(0)
-        for state, _, _ in replay_moves(state, record.moves):
+        position = record.to_state(0)  # replay_moves plays each move on it in place
+        for state, _, _ in replay_moves(position, record.moves):
             found.append((state.to_play, self.player.valuer.analyze(state)))
-        found.append((state.to_play, self.player.valuer.analyze(state)))  # after the last move
+        found.append((position.to_play, self.player.valuer.analyze(position)))  # the end
         return found
 
     def _hint(self) -> None:
