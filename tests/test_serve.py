@@ -684,6 +684,21 @@ def test_goai_serve_takes_the_bundled_names_and_a_device(monkeypatch):
     assert made == [("small", {"threads": 1, "device": "cpu"})]
 
 
+
+def test_goai_serve_level_is_the_engine_s_level(monkeypatch):
+    """--level, as goai gtp and play have it: the level of every game whose form names none."""
+    engines = []
+    monkeypatch.setattr("goai.serve.app.run_server", lambda engine, config, announce: None)
+    monkeypatch.setattr("goai.serve.model.SessionModel",
+                        lambda **options: engines.append(options))
+    cli.main(["serve", "--model", "small", "--level", "2"])
+    cli.main(["serve", "--model", "small"])
+    assert [engine["config"].level for engine in engines] == ["2", None]
+    assert engines[0]["config"].weakened is not None and engines[1]["config"].visits == 32
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "--level", "5"])
+
+
 # ----------------------------------------------------------------- SGF and review
 
 

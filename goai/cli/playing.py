@@ -368,7 +368,8 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
                         help="largest SGF accepted for review (default 1000 KB)")
     from goai.play.player import PlayerConfig
 
-    add_config_options(parser, PlayerConfig, only=("visits",))  # the engine's moves
+    # The engine's moves; --level is the default of the page's new-game form.
+    add_config_options(parser, PlayerConfig, only=("visits", "level"))
     # The literal is goai.serve.session.ANALYSIS_VISITS (a test checks): importing that module
     # here would slow down every goai command's start.
     parser.add_argument("--analysis-visits", type=int, default=400, metavar="N",
@@ -393,7 +394,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if min(visits) < 1:
             raise ValueError(f"--visits and --analysis-visits must be at least 1, not "
                              f"{min(visits)}")
-        player = PlayerConfig.with_default_limit(visits=args.visits)
+        player = PlayerConfig.with_default_limit(visits=args.visits, level=args.level)
     except ValueError as error:
         raise SystemExit(f"goai serve: {error}") from None
     check_model_name("goai serve", args.model)  # here: the model itself loads later

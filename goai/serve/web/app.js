@@ -148,6 +148,8 @@ function showGame() {
     status = `${game.engine_name} (${COLOR_NAMES[game.engine]}) to play`;
   }
   const against = game.level ? ` Against ${game.engine_name}.` : "";
+  // The next game's level starts as this one's: goai serve --level's, until the form changes it.
+  if (game.move_number === 0) $("new-level").value = game.level || "full";
   $("status").textContent = `${status}. ${captures}${last}.${against}`;
   // At the end: where the human lost most, by the win rates seen along the game.
   const lessons = game.over ? game.lessons || [] : [];
