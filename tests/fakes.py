@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from goai.nn.policy import PolicyOutput
+from goai.rules.board import BLACK
 from goai.rules.game import GameState
 
 
@@ -37,3 +38,10 @@ class FakeTime:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def blunder_value(state: GameState, blunder: int) -> float:
+    """A value head for the lessons' tests: Black wins 80% until a black stone stands on
+    ``blunder``, 20% after; the side to move's value in [-1, 1]."""
+    black = 0.2 if state.board.stones[blunder] == BLACK else 0.8
+    return (2 * black - 1) * (1 if state.to_play == BLACK else -1)

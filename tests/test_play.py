@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from boards import move
-from fakes import analysis
+from fakes import analysis, blunder_value
 from sgfmill import sgf
 
 from goai import cli
@@ -259,8 +259,7 @@ class BlunderPolicy(ScriptedPolicy):
     has_value_head = True
 
     def analyze(self, state, *, symmetries=None):
-        black = 0.2 if state.board.stones[move("C3", 19)] == BLACK else 0.8
-        value = (2 * black - 1) * (1 if state.to_play == BLACK else -1)
+        value = blunder_value(state, move("C3", 19))
         return analysis(state, self.probabilities, value)
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from boards import move
-from fakes import FakeTime, analysis
+from fakes import FakeTime, analysis, blunder_value
 
 pytest.importorskip("starlette")
 httpx = pytest.importorskip("httpx")
@@ -36,7 +36,7 @@ from goai.play.levels import LEVELS  # noqa: E402
 from goai.play.player import Player, PlayerConfig  # noqa: E402
 from goai.records.record import GameRecord  # noqa: E402
 from goai.records.sgf import parse_sgf  # noqa: E402
-from goai.rules.board import BLACK, EMPTY  # noqa: E402
+from goai.rules.board import EMPTY  # noqa: E402
 from goai.rules.coords import PASS_INDEX  # noqa: E402
 from goai.rules.game import GameState  # noqa: E402
 from goai.rules.status import estimated_score  # noqa: E402
@@ -366,8 +366,7 @@ class BlunderPolicy(ScriptedPolicy):
     has_value_head = True
 
     def analyze(self, state, *, symmetries=None):
-        black = 0.2 if state.board.stones[move("C3", 19)] == BLACK else 0.8
-        value = (2 * black - 1) * (1 if state.to_play == BLACK else -1)
+        value = blunder_value(state, move("C3", 19))
         return replace(super().analyze(state), value=value)
 
 
