@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from goai.play.player import DEFAULT_VISITS, PlayerConfig  # re-exported: its old home
+from goai.play.player import PlayerConfig
 
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(?::\d+)?")
 
@@ -151,4 +151,4 @@ def load_config_file(path: str | Path) -> dict[str, object]:
     return options
 
 
-__all__ = ["DEFAULT_VISITS", "GtpConfig", "is_model_path", "load_config_file"]
+__all__ = ["GtpConfig", "is_model_path", "load_config_file"]

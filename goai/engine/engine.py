@@ -43,7 +43,7 @@ ends each line with the 361 ownership values, and ``kata-*`` lines carry
 ``final_score`` judge the dead stones from the ownership map when a network
 has an ownership head (``goai.rules.status``: a string is dead when its stones'
 mean ownership leans at least 0.5 the other way; seki from the shared
-liberties neither side can fill), else by ``player.dead_stones``' rule of
+liberties neither side can fill), else by ``rules.status.dead_stones``' rule of
 thumb (no seki); a model that cannot be loaded leaves them the rule of thumb.
 
 Search
@@ -106,8 +106,6 @@ from goai.play.player import (
     Decision,
     MovePolicy,
     Player,
-    dead_stones,
-    estimated_score,
     with_to_play,
 )
 from goai.records.record import GameRecord
@@ -116,7 +114,7 @@ from goai.records.sources import DEFAULT_MAX_MEMBER_BYTES, read_regular_file
 from goai.rules.board import BLACK, COLOR_NAMES, COLOR_WORDS, EMPTY, WHITE, IllegalMoveError
 from goai.rules.coords import NETWORK_SIZE, PASS, move_to_gtp
 from goai.rules.game import HANDICAP_VERTICES, GameState, fixed_handicap, format_result
-from goai.rules.status import StoneStatus, black_view, judge
+from goai.rules.status import StoneStatus, black_view, dead_stones, estimated_score, judge
 from goai.search.limits import SearchLimits
 from goai.search.result import SearchResult
 

@@ -21,7 +21,7 @@ How a game is refereed
   ``--chinese-rules``: area scoring, as the komi of 7.5 assumes), given
   ``SCORE_TIMEOUT_FACTOR`` times the move timeout to think. Without a
   referee (``referee="none"``), or if it fails, goai's own estimate scores the
-  game (``player.estimated_score``: area with estimated dead stones removed).
+  game (``rules.status.estimated_score``: area with estimated dead stones removed).
 * Draws (jigo) count half a win to each engine.
 * A match stopped by Ctrl-C or SIGTERM keeps the games finished by then; a game
   it cuts off has no result and no SGF (its engines are killed by the stop,
@@ -64,13 +64,13 @@ from pathlib import Path
 
 from goai.display.progress import Progress, duration
 from goai.gtp.client import EngineFailure, GtpClient
-from goai.play.player import estimated_score
 from goai.play.stats import win_rate, win_shares
 from goai.records.record import GameRecord
 from goai.records.sgf import write_sgf
 from goai.rules.board import BLACK, COLOR_LETTERS, COLOR_NAMES, WHITE, opponent
 from goai.rules.coords import CoordinateError, check_size, move_from_gtp, move_to_gtp
 from goai.rules.game import GameState, fixed_handicap, format_result
+from goai.rules.status import estimated_score
 
 SCORE_TIMEOUT_FACTOR = 5
 GNUGO_PATHS = ("gnugo", "/usr/games/gnugo")
