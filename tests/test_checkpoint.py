@@ -209,14 +209,20 @@ def test_unknown_names_and_folders_say_what_to_give(tmp_path: Path) -> None:
         resolve_model(tmp_path)
 
 
-@pytest.mark.parametrize(("name", "preset", "parameters"), [("default", (10, 128), 3_012_013),
-                                                            ("small", (4, 48), 201_149)])
-def test_the_bundled_models(name: str, preset: tuple[int, int], parameters: int) -> None:
+@pytest.mark.parametrize(("name", "preset", "parameters", "new_heads"),
+                         [("default", (10, 128), 2_997_133, True),
+                          ("small", (4, 48), 201_149, False)])
+def test_the_bundled_models(name: str, preset: tuple[int, int], parameters: int,
+                            new_heads: bool) -> None:
+    """The default carries issue 21's heads (pooled value, ownership, score); the small
+    model predates them and keeps its flat value head."""
     policy = Policy(name, device="cpu")
     config = policy.model.config
     assert (config.blocks, config.filters) == preset
     assert sum(p.numel() for p in policy.model.parameters()) == parameters
     assert policy.has_value_head and policy.feature_set == "default"
+    assert (config.value_pooling, config.ownership_head, config.score_head) == (new_heads,) * 3
+    assert policy.has_ownership_head == new_heads
     assert all(p.dtype == torch.float32 for p in policy.model.parameters())
 
 
