@@ -449,6 +449,9 @@ def train(config: TrainConfig) -> dict:
     if world > 1:
         import torch.distributed as dist
 
+        # Rank 0 still validates and saves after the last step; the others wait for it
+        # here, so that no rank closes its connections while another may still use them.
+        dist.barrier()
         dist.destroy_process_group()
     return run.metrics
 
